@@ -1,0 +1,90 @@
+"""The `migration-guard` command: a lazy click group that imports a command's module only
+when that command runs, so `--version` and `--help` load neither sqlglot nor psycopg.
+
+Each command module holds click commands only: options -> library call -> render -> exit code.
+Expected failures (`GuardError`) become one `error:` line and exit 2, here, in one place.
+"""
+
+from __future__ import annotations
+
+import importlib
+import sys
+from typing import Any
+
+import click
+
+from guard import __version__
+from guard.errors import GuardError
+
+#: name -> ("module:attribute", one-line help shown by `migration-guard --help`).
+COMMANDS: dict[str, tuple[str, str]] = {
+    "lint": ("guard.cli.lint_cmd:lint", "Lint migrations for destructive, lock-heavy and irreversible changes."),
+    "rules": ("guard.cli.lint_cmd:rules", "List every rule with its severity and summary."),
+    "explain": ("guard.cli.lint_cmd:explain", "Explain one rule: why it matters and the safe alternative."),
+    "config": ("guard.cli.lint_cmd:config_cmd", "Print the effective settings and where each value came from."),
+    "safety": ("guard.cli.db_cmd:safety", "Check the database's environment marker against the expected environment."),
+    "marker": ("guard.cli.db_cmd:marker", "Create or show the environment marker row of a database."),
+    "doctor": ("guard.cli.db_cmd:doctor", "Check the local setup: dotenv files, secrets, git ignores, database reachability."),
+    "status": ("guard.cli.run_cmd:status", "Show applied and pending migrations and any drift."),
+    "plan": ("guard.cli.run_cmd:plan", "Dry run for developers: gates, lint, drift and the pending list; changes nothing."),
+    "migrate": ("guard.cli.run_cmd:migrate", "Apply pending migrations behind the safety gates."),
+    "rollback": ("guard.cli.run_cmd:rollback", "Apply down migrations in reverse order behind the safety gates."),
+    "exec": ("guard.cli.run_cmd:exec_cmd", "Run the safety gates, then another migration tool, passing its exit code through."),
+    "verify": ("guard.cli.verify_cmd:verify", "Prove each down migration undoes its up on a throwaway Postgres."),
+}
+
+
+class LazyGroup(click.Group):
+    """A group whose subcommands are imported on first use."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return list(COMMANDS)
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        entry = COMMANDS.get(cmd_name)
+        if entry is None:
+            return None
+        module_name, attr = entry[0].split(":")
+        return getattr(importlib.import_module(module_name), attr)  # type: ignore[no-any-return]
+
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        # Short help comes from COMMANDS so `--help` imports no command module.
+        with formatter.section("Commands"):
+            formatter.write_dl([(name, help_) for name, (_, help_) in COMMANDS.items()])
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except GuardError as exc:
+            report_error(exc)
+            ctx.exit(exc.exit_code)
+
+
+def report_error(exc: GuardError) -> None:
+    """Print an expected failure as `migration-guard: error: ...` plus its hint, to stderr."""
+    click.echo(f"migration-guard: error: {exc.message}", err=True)
+    if exc.hint:
+        click.echo(f"  hint: {exc.hint}", err=True)
+
+
+@click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, "-V", "--version", prog_name="migration-guard", message="%(prog)s %(version)s")
+def cli() -> None:
+    """migration-guard: make Postgres migrations safe to ship from trunk.
+
+    Lints migrations for destructive, lock-heavy and irreversible changes, gates
+    every database command on the environment marker and the production hard
+    lock, runs migrations under locks and timeouts, and proves down migrations
+    undo their up on a throwaway Postgres.
+
+    The migrations folder is the optional first argument of every command.
+    """
+
+
+def main() -> None:
+    """Console entry point."""
+    try:
+        cli.main(prog_name="migration-guard")
+    except KeyboardInterrupt:
+        click.echo("migration-guard: interrupted", err=True)
+        sys.exit(130)

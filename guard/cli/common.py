@@ -1,0 +1,85 @@
+"""Options shared by every command: the migrations PATH argument, --format, --config, --layout,
+and turning them into `Settings` and a migrations folder."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any, TypeVar
+
+import click
+
+from guard.config import LAYOUTS, Settings, load_settings
+from guard.errors import InputError
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+#: Where migrations usually live, tried in order when neither PATH nor config names a folder.
+USUAL_PLACES = ("migrations", "supabase/migrations", "prisma/migrations", "db/migrations")
+
+
+def path_argument(func: F) -> F:
+    """The optional migrations folder, first positional argument of every command."""
+    return click.argument("path", required=False, type=click.Path(path_type=Path))(func)
+
+
+def format_option(formats: Sequence[str] = ("text", "json")) -> Callable[[F], F]:
+    """`--format` with the formats this command supports (text first, the default)."""
+    return click.option(
+        "--format",
+        "fmt",
+        type=click.Choice(list(formats)),
+        default="text",
+        show_default=True,
+        help="Output format.",
+    )
+
+
+def config_options(func: F) -> F:
+    """`--config` and `--layout`, which every command that reads migrations accepts."""
+    func = click.option(
+        "--layout",
+        type=click.Choice(list(LAYOUTS)),
+        default=None,
+        help="Force a migrations layout instead of detecting it.",
+    )(func)
+    func = click.option(
+        "--config",
+        "config_file",
+        type=click.Path(path_type=Path, dir_okay=False),
+        default=None,
+        help="Config file to use (default: migration-guard.toml or pyproject.toml found upwards).",
+    )(func)
+    return func
+
+
+def settings_for(path: Path | None, config_file: Path | None, **flags: tuple[Any, str]) -> Settings:
+    """Settings for a command: config found from PATH (or cwd), overridden by the given flags.
+
+    `flags` maps setting names to `(value, "--flag")`; None values are ignored.
+    """
+    start = path if path is not None and path.exists() else Path.cwd()
+    return load_settings(start, config_file, {k: v for k, v in flags.items() if v[0] is not None})
+
+
+def resolve_migrations_dir(path: Path | None, settings: Settings) -> Path:
+    """PATH, else the configured `migrations`, else the first usual place that exists."""
+    if path is not None:
+        if not path.exists():
+            raise InputError(f"{path}: no such file or directory", "pass the folder that holds your migrations")
+        return path
+    if settings.migrations is not None:
+        if not settings.migrations.exists():
+            raise InputError(
+                f"{settings.migrations}: configured migrations folder does not exist",
+                f"fix `migrations` in {settings.source_of('migrations')}",
+            )
+        return settings.migrations
+    for place in USUAL_PLACES:
+        candidate = Path(place)
+        if candidate.is_dir():
+            return candidate
+    raise InputError(
+        "no migrations folder given and none found in the usual places (" + ", ".join(USUAL_PLACES) + ")",
+        "pass the folder as the first argument, e.g. `migration-guard lint db/migrations`, or set `migrations` in the config",
+    )

@@ -1,0 +1,134 @@
+"""Commands of the static linter: lint, rules, explain, config."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import click
+
+from guard.cli.common import config_options, format_option, path_argument, resolve_migrations_dir, settings_for
+from guard.errors import InputError
+
+
+@click.command()
+@path_argument
+@format_option(("text", "json", "github", "sarif"))
+@config_options
+@click.option("--fail-on", type=click.Choice(["error", "warning", "info"]), default=None, help="Lowest severity that makes the exit code 1.")
+@click.option("--pg-version", type=int, default=None, help="Target Postgres major version (default 15).")
+@click.option("--output", "-o", type=click.Path(path_type=Path, dir_okay=False), default=None, help="Write the report to this file instead of stdout.")
+def lint(
+    path: Path | None,
+    fmt: str,
+    config_file: Path | None,
+    layout: str | None,
+    fail_on: str | None,
+    pg_version: int | None,
+    output: Path | None,
+) -> None:
+    """Lint migrations for destructive, lock-heavy and irreversible changes.
+
+    PATH is the migrations folder (default: the configured one, then migrations/,
+    supabase/migrations/, prisma/migrations/, db/migrations/). Exit 0 when clean,
+    1 when a finding reaches the fail level, 2 on usage or input errors.
+    """
+    from guard.lint.engine import lint_path
+    from guard.report import render
+
+    settings = settings_for(
+        path,
+        config_file,
+        layout=(layout, "--layout"),
+        fail_on=(fail_on, "--fail-on"),
+        pg_version=(pg_version, "--pg-version"),
+    )
+    folder = resolve_migrations_dir(path, settings)
+    result = lint_path(folder, settings)
+    if output is not None:
+        with output.open("w", encoding="utf-8") as fh:
+            render(result, fmt, fh)
+    else:
+        render(result, fmt, sys.stdout)
+    sys.exit(result.exit_code)
+
+
+@click.command()
+@format_option()
+def rules(fmt: str) -> None:
+    """List every rule with its id, severity, family and summary."""
+    from guard.lint.registry import all_rules
+
+    records = list(all_rules().values())
+    if fmt == "json":
+        doc = [{"id": r.id, "severity": str(r.severity), "family": r.family, "summary": r.summary, "lock": r.lock} for r in records]
+        click.echo(json.dumps(doc, indent=2))
+        return
+    width = max(len(r.id) for r in records)
+    for r in records:
+        click.echo(f"{r.id:{width}}  {r.severity!s:7}  {r.family:13}  {r.summary}")
+
+
+@click.command()
+@click.argument("rule_id")
+@format_option()
+def explain(rule_id: str, fmt: str) -> None:
+    """Explain RULE_ID: what it catches, why it is dangerous, and the safe alternative."""
+    import difflib
+
+    from guard.lint.registry import all_rules
+    from guard.report.ruledoc import rule_text
+
+    known = all_rules()
+    rule = known.get(rule_id)
+    if rule is None:
+        close = difflib.get_close_matches(rule_id, list(known), n=1)
+        raise InputError(f"unknown rule {rule_id!r}", f"did you mean {close[0]!r}?" if close else "run `migration-guard rules` to list rule ids")
+    if fmt == "json":
+        doc = {k: getattr(rule, k) for k in ("id", "summary", "why", "fix", "bad", "good", "family", "lock")}
+        doc["severity"] = str(rule.severity)
+        click.echo(json.dumps(doc, indent=2))
+    else:
+        click.echo(rule_text(rule), nl=False)
+
+
+@click.command("config")
+@path_argument
+@format_option()
+@config_options
+def config_cmd(path: Path | None, fmt: str, config_file: Path | None, layout: str | None) -> None:
+    """Print the effective settings and where each value came from."""
+    from guard.lint.registry import all_rules
+    from guard.config import check_rule_names
+
+    settings = settings_for(path, config_file, layout=(layout, "--layout"))
+    check_rule_names(settings, all_rules().keys())
+    items = settings.public_items()
+    if fmt == "json":
+        doc = {
+            "config_file": str(settings.config_path) if settings.config_path else None,
+            "settings": {k: {"value": _jsonable(v), "source": s} for k, v, s in items},
+        }
+        click.echo(json.dumps(doc, indent=2))
+        return
+    click.echo(f"config file: {settings.config_path or '(none found)'}")
+    for key, value, source in items:
+        click.echo(f"{key} = {_jsonable(value)!r}  ({source})")
+
+
+def _jsonable(value: object) -> object:
+    from collections.abc import Mapping
+    from enum import Enum
+
+    if isinstance(value, Enum):
+        return str(value)
+    if isinstance(value, Path):
+        return str(value)
+    if isinstance(value, Mapping):
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    if isinstance(value, frozenset | set):
+        return sorted(str(v) for v in value)
+    if isinstance(value, tuple):
+        return [_jsonable(v) for v in value]
+    return value

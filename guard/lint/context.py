@@ -1,0 +1,170 @@
+"""Per-file lint state: what the migration created so far, its transaction state, timeouts set.
+
+A table created earlier in the same migration is empty and unseen by other
+sessions, so indexes, constraints, rewrites and drops on it are safe; rules ask
+`ctx.is_new_table(name)`. The engine calls `observe(stmt)` after the rules saw
+each statement, so a rule always sees the state *before* its statement.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+from guard.config import Settings
+from guard.model import Migration
+
+if TYPE_CHECKING:
+    from sqlglot import exp
+
+    from guard.lint.directives import FileDirectives
+    from guard.parsing import Statement
+
+
+def ident_name(node: exp.Expression | None) -> str:
+    """An identifier as Postgres stores it: unquoted folds to lower case, quoted is kept."""
+    from sqlglot import exp
+
+    if node is None:
+        return ""
+    if isinstance(node, exp.Identifier):
+        return node.this if node.quoted else node.this.lower()
+    if isinstance(node, exp.Column | exp.Table):
+        return ident_name(node.this)
+    if isinstance(node, exp.Dot):
+        return ident_name(node.expression)
+    return node.name.lower()
+
+
+def table_key(table: exp.Expression | None) -> str:
+    """A table's name without schema (`public.users` and `users` are the same key)."""
+    from sqlglot import exp
+
+    if isinstance(table, exp.Schema):
+        table = table.this
+    return ident_name(table)
+
+
+def display_table(table: exp.Expression | None) -> str:
+    """A table as the user wrote it (schema-qualified when they qualified it), for messages."""
+    from sqlglot import exp
+
+    if isinstance(table, exp.Schema):
+        table = table.this
+    if isinstance(table, exp.Table):
+        return ".".join(p for p in (table.db, table.name) if p)
+    return table.sql("postgres") if table is not None else "?"
+
+
+@dataclass
+class FileContext:
+    """State of one migration file as the engine walks its statements in order."""
+
+    settings: Settings
+    migration: Migration
+    directives: FileDirectives
+    migrations: Sequence[Migration] = ()
+    direction: str = "up"
+    path: str = ""
+    created_tables: set[str] = field(default_factory=set)
+    #: (kind, name) of other objects created here: ("index", "users_email_idx"), ("type", "mood"), ...
+    created_objects: set[tuple[str, str]] = field(default_factory=set)
+    #: Depth of explicit BEGIN blocks (nested BEGIN is itself a finding).
+    explicit_tx_depth: int = 0
+    lock_timeout_set: bool = False
+    statement_timeout_set: bool = False
+    #: Tables on which the current transaction already holds ACCESS EXCLUSIVE.
+    access_exclusive_tables: set[str] = field(default_factory=set)
+    #: (table, column) pairs with a validated `CHECK (col IS NOT NULL)` seen in this file.
+    not_null_checks: set[tuple[str, str]] = field(default_factory=set)
+    #: Constraint names added NOT VALID in this file, with their table.
+    not_valid_constraints: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def pg_version(self) -> int:
+        """Target Postgres major version (setting `pg_version`)."""
+        return self.settings.pg_version
+
+    @property
+    def runner_wraps(self) -> bool:
+        """Whether the runner will wrap this migration in one transaction."""
+        if self.directives.no_transaction or self.migration.transaction is False:
+            return False
+        return self.settings.transaction
+
+    @property
+    def in_transaction(self) -> bool:
+        """Whether the next statement runs inside a transaction (explicit or the runner's)."""
+        return self.explicit_tx_depth > 0 or self.runner_wraps
+
+    def is_new_table(self, name: str) -> bool:
+        """True when `name` (a table key) was created earlier in this file."""
+        return name in self.created_tables
+
+    def is_new(self, kind: str, name: str) -> bool:
+        """True when an object of `kind` named `name` was created earlier in this file."""
+        return (kind, name) in self.created_objects or (kind == "table" and name in self.created_tables)
+
+    def observe(self, stmt: Statement) -> None:
+        """Update the state after `stmt` (called by the engine once rules have seen it)."""
+        head = stmt.head
+        words = stmt.words
+        if head in ("BEGIN", "START"):
+            if head == "BEGIN" or words[1:2] == ("TRANSACTION",):
+                self.explicit_tx_depth += 1
+            return
+        if head in ("COMMIT", "END", "ROLLBACK", "ABORT"):
+            self.explicit_tx_depth = max(0, self.explicit_tx_depth - 1)
+            if not self.in_transaction:
+                self.access_exclusive_tables.clear()
+            return
+        if head == "SET" or (head == "RESET"):
+            lowered = stmt.text.lower()
+            if "lock_timeout" in lowered:
+                self.lock_timeout_set = head == "SET"
+            if "statement_timeout" in lowered:
+                self.statement_timeout_set = head == "SET"
+            return
+        if head == "CREATE":
+            self._observe_create(stmt)
+
+    def _observe_create(self, stmt: Statement) -> None:
+        from sqlglot import exp
+
+        tree = stmt.ast
+        if not isinstance(tree, exp.Create):
+            # Unstructured CREATE: remember the name after TABLE when it is plain.
+            words = stmt.words
+            if "TABLE" in words[:6]:
+                i = words.index("TABLE") + 1
+                while i < len(words) and words[i] in ("IF", "NOT", "EXISTS"):
+                    i += 1
+                if i < len(words):
+                    self.created_tables.add(words[i].strip('"').lower() if not words[i].startswith('"') else words[i][1:-1])
+            return
+        kind = (tree.args.get("kind") or "").upper()
+        if kind == "TABLE":
+            self.created_tables.add(table_key(tree.this))
+        elif kind == "INDEX":
+            index = tree.this
+            self.created_objects.add(("index", ident_name(index.this if isinstance(index, exp.Index) else index)))
+        elif kind:
+            target = tree.this
+            if isinstance(target, exp.UserDefinedFunction):
+                target = target.this
+            self.created_objects.add((kind.lower(), table_key(target)))
+
+
+def contract_target(ctx: FileContext) -> Migration | None:
+    """The expand migration this file's `guard: contract` directive names, when it exists and is earlier."""
+    version = ctx.directives.contract
+    if version is None:
+        return None
+    from guard.model import version_key
+
+    key = version_key(version)
+    for m in ctx.migrations:
+        if m.version_key == key and m.version_key < ctx.migration.version_key:
+            return m
+    return None

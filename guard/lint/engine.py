@@ -1,0 +1,210 @@
+"""The lint engine: run the selected rules over each migration's statements, apply
+suppressions, and collect findings with file, line and severity.
+
+`lint_migration` is a pure function of one migration plus the settings and the
+versions around it, so its result can be cached by content and computed in
+worker processes.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from guard.config import Settings
+from guard.lint.context import FileContext
+from guard.lint.directives import DirectiveProblem, Suppression, parse_suppression, read_file_directives
+from guard.lint.registry import all_rules, selected_rules
+from guard.model import Finding, Hit, Migration, Rule, Severity
+from guard.parsing import Statement, split_statements
+
+
+@dataclass
+class LintResult:
+    """Findings of one lint run plus what was looked at."""
+
+    findings: list[Finding]
+    migrations: int
+    fail_on: Severity = Severity.ERROR
+    layout: str = ""
+    notices: list[str] = field(default_factory=list)
+
+    def count(self, severity: Severity) -> int:
+        """How many findings have exactly this severity."""
+        return sum(1 for f in self.findings if f.severity == severity)
+
+    @property
+    def exit_code(self) -> int:
+        """0 when nothing reaches the fail level, else 1."""
+        return 1 if any(f.severity >= self.fail_on for f in self.findings) else 0
+
+    def summary(self) -> dict[str, Any]:
+        """The `summary` object of the JSON output."""
+        return {
+            "migrations": self.migrations,
+            "errors": self.count(Severity.ERROR),
+            "warnings": self.count(Severity.WARNING),
+            "infos": self.count(Severity.INFO),
+            "fail_on": str(self.fail_on),
+            "exit_code": self.exit_code,
+            "layout": self.layout,
+        }
+
+
+def display_path(path: Path | None) -> str:
+    """A path relative to the current directory when it is below it (as editors and CI expect)."""
+    if path is None:
+        return ""
+    try:
+        return os.path.relpath(path)
+    except ValueError:
+        return str(path)
+
+
+class _RuleSet:
+    """Enabled rules indexed by statement head, so each statement meets only rules that want it."""
+
+    def __init__(self, rules: Sequence[Rule]) -> None:
+        self.by_head: dict[str, list[Rule]] = {}
+        self.any_head: list[Rule] = []
+        self.file_rules: list[Rule] = []
+        for r in rules:
+            if r.check is None or r.scope == "external":
+                continue
+            if r.scope == "file":
+                self.file_rules.append(r)
+            elif r.heads:
+                for h in r.heads:
+                    self.by_head.setdefault(h, []).append(r)
+            else:
+                self.any_head.append(r)
+
+    def for_head(self, head: str) -> list[Rule]:
+        return self.by_head.get(head, []) + self.any_head
+
+
+def lint_migration(
+    migration: Migration,
+    settings: Settings,
+    migrations: Sequence[Migration] = (),
+    rules: Sequence[Rule] | None = None,
+) -> list[Finding]:
+    """Lint one migration's up file (and its down, for reversibility) and return its findings."""
+    known = all_rules()
+    enabled = list(rules) if rules is not None else selected_rules(settings)
+    ruleset = _RuleSet(enabled)
+    path = display_path(migration.up_path)
+    statements, comments = split_statements(migration.up_sql, migration.up_line)
+    directives = read_file_directives(comments, known.keys())
+    ctx = FileContext(settings, migration, directives, migrations, path=path)
+    findings: list[Finding] = []
+    used: set[int] = set()  # lines of suppressions that silenced something
+
+    def report(rule: Rule, hit: Hit, stmt: Statement | None, stmt_suppressions: Sequence[Suppression]) -> None:
+        for s in (*stmt_suppressions, *directives.file_suppressions):
+            if rule.id in s.rules:
+                used.add(s.line)
+                return
+        line = hit.line if hit.line is not None else (stmt.line if stmt else migration.up_line)
+        end_line = stmt.end_line if stmt is not None and hit.line is None else line
+        findings.append(
+            Finding(
+                rule=rule.id,
+                severity=settings.severity_of(rule.id, rule.severity),
+                file=hit.file or path,
+                line=line,
+                end_line=end_line,
+                message=hit.message,
+                fix=hit.fix,
+                migration=migration.id,
+                lock=hit.lock or rule.lock,
+            )
+        )
+
+    statement_suppressions: list[Suppression] = []
+    for stmt in statements:
+        sups = _statement_suppressions(stmt, known.keys())
+        statement_suppressions.extend(sups)
+        for rule in ruleset.for_head(stmt.head):
+            assert rule.check is not None
+            for hit in rule.check(stmt, ctx):
+                report(rule, hit, stmt, sups)
+        ctx.observe(stmt)
+    for rule in ruleset.file_rules:
+        assert rule.check is not None
+        for hit in rule.check(statements, ctx):
+            report(rule, hit, None, ())
+
+    meta_invalid = known.get("invalid-directive")
+    if meta_invalid is not None and meta_invalid.id not in settings.disable:
+        for problem in directives.problems:
+            report(meta_invalid, Hit(problem.message, "fix the directive comment", line=problem.line), None, ())
+    meta_unused = known.get("unused-suppression")
+    if meta_unused is not None and meta_unused.id not in settings.disable:
+        for s in (*statement_suppressions, *directives.file_suppressions):
+            if s.line not in used:
+                report(
+                    meta_unused,
+                    Hit(
+                        f"suppression of {', '.join(sorted(s.rules))} silenced nothing",
+                        "remove the directive, or move it to the line before the statement it is for",
+                        line=s.line,
+                    ),
+                    None,
+                    (),
+                )
+    findings.sort(key=lambda f: (f.line, f.rule))
+    return findings
+
+
+def _statement_suppressions(stmt: Statement, known: Iterable[str]) -> list[Suppression]:
+    out: list[Suppression] = []
+    for comment in stmt.comments:
+        parsed = parse_suppression(comment, known)
+        if isinstance(parsed, Suppression) and not parsed.file_wide:
+            out.append(parsed)
+        elif isinstance(parsed, DirectiveProblem):
+            pass  # reported once, from the file-level pass
+    return out
+
+
+def lint_migrations(
+    migrations: Sequence[Migration],
+    settings: Settings,
+    *,
+    extra_findings: Iterable[Finding] = (),
+    only: Iterable[str] | None = None,
+    layout: str = "",
+) -> LintResult:
+    """Lint `migrations` (all of them, or only the ids in `only`) and merge `extra_findings`."""
+    rules = selected_rules(settings)
+    wanted = set(only) if only is not None else None
+    findings = [f for f in extra_findings if f.rule not in settings.disable]
+    for m in migrations:
+        if wanted is None or m.id in wanted:
+            findings.extend(lint_migration(m, settings, migrations, rules))
+    return LintResult(findings=findings, migrations=len(migrations), fail_on=settings.fail_on, layout=layout)
+
+
+def lint_path(path: Path, settings: Settings) -> LintResult:
+    """Discover the migrations under `path` and lint them all."""
+    from guard.layouts import discover
+
+    discovery = discover(path, settings.layout, exclude=settings.exclude)
+    findings = [
+        Finding(
+            rule=f.rule,
+            severity=settings.severity_of(f.rule, f.severity),
+            file=f.file,
+            line=f.line,
+            message=f.message,
+            fix=f.fix,
+            migration=f.migration,
+            end_line=f.end_line,
+        )
+        for f in discovery.findings
+    ]
+    return lint_migrations(discovery.migrations, settings, extra_findings=findings, layout=discovery.layout)

@@ -1,0 +1,107 @@
+"""The rule registry: a `@rule` decorator that turns a check function into a `Rule` record,
+and `all_rules()` which collects every record from the rule modules once per process.
+
+No module-level mutable state: the registry is computed from the modules' globals
+and cached as a read-only mapping.
+"""
+
+from __future__ import annotations
+
+import importlib
+import textwrap
+from collections.abc import Callable, Iterable, Mapping
+from functools import cache
+from types import MappingProxyType
+from typing import Any
+
+from guard.config import Settings, check_rule_names
+from guard.model import Hit, Rule, Severity
+
+#: Rule modules, one per family. Add a module here when adding a family.
+RULE_MODULES = (
+    "guard.lint.rules.meta",
+    "guard.lint.rules.destructive",
+    "guard.lint.rules.reversibility",
+    "guard.lint.rules.locking",
+    "guard.lint.rules.constraints",
+    "guard.lint.rules.rewrites",
+    "guard.lint.rules.transactions",
+    "guard.lint.rules.hygiene",
+    "guard.lint.rules.changeset",
+)
+
+
+def rule(
+    *,
+    id: str,
+    severity: Severity,
+    summary: str,
+    why: str,
+    fix: str,
+    bad: str,
+    good: str,
+    family: str,
+    heads: Iterable[str] = (),
+    lock: str | None = None,
+    scope: str = "statement",
+) -> Callable[[Callable[..., Iterable[Hit]] | None], Rule]:
+    """Declare a rule. Decorate the check function; the module global becomes the `Rule`.
+
+    `scope` is `statement` (check(stmt, ctx) per statement), `file`
+    (check(statements, ctx) once per up file) or `external` (findings are
+    produced elsewhere, e.g. discovery or suppressions; no check function).
+    """
+
+    def wrap(check: Callable[..., Iterable[Hit]] | None) -> Rule:
+        return Rule(
+            id=id,
+            severity=severity,
+            summary=summary,
+            why=textwrap.dedent(why).strip(),
+            fix=textwrap.dedent(fix).strip(),
+            bad=textwrap.dedent(bad).strip(),
+            good=textwrap.dedent(good).strip(),
+            family=family,
+            heads=frozenset(h.upper() for h in heads),
+            lock=lock,
+            check=check,
+            scope=scope,
+        )
+
+    return wrap
+
+
+def external_rule(**meta: Any) -> Rule:
+    """A rule whose findings come from outside the statement engine (discovery, suppressions, git)."""
+    return rule(scope="external", **meta)(None)
+
+
+@cache
+def all_rules() -> Mapping[str, Rule]:
+    """Every rule, by id, in declaration order. Raises on a duplicate id."""
+    found: dict[str, Rule] = {}
+    for name in RULE_MODULES:
+        try:
+            module = importlib.import_module(name)
+        except ModuleNotFoundError as exc:
+            if exc.name == name:  # a family not written yet
+                continue
+            raise
+        for value in vars(module).values():
+            if isinstance(value, Rule):
+                if value.id in found and found[value.id] is not value:
+                    raise RuntimeError(f"duplicate rule id {value.id!r} in {name}")
+                found[value.id] = value
+    return MappingProxyType(found)
+
+
+def get_rule(rule_id: str) -> Rule:
+    """One rule by id; KeyError when unknown."""
+    return all_rules()[rule_id]
+
+
+def selected_rules(settings: Settings) -> list[Rule]:
+    """Rules enabled by the settings, with unknown ids in the config refused."""
+    rules = all_rules()
+    check_rule_names(settings, rules.keys())
+    return [r for r in rules.values() if r.id not in settings.disable]

@@ -1,0 +1,1 @@
+"""Rule families, one module each. `guard.lint.registry.RULE_MODULES` lists them."""

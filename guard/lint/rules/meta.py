@@ -1,0 +1,135 @@
+"""Rules about the analysis itself: statements sqlglot could not structure, directives,
+and problems found while discovering migration files."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from guard.lint.context import FileContext
+from guard.lint.registry import external_rule, rule
+from guard.model import Hit, Severity
+from guard.parsing import Statement
+
+# Statement shapes whose danger (if any) is judged from tokens by other rules, so an
+# `exp.Command` of these shapes is analysed, not blind. Keys are leading keyword tuples.
+ANALYSED_COMMAND_SHAPES: tuple[tuple[str, ...], ...] = (
+    ("BEGIN",), ("START", "TRANSACTION"), ("COMMIT",), ("END",), ("ROLLBACK",), ("ABORT",),
+    ("SAVEPOINT",), ("RELEASE",),
+    ("SET",), ("RESET",), ("SHOW",),
+    ("COMMENT", "ON"),
+    ("GRANT",), ("REVOKE",),
+    ("ANALYZE",), ("ANALYSE",), ("VACUUM",), ("CLUSTER",), ("REINDEX",), ("LOCK",),
+    ("CREATE", "EXTENSION"), ("CREATE", "SCHEMA"), ("CREATE", "SEQUENCE"),
+    ("CREATE", "TRIGGER"), ("CREATE", "OR", "REPLACE", "TRIGGER"), ("CREATE", "CONSTRAINT", "TRIGGER"),
+    ("CREATE", "POLICY"), ("ALTER", "POLICY"), ("DROP", "POLICY"),
+    ("CREATE", "FUNCTION"), ("CREATE", "OR", "REPLACE", "FUNCTION"),
+    ("CREATE", "PROCEDURE"), ("CREATE", "OR", "REPLACE", "PROCEDURE"),
+    ("CREATE", "TYPE"), ("CREATE", "DOMAIN"), ("CREATE", "ROLE"), ("CREATE", "USER"),
+    ("CREATE", "PUBLICATION"), ("CREATE", "AGGREGATE"), ("CREATE", "OR", "REPLACE", "AGGREGATE"),
+    ("CREATE", "COLLATION"), ("CREATE", "OPERATOR"), ("CREATE", "CAST"),
+    ("CREATE", "TEXT", "SEARCH"), ("CREATE", "EVENT", "TRIGGER"), ("CREATE", "RULE"),
+    ("CREATE", "OR", "REPLACE", "RULE"),
+    ("ALTER", "TYPE"), ("ALTER", "DOMAIN"), ("ALTER", "SEQUENCE"), ("ALTER", "FUNCTION"),
+    ("ALTER", "PROCEDURE"), ("ALTER", "EXTENSION"), ("ALTER", "ROLE"), ("ALTER", "USER"),
+    ("ALTER", "DEFAULT", "PRIVILEGES"), ("ALTER", "PUBLICATION"), ("ALTER", "SCHEMA"),
+    ("ALTER", "TRIGGER"), ("ALTER", "INDEX"), ("ALTER", "MATERIALIZED", "VIEW"), ("ALTER", "VIEW"),
+    ("ALTER", "TABLE"), ("ALTER", "DATABASE"),
+    ("DROP",), ("TRUNCATE",), ("DO",), ("SELECT",), ("INSERT",), ("UPDATE",), ("DELETE",), ("WITH",),
+    ("CALL",), ("REFRESH", "MATERIALIZED", "VIEW"), ("NOTIFY",), ("SECURITY", "LABEL"),
+    ("CREATE", "INDEX"), ("CREATE", "UNIQUE", "INDEX"), ("CREATE", "TABLE"), ("CREATE", "VIEW"),
+    ("CREATE", "OR", "REPLACE", "VIEW"), ("CREATE", "MATERIALIZED", "VIEW"),
+    ("CREATE", "UNLOGGED", "TABLE"), ("CREATE", "TEMP"), ("CREATE", "TEMPORARY"),
+)
+
+
+def is_analysed_shape(words: tuple[str, ...]) -> bool:
+    """True when some rule judges statements starting with these keywords from tokens."""
+    return any(words[: len(shape)] == shape for shape in ANALYSED_COMMAND_SHAPES)
+
+
+@rule(
+    id="unanalysed-statement",
+    severity=Severity.WARNING,
+    family="meta",
+    summary="A statement the parser could not structure, so no rule could judge it.",
+    why="""
+        migration-guard never treats SQL it cannot analyse as safe. This statement did not parse
+        (or parsed only as an opaque command) and matches no shape the token checks understand, so
+        it may drop, rewrite or lock something without any rule noticing.
+    """,
+    fix="""
+        Review the statement by hand. If it is safe, suppress with
+        `-- guard: ignore unanalysed-statement reason: <why>`; set its severity to `error` in the
+        config to make unanalysed SQL block merges.
+    """,
+    bad="CREATE STATISTICS s1 (dependencies) ON a, b FROM t1;",
+    good="CREATE TABLE t1 (a int, b int);",
+)
+def unanalysed_statement(stmt: Statement, ctx: FileContext) -> Iterator[Hit]:
+    if stmt.unterminated is None and (not stmt.is_command or is_analysed_shape(stmt.words)):
+        return
+    reason = stmt.unterminated or stmt.parse_error or "parsed only as an opaque command"
+    first = " ".join(stmt.words[:3]) or stmt.text[:30]
+    yield Hit(
+        f"could not analyse this `{first} ...` statement ({reason}); no rule has judged it",
+        "review it by hand, then suppress with `-- guard: ignore unanalysed-statement reason: ...`",
+    )
+
+
+invalid_directive = external_rule(
+    id="invalid-directive",
+    severity=Severity.ERROR,
+    family="meta",
+    summary="A `guard:` directive comment is malformed, names an unknown rule, or lacks a reason.",
+    why="""
+        A suppression that names a misspelt rule silences nothing while looking like it does, and a
+        suppression without a reason leaves reviewers guessing. Both are refused.
+    """,
+    fix="Write `-- guard: ignore <rule-id>[, <rule-id>] reason: <why this is safe>`; list ids with `migration-guard rules`.",
+    bad="-- guard: ignore avoid-drop-colum\nALTER TABLE users DROP COLUMN legacy;",
+    good="-- guard: ignore avoid-drop-column reason: legacy was never read by any release\nALTER TABLE users DROP COLUMN legacy;",
+)
+
+unused_suppression = external_rule(
+    id="unused-suppression",
+    severity=Severity.WARNING,
+    family="meta",
+    summary="A suppression directive silenced nothing.",
+    why="A stale suppression hides the next real problem on that line and misleads reviewers.",
+    fix="Remove the directive, or move it directly above the statement it is meant for.",
+    bad="-- guard: ignore avoid-drop-table reason: old\nCREATE TABLE t (id bigint);",
+    good="CREATE TABLE t (id bigint);",
+)
+
+duplicate_version = external_rule(
+    id="duplicate-version",
+    severity=Severity.ERROR,
+    family="discovery",
+    summary="Two migrations share one version.",
+    why="Runners order and record migrations by version; two with the same version run in an undefined order or one is skipped.",
+    fix="Give one of them a new, later version (rename its file or folder).",
+    bad="20240101000000_a/up.sql and 20240101000000_b/up.sql",
+    good="20240101000000_a/up.sql and 20240101000001_b/up.sql",
+)
+
+unversioned_migration = external_rule(
+    id="unversioned-migration",
+    severity=Severity.ERROR,
+    family="discovery",
+    summary="A migration file whose name carries no version.",
+    why="Without a version the file has no place in the order, so runners skip it or fail on it.",
+    fix="Rename it to the layout's pattern, e.g. `<timestamp>_<name>`.",
+    bad="add_users/up.sql",
+    good="20240101000000_add_users/up.sql",
+)
+
+orphan_down_migration = external_rule(
+    id="orphan-down-migration",
+    severity=Severity.ERROR,
+    family="discovery",
+    summary="A down migration with no matching up migration.",
+    why="A down without its up usually means the up was renamed or deleted; the rollback would undo something that never ran.",
+    fix="Restore or rename the up file so both share the version and name, or delete the stray down file.",
+    bad="20240101000000_a.down.sql (no 20240101000000_a.up.sql)",
+    good="20240101000000_a.up.sql and 20240101000000_a.down.sql",
+)

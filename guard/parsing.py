@@ -1,0 +1,290 @@
+"""Split SQL into statements, then parse each one with sqlglot on demand.
+
+Splitting is our own single pass (strings, `E'...'` escapes, dollar quotes,
+nested block comments, BOM, CRLF) so that one statement sqlglot cannot parse
+never hides the others, and so that statements no rule looks at (a 1.5 MB
+`INSERT ... VALUES`) never reach the parser at all. `Statement.ast` parses
+lazily and caches; `Statement.words` gives the keyword tokens for checks on
+statements sqlglot could not structure (`exp.Command`), which are never
+treated as safe.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from dataclasses import dataclass, field
+from functools import cached_property
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from sqlglot import exp
+
+# sqlglot reports unsupported syntax through its logger; it must never reach the
+# terminal or corrupt JSON output.
+_sqlglot_log = logging.getLogger("sqlglot")
+_sqlglot_log.addHandler(logging.NullHandler())
+_sqlglot_log.propagate = False
+_sqlglot_log.setLevel(logging.CRITICAL)
+
+# What can change the meaning of a `;`: comments, quotes, dollar quotes.
+_SPECIAL = re.compile(
+    r"""--|/\*|;|"|(?<![A-Za-z0-9_])[eE]'|'|(?<![A-Za-z0-9_$])\$(?:[A-Za-z_\u0080-\uffff][A-Za-z_0-9\u0080-\uffff]*)?\$"""
+)
+_BLOCK_COMMENT_EDGE = re.compile(r"/\*|\*/")
+_E_STRING_END = re.compile(r"\\.|''|'", re.S)
+_WORD = re.compile(r"[A-Za-z_][A-Za-z_0-9$]*")
+_WORDS_SCAN = re.compile(
+    r"""--[^\n]*|/\*.*?\*/|(?<![A-Za-z0-9_])[eE]'(?:\\.|''|[^'\\])*'|'(?:''|[^'])*'"""
+    r"""|(?<![A-Za-z0-9_$])(\$(?:[A-Za-z_][A-Za-z_0-9]*)?\$).*?\1|"((?:""|[^"])*)"|([A-Za-z_][A-Za-z_0-9$]*)""",
+    re.S,
+)
+
+MAX_PARSE_CHARS = 200_000
+"""Statements longer than this are not handed to sqlglot (they are data, not DDL)."""
+
+
+@dataclass(frozen=True)
+class Comment:
+    """A SQL comment with the 1-based line it starts on (used for directives)."""
+
+    line: int
+    text: str
+
+
+@dataclass
+class Statement:
+    """One SQL statement: its text (no trailing `;`), 1-based line span and leading comments."""
+
+    text: str
+    line: int
+    end_line: int
+    index: int
+    comments: tuple[Comment, ...] = ()
+    #: Set when the splitter hit end of input inside a quote or comment.
+    unterminated: str | None = None
+    _parse_error: str | None = field(default=None, repr=False)
+
+    @cached_property
+    def words(self) -> tuple[str, ...]:
+        """Keyword/identifier tokens outside strings and comments, upper-cased.
+
+        Quoted identifiers are kept verbatim (without quotes) so `"Drop"` never
+        reads as the keyword DROP.
+        """
+        out: list[str] = []
+        for m in _WORDS_SCAN.finditer(self.text):
+            if m.group(3) is not None:
+                out.append(m.group(3).upper())
+            elif m.group(2) is not None:
+                out.append('"' + m.group(2) + '"')
+        return tuple(out)
+
+    @cached_property
+    def head(self) -> str:
+        """The first keyword, upper-cased (`ALTER`, `CREATE`, `INSERT`, ...); cheap, no parse."""
+        m = _WORD.search(self.text, 0, 200)
+        return m.group(0).upper() if m else ""
+
+    @cached_property
+    def ast(self) -> exp.Expression | None:
+        """sqlglot's tree for this statement, or None when it could not be parsed.
+
+        An `exp.Command` is returned as is: callers must treat it as unanalysed.
+        """
+        if self.unterminated or len(self.text) > MAX_PARSE_CHARS:
+            self._parse_error = self.unterminated or "statement too large to parse"
+            return None
+        try:
+            trees = _dialect().parse(self.text)
+        except Exception as exc:  # sqlglot raises ParseError, TokenError, and others on odd input
+            self._parse_error = _first_line(str(exc)) or type(exc).__name__
+            return None
+        trees = [t for t in trees if t is not None]
+        if len(trees) != 1:
+            self._parse_error = "statement parsed into several statements" if trees else "empty statement"
+            return None
+        return trees[0]
+
+    @property
+    def parse_error(self) -> str | None:
+        """Why `ast` is None (after it has been read)."""
+        return self._parse_error
+
+    @property
+    def is_command(self) -> bool:
+        """True when sqlglot fell back to `exp.Command` or could not parse at all."""
+        from sqlglot import exp
+
+        tree = self.ast
+        return tree is None or isinstance(tree, exp.Command)
+
+
+def _first_line(text: str) -> str:
+    return text.strip().splitlines()[0] if text.strip() else ""
+
+
+_DIALECT: list[Any] = []
+
+
+def _dialect() -> Any:
+    # Built once per process; the dialect object is immutable and reused.
+    if not _DIALECT:
+        from sqlglot.dialects.dialect import Dialect
+
+        _DIALECT.append(Dialect.get_or_raise("postgres"))
+    return _DIALECT[0]
+
+
+def normalize_text(text: str) -> str:
+    """Drop a BOM and turn CRLF / CR line ends into LF (line numbers are unchanged)."""
+    if text.startswith("\ufeff"):
+        text = text[1:]
+    if "\r" in text:
+        text = text.replace("\r\n", "\n").replace("\r", "\n")
+    return text
+
+
+def split_statements(text: str, first_line: int = 1) -> tuple[list[Statement], list[Comment]]:
+    """Split `text` into statements and return them with every comment found.
+
+    `first_line` is the file line where `text` starts (dbmate sections start
+    mid-file). Empty statements are dropped; their comments are still returned.
+    """
+    text = normalize_text(text)
+    statements: list[Statement] = []
+    comments: list[Comment] = []
+    pending: list[Comment] = []
+    n = len(text)
+    pos = 0
+    start = 0  # start of the current statement's raw text
+    line_at = 0  # offset whose line number is `line_no`
+    line_no = first_line
+    unterminated: str | None = None
+
+    def line_of(offset: int) -> int:
+        nonlocal line_at, line_no
+        if offset >= line_at:
+            line_no += text.count("\n", line_at, offset)
+        else:
+            line_no -= text.count("\n", offset, line_at)
+        line_at = offset
+        return line_no
+
+    def emit(end: int) -> None:
+        # Comments before and inside a statement belong to it (directives);
+        # comments of an empty statement carry over to the next one.
+        nonlocal pending
+        body_start = _significant_start(text, start, end)
+        if body_start is None:
+            return
+        body = text[body_start:end].rstrip()
+        line = line_of(body_start)
+        statements.append(
+            Statement(
+                text=body,
+                line=line,
+                end_line=line + body.count("\n"),
+                index=len(statements),
+                comments=tuple(pending),
+                unterminated=unterminated,
+            )
+        )
+        pending = []
+
+    while pos < n:
+        m = _SPECIAL.search(text, pos)
+        if m is None:
+            break
+        tok = m.group(0)
+        s = m.start()
+        if tok == ";":
+            emit(s)
+            start = pos = s + 1
+        elif tok == "--":
+            e = text.find("\n", s)
+            e = n if e < 0 else e
+            c = Comment(line_of(s), text[s + 2 : e].strip())
+            comments.append(c)
+            pending.append(c)
+            pos = e
+        elif tok == "/*":
+            depth, p = 1, m.end()
+            while depth and (edge := _BLOCK_COMMENT_EDGE.search(text, p)):
+                depth += 1 if edge.group(0) == "/*" else -1
+                p = edge.end()
+            if depth:
+                unterminated, p = "unterminated block comment", n
+            c = Comment(line_of(s), text[s + 2 : max(s + 2, p - 2)].strip())
+            comments.append(c)
+            pending.append(c)
+            pos = p
+        elif tok == "'":
+            p = m.end()
+            while True:
+                q = text.find("'", p)
+                if q < 0:
+                    unterminated, pos = "unterminated string literal", n
+                    break
+                if text.startswith("''", q):
+                    p = q + 2
+                    continue
+                pos = q + 1
+                break
+        elif tok in ("E'", "e'"):
+            p = m.end()
+            while True:
+                e_m = _E_STRING_END.search(text, p)
+                if e_m is None:
+                    unterminated, pos = "unterminated string literal", n
+                    break
+                if e_m.group(0) == "'":
+                    pos = e_m.end()
+                    break
+                p = e_m.end()
+        elif tok == '"':
+            p = m.end()
+            while True:
+                q = text.find('"', p)
+                if q < 0:
+                    unterminated, pos = "unterminated quoted identifier", n
+                    break
+                if text.startswith('""', q):
+                    p = q + 2
+                    continue
+                pos = q + 1
+                break
+        else:  # dollar quote
+            q = text.find(tok, m.end())
+            if q < 0:
+                unterminated, pos = f"unterminated dollar-quoted string {tok}", n
+            else:
+                pos = q + len(tok)
+    emit(n)
+    return statements, comments
+
+
+def _significant_start(text: str, start: int, end: int) -> int | None:
+    """Offset of the first character in [start, end) that is not space or comment."""
+    p = start
+    while p < end:
+        ch = text[p]
+        if ch.isspace():
+            p += 1
+        elif text.startswith("--", p):
+            e = text.find("\n", p, end)
+            p = end if e < 0 else e + 1
+        elif text.startswith("/*", p):
+            depth, q = 1, p + 2
+            while depth and (edge := _BLOCK_COMMENT_EDGE.search(text, q, end)):
+                depth += 1 if edge.group(0) == "/*" else -1
+                q = edge.end()
+            p = end if depth else q
+        else:
+            return p
+    return None
+
+
+def parse_sql(text: str, first_line: int = 1) -> list[Statement]:
+    """Statements of `text` (comments dropped); convenience for callers that need no directives."""
+    return split_statements(text, first_line)[0]

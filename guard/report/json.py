@@ -1,0 +1,33 @@
+"""JSON output: a documented, versioned schema (docs/json-schema.md).
+
+Shape: `{"schema_version": 1, "tool": {...}, "findings": [...], "summary": {...}}`.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import IO, TYPE_CHECKING, Any
+
+from guard import __version__
+
+if TYPE_CHECKING:
+    from guard.lint.engine import LintResult
+
+SCHEMA_VERSION = 1
+
+
+def as_document(result: LintResult) -> dict[str, Any]:
+    """The JSON document as a dict."""
+    return {
+        "schema_version": SCHEMA_VERSION,
+        "tool": {"name": "migration-guard", "version": __version__},
+        "findings": [f.as_dict() for f in result.findings],
+        "notices": list(result.notices),
+        "summary": result.summary(),
+    }
+
+
+def render(result: LintResult, stream: IO[str], **_: object) -> None:
+    """Write the JSON document, one object, newline-terminated."""
+    json.dump(as_document(result), stream, indent=2)
+    stream.write("\n")

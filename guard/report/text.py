@@ -1,0 +1,56 @@
+"""Human output: findings grouped by file, `path:line  severity  rule  message`, then the fix.
+
+Colours only when the stream is a terminal and `NO_COLOR` is not set.
+"""
+
+from __future__ import annotations
+
+import os
+from itertools import groupby
+from typing import IO, TYPE_CHECKING
+
+from guard.model import Severity
+
+if TYPE_CHECKING:
+    from guard.lint.engine import LintResult
+
+_COLOURS = {Severity.ERROR: "\033[31m", Severity.WARNING: "\033[33m", Severity.INFO: "\033[36m"}
+_BOLD, _DIM, _RESET = "\033[1m", "\033[2m", "\033[0m"
+
+
+def use_colour(stream: IO[str]) -> bool:
+    """Colour only on a terminal, and never when NO_COLOR is set (https://no-color.org)."""
+    if os.environ.get("NO_COLOR", "") != "":
+        return False
+    isatty = getattr(stream, "isatty", None)
+    return bool(isatty and isatty())
+
+
+def render(result: LintResult, stream: IO[str], **_: object) -> None:
+    """Write findings grouped by file and a summary line."""
+    colour = use_colour(stream)
+
+    def paint(text: str, code: str) -> str:
+        return f"{code}{text}{_RESET}" if colour else text
+
+    for notice in result.notices:
+        stream.write(f"note: {notice}\n")
+    findings = sorted(result.findings, key=lambda f: (f.file, f.line, f.rule))
+    for file, group in groupby(findings, key=lambda f: f.file):
+        stream.write(paint(file, _BOLD) + "\n")
+        for f in group:
+            sev = paint(f"{f.severity!s:7}", _COLOURS[f.severity])
+            stream.write(f"  {file}:{f.line}  {sev} {f.rule}  {f.message}\n")
+            if f.lock:
+                stream.write(paint(f"      lock: {f.lock}", _DIM) + "\n")
+            if f.fix:
+                for i, line in enumerate(f.fix.splitlines()):
+                    prefix = "      fix: " if i == 0 else "           "
+                    stream.write(paint(prefix + line, _DIM) + "\n")
+        stream.write("\n")
+    s = result.summary()
+    verdict = "failed" if result.exit_code else "passed"
+    stream.write(
+        f"{s['migrations']} migrations checked: {s['errors']} errors, {s['warnings']} warnings"
+        f" ({verdict}; fail level: {s['fail_on']})\n"
+    )

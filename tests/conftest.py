@@ -1,0 +1,130 @@
+"""Shared fixtures: real Postgres servers (never mocks) and throwaway databases.
+
+- `pg_server`: the embedded server from `pgserver` (pip-installed, no Docker), one per test session.
+- `local_pg_url`: the machine's server on 127.0.0.1:5432 when it answers, else the test is skipped.
+- `fresh_db` / `local_fresh_db`: a new empty database on that server, dropped afterwards.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import tempfile
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parent.parent
+SAMPLES = REPO / "sample_migrations"
+CORPUS = REPO.parent / "shared" / "corpus"
+LOCAL_PG = os.environ.get("GUARD_TEST_LOCAL_PG", "postgresql://postgres@127.0.0.1:5432/postgres")
+
+
+def _with_db(url: str, dbname: str) -> str:
+    """`url` pointing at database `dbname` (pgserver URLs carry the socket dir as a query)."""
+    from psycopg.conninfo import conninfo_to_dict, make_conninfo
+
+    params = conninfo_to_dict(url)
+    params["dbname"] = dbname
+    return make_conninfo(**params)
+
+
+class PgServer:
+    """A running Postgres that tests may create databases on."""
+
+    def __init__(self, admin_url: str) -> None:
+        self.admin_url = admin_url
+
+    def url_for(self, dbname: str) -> str:
+        """Connection string for database `dbname` on this server."""
+        return _with_db(self.admin_url, dbname)
+
+    def create_database(self) -> tuple[str, str]:
+        """Create an empty database; return (name, url)."""
+        import psycopg
+
+        name = "t_" + uuid.uuid4().hex[:12]
+        with psycopg.connect(self.admin_url, autocommit=True) as conn:
+            conn.execute(f'CREATE DATABASE "{name}"')
+        return name, self.url_for(name)
+
+    def drop_database(self, name: str) -> None:
+        """Drop a database, disconnecting anyone still in it."""
+        import psycopg
+
+        with psycopg.connect(self.admin_url, autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture(scope="session")
+def pg_server() -> Iterator[PgServer]:
+    """The embedded Postgres (pgserver), started once per test session."""
+    pgserver = pytest.importorskip("pgserver", reason="pgserver not installed (pip install -e '.[test]')")
+    data_dir = Path(tempfile.mkdtemp(prefix="guard-pg-"))
+    server = pgserver.get_server(data_dir, cleanup_mode="stop")
+    try:
+        yield PgServer(server.get_uri())
+    finally:
+        server.cleanup()
+        shutil.rmtree(data_dir, ignore_errors=True)
+
+
+def _local_answers() -> bool:
+    try:
+        with socket.create_connection(("127.0.0.1", 5432), timeout=0.5):
+            pass
+    except OSError:
+        return False
+    try:
+        import psycopg
+
+        with psycopg.connect(LOCAL_PG, connect_timeout=2):
+            return True
+    except Exception:
+        return False
+
+
+@pytest.fixture(scope="session")
+def local_pg() -> PgServer:
+    """The machine's own Postgres on 127.0.0.1:5432; skipped when it does not answer."""
+    if not _local_answers():
+        pytest.skip("no Postgres answering on 127.0.0.1:5432 with trust auth")
+    return PgServer(LOCAL_PG)
+
+
+@pytest.fixture
+def fresh_db(pg_server: PgServer) -> Iterator[str]:
+    """URL of a new, empty database on the embedded server; dropped after the test."""
+    name, url = pg_server.create_database()
+    try:
+        yield url
+    finally:
+        pg_server.drop_database(name)
+
+
+@pytest.fixture
+def local_fresh_db(local_pg: PgServer) -> Iterator[str]:
+    """URL of a new, empty database on the machine's server; dropped after the test."""
+    name, url = local_pg.create_database()
+    try:
+        yield url
+    finally:
+        local_pg.drop_database(name)
+
+
+@pytest.fixture(params=["embedded", "local"])
+def any_db(request: pytest.FixtureRequest) -> str:
+    """A fresh database on each available server kind (embedded always, local when it answers)."""
+    fixture = "fresh_db" if request.param == "embedded" else "local_fresh_db"
+    return request.getfixturevalue(fixture)  # type: ignore[no-any-return]
+
+
+@pytest.fixture
+def clean_env(monkeypatch: pytest.MonkeyPatch) -> pytest.MonkeyPatch:
+    """Remove every variable the gates read, so tests start from a known environment."""
+    for var in ("DATABASE_URL", "CONFIRM_PROD_MIGRATE", "NODE_ENV", "VERCEL_ENV", "GITHUB_ACTIONS", "NO_COLOR"):
+        monkeypatch.delenv(var, raising=False)
+    return monkeypatch
