@@ -79,7 +79,11 @@ class Settings:
     def public_items(self) -> list[tuple[str, Any, str]]:
         """(key, value, source) for every setting, for `migration-guard config`."""
         skip = {"sources", "config_path"}
-        return [(f.name, getattr(self, f.name), self.source_of(f.name)) for f in fields(self) if f.name not in skip]
+        return [
+            (f.name, getattr(self, f.name), self.source_of(f.name))
+            for f in fields(self)
+            if f.name not in skip
+        ]
 
 
 # --- value parsers: each takes the raw TOML/flag value and the key, returns the typed value ------------
@@ -97,7 +101,9 @@ def _choice(options: Iterable[str]) -> Callable[[Any, str, Path], str]:
 
     def parse(value: Any, key: str, base: Path) -> str:
         if value not in opts:
-            raise ConfigError(f"setting {key!r} is {value!r}; expected one of: {', '.join(opts)}", _hint(value, opts))
+            raise ConfigError(
+                f"setting {key!r} is {value!r}; expected one of: {', '.join(opts)}", _hint(value, opts)
+            )
         return str(value)
 
     return parse
@@ -156,7 +162,7 @@ def _str_set(value: Any, key: str, base: Path) -> frozenset[str]:
 
 def _severity_map(value: Any, key: str, base: Path) -> Mapping[str, Severity]:
     if not isinstance(value, Mapping):
-        raise ConfigError(f"setting {key!r} must be a table of rule = \"error|warning|info\", got {value!r}")
+        raise ConfigError(f'setting {key!r} must be a table of rule = "error|warning|info", got {value!r}')
     return MappingProxyType({str(k): _severity(v, f"{key}.{k}", base) for k, v in value.items()})
 
 
@@ -221,7 +227,11 @@ def find_config_file(start: Path) -> Path | None:
         if own.is_file():
             return own
         pyproject = folder / "pyproject.toml"
-        if pyproject.is_file() and "tool" in (data := _read_toml(pyproject)) and "migration-guard" in data["tool"]:
+        if (
+            pyproject.is_file()
+            and "tool" in (data := _read_toml(pyproject))
+            and "migration-guard" in data["tool"]
+        ):
             return pyproject
     return None
 
@@ -255,7 +265,10 @@ def _apply(settings: Settings, raw: Mapping[str, Any], source: str, base: Path) 
         norm = key.replace("-", "_")
         parser = PARSERS.get(norm)
         if parser is None:
-            raise ConfigError(f"{source}: unknown setting {key!r}", _hint(norm, PARSERS) or "run `migration-guard config` to list settings")
+            raise ConfigError(
+                f"{source}: unknown setting {key!r}",
+                _hint(norm, PARSERS) or "run `migration-guard config` to list settings",
+            )
         changes[norm] = parser(value, norm, base)
         sources[norm] = source
     return replace(settings, **changes, sources=MappingProxyType(sources))

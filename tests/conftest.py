@@ -125,6 +125,13 @@ def any_db(request: pytest.FixtureRequest) -> str:
 @pytest.fixture
 def clean_env(monkeypatch: pytest.MonkeyPatch) -> pytest.MonkeyPatch:
     """Remove every variable the gates read, so tests start from a known environment."""
-    for var in ("DATABASE_URL", "CONFIRM_PROD_MIGRATE", "NODE_ENV", "VERCEL_ENV", "GITHUB_ACTIONS", "NO_COLOR"):
+    for var in (
+        "DATABASE_URL",
+        "CONFIRM_PROD_MIGRATE",
+        "NODE_ENV",
+        "VERCEL_ENV",
+        "GITHUB_ACTIONS",
+        "NO_COLOR",
+    ):
         monkeypatch.delenv(var, raising=False)
     return monkeypatch

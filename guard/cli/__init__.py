@@ -18,19 +18,43 @@ from guard.errors import GuardError
 
 #: name -> ("module:attribute", one-line help shown by `migration-guard --help`).
 COMMANDS: dict[str, tuple[str, str]] = {
-    "lint": ("guard.cli.lint_cmd:lint", "Lint migrations for destructive, lock-heavy and irreversible changes."),
+    "lint": (
+        "guard.cli.lint_cmd:lint",
+        "Lint migrations for destructive, lock-heavy and irreversible changes.",
+    ),
     "rules": ("guard.cli.lint_cmd:rules", "List every rule with its severity and summary."),
     "explain": ("guard.cli.lint_cmd:explain", "Explain one rule: why it matters and the safe alternative."),
-    "config": ("guard.cli.lint_cmd:config_cmd", "Print the effective settings and where each value came from."),
-    "safety": ("guard.cli.db_cmd:safety", "Check the database's environment marker against the expected environment."),
+    "config": (
+        "guard.cli.lint_cmd:config_cmd",
+        "Print the effective settings and where each value came from.",
+    ),
+    "safety": (
+        "guard.cli.db_cmd:safety",
+        "Check the database's environment marker against the expected environment.",
+    ),
     "marker": ("guard.cli.db_cmd:marker", "Create or show the environment marker row of a database."),
-    "doctor": ("guard.cli.db_cmd:doctor", "Check the local setup: dotenv files, secrets, git ignores, database reachability."),
+    "doctor": (
+        "guard.cli.db_cmd:doctor",
+        "Check the local setup: dotenv files, secrets, git ignores, database reachability.",
+    ),
     "status": ("guard.cli.run_cmd:status", "Show applied and pending migrations and any drift."),
-    "plan": ("guard.cli.run_cmd:plan", "Dry run for developers: gates, lint, drift and the pending list; changes nothing."),
+    "plan": (
+        "guard.cli.run_cmd:plan",
+        "Dry run for developers: gates, lint, drift and the pending list; changes nothing.",
+    ),
     "migrate": ("guard.cli.run_cmd:migrate", "Apply pending migrations behind the safety gates."),
-    "rollback": ("guard.cli.run_cmd:rollback", "Apply down migrations in reverse order behind the safety gates."),
-    "exec": ("guard.cli.run_cmd:exec_cmd", "Run the safety gates, then another migration tool, passing its exit code through."),
-    "verify": ("guard.cli.verify_cmd:verify", "Prove each down migration undoes its up on a throwaway Postgres."),
+    "rollback": (
+        "guard.cli.run_cmd:rollback",
+        "Apply down migrations in reverse order behind the safety gates.",
+    ),
+    "exec": (
+        "guard.cli.run_cmd:exec_cmd",
+        "Run the safety gates, then another migration tool, passing its exit code through.",
+    ),
+    "verify": (
+        "guard.cli.verify_cmd:verify",
+        "Prove each down migration undoes its up on a throwaway Postgres.",
+    ),
 }
 
 
@@ -45,7 +69,7 @@ class LazyGroup(click.Group):
         if entry is None:
             return None
         module_name, attr = entry[0].split(":")
-        return getattr(importlib.import_module(module_name), attr)  # type: ignore[no-any-return]
+        return getattr(importlib.import_module(module_name), attr)
 
     def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
         # Short help comes from COMMANDS so `--help` imports no command module.
@@ -68,7 +92,9 @@ def report_error(exc: GuardError) -> None:
 
 
 @click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
-@click.version_option(__version__, "-V", "--version", prog_name="migration-guard", message="%(prog)s %(version)s")
+@click.version_option(
+    __version__, "-V", "--version", prog_name="migration-guard", message="%(prog)s %(version)s"
+)
 def cli() -> None:
     """migration-guard: make Postgres migrations safe to ship from trunk.
 

@@ -66,7 +66,9 @@ def resolve_migrations_dir(path: Path | None, settings: Settings) -> Path:
     """PATH, else the configured `migrations`, else the first usual place that exists."""
     if path is not None:
         if not path.exists():
-            raise InputError(f"{path}: no such file or directory", "pass the folder that holds your migrations")
+            raise InputError(
+                f"{path}: no such file or directory", "pass the folder that holds your migrations"
+            )
         return path
     if settings.migrations is not None:
         if not settings.migrations.exists():

@@ -8,7 +8,13 @@ from pathlib import Path
 
 import click
 
-from guard.cli.common import config_options, format_option, path_argument, resolve_migrations_dir, settings_for
+from guard.cli.common import (
+    config_options,
+    format_option,
+    path_argument,
+    resolve_migrations_dir,
+    settings_for,
+)
 from guard.errors import InputError
 
 
@@ -16,9 +22,20 @@ from guard.errors import InputError
 @path_argument
 @format_option(("text", "json", "github", "sarif"))
 @config_options
-@click.option("--fail-on", type=click.Choice(["error", "warning", "info"]), default=None, help="Lowest severity that makes the exit code 1.")
+@click.option(
+    "--fail-on",
+    type=click.Choice(["error", "warning", "info"]),
+    default=None,
+    help="Lowest severity that makes the exit code 1.",
+)
 @click.option("--pg-version", type=int, default=None, help="Target Postgres major version (default 15).")
-@click.option("--output", "-o", type=click.Path(path_type=Path, dir_okay=False), default=None, help="Write the report to this file instead of stdout.")
+@click.option(
+    "--output",
+    "-o",
+    type=click.Path(path_type=Path, dir_okay=False),
+    default=None,
+    help="Write the report to this file instead of stdout.",
+)
 def lint(
     path: Path | None,
     fmt: str,
@@ -62,7 +79,16 @@ def rules(fmt: str) -> None:
 
     records = list(all_rules().values())
     if fmt == "json":
-        doc = [{"id": r.id, "severity": str(r.severity), "family": r.family, "summary": r.summary, "lock": r.lock} for r in records]
+        doc = [
+            {
+                "id": r.id,
+                "severity": str(r.severity),
+                "family": r.family,
+                "summary": r.summary,
+                "lock": r.lock,
+            }
+            for r in records
+        ]
         click.echo(json.dumps(doc, indent=2))
         return
     width = max(len(r.id) for r in records)
@@ -84,7 +110,10 @@ def explain(rule_id: str, fmt: str) -> None:
     rule = known.get(rule_id)
     if rule is None:
         close = difflib.get_close_matches(rule_id, list(known), n=1)
-        raise InputError(f"unknown rule {rule_id!r}", f"did you mean {close[0]!r}?" if close else "run `migration-guard rules` to list rule ids")
+        raise InputError(
+            f"unknown rule {rule_id!r}",
+            f"did you mean {close[0]!r}?" if close else "run `migration-guard rules` to list rule ids",
+        )
     if fmt == "json":
         doc = {k: getattr(rule, k) for k in ("id", "summary", "why", "fix", "bad", "good", "family", "lock")}
         doc["severity"] = str(rule.severity)
@@ -99,8 +128,8 @@ def explain(rule_id: str, fmt: str) -> None:
 @config_options
 def config_cmd(path: Path | None, fmt: str, config_file: Path | None, layout: str | None) -> None:
     """Print the effective settings and where each value came from."""
-    from guard.lint.registry import all_rules
     from guard.config import check_rule_names
+    from guard.lint.registry import all_rules
 
     settings = settings_for(path, config_file, layout=(layout, "--layout"))
     check_rule_names(settings, all_rules().keys())

@@ -141,14 +141,18 @@ class FileContext:
                 while i < len(words) and words[i] in ("IF", "NOT", "EXISTS"):
                     i += 1
                 if i < len(words):
-                    self.created_tables.add(words[i].strip('"').lower() if not words[i].startswith('"') else words[i][1:-1])
+                    self.created_tables.add(
+                        words[i].strip('"').lower() if not words[i].startswith('"') else words[i][1:-1]
+                    )
             return
         kind = (tree.args.get("kind") or "").upper()
         if kind == "TABLE":
             self.created_tables.add(table_key(tree.this))
         elif kind == "INDEX":
             index = tree.this
-            self.created_objects.add(("index", ident_name(index.this if isinstance(index, exp.Index) else index)))
+            self.created_objects.add(
+                ("index", ident_name(index.this if isinstance(index, exp.Index) else index))
+            )
         elif kind:
             target = tree.this
             if isinstance(target, exp.UserDefinedFunction):

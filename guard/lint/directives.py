@@ -62,7 +62,9 @@ def directive_body(comment: Comment) -> str | None:
     return m.group("body").strip() if m else None
 
 
-def parse_suppression(comment: Comment, known_rules: Iterable[str] | None = None) -> Suppression | DirectiveProblem | None:
+def parse_suppression(
+    comment: Comment, known_rules: Iterable[str] | None = None
+) -> Suppression | DirectiveProblem | None:
     """Read one `ignore`/`ignore-file` directive; None when the comment is something else."""
     body = directive_body(comment)
     if body is None:
@@ -88,7 +90,10 @@ def parse_suppression(comment: Comment, known_rules: Iterable[str] | None = None
 
             hints = [difflib.get_close_matches(u, list(known), n=1) for u in unknown]
             extra = "; ".join(f"did you mean {h[0]!r}?" for h in hints if h)
-            return DirectiveProblem(comment.line, f"suppression names unknown rule {', '.join(unknown)}" + (f" ({extra})" if extra else ""))
+            return DirectiveProblem(
+                comment.line,
+                f"suppression names unknown rule {', '.join(unknown)}" + (f" ({extra})" if extra else ""),
+            )
     return Suppression(rules, m.group("reason"), comment.line, word == "ignore-file")
 
 
@@ -115,20 +120,36 @@ def read_file_directives(comments: Iterable[Comment], known_rules: Iterable[str]
         elif word == "contract":
             version = rest.split()[0] if rest else ""
             if not _VERSION.match(version):
-                out.problems.append(DirectiveProblem(comment.line, "`guard: contract` needs the version of the expand migration, e.g. `-- guard: contract 20240101120000`"))
+                out.problems.append(
+                    DirectiveProblem(
+                        comment.line,
+                        "`guard: contract` needs the version of the expand migration, e.g. `-- guard: contract 20240101120000`",
+                    )
+                )
             elif out.contract is not None and out.contract != version:
-                out.problems.append(DirectiveProblem(comment.line, f"second `guard: contract` directive ({version}); a migration contracts one expand"))
+                out.problems.append(
+                    DirectiveProblem(
+                        comment.line,
+                        f"second `guard: contract` directive ({version}); a migration contracts one expand",
+                    )
+                )
             else:
                 out.contract, out.contract_line = version, comment.line
         elif word == "no-transaction":
             out.no_transaction = True
         elif word == "precondition":
             if not rest:
-                out.problems.append(DirectiveProblem(comment.line, "`guard: precondition` needs a SQL query that returns true"))
+                out.problems.append(
+                    DirectiveProblem(
+                        comment.line, "`guard: precondition` needs a SQL query that returns true"
+                    )
+                )
             else:
                 out.preconditions.append((comment.line, rest))
         else:
             out.problems.append(
-                DirectiveProblem(comment.line, f"unknown directive `guard: {word}`; known: {', '.join(KNOWN_DIRECTIVES)}")
+                DirectiveProblem(
+                    comment.line, f"unknown directive `guard: {word}`; known: {', '.join(KNOWN_DIRECTIVES)}"
+                )
             )
     return out

@@ -103,7 +103,9 @@ def lint_migration(
     findings: list[Finding] = []
     used: set[int] = set()  # lines of suppressions that silenced something
 
-    def report(rule: Rule, hit: Hit, stmt: Statement | None, stmt_suppressions: Sequence[Suppression]) -> None:
+    def report(
+        rule: Rule, hit: Hit, stmt: Statement | None, stmt_suppressions: Sequence[Suppression]
+    ) -> None:
         for s in (*stmt_suppressions, *directives.file_suppressions):
             if rule.id in s.rules:
                 used.add(s.line)
@@ -141,7 +143,9 @@ def lint_migration(
     meta_invalid = known.get("invalid-directive")
     if meta_invalid is not None and meta_invalid.id not in settings.disable:
         for problem in directives.problems:
-            report(meta_invalid, Hit(problem.message, "fix the directive comment", line=problem.line), None, ())
+            report(
+                meta_invalid, Hit(problem.message, "fix the directive comment", line=problem.line), None, ()
+            )
     meta_unused = known.get("unused-suppression")
     if meta_unused is not None and meta_unused.id not in settings.disable:
         for s in (*statement_suppressions, *directives.file_suppressions):

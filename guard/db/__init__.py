@@ -1,0 +1,1 @@
+"""Database code. Every function here is handed a psycopg connection; none reads the environment."""
