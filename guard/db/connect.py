@@ -32,7 +32,7 @@ _KV_PASSWORD = re.compile(
 _QUERY_PASSWORD = re.compile(r"(?P<head>[?&]password=)(?P<pw>[^&#\s]*)", re.IGNORECASE)
 
 
-def _password_of(url: str) -> str | None:
+def password_of(url: str) -> str | None:
     """The password a connection string carries, or None (never raises)."""
     try:
         from psycopg.conninfo import conninfo_to_dict
@@ -55,7 +55,7 @@ def redact(text: str, url: str | None = None) -> str:
     if not text:
         return text
     if url:
-        secret = _password_of(url)
+        secret = password_of(url)
         if url in text:
             text = text.replace(url, describe_target(url))
         if secret:
