@@ -1,0 +1,361 @@
+"""Content-addressed cache of lint findings, safe to share between CI runs.
+
+An entry is keyed by sha256 of everything a migration's findings depend on:
+
+- the *code identity*: tool version, Python version, sqlglot version and the
+  bytes of every module of the `guard` package (so any rule change, even
+  without a version bump, invalidates the cache);
+- the *settings identity*: every setting except those that cannot change
+  findings (`cache`, `cache_dir`, `fail_on`, `migrations`), paths relative to
+  the current directory;
+- the migration itself: every field of `Migration` (contents, layout, version,
+  line offsets, transaction flag) with its paths as displayed in findings.
+
+Cross-migration input (a rule that reads `ctx.migrations`, e.g. the contract
+directive's expand lookup) is tracked, not guessed: the engine records whether
+the lint of a migration read the migrations list, and such an entry also stores
+a digest of that list and is only reused while the list is unchanged.
+
+Entries of one migrations folder live in one *pack* file (one read per run
+instead of one per migration), written atomically (temp file + `os.replace`).
+A pack that does not parse, has another format, code or settings identity, or
+whose digest does not match its content is ignored and rewritten: a corrupt
+or stale cache is never trusted. The cache is an optimisation only; failing to
+write it is never an error.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import hashlib
+import json
+import os
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from enum import Enum
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+from guard import __version__
+from guard.config import Settings
+from guard.model import Finding, Migration, Severity
+
+FORMAT = 1
+DEFAULT_DIR_NAME = ".migration-guard-cache"
+#: Settings that cannot change which findings a migration gets.
+_IRRELEVANT_SETTINGS = frozenset({"cache", "cache_dir", "fail_on", "migrations", "sources", "config_path"})
+#: Packs untouched for this long are removed when a new pack is written.
+_PRUNE_AFTER_SECONDS = 14 * 24 * 3600
+_CACHEDIR_TAG = (
+    "Signature: 8a477f597d28d172789f06886806bc55\n"
+    "# This file is a cache directory tag created by migration-guard.\n"
+)
+
+
+def _display(path: Path | None) -> str | None:
+    if path is None:
+        return None
+    try:
+        return os.path.relpath(path)
+    except ValueError:
+        return str(path)
+
+
+def _plain(value: Any) -> Any:
+    """A JSON-serialisable, order-stable form of a setting or migration field value."""
+    if isinstance(value, Path):
+        return _display(value)
+    if isinstance(value, Enum):
+        return str(value.value)
+    if isinstance(value, Mapping):
+        return sorted((str(k), _plain(v)) for k, v in value.items())
+    if isinstance(value, frozenset | set):
+        return sorted(_plain(v) for v in value)
+    if isinstance(value, tuple | list):
+        return [_plain(v) for v in value]
+    if value is None or isinstance(value, str | int | float | bool):
+        return value
+    return repr(value)
+
+
+def _sha(*parts: str) -> str:
+    h = hashlib.sha256()
+    for p in parts:
+        data = p.encode("utf-8", "surrogatepass")
+        h.update(len(data).to_bytes(8, "big"))
+        h.update(data)
+    return h.hexdigest()
+
+
+@cache
+def code_identity() -> str:
+    """Digest of the code that produces findings: versions plus every `guard` source file."""
+    import importlib.util
+
+    root = Path(__file__).resolve().parent.parent  # the guard package
+    h = hashlib.sha256()
+    h.update(f"{__version__}|{sys.implementation.name}|{sys.version_info[:3]}".encode())
+    spec = importlib.util.find_spec("sqlglot")  # locates the package without importing it
+    for folder in (spec.submodule_search_locations or []) if spec else []:
+        version_file = Path(folder) / "_version.py"
+        if version_file.is_file():
+            h.update(version_file.read_bytes())
+    for dirpath, dirnames, filenames in os.walk(root):
+        dirnames[:] = sorted(d for d in dirnames if d != "__pycache__")
+        for name in sorted(filenames):
+            if name.endswith(".py"):
+                path = Path(dirpath, name)
+                h.update(path.relative_to(root).as_posix().encode())
+                h.update(path.read_bytes())
+    return h.hexdigest()
+
+
+def settings_identity(settings: Settings) -> str:
+    """Digest of every setting that can change findings (all but cache/fail_on/migrations)."""
+    items = [
+        [f.name, _plain(getattr(settings, f.name))]
+        for f in dataclasses.fields(settings)
+        if f.name not in _IRRELEVANT_SETTINGS
+    ]
+    return _sha(json.dumps(items, sort_keys=True))
+
+
+def migration_identity(migration: Migration) -> str:
+    """Digest of every field of a migration, paths as they appear in findings."""
+    items = [[f.name, _plain(getattr(migration, f.name))] for f in dataclasses.fields(migration)]
+    return _sha(json.dumps(items))
+
+
+def context_identity(migrations: Sequence[Migration]) -> str:
+    """Digest of the whole migrations list, for entries whose lint read it."""
+    return _sha(*(migration_identity(m) for m in migrations))
+
+
+def default_cache_dir(settings: Settings, folder: Path) -> Path:
+    """`cache_dir` when set, else `.migration-guard-cache` at the project root.
+
+    The project root is the config file's folder, else the nearest ancestor of
+    `folder` holding `.git`, else the current directory.
+    """
+    if settings.cache_dir is not None:
+        return settings.cache_dir
+    if settings.config_path is not None:
+        return settings.config_path.parent / DEFAULT_DIR_NAME
+    here = folder.resolve()
+    for candidate in (here, *here.parents):
+        if (candidate / ".git").exists():
+            return candidate / DEFAULT_DIR_NAME
+    return Path.cwd() / DEFAULT_DIR_NAME
+
+
+# --- findings <-> JSON ----------------------------------------------------------------------------------
+
+
+def _encode(f: Finding) -> list[Any]:
+    return [f.rule, int(f.severity), f.file, f.line, f.message, f.fix, f.migration, f.end_line, f.lock]
+
+
+def _decode(row: Any) -> Finding:
+    """A finding from its JSON row; ValueError when the row is not exactly what `_encode` writes."""
+    if not isinstance(row, list) or len(row) != 9:
+        raise ValueError("bad finding row")
+    rule, sev, file, line, message, fix, migration, end_line, lock = row
+    if not (
+        isinstance(rule, str)
+        and type(sev) is int
+        and isinstance(file, str)
+        and type(line) is int
+        and isinstance(message, str)
+        and isinstance(fix, str)
+        and (migration is None or isinstance(migration, str))
+        and (end_line is None or type(end_line) is int)
+        and (lock is None or isinstance(lock, str))
+    ):
+        raise ValueError("bad finding field")
+    return Finding(rule, Severity(sev), file, line, message, fix, migration, end_line, lock)
+
+
+# --- the cache ------------------------------------------------------------------------------------------
+
+
+@dataclass
+class CacheStats:
+    """What the cache did during one run (for benchmarks and `--verbose` style notices)."""
+
+    hits: int = 0
+    misses: int = 0
+    stale: int = 0
+    rejected_pack: str | None = None
+    write_error: str | None = None
+
+
+@dataclass
+class LintCache:
+    """The findings cache of one migrations folder under one code and settings identity.
+
+    Use `LintCache.open(directory, settings, scope)`, then `lookup` each
+    migration, `record` what was linted, and `save` once at the end.
+    """
+
+    directory: Path
+    pack_path: Path
+    code: str
+    settings_id: str
+    entries: dict[str, dict[str, Any]] = field(default_factory=dict)
+    rule_ids: frozenset[str] | None = None
+    stats: CacheStats = field(default_factory=CacheStats)
+    _used: set[str] = field(default_factory=set)
+    _dirty: bool = False
+
+    @classmethod
+    def open(cls, directory: Path, settings: Settings, scope: str = "") -> LintCache:
+        """Load the pack for `scope` (usually the migrations folder) from `directory`, if valid."""
+        code = code_identity()
+        settings_id = settings_identity(settings)
+        name = _sha(code, settings_id, scope)[:40]
+        self = cls(directory, directory / f"pack-{FORMAT}-{name}.json", code, settings_id)
+        self._load()
+        return self
+
+    def _load(self) -> None:
+        try:
+            raw = self.pack_path.read_bytes()
+        except OSError:
+            return  # no pack yet (or unreadable): a cold run
+        try:
+            doc = json.loads(raw)
+            if not isinstance(doc, dict) or doc.get("format") != FORMAT:
+                raise ValueError("unknown format")
+            if doc.get("code") != self.code or doc.get("settings") != self.settings_id:
+                raise ValueError("identity mismatch")
+            entries, rule_ids = doc.get("entries"), doc.get("rule_ids")
+            if not isinstance(entries, dict) or not isinstance(rule_ids, list | type(None)):
+                raise ValueError("bad shape")
+            if doc.get("digest") != _pack_digest(self.code, self.settings_id, entries, rule_ids):
+                raise ValueError("digest mismatch")
+        except (ValueError, UnicodeDecodeError, RecursionError) as exc:
+            self.stats.rejected_pack = str(exc) or type(exc).__name__
+            self._dirty = True  # rewrite it
+            return
+        self.entries = entries
+        if rule_ids is not None and all(isinstance(r, str) for r in rule_ids):
+            self.rule_ids = frozenset(rule_ids)
+
+    def key(self, migration: Migration) -> str:
+        """The entry key of `migration` (code and settings are already in the pack's identity)."""
+        return migration_identity(migration)
+
+    def lookup(self, key: str, context: Callable[[], str]) -> list[Finding] | None:
+        """Cached findings for `key`, or None on a miss or an entry that fails validation.
+
+        `context` computes the migrations-list digest; it is called only for
+        entries whose lint read the list.
+        """
+        entry = self.entries.get(key)
+        if entry is None:
+            self.stats.misses += 1
+            return None
+        try:
+            if not isinstance(entry, dict):
+                raise ValueError("bad entry")
+            wanted = entry.get("context")
+            if wanted is not None and wanted != context():
+                self.stats.stale += 1
+                self.stats.misses += 1
+                return None
+            rows = entry.get("findings")
+            if not isinstance(rows, list):
+                raise ValueError("bad findings")
+            findings = [_decode(r) for r in rows]
+        except ValueError:
+            self.stats.misses += 1
+            return None
+        self.stats.hits += 1
+        self._used.add(key)
+        return findings
+
+    def record(self, key: str, findings: Iterable[Finding], context: str | None) -> None:
+        """Remember the findings of a freshly linted migration (`context` when its lint read the list)."""
+        self.entries[key] = {"context": context, "findings": [_encode(f) for f in findings]}
+        self._used.add(key)
+        self._dirty = True
+
+    def remember_rules(self, rule_ids: Iterable[str]) -> None:
+        """Store the known rule ids so a run with every entry cached can still check config names."""
+        ids = frozenset(rule_ids)
+        if ids != self.rule_ids:
+            self.rule_ids = ids
+            self._dirty = True
+
+    def save(self, keep: int) -> None:
+        """Write the pack atomically when it changed; keep at most about `keep` entries."""
+        if not self._dirty:
+            return
+        entries = self.entries
+        if len(entries) > keep:
+            entries = {k: v for k, v in entries.items() if k in self._used}
+        rule_ids = sorted(self.rule_ids) if self.rule_ids is not None else None
+        doc = {
+            "format": FORMAT,
+            "tool": __version__,
+            "code": self.code,
+            "settings": self.settings_id,
+            "rule_ids": rule_ids,
+            "entries": entries,
+            "digest": _pack_digest(self.code, self.settings_id, entries, rule_ids),
+        }
+        try:
+            _prepare_dir(self.directory)
+            fd, tmp = tempfile.mkstemp(prefix=".pack-", suffix=".tmp", dir=self.directory)
+            try:
+                with os.fdopen(fd, "w", encoding="utf-8") as fh:
+                    json.dump(doc, fh, separators=(",", ":"))
+                os.replace(tmp, self.pack_path)
+            except BaseException:
+                with contextlib.suppress(OSError):
+                    os.unlink(tmp)
+                raise
+            _prune(self.directory, self.pack_path)
+        except OSError as exc:
+            self.stats.write_error = exc.strerror or type(exc).__name__
+        self._dirty = False
+
+
+def _pack_digest(code: str, settings_id: str, entries: Any, rule_ids: Any) -> str:
+    body = json.dumps([code, settings_id, rule_ids, entries], sort_keys=True, separators=(",", ":"))
+    return _sha(body)
+
+
+def _prepare_dir(directory: Path) -> None:
+    if directory.is_dir():
+        return
+    directory.mkdir(parents=True, exist_ok=True)
+    # Never committed, never backed up, whatever the project's own ignore files say.
+    (directory / ".gitignore").write_text("*\n", encoding="utf-8")
+    (directory / "CACHEDIR.TAG").write_text(_CACHEDIR_TAG, encoding="utf-8")
+
+
+def _prune(directory: Path, current: Path) -> None:
+    """Remove packs (and stray temp files) nobody wrote for two weeks: old versions, old settings."""
+    cutoff = time.time() - _PRUNE_AFTER_SECONDS
+    for path in directory.iterdir():
+        if path == current or not (path.name.startswith(("pack-", ".pack-"))):
+            continue
+        with contextlib.suppress(OSError):
+            if path.stat().st_mtime < cutoff:
+                path.unlink()
+
+
+def open_cache(settings: Settings, folder: Path) -> LintCache | None:
+    """The cache for linting `folder` under `settings`, or None when `cache = false`.
+
+    Call it at an edge (a CLI command): it reads the pack from disk.
+    """
+    if not settings.cache:
+        return None
+    return LintCache.open(default_cache_dir(settings, folder), settings, scope=_display(folder) or "")

@@ -1,0 +1,230 @@
+"""Lint many migrations at once: answer from the cache, lint the rest, across cores when it pays.
+
+`lint_many` is what `lint_migrations` calls when a cache or several jobs are
+asked for. Each migration is still linted by the pure `lint_migration`; this
+module only decides *where* (cache, this process, a forked worker) and
+records whether the lint read the migrations list (cross-migration input that
+the cache must key on).
+
+Workers are forked after the rules and sqlglot are loaded, so they start in a
+few milliseconds and inherit their inputs without pickling; only findings
+travel back. The parent lints a share itself. A worker that fails or dies is
+never trusted: its share is linted again in the parent, where the real error
+(if any) surfaces with its traceback.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import gc
+import os
+import sys
+from collections.abc import Callable, Iterator, Sequence
+from typing import TYPE_CHECKING, Any, overload
+
+from guard.config import Settings, check_rule_names
+from guard.model import Finding, Migration, Rule
+
+if TYPE_CHECKING:
+    from multiprocessing.connection import Connection
+
+    from guard.lint.cache import LintCache
+
+#: Below this many migrations per worker, forking costs more than it saves.
+MIN_PER_WORKER = 150
+MAX_AUTO_JOBS = 8
+
+Linted = tuple[list[Finding], bool]
+"""Findings of one migration, and whether its lint read the migrations list."""
+
+
+class WatchedMigrations(Sequence[Migration]):
+    """A read-only view of the migrations list that remembers whether anyone looked at it."""
+
+    def __init__(self, items: Sequence[Migration]) -> None:
+        self._items = items
+        self.read = False
+
+    @overload
+    def __getitem__(self, index: int) -> Migration: ...
+    @overload
+    def __getitem__(self, index: slice) -> Sequence[Migration]: ...
+    def __getitem__(self, index: int | slice) -> Migration | Sequence[Migration]:
+        self.read = True
+        return self._items[index]
+
+    def __len__(self) -> int:
+        self.read = True
+        return len(self._items)
+
+    def __iter__(self) -> Iterator[Migration]:
+        self.read = True
+        return iter(self._items)
+
+    def __contains__(self, item: object) -> bool:
+        self.read = True
+        return item in self._items
+
+    def __bool__(self) -> bool:
+        self.read = True
+        return bool(self._items)
+
+
+def lint_one(
+    migration: Migration, settings: Settings, migrations: Sequence[Migration], rules: Sequence[Rule]
+) -> Linted:
+    """`lint_migration`, plus whether it read the migrations list."""
+    from guard.lint.engine import lint_migration
+
+    watched = WatchedMigrations(migrations)
+    findings = lint_migration(migration, settings, watched, rules)
+    return findings, watched.read
+
+
+def lint_many(
+    todo: Sequence[Migration],
+    migrations: Sequence[Migration],
+    settings: Settings,
+    *,
+    cache: LintCache | None = None,
+    jobs: int | None = 1,
+) -> list[Finding]:
+    """Findings of every migration in `todo`, in order, using `cache` and up to `jobs` processes.
+
+    `jobs` None or 0 means one per available core when the work is large enough.
+    Unknown rule ids in the settings are refused even when every answer is cached.
+    """
+    results: list[list[Finding] | None] = [None] * len(todo)
+    keys: list[str] = []
+    context = _lazy_context(migrations)
+    if cache is not None:
+        for i, m in enumerate(todo):
+            key = cache.key(m)
+            keys.append(key)
+            results[i] = cache.lookup(key, context)
+    misses = [i for i, r in enumerate(results) if r is None]
+    needs_check = bool(settings.disable or settings.severity)
+    if misses or cache is None or (needs_check and cache.rule_ids is None):
+        from guard.lint.registry import all_rules, selected_rules
+
+        rules = selected_rules(settings)  # also refuses unknown rule ids in the config
+        if cache is not None:
+            cache.remember_rules(all_rules().keys())
+    else:
+        # Every answer is cached: check config names against the rule ids stored with
+        # them (same code identity, so the same rules) instead of importing the rules.
+        assert cache.rule_ids is not None or not needs_check
+        if needs_check and cache.rule_ids is not None:
+            check_rule_names(settings, cache.rule_ids)
+        rules = []
+    if misses:
+        fresh = lint_batch([todo[i] for i in misses], migrations, settings, rules, jobs)
+        for i, (findings, read) in zip(misses, fresh, strict=True):
+            results[i] = findings
+            if cache is not None:
+                cache.record(keys[i], findings, context() if read else None)
+    if cache is not None:
+        cache.save(keep=2 * len(migrations) + 64)
+    return [f for r in results if r is not None for f in r]
+
+
+def _lazy_context(migrations: Sequence[Migration]) -> Callable[[], str]:
+    memo: list[str] = []
+
+    def get() -> str:
+        if not memo:
+            from guard.lint.cache import context_identity
+
+            memo.append(context_identity(migrations))
+        return memo[0]
+
+    return get
+
+
+def effective_jobs(jobs: int | None, work: int) -> int:
+    """How many processes to use for `work` migrations (1 where fork is unavailable)."""
+    if not sys.platform.startswith("linux"):
+        return 1  # fork is the only start method cheap enough, and only safe on Linux
+    if jobs is None or jobs <= 0:
+        try:
+            cpus = len(os.sched_getaffinity(0))
+        except (AttributeError, OSError):
+            cpus = os.cpu_count() or 1
+        jobs = min(cpus, MAX_AUTO_JOBS, work // MIN_PER_WORKER)
+    return max(1, min(jobs, work))
+
+
+def lint_batch(
+    todo: Sequence[Migration],
+    migrations: Sequence[Migration],
+    settings: Settings,
+    rules: Sequence[Rule],
+    jobs: int | None = 1,
+) -> list[Linted]:
+    """Lint `todo` (no cache), in this process or split across `jobs` forked processes."""
+    n = effective_jobs(jobs, len(todo))
+    if n <= 1:
+        return [lint_one(m, settings, migrations, rules) for m in todo]
+    import multiprocessing
+
+    from guard.parsing import Statement
+
+    # Load the parser before forking so no worker pays for it again.
+    _ = Statement("SELECT 1", 1, 1, 0).ast
+    ctx = multiprocessing.get_context("fork")
+    shares = [list(range(w, len(todo), n)) for w in range(n)]  # interleaved: similar mixes of work
+    children: list[tuple[Any, Connection, list[int]]] = []
+    gc.freeze()  # keep the inherited heap shared (no copy-on-write from the collector)
+    try:
+        for share in shares[1:]:
+            receiver, sender = ctx.Pipe(duplex=False)
+            items = [todo[i] for i in share]
+            proc = ctx.Process(target=_child, args=(sender, items, migrations, settings, rules), daemon=True)
+            proc.start()
+            sender.close()
+            children.append((proc, receiver, share))
+    finally:
+        gc.unfreeze()
+    out: list[Linted | None] = [None] * len(todo)
+    try:
+        for i in shares[0]:
+            out[i] = lint_one(todo[i], settings, migrations, rules)
+        for _proc, receiver, share in children:
+            answer = _receive(receiver)
+            if answer is None or len(answer) != len(share):
+                # Not trusted: redo in this process, where a real error shows its traceback.
+                answer = [lint_one(todo[i], settings, migrations, rules) for i in share]
+            for i, linted in zip(share, answer, strict=True):
+                out[i] = linted
+    finally:
+        for proc, receiver, _share in children:
+            receiver.close()
+            proc.join(timeout=5)
+            if proc.is_alive():
+                proc.kill()
+                proc.join()
+    return [x for x in out if x is not None]
+
+
+def _receive(receiver: Connection) -> list[Linted] | None:
+    try:
+        status, payload = receiver.recv()
+    except (EOFError, OSError):
+        return None  # the worker died
+    return payload if status == "ok" and isinstance(payload, list) else None
+
+
+def _child(
+    sender: Connection,
+    items: Sequence[Migration],
+    migrations: Sequence[Migration],
+    settings: Settings,
+    rules: Sequence[Rule],
+) -> None:
+    try:
+        sender.send(("ok", [lint_one(m, settings, migrations, rules) for m in items]))
+    except BaseException as exc:  # reported, then redone by the parent
+        with contextlib.suppress(Exception):
+            sender.send(("error", f"{type(exc).__name__}: {exc}"))
+    finally:
+        sender.close()
