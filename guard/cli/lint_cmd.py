@@ -36,6 +36,26 @@ from guard.errors import InputError
     default=None,
     help="Write the report to this file instead of stdout.",
 )
+@click.option(
+    "--no-cache",
+    is_flag=True,
+    default=False,
+    help="Lint every migration again instead of reusing findings of unchanged ones.",
+)
+@click.option(
+    "--cache-dir",
+    type=click.Path(file_okay=False),
+    default=None,
+    help="Where to keep the findings cache (default: .migration-guard-cache at the project root).",
+)
+@click.option(
+    "--jobs",
+    "-j",
+    type=click.IntRange(min=0),
+    default=0,
+    show_default=True,
+    help="Processes to lint with; 0 = one per core when the folder is large enough.",
+)
 def lint(
     path: Path | None,
     fmt: str,
@@ -44,6 +64,9 @@ def lint(
     fail_on: str | None,
     pg_version: int | None,
     output: Path | None,
+    no_cache: bool,
+    cache_dir: str | None,
+    jobs: int,
 ) -> None:
     """Lint migrations for destructive, lock-heavy and irreversible changes.
 
@@ -51,6 +74,7 @@ def lint(
     supabase/migrations/, prisma/migrations/, db/migrations/). Exit 0 when clean,
     1 when a finding reaches the fail level, 2 on usage or input errors.
     """
+    from guard.lint.cache import open_cache
     from guard.lint.engine import lint_path
     from guard.report import render
 
@@ -60,9 +84,11 @@ def lint(
         layout=(layout, "--layout"),
         fail_on=(fail_on, "--fail-on"),
         pg_version=(pg_version, "--pg-version"),
+        cache=(False if no_cache else None, "--no-cache"),
+        cache_dir=(cache_dir, "--cache-dir"),
     )
     folder = resolve_migrations_dir(path, settings)
-    result = lint_path(folder, settings)
+    result = lint_path(folder, settings, cache=open_cache(settings, folder), jobs=jobs)
     if output is not None:
         with output.open("w", encoding="utf-8") as fh:
             render(result, fmt, fh)

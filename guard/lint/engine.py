@@ -12,7 +12,7 @@ import os
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from guard.config import Settings
 from guard.lint.context import FileContext
@@ -20,6 +20,9 @@ from guard.lint.directives import DirectiveProblem, Suppression, parse_suppressi
 from guard.lint.registry import all_rules, selected_rules
 from guard.model import Finding, Hit, Migration, Rule, Severity
 from guard.parsing import Statement, split_statements
+
+if TYPE_CHECKING:
+    from guard.lint.cache import LintCache
 
 
 @dataclass
@@ -182,19 +185,33 @@ def lint_migrations(
     extra_findings: Iterable[Finding] = (),
     only: Iterable[str] | None = None,
     layout: str = "",
+    cache: LintCache | None = None,
+    jobs: int | None = 1,
 ) -> LintResult:
-    """Lint `migrations` (all of them, or only the ids in `only`) and merge `extra_findings`."""
-    rules = selected_rules(settings)
+    """Lint `migrations` (all of them, or only the ids in `only`) and merge `extra_findings`.
+
+    With a `cache` (see `guard.lint.cache.open_cache`), unchanged migrations are
+    answered from it; `jobs` > 1 (or 0/None: one per core when it pays) lints
+    the rest in forked worker processes. Findings are the same either way.
+    """
     wanted = set(only) if only is not None else None
     findings = [f for f in extra_findings if f.rule not in settings.disable]
-    for m in migrations:
-        if wanted is None or m.id in wanted:
+    todo = [m for m in migrations if wanted is None or m.id in wanted]
+    if cache is not None or jobs != 1:
+        from guard.lint.pool import lint_many
+
+        findings.extend(lint_many(todo, migrations, settings, cache=cache, jobs=jobs))
+    else:
+        rules = selected_rules(settings)
+        for m in todo:
             findings.extend(lint_migration(m, settings, migrations, rules))
     return LintResult(findings=findings, migrations=len(migrations), fail_on=settings.fail_on, layout=layout)
 
 
-def lint_path(path: Path, settings: Settings) -> LintResult:
-    """Discover the migrations under `path` and lint them all."""
+def lint_path(
+    path: Path, settings: Settings, *, cache: LintCache | None = None, jobs: int | None = 1
+) -> LintResult:
+    """Discover the migrations under `path` and lint them all (see `lint_migrations` for cache/jobs)."""
     from guard.layouts import discover
 
     discovery = discover(path, settings.layout, exclude=settings.exclude)
@@ -211,4 +228,11 @@ def lint_path(path: Path, settings: Settings) -> LintResult:
         )
         for f in discovery.findings
     ]
-    return lint_migrations(discovery.migrations, settings, extra_findings=findings, layout=discovery.layout)
+    return lint_migrations(
+        discovery.migrations,
+        settings,
+        extra_findings=findings,
+        layout=discovery.layout,
+        cache=cache,
+        jobs=jobs,
+    )
