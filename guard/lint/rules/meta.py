@@ -192,3 +192,33 @@ orphan_down_migration = external_rule(
     bad="20240101000000_a.down.sql (no 20240101000000_a.up.sql)",
     good="20240101000000_a.up.sql and 20240101000000_a.down.sql",
 )
+
+malformed_dbmate_migration = external_rule(
+    id="malformed-dbmate-migration",
+    severity=Severity.ERROR,
+    family="discovery",
+    summary="A dbmate migration without a `-- migrate:up` section, with SQL before it, or with repeated markers.",
+    why="""
+        dbmate refuses a file with no `-- migrate:up` marker or with statements before the first marker,
+        and when a marker appears twice it uses only the first of each: the SQL after the second
+        `-- migrate:up` silently becomes part of the down section (or the up section swallows the down).
+    """,
+    fix="Keep exactly one `-- migrate:up` and one `-- migrate:down` marker per file, with all SQL below them; split extra changes into a new migration.",
+    bad="CREATE TABLE t (id bigint);\n-- migrate:down\nDROP TABLE t;",
+    good="-- migrate:up\nCREATE TABLE t (id bigint);\n-- migrate:down\nDROP TABLE t;",
+)
+
+ignored_migration_file = external_rule(
+    id="ignored-migration-file",
+    severity=Severity.WARNING,
+    family="discovery",
+    summary="A `.sql` file (or symlinked folder) in the migrations folder that the detected layout does not run.",
+    why="""
+        The runner of the detected layout skips this file, so nothing checks or applies it. It is
+        often a migration named for another tool (a dbmate file among golang-migrate files), a
+        misspelt name, or a script that belongs elsewhere.
+    """,
+    fix="Rename it to the layout's pattern, move it out of the migrations folder, list it under `exclude` in the config, or pass `--layout` if the wrong layout was detected.",
+    bad="migrations/20240101000000_a.up.sql and migrations/20240102000000_b.sql (golang-migrate skips b)",
+    good="migrations/20240101000000_a.up.sql and migrations/20240102000000_b.up.sql",
+)
