@@ -162,7 +162,7 @@ def marker_init(
     elif result.action == "unchanged":
         click.echo(f"{result.table} already says {env!r} on {target}; nothing to do")
     else:
-        click.echo(f"changed {result.table} from {result.previous} to {env!r} on {target}")
+        click.echo(f"changed {result.table} from {result.previous!r} to {env!r} on {target}")
 
 
 @marker.command("show")

@@ -212,14 +212,15 @@ def init_marker(
                 return InitResult(table, env, "created")
             if len(rows) == 1 and rows[0] == (1, env):
                 return InitResult(table, env, "unchanged", env)
-            previous = ", ".join(repr(r[1]) for r in rows)
+            previous = ", ".join(str(r[1]) for r in rows)
+            shown = ", ".join(repr(r[1]) for r in rows)
             if not allow_change:
                 raise SafetyError(
-                    f"{table} already says {previous}; refusing to change it to {env!r}",
+                    f"{table} already says {shown}; refusing to change it to {env!r}",
                     "changing a marker is how a database gets mistaken for another; if you are sure, pass --force",
                 )
             touches_prod = env == PROD or any(r[1] == PROD for r in rows)
-            _need_unlock(touches_prod and not prod_unlocked, table, f"change {previous} to {env!r}")
+            _need_unlock(touches_prod and not prod_unlocked, table, f"change {shown} to {env!r}")
             conn.execute(sql.SQL("DELETE FROM {}").format(_ident(settings)))
             conn.execute(sql.SQL("INSERT INTO {} (id, env) VALUES (1, %s)").format(_ident(settings)), (env,))
             return InitResult(table, env, "changed", previous)
