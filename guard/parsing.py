@@ -20,6 +20,8 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from sqlglot import exp
 
+    from guard.tokens import Token
+
 # sqlglot reports unsupported syntax through its logger; it must never reach the
 # terminal or corrupt JSON output.
 _sqlglot_log = logging.getLogger("sqlglot")
@@ -79,6 +81,13 @@ class Statement:
             elif m.group(2) is not None:
                 out.append('"' + m.group(2) + '"')
         return tuple(out)
+
+    @cached_property
+    def tokens(self) -> tuple[Token, ...]:
+        """Lexical tokens with punctuation and string contents (see `guard.tokens`); no parse."""
+        from guard.tokens import tokenize
+
+        return tokenize(self.text)
 
     @cached_property
     def head(self) -> str:

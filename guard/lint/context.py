@@ -157,7 +157,9 @@ class FileContext:
             target = tree.this
             if isinstance(target, exp.UserDefinedFunction):
                 target = target.this
-            self.created_objects.add((kind.lower(), table_key(target)))
+            # CREATE SCHEMA s reads as a Table whose `db` is s and whose name is empty.
+            name = table_key(target) or ident_name(target.args.get("db") if target is not None else None)
+            self.created_objects.add((kind.lower(), name))
 
 
 def contract_target(ctx: FileContext) -> Migration | None:

@@ -1,0 +1,235 @@
+"""Column types shared by the destructive and rewrite rules: normalising a type, finding a
+column's current type in earlier migrations, and deciding whether a type change is a
+binary-compatible widening (no rewrite, readers unaffected).
+
+Postgres skips the table rewrite, and existing readers keep working, when the new
+type is binary coercible from the old and no `USING` clause recomputes values:
+`varchar(n)` to a longer `varchar` / `varchar` / `text`, `text` to unbounded
+`varchar`, `numeric(p,s)` to `numeric(p2>=p, s)` or unbounded `numeric`,
+`varbit(n)` to a longer `varbit`, and `cidr` to `inet`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from functools import lru_cache
+
+from guard.tokens import IDENT, NUMBER, PUNCT, WORD, Token, read_qualified_name, split_on
+
+_ALIASES = {
+    "character varying": "varchar",
+    "char varying": "varchar",
+    "character": "bpchar",
+    "char": "bpchar",
+    "int": "integer",
+    "int4": "integer",
+    "int8": "bigint",
+    "int2": "smallint",
+    "decimal": "numeric",
+    "bool": "boolean",
+    "float8": "double precision",
+    "float4": "real",
+    "timestamp without time zone": "timestamp",
+    "timestamp with time zone": "timestamptz",
+    "time without time zone": "time",
+    "time with time zone": "timetz",
+    "bit varying": "varbit",
+}
+
+#: Words that end a column's type inside a column definition.
+_TYPE_END = frozenset(
+    {
+        "NOT",
+        "NULL",
+        "DEFAULT",
+        "PRIMARY",
+        "REFERENCES",
+        "UNIQUE",
+        "CHECK",
+        "CONSTRAINT",
+        "GENERATED",
+        "COLLATE",
+        "USING",
+        "COMPRESSION",
+        "STORAGE",
+    }
+)
+
+
+@dataclass(frozen=True)
+class TypeSpec:
+    """A normalised column type: `varchar`, (255,), array depth."""
+
+    name: str
+    params: tuple[int, ...] = ()
+    array: int = 0
+
+    def __str__(self) -> str:
+        params = f"({','.join(map(str, self.params))})" if self.params else ""
+        return self.name + params + "[]" * self.array
+
+
+def type_tokens(tokens: Sequence[Token]) -> tuple[Token, ...]:
+    """The leading tokens of `tokens` that spell a type (stops at constraints, COLLATE, USING, `,`)."""
+    out: list[Token] = []
+    depth = 0
+    for t in tokens:
+        if depth == 0 and (t.upper in _TYPE_END or (t.kind == PUNCT and t.text in ",)")):
+            break
+        if t.kind == PUNCT and t.text == "(":
+            depth += 1
+        elif t.kind == PUNCT and t.text == ")":
+            depth -= 1
+        out.append(t)
+    return tuple(out)
+
+
+def parse_type(tokens: Sequence[Token]) -> TypeSpec | None:
+    """Normalise the tokens of a type (`character varying(20)`, `int8[]`, `pg_catalog.text`)."""
+    words: list[str] = []
+    params: list[int] = []
+    array = 0
+    i, toks = 0, list(tokens)
+    while i < len(toks):
+        t = toks[i]
+        if t.kind in (WORD, IDENT):
+            words.append(t.name)
+        elif t.kind == PUNCT and t.text == "(":
+            j = i + 1
+            while j < len(toks) and not (toks[j].kind == PUNCT and toks[j].text == ")"):
+                if toks[j].kind == NUMBER and toks[j].text.isdigit():
+                    params.append(int(toks[j].text))
+                elif not (toks[j].kind == PUNCT and toks[j].text == ","):
+                    return None  # a modifier we do not understand
+                j += 1
+            i = j
+        elif t.kind == PUNCT and t.text == "[":
+            array += 1
+            while i < len(toks) and not (toks[i].kind == PUNCT and toks[i].text == "]"):
+                i += 1
+        elif t.kind == PUNCT and t.text == ".":
+            words = []  # drop a schema qualifier (pg_catalog.text)
+        else:
+            return None
+        i += 1
+    if not words:
+        return None
+    if words[-1] == "array":  # `text ARRAY`
+        words, array = words[:-1], array + 1
+    name = " ".join(words)
+    return TypeSpec(_ALIASES.get(name, name), tuple(params), array)
+
+
+def is_binary_compatible(old: TypeSpec, new: TypeSpec) -> bool:
+    """True when changing a column from `old` to `new` keeps every value and needs no rewrite."""
+    if old.array != new.array:
+        return False
+    if old == new:
+        return True
+    o, n = old.name, new.name
+    if o in ("varchar", "text") and n in ("varchar", "text"):
+        if n == "text" or not new.params:
+            return True
+        return o == "varchar" and bool(old.params) and new.params[0] >= old.params[0]
+    if o == n == "varbit":
+        return not new.params or (bool(old.params) and new.params[0] >= old.params[0])
+    if o == n == "numeric":
+        if not new.params:
+            return True
+        if len(old.params) < 1:
+            return False
+        old_scale = old.params[1] if len(old.params) > 1 else 0
+        new_scale = new.params[1] if len(new.params) > 1 else 0
+        return new_scale == old_scale and new.params[0] >= old.params[0]
+    return o == "cidr" and n == "inet"
+
+
+def _column_defs(tokens: tuple[Token, ...]) -> Iterable[tuple[str, tuple[Token, ...]]]:
+    """(column, type tokens) of `CREATE TABLE t (...)` column definitions."""
+    open_at = next((i for i, t in enumerate(tokens) if t.kind == PUNCT and t.text == "("), None)
+    if open_at is None:
+        return
+    for part in split_on(tokens[open_at + 1 :], ","):
+        first = part[0]
+        if first.upper in ("CONSTRAINT", "PRIMARY", "UNIQUE", "CHECK", "FOREIGN", "EXCLUDE", "LIKE"):
+            continue
+        if first.is_name() and len(part) > 1:
+            yield first.name, type_tokens(part[1:])
+
+
+@lru_cache(maxsize=4096)
+def column_types(sql: str) -> dict[tuple[str, str], TypeSpec]:
+    """Every (table, column) -> type that `sql` declares or changes, last one wins.
+
+    Pure and cached by text: a type-change check looks up the column in each
+    earlier migration, and each migration is read once per process.
+    """
+    from guard.parsing import split_statements
+
+    found: dict[tuple[str, str], TypeSpec] = {}
+    for stmt in split_statements(sql)[0]:
+        if stmt.head not in ("CREATE", "ALTER") or "TABLE" not in stmt.words[:4]:
+            continue
+        toks = stmt.tokens
+        at = next(i for i, t in enumerate(toks) if t.upper == "TABLE") + 1
+        while at < len(toks) and toks[at].upper in ("IF", "NOT", "EXISTS", "ONLY"):
+            at += 1
+        parts, at = read_qualified_name(toks, at)
+        if not parts:
+            continue
+        table = parts[-1].name
+        if stmt.head == "CREATE":
+            if at >= len(toks) or toks[at].text != "(":
+                continue  # CREATE TABLE ... AS / PARTITION OF / OF type: no column list here
+            for column, ttoks in _column_defs(toks[at:]):
+                spec = parse_type(ttoks)
+                if spec is not None:
+                    found[(table, column)] = spec
+            continue
+        for action in split_on(toks[at:], ","):
+            column, ttoks = _action_type(action)
+            if column:
+                spec = parse_type(ttoks)
+                if spec is not None:
+                    found[(table, column)] = spec
+                else:
+                    found.pop((table, column), None)
+    return found
+
+
+def _action_type(action: tuple[Token, ...]) -> tuple[str, tuple[Token, ...]]:
+    """(column, type tokens) for `ADD [COLUMN] c type` and `ALTER [COLUMN] c [SET DATA] TYPE type`."""
+    words = [t.upper for t in action]
+    i = 1
+    if words[:1] == ["ADD"]:
+        if words[1:2] == ["COLUMN"]:
+            i = 2
+        if words[i : i + 3] == ["IF", "NOT", "EXISTS"]:
+            i += 3
+        if i < len(action) and action[i].is_name() and words[i] not in ("CONSTRAINT", "PRIMARY", "UNIQUE"):
+            return action[i].name, type_tokens(action[i + 1 :])
+    elif words[:1] == ["ALTER"]:
+        if words[1:2] == ["COLUMN"]:
+            i = 2
+        if i < len(action) and action[i].kind in (WORD, IDENT):
+            rest = words[i + 1 :]
+            j = i + 1
+            if rest[:3] == ["SET", "DATA", "TYPE"]:
+                j += 3
+            elif rest[:1] == ["TYPE"]:
+                j += 1
+            else:
+                return "", ()
+            return action[i].name, type_tokens(action[j:])
+    return "", ()
+
+
+def current_column_type(sql_texts: Iterable[str], table: str, column: str) -> TypeSpec | None:
+    """The column's type after running `sql_texts` in order, or None when none of them declares it."""
+    spec: TypeSpec | None = None
+    for sql in sql_texts:
+        if column.lower() not in sql.lower():
+            continue
+        spec = column_types(sql).get((table, column), spec)
+    return spec
