@@ -346,6 +346,11 @@ class DataChange:
     #: Columns (present both times) whose values differ.
     columns: tuple[str, ...]
 
+    @property
+    def table_display(self) -> str:
+        """The table's name without the `public.` prefix."""
+        return display_name(self.table)
+
     def describe(self) -> str:
         """`3 rows before, 0 after` or `values of column name differ (3 rows before and after)`."""
         if self.rows_before != self.rows_after:
@@ -363,12 +368,11 @@ def _columns(names: tuple[str, ...]) -> str:
 
 def table_columns(snapshot: Snapshot) -> dict[str, list[str]]:
     """Tables that hold rows (not partitioned parents, views or foreign tables) -> their columns in order."""
-    tables = {
+    out: dict[str, list[tuple[int, str]]] = {
         name: []
         for (kind, name), attrs in snapshot.objects.items()
         if kind == "table" and not attrs.get("partitioned")
     }
-    out: dict[str, list[tuple[int, str]]] = {name: [] for name in tables}
     for key, parent in snapshot.parents.items():
         if key[0] == "column" and parent[1] in out:
             position = int(snapshot.objects[key].get("position", 0))

@@ -1,0 +1,267 @@
+"""Throwaway Postgres for verification: where it runs (a provider) and a database of our own on it.
+
+Providers:
+
+- `embedded`: `pgserver`, a real Postgres shipped as a pip package, started in a
+  temporary folder and deleted afterwards (no Docker, no system install);
+- `docker`: a testcontainers `PostgresContainer` with an image the user names,
+  so CI can match production's major version;
+- `url`: a server the user gives; nothing is started.
+
+On every provider `throwaway_database` creates `migration_guard_verify_<random>`
+and drops it (`WITH (FORCE)`) in a `finally`, so it disappears even when
+verification fails or is interrupted. A database whose environment marker says
+`prod` is never used: the maintenance database we connect to and the new
+database (which inherits its template's tables) are both checked, fail closed.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import shutil
+import tempfile
+import time
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from guard.db.connect import connect, describe_target, redact
+from guard.errors import ConfigError, DatabaseError, GuardError, SafetyError
+
+if TYPE_CHECKING:
+    import psycopg
+
+    from guard.config import Settings
+
+SHADOW_URL_ENV = "MIGRATION_GUARD_SHADOW_URL"
+DATABASE_PREFIX = "migration_guard_verify_"
+APPLICATION_NAME = "migration-guard verify"
+
+
+@dataclass(frozen=True)
+class ShadowServer:
+    """A running Postgres we may create databases on; `admin_url` is never printed."""
+
+    provider: str
+    admin_url: str
+    description: str
+    start_seconds: float = 0.0
+
+
+@contextmanager
+def start_server(
+    provider: str, *, url: str | None = None, image: str = "postgres:15"
+) -> Iterator[ShadowServer]:
+    """Start (or, for `url`, just describe) the server of `provider`; stop and delete it on exit."""
+    if provider == "embedded":
+        with _embedded() as server:
+            yield server
+    elif provider == "docker":
+        with _docker(image) as server:
+            yield server
+    elif provider == "url":
+        if not url:
+            raise ConfigError(
+                "the url shadow provider needs a server",
+                f"pass --shadow-url or set {SHADOW_URL_ENV} (a server where a database may be created)",
+            )
+        yield ShadowServer("url", url, describe_target(url))
+    else:
+        raise ConfigError(f"unknown shadow provider {provider!r}", "use embedded, docker or url")
+
+
+def default_provider() -> str:
+    """`embedded` when pgserver is importable, else `docker` when testcontainers is, else `url`."""
+    import importlib.util
+
+    if importlib.util.find_spec("pgserver") is not None:
+        return "embedded"
+    if importlib.util.find_spec("testcontainers") is not None:
+        return "docker"
+    return "url"
+
+
+@contextmanager
+def _embedded() -> Iterator[ShadowServer]:
+    try:
+        import pgserver
+    except ImportError:
+        raise ConfigError(
+            "the embedded shadow provider needs the pgserver package",
+            "pip install 'migration-guard[embedded]', or choose --shadow docker|url",
+        ) from None
+    started = time.perf_counter()
+    data_dir = Path(tempfile.mkdtemp(prefix="migration-guard-shadow-"))
+    server: Any = None
+    try:
+        try:
+            server = pgserver.get_server(data_dir, cleanup_mode="delete")
+        except Exception as exc:  # pgserver raises bare exceptions from initdb / pg_ctl
+            raise DatabaseError(
+                f"the embedded Postgres (pgserver) did not start: {str(exc).strip()[:300]}",
+                "check free disk space in the temp folder, or choose --shadow docker|url",
+            ) from None
+        version = _server_version(server.get_uri())
+        yield ShadowServer(
+            "embedded",
+            server.get_uri(),
+            f"embedded Postgres {version} (pgserver)",
+            time.perf_counter() - started,
+        )
+    finally:
+        if server is not None:
+            server.cleanup()
+        shutil.rmtree(data_dir, ignore_errors=True)
+
+
+@contextmanager
+def _docker(image: str) -> Iterator[ShadowServer]:
+    try:
+        import docker.errors
+        from testcontainers.postgres import PostgresContainer
+    except ImportError:
+        raise ConfigError(
+            "the docker shadow provider needs the testcontainers package",
+            "pip install 'migration-guard[docker]', or choose --shadow embedded|url",
+        ) from None
+    started = time.perf_counter()
+    try:
+        container = PostgresContainer(image, driver=None)
+    except docker.errors.DockerException as exc:
+        raise DatabaseError(
+            f"Docker is not reachable ({_first_line(str(exc))})",
+            "start the Docker daemon (or set DOCKER_HOST), or choose --shadow embedded|url",
+        ) from None
+    try:
+        try:
+            container.start()
+        except Exception as exc:  # docker.errors.* (image pull, run) and readiness timeouts
+            raise DatabaseError(
+                f"could not start a Postgres container from image {image!r}: {_first_line(str(exc))}",
+                "check the image name (e.g. postgres:16) and that Docker can pull it",
+            ) from None
+        url = container.get_connection_url()
+        yield ShadowServer("docker", url, f"Docker container {image}", time.perf_counter() - started)
+    finally:
+        # The container may never have started; there is nothing else to clean.
+        with contextlib.suppress(Exception):
+            container.stop()
+
+
+def _first_line(text: str) -> str:
+    text = text.strip()
+    return text.splitlines()[0][:300] if text else "no details"
+
+
+def _server_version(url: str) -> str:
+    with connect(url, application_name=APPLICATION_NAME) as conn:
+        row = conn.execute("SHOW server_version").fetchone()
+    return str(row[0]).split()[0] if row else "?"
+
+
+def with_database(url: str, dbname: str) -> str:
+    """`url` pointing at database `dbname` (pgserver URLs keep their socket folder)."""
+    from psycopg.conninfo import conninfo_to_dict, make_conninfo
+
+    params = conninfo_to_dict(url)
+    params["dbname"] = dbname
+    return make_conninfo("", **params)
+
+
+def refuse_prod(conn: psycopg.Connection, settings: Settings, where: str) -> None:
+    """Raise `SafetyError` when the marker of the database on `conn` says prod or cannot be trusted."""
+    from guard.db.marker import NO_ROW, NO_TABLE, read_marker
+
+    reading = read_marker(conn, settings)
+    if reading.env == "prod":
+        raise SafetyError(
+            f"{where} is marked prod ({reading.table}); verification never runs on a production server",
+            "point --shadow-url at a disposable server, or use --shadow embedded|docker",
+        )
+    if reading.problem is not None and reading.problem not in (NO_TABLE, NO_ROW):
+        raise SafetyError(
+            f"{where} has a malformed environment marker ({reading.table}: {reading.problem}); "
+            "refusing to use it for verification",
+            "fix the marker (`migration-guard marker show`) or use another shadow server",
+        )
+
+
+@dataclass
+class ThrowawayDatabase:
+    """A database created for one verification run; `recreate` empties it by dropping and re-creating it."""
+
+    server: ShadowServer
+    name: str
+    url: str
+    settings: Settings
+
+    def recreate(self) -> None:
+        """Drop and create the database again (fresh state after a failed round trip)."""
+        with _admin(self.server) as admin:
+            _drop(admin, self.name)
+            _create(admin, self.name)
+        with connect(self.url, application_name=APPLICATION_NAME) as conn:
+            refuse_prod(conn, self.settings, f"the new database {self.name}")
+
+
+@contextmanager
+def _admin(server: ShadowServer) -> Iterator[psycopg.Connection]:
+    with connect(server.admin_url, application_name=APPLICATION_NAME) as conn:
+        yield conn
+
+
+def _create(admin: psycopg.Connection, name: str) -> None:
+    from psycopg import sql
+
+    admin.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+
+
+def _drop(admin: psycopg.Connection, name: str) -> None:
+    import psycopg
+    from psycopg import sql
+
+    try:
+        admin.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
+    except psycopg.errors.SyntaxError:
+        # Before Postgres 13 there is no FORCE: disconnect the sessions ourselves.
+        admin.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = %s", (name,))
+        admin.execute(sql.SQL("DROP DATABASE IF EXISTS {}").format(sql.Identifier(name)))
+
+
+@contextmanager
+def throwaway_database(server: ShadowServer, settings: Settings) -> Iterator[ThrowawayDatabase]:
+    """Create `migration_guard_verify_<random>` on `server`, yield it, and always drop it."""
+    import psycopg
+
+    name = DATABASE_PREFIX + uuid.uuid4().hex[:12]
+    target = describe_target(server.admin_url)
+    with _admin(server) as admin:
+        refuse_prod(admin, settings, f"the shadow server's database ({target})")
+        try:
+            _create(admin, name)
+        except psycopg.Error as exc:
+            raise DatabaseError(
+                f"cannot create a verification database on {target}: {redact(str(exc).strip(), server.admin_url)}",
+                "the shadow user needs CREATEDB; or use --shadow embedded",
+            ) from None
+    db = ThrowawayDatabase(server, name, with_database(server.admin_url, name), settings)
+    try:
+        with connect(db.url, application_name=APPLICATION_NAME) as conn:
+            refuse_prod(conn, settings, f"the new database {name} (copied from its template)")
+        yield db
+    finally:
+        try:
+            with _admin(server) as admin:
+                _drop(admin, name)
+        except (GuardError, psycopg.Error) as exc:
+            # Raising here would hide the real outcome; say exactly what to clean up.
+            import sys
+
+            print(
+                f"migration-guard: warning: could not drop verification database {name} on {target}: "
+                f"{redact(str(exc).strip(), server.admin_url)}; drop it by hand",
+                file=sys.stderr,
+            )

@@ -1,0 +1,526 @@
+"""Round-trip verification: prove each down migration undoes its up, schema and data, and that up runs again.
+
+For each migration to verify, on a throwaway database:
+
+1. snapshot the schema (and, with a data file, fingerprint table contents); apply up; snapshot;
+2. apply down; the schema (and data) must equal the first snapshot;
+3. apply up again; the schema (and data) must equal the second snapshot.
+
+Migrations before the first one to verify are applied (up only) first. Scripts
+run exactly as the runner runs them: in one transaction unless
+`needs_autocommit`, the `no-transaction` directive, the layout or the
+`transaction` setting say otherwise. After a failed round trip the database is
+rebuilt from scratch up to that migration, so every later migration is still
+verified on the schema it would really meet.
+
+The data file is loaded once, just before the first verified migration, or
+after the migration named by `data_after` (needed when verifying from an empty
+database: the data file's tables must exist).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from guard.db.execute import StatementFailure, needs_autocommit, run_statements
+from guard.db.snapshot import Change, Snapshot, data_fingerprint, diff_data, diff_snapshots, take_snapshot
+from guard.errors import ConfigError, InputError
+from guard.lint.directives import read_file_directives
+from guard.lint.engine import display_path
+from guard.model import Finding, Migration, Severity
+from guard.parsing import split_statements
+
+if TYPE_CHECKING:
+    import psycopg
+
+    from guard.config import Settings
+    from guard.db.shadow import ThrowawayDatabase
+
+#: Most differences reported for one migration step; the rest are counted.
+MAX_CHANGES = 25
+
+Progress = Callable[[int, int, str, str], None]
+
+
+@dataclass
+class Outcome:
+    """What happened to one migration: `ok`, `failed`, `applied` (prerequisite, not verified) or `not-reached`."""
+
+    id: str
+    status: str
+    seconds: float = 0.0
+
+
+@dataclass
+class Timings:
+    """Where the wall time went, in seconds."""
+
+    server_start: float = 0.0
+    setup: float = 0.0
+    migrations: float = 0.0
+    snapshots: float = 0.0
+    data: float = 0.0
+    rebuilds: float = 0.0
+
+    def as_dict(self) -> dict[str, float]:
+        """Rounded to milliseconds, for JSON."""
+        return {k: round(v, 3) for k, v in self.__dict__.items()}
+
+
+@dataclass
+class VerifyResult:
+    """Outcome of a verification run: per-migration status, findings in words, timings."""
+
+    outcomes: list[Outcome] = field(default_factory=list)
+    findings: list[Finding] = field(default_factory=list)
+    notices: list[str] = field(default_factory=list)
+    timings: Timings = field(default_factory=Timings)
+    server: str = ""
+    final_schema: Snapshot | None = None
+    #: Whether every migration was applied (the final schema is the migrations' schema).
+    complete: bool = False
+    schema_checked: bool = False
+
+    @property
+    def exit_code(self) -> int:
+        """0 when every migration round-trips (and the schema file matches), else 1."""
+        return 1 if any(f.severity >= Severity.ERROR for f in self.findings) else 0
+
+    def count(self, status: str) -> int:
+        """How many migrations ended with `status`."""
+        return sum(1 for o in self.outcomes if o.status == status)
+
+    def summary(self) -> dict[str, Any]:
+        """Counts for text and JSON output."""
+        return {
+            "migrations": len(self.outcomes),
+            "verified": self.count("ok") + self.count("failed"),
+            "ok": self.count("ok"),
+            "failed": self.count("failed"),
+            "applied_only": self.count("applied"),
+            "not_reached": self.count("not-reached"),
+            "problems": len(self.findings),
+            "schema_checked": self.schema_checked,
+            "exit_code": self.exit_code,
+        }
+
+
+@dataclass
+class VerifyOptions:
+    """What to verify and with what data."""
+
+    #: Ids of the migrations to verify; None = all of them.
+    only: frozenset[str] | None = None
+    data_sql: str | None = None
+    data_name: str = "data file"
+    #: Version after which the data file is loaded (default: before the first verified migration).
+    data_after: str | None = None
+    progress: Progress | None = None
+
+
+def is_transactional(migration: Migration, sql: str, first_line: int, settings: Settings) -> bool:
+    """Whether the runner would run this script inside one transaction."""
+    statements, comments = split_statements(sql, first_line)
+    if migration.transaction is False or not settings.transaction:
+        return False
+    if read_file_directives(comments, ()).no_transaction:
+        return False
+    return needs_autocommit(statements, settings.pg_version) is None
+
+
+class _Session:
+    """The database under verification: connection, timings, rebuilds."""
+
+    def __init__(self, db: ThrowawayDatabase, settings: Settings, timings: Timings) -> None:
+        self.db, self.settings, self.timings = db, settings, timings
+        self.conn = self._connect()
+
+    def _connect(self) -> psycopg.Connection:
+        from guard.db.connect import connect
+        from guard.db.shadow import APPLICATION_NAME
+
+        conn = connect(self.db.url, application_name=APPLICATION_NAME)
+        conn.execute("SELECT set_config('statement_timeout', %s, false)", (self.settings.statement_timeout,))
+        return conn
+
+    def close(self) -> None:
+        self.conn.close()
+
+    def recreate(self) -> None:
+        self.conn.close()
+        self.db.recreate()
+        self.conn = self._connect()
+
+    def apply(self, migration: Migration, direction: str) -> tuple[bool, StatementFailure | None]:
+        """Run up or down; returns (ran in one transaction, failure or None)."""
+        if direction == "up":
+            sql, first = migration.up_sql, migration.up_line
+        else:
+            sql, first = migration.down_sql or "", migration.down_line
+        transactional = is_transactional(migration, sql, first, self.settings)
+        statements = split_statements(sql, first)[0]
+        started = time.perf_counter()
+        try:
+            if transactional:
+                with self.conn.transaction():
+                    run_statements(self.conn, statements)
+            else:
+                run_statements(self.conn, statements)
+            return transactional, None
+        except StatementFailure as exc:
+            return transactional, exc
+        finally:
+            self.timings.migrations += time.perf_counter() - started
+
+    def snapshot(self) -> Snapshot:
+        started = time.perf_counter()
+        try:
+            return take_snapshot(
+                self.conn,
+                exclude_schemas=(self.settings.history_schema,),
+                marker_table=f"{self.settings.marker_schema}.{self.settings.marker_table}",
+            )
+        finally:
+            self.timings.snapshots += time.perf_counter() - started
+
+    def data(self, snapshot: Snapshot) -> dict[str, Any]:
+        started = time.perf_counter()
+        try:
+            return data_fingerprint(self.conn, snapshot)
+        finally:
+            self.timings.data += time.perf_counter() - started
+
+    def load_data(self, sql: str, name: str) -> None:
+        started = time.perf_counter()
+        try:
+            with self.conn.transaction():
+                run_statements(self.conn, split_statements(sql)[0])
+        except StatementFailure as exc:
+            raise InputError(
+                f"{name}: line {exc.line}: {exc.error}",
+                "the data file runs once before the first verified migration; if its tables do not "
+                "exist yet, pass --data-after VERSION (the migration after which it can load)",
+            ) from None
+        finally:
+            self.timings.data += time.perf_counter() - started
+
+
+def verify_migrations(
+    db: ThrowawayDatabase,
+    migrations: Sequence[Migration],
+    settings: Settings,
+    options: VerifyOptions | None = None,
+) -> VerifyResult:
+    """Round-trip each migration (or those in `options.only`) on the empty database `db`."""
+    opts = options or VerifyOptions()
+    ordered = sorted(migrations, key=lambda m: m.version_key)
+    result = VerifyResult(server=db.server.description)
+    result.timings.server_start = db.server.start_seconds
+    targets = [i for i, m in enumerate(ordered) if opts.only is None or m.id in opts.only]
+    data_at = _data_point(ordered, targets, opts)
+    session = _Session(db, settings, result.timings)
+    try:
+        _run(session, ordered, targets, data_at, opts, result)
+    finally:
+        session.close()
+    return result
+
+
+def _data_point(ordered: Sequence[Migration], targets: list[int], opts: VerifyOptions) -> int | None:
+    """Index of the migration before which the data file loads (len = after all), or None."""
+    if opts.data_sql is None:
+        return None
+    if opts.data_after is None:
+        return targets[0] if targets else len(ordered)
+    for i, m in enumerate(ordered):
+        if opts.data_after in (m.version, m.id):
+            return i + 1
+    raise ConfigError(
+        f"--data-after {opts.data_after}: no such migration", "pass the version of an existing migration"
+    )
+
+
+def _run(
+    s: _Session,
+    ordered: Sequence[Migration],
+    targets: list[int],
+    data_at: int | None,
+    opts: VerifyOptions,
+    result: VerifyResult,
+) -> None:
+    target_set = set(targets)
+    total = len(targets)
+    done = 0
+    previous: Snapshot | None = None
+
+    def apply_prerequisite(i: int) -> bool:
+        m = ordered[i]
+        _, failure = s.apply(m, "up")
+        if failure is not None:
+            result.findings.append(_finding("up-fails", m, "up", failure.line, _up_fails(m, failure)))
+            result.outcomes.append(Outcome(m.id, "failed"))
+            return False
+        return True
+
+    def rebuild(upto: int) -> None:
+        # A failed round trip left the database in a state no deploy would see: start over.
+        started = time.perf_counter()
+        s.recreate()
+        for j in range(upto + 1):
+            if data_at == j and opts.data_sql is not None:
+                s.load_data(opts.data_sql, opts.data_name)
+            _, failure = s.apply(ordered[j], "up")
+            if failure is not None:
+                raise InputError(
+                    f"rebuilding the verification database: up of {ordered[j].id} failed at line "
+                    f"{failure.line}: {failure.error}"
+                )
+        result.timings.rebuilds += time.perf_counter() - started
+
+    for i, m in enumerate(ordered):
+        if data_at == i and opts.data_sql is not None:
+            s.load_data(opts.data_sql, opts.data_name)
+            previous = None
+        if i not in target_set:
+            if not apply_prerequisite(i):
+                _not_reached(result, ordered[i + 1 :])
+                return
+            result.outcomes.append(Outcome(m.id, "applied"))
+            previous = None
+            continue
+        done += 1
+        if opts.progress is not None:
+            opts.progress(done, total, m.id, "verifying")
+        started = time.perf_counter()
+        state = _round_trip(
+            s,
+            m,
+            previous,
+            data_at is not None and data_at <= i,
+            settings_require_down=s.settings.require_down,
+            result=result,
+        )
+        if state == "stop":
+            result.outcomes.append(Outcome(m.id, "failed", time.perf_counter() - started))
+            _not_reached(result, ordered[i + 1 :])
+            return
+        failed = any(f.migration == m.id and f.severity >= Severity.ERROR for f in result.findings)
+        result.outcomes.append(Outcome(m.id, "failed" if failed else "ok", time.perf_counter() - started))
+        if isinstance(state, Snapshot):
+            previous = state
+        else:
+            rebuild(i)
+            previous = None
+    if data_at == len(ordered) and opts.data_sql is not None:
+        s.load_data(opts.data_sql, opts.data_name)
+    result.complete = True
+    result.final_schema = previous if previous is not None else s.snapshot()
+
+
+def _not_reached(result: VerifyResult, rest: Sequence[Migration]) -> None:
+    for m in rest:
+        result.outcomes.append(Outcome(m.id, "not-reached"))
+    if rest:
+        result.notices.append(
+            f"{len(rest)} later migration(s) not verified: an up migration failed, so the schema they "
+            "expect does not exist"
+        )
+
+
+def _round_trip(
+    s: _Session,
+    m: Migration,
+    before: Snapshot | None,
+    with_data: bool,
+    *,
+    settings_require_down: bool,
+    result: VerifyResult,
+) -> Snapshot | str:
+    """Verify one migration; returns the snapshot after the final up, `rebuild` or `stop`."""
+    out = result.findings
+    s0 = before if before is not None else s.snapshot()
+    d0 = s.data(s0) if with_data else None
+    _, failure = s.apply(m, "up")
+    if failure is not None:
+        out.append(_finding("up-fails", m, "up", failure.line, _up_fails(m, failure)))
+        return "stop"
+    s1 = s.snapshot()
+    d1 = s.data(s1) if with_data else None
+    if m.down_sql is None or not m.down_sql.strip():
+        if settings_require_down:
+            out.append(
+                _finding(
+                    "down-missing",
+                    m,
+                    "up",
+                    1,
+                    f"{m.id} has no down migration, so it cannot be verified or rolled back",
+                    "write the down migration that undoes this up (or set require_down = false for a "
+                    "layout without downs)",
+                )
+            )
+        else:
+            result.notices.append(f"{m.id}: no down migration; up applied without a round trip")
+        return s1
+    transactional, failure = s.apply(m, "down")
+    if failure is not None:
+        out.append(
+            _finding(
+                "down-fails",
+                m,
+                "down",
+                failure.line,
+                f"down of {m.id} fails: line {failure.line}: {failure.error}",
+                "fix the down migration so it runs on the schema its up leaves",
+            )
+        )
+        return s1 if transactional else "rebuild"
+    s2 = s.snapshot()
+    for change in _capped(diff_snapshots(s0, s2), m, result):
+        out.append(_finding("down-does-not-restore", m, "down", 1, *_down_words(m, change)))
+    lost: set[str] = set()
+    if d0 is not None:
+        for dc in diff_data(d0, s.data(s2)):
+            lost.add(dc.table)
+            out.append(
+                _finding(
+                    "down-loses-data",
+                    m,
+                    "down",
+                    1,
+                    f"up then down of {m.id} loses data in table {dc.table_display}: {dc.describe()}",
+                    "keep the old data until the contract step (copy it aside in up, restore it in down), "
+                    "or mark the change irreversible and review it",
+                )
+            )
+    _, failure = s.apply(m, "up")
+    if failure is not None:
+        out.append(
+            _finding(
+                "reapply-up-fails",
+                m,
+                "up",
+                failure.line,
+                f"re-applying up of {m.id} after its down fails: line {failure.line}: {failure.error}",
+                "the down migration must remove everything the up creates",
+            )
+        )
+        return "rebuild"
+    s3 = s.snapshot()
+    changes = diff_snapshots(s1, s3)
+    for change in _capped(changes, m, result):
+        out.append(_finding("reapply-up-differs", m, "up", 1, *_reup_words(m, change)))
+    if d1 is not None:
+        for dc in diff_data(d1, s.data(s3)):
+            if dc.table in lost:
+                continue  # already reported: the down lost it, so the re-applied up cannot match
+            out.append(
+                _finding(
+                    "reapply-up-differs",
+                    m,
+                    "up",
+                    1,
+                    f"re-applying up of {m.id} gives different data in table {dc.table_display}: {dc.describe()}",
+                    "make up and down exact inverses for the rows they touch",
+                )
+            )
+    return "rebuild" if changes else s3
+
+
+def _capped(changes: list[Change], m: Migration, result: VerifyResult) -> list[Change]:
+    if len(changes) > MAX_CHANGES:
+        result.notices.append(f"{m.id}: {len(changes) - MAX_CHANGES} more differences not listed")
+    return changes[:MAX_CHANGES]
+
+
+def _up_fails(m: Migration, failure: StatementFailure) -> str:
+    return f"up of {m.id} fails: line {failure.line}: {failure.error}"
+
+
+def _down_words(m: Migration, c: Change) -> tuple[str, str]:
+    if c.change == "extra":
+        return f"down of {m.id} leaves {c.label} behind", f"drop {c.label} in the down migration"
+    if c.change == "missing":
+        return (
+            f"down of {m.id} does not restore {c.label} (it existed before up)",
+            f"re-create {c.label} in the down migration",
+        )
+    return (
+        f"down of {m.id} leaves {c.label} changed: {c.describe_details()}",
+        f"make the down migration put {c.label} back as it was",
+    )
+
+
+def _reup_words(m: Migration, c: Change) -> tuple[str, str]:
+    if c.change == "extra":
+        return (
+            f"re-applying up of {m.id} creates {c.label}, which the first up did not",
+            "make the down migration remove exactly what the up creates",
+        )
+    if c.change == "missing":
+        return (
+            f"re-applying up of {m.id} does not create {c.label} again",
+            "make the down migration remove exactly what the up creates",
+        )
+    return (
+        f"re-applying up of {m.id} gives a different {c.label}: {c.describe_details()}",
+        "make the down migration remove exactly what the up creates",
+    )
+
+
+def _finding(rule: str, m: Migration, side: str, line: int, message: str, fix: str = "") -> Finding:
+    path = m.down_path if side == "down" and m.down_path is not None else m.up_path
+    if side == "down" and m.down_path is not None and m.down_path == m.up_path:
+        line = max(line, m.down_line)
+    return Finding(
+        rule=rule,
+        severity=Severity.ERROR,
+        file=display_path(path),
+        line=max(1, line),
+        message=message,
+        fix=fix,
+        migration=m.id,
+    )
+
+
+# --- schema file ---------------------------------------------------------------------------------------
+
+
+def schema_drift(expected: Snapshot, actual: Snapshot, schema_name: str) -> list[Finding]:
+    """Findings for every object where the schema file and the migrations' schema differ."""
+    findings = []
+    for c in diff_snapshots(expected, actual):
+        if c.change == "missing":
+            message = f"schema file has {c.label}, the migrations do not create it"
+            fix = "add a migration that creates it, or regenerate the schema file with --write-schema"
+        elif c.change == "extra":
+            message = f"the migrations create {c.label}, the schema file does not have it"
+            fix = "regenerate the schema file with --write-schema and commit it"
+        else:
+            details = "; ".join(
+                f"{attr.replace('_', ' ')}: schema file has {_plain(exp)}, the migrations give {_plain(act)}"
+                for attr, exp, act in c.details
+            )
+            message = f"{c.label} differs: {details}"
+            fix = "regenerate the schema file with --write-schema, or fix the migration"
+        findings.append(
+            Finding(
+                rule="schema-drift",
+                severity=Severity.ERROR,
+                file=schema_name,
+                line=1,
+                message=message,
+                fix=fix,
+            )
+        )
+    return findings
+
+
+def _plain(value: Any) -> str:
+    if value is None:
+        return "(none)"
+    text = " ".join(str(value).split())
+    return text if len(text) <= 120 else text[:117] + "..."
