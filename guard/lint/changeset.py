@@ -1,0 +1,234 @@
+"""Change-set rules: compare the migrations in the working tree with those at the merge base.
+
+`lint_change(folder, settings, base)` is the CI gate: it discovers the migrations,
+finds the merge base of `base` and HEAD (fetching what a shallow clone lacks),
+reads the base's migrations folder through one `git cat-file --batch`, and reports
+
+- `avoid-changing-merged-migration`: a merged migration file edited (bytes, so
+  whitespace and line endings count; the message carries a short diff), deleted or renamed;
+- `require-later-version`: a new migration not later than every migration at the base;
+- `separate-expand-and-contract`: a new contract whose expand is new in the same change;
+- `require-schema-file-sync`: the schema file and the migrations not changed together.
+
+Only new migrations are linted for statement rules unless `all_migrations` is set.
+Without git (or outside a repository) the change-set rules are skipped with a notice.
+
+The pure comparison lives in `guard.lint.changes`.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from collections.abc import Mapping, Sequence
+from datetime import datetime
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from guard.config import Settings
+from guard.errors import InputError
+from guard.lint.changes import BaseTree, ChangeSet, SchemaChange, compare, read_bytes
+from guard.lint.engine import LintResult, display_path, lint_migrations
+from guard.model import Finding, Migration
+
+if TYPE_CHECKING:
+    from guard.lint.cache import LintCache
+
+__all__ = ["BaseTree", "ChangeSet", "SchemaChange", "compare", "discover_at_base", "lint_change"]
+
+
+def discover_at_base(files: Mapping[str, bytes], layout: str, exclude: Sequence[str]) -> list[Migration]:
+    """Discover migrations in the base's files by writing them to a temporary folder.
+
+    Paths of the returned migrations are relative to the folder (as at the base).
+    """
+    from guard.layouts import discover
+
+    if not files:
+        return []
+    with tempfile.TemporaryDirectory(prefix="migration-guard-base-") as tmp:
+        root = Path(tmp)
+        made: set[Path] = set()
+        for rel, data in files.items():
+            target = root / rel
+            if target.parent not in made:
+                target.parent.mkdir(parents=True, exist_ok=True)
+                made.add(target.parent)
+            target.write_bytes(data)
+        try:
+            discovery = discover(root, layout, exclude=exclude)
+        except InputError:
+            if not any(rel.endswith(".sql") for rel in files):
+                return []  # the folder held no migrations yet
+            raise
+        return [_relative(m, root) for m in discovery.migrations]
+
+
+def _relative(m: Migration, root: Path) -> Migration:
+    from dataclasses import replace
+
+    return replace(
+        m,
+        up_path=Path(os.path.relpath(m.up_path, root)),
+        down_path=Path(os.path.relpath(m.down_path, root)) if m.down_path is not None else None,
+    )
+
+
+def lint_change(
+    folder: Path,
+    settings: Settings,
+    base: str,
+    *,
+    all_migrations: bool = False,
+    schema_file: Path | None = None,
+    fetch: bool = True,
+    now: datetime | None = None,
+    cache: LintCache | None = None,
+    jobs: int | None = 1,
+) -> LintResult:
+    """The CI gate: lint the change against `base` (a branch, tag or commit, e.g. `origin/main`).
+
+    Statement rules run on new migrations only unless `all_migrations`; the schema file
+    (`schema_file`, else the `schema_file` setting) must change together with the migrations.
+    Outside git the change-set rules are skipped and every migration is linted, with a notice.
+    `cache` and `jobs` go to `lint_migrations`.
+    """
+    from guard import gitutil
+    from guard.layouts import discover
+
+    discovery = discover(folder, settings.layout, exclude=settings.exclude)
+    extra = [
+        Finding(
+            rule=f.rule,
+            severity=settings.severity_of(f.rule, f.severity),
+            file=f.file,
+            line=f.line,
+            message=f.message,
+            fix=f.fix,
+            migration=f.migration,
+            end_line=f.end_line,
+        )
+        for f in discovery.findings
+    ]
+    try:
+        root = gitutil.repo_root(folder)
+    except gitutil.GitMissing as exc:
+        result = lint_migrations(
+            discovery.migrations,
+            settings,
+            extra_findings=extra,
+            layout=discovery.layout,
+            cache=cache,
+            jobs=jobs,
+        )
+        result.notices.append(f"change-set rules against {base} skipped: {exc}; every migration was linted")
+        return result
+
+    commit, notes = gitutil.ensure_merge_base(root, base, fetch=fetch)
+    folder_rel = _inside(folder, root, "migrations folder")
+    blobs_by_path = gitutil.list_files(root, commit, folder_rel)
+    blobs = gitutil.read_blobs(root, blobs_by_path.values())
+    files = {rel: blobs[sha] for rel, sha in blobs_by_path.items()}
+    tip = gitutil.resolve_commit(root, base) or commit
+    tree = BaseTree(
+        base,
+        commit,
+        files,
+        discover_at_base(files, discovery.layout, settings.exclude),
+        _merged_since(root, tip, commit, folder_rel, blobs_by_path, discovery.layout, settings.exclude),
+    )
+
+    schema = None
+    schema_path = schema_file or settings.schema_file
+    if schema_path is not None:
+        schema_rel = _inside(schema_path, root, "schema file")
+        schema = SchemaChange(
+            display_path(schema_path), gitutil.file_at(root, commit, schema_rel), read_bytes(schema_path)
+        )
+        if schema.before is None and schema.after is None:
+            raise InputError(
+                f"schema file {schema.display} does not exist (here or at {base})",
+                "fix `schema_file` in the config or the --schema-file path",
+            )
+
+    def unchanged_by_git(rel: str) -> bool:
+        path = f"{folder_rel}/{rel}" if folder_rel else rel
+        return gitutil.same_after_git_filters(root, commit, path)
+
+    change = compare(
+        discovery.migrations,
+        folder,
+        tree,
+        settings,
+        schema=schema,
+        now=now,
+        unchanged_by_git=unchanged_by_git,
+    )
+    if not all_migrations:
+        extra = [f for f in extra if f.file not in change.unchanged_files]
+    only = None if all_migrations else [m.id for m in change.new]
+    result = lint_migrations(
+        discovery.migrations,
+        settings,
+        extra_findings=[*extra, *change.findings],
+        only=only,
+        layout=discovery.layout,
+        cache=cache,
+        jobs=jobs,
+    )
+    result.notices.extend(notes)
+    result.notices.append(_summary_notice(base, commit, discovery.migrations, change, all_migrations))
+    return result
+
+
+def _merged_since(
+    root: Path,
+    tip: str,
+    commit: str,
+    folder_rel: str,
+    at_base: Mapping[str, str],
+    layout: str,
+    exclude: Sequence[str],
+) -> list[Migration]:
+    """Migrations on the base branch's tip that the merge base lacks (merged by others meanwhile).
+
+    Only files added or changed since the merge base are read and discovered, so the
+    common CI case (a pull request's merge commit, where tip == merge base) costs nothing.
+    """
+    from guard import gitutil
+
+    if tip == commit:
+        return []
+    at_tip = gitutil.list_files(root, tip, folder_rel)
+    fresh = {rel: sha for rel, sha in at_tip.items() if at_base.get(rel) != sha}
+    blobs = gitutil.read_blobs(root, fresh.values())
+    return discover_at_base({rel: blobs[sha] for rel, sha in fresh.items()}, layout, exclude)
+
+
+def _summary_notice(
+    base: str, commit: str, migrations: Sequence[Migration], change: ChangeSet, all_migrations: bool
+) -> str:
+    new = len(change.new)
+    text = f"compared with {base} (merge base {commit[:12]}): {new} new migration{'s' if new != 1 else ''}"
+    if change.edited:
+        text += f", {len(change.edited)} edited"
+    if all_migrations:
+        return text + "; --all: statement rules ran on every migration"
+    old = len(migrations) - new
+    return (
+        text
+        + f"; statement rules ran on the new ones only ({old} others not linted; --all lints every migration)"
+    )
+
+
+def _inside(path: Path, root: Path, what: str) -> str:
+    """`path` relative to the repository root, posix ("" for the root itself)."""
+    try:
+        rel = path.resolve().relative_to(root.resolve())
+    except ValueError:
+        raise InputError(
+            f"the {what} {path} is outside the git repository at {root}",
+            "run the gate from inside the repository that holds the migrations",
+        ) from None
+    text = rel.as_posix()
+    return "" if text == "." else text
