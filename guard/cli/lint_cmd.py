@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import sys
 from pathlib import Path
 
@@ -18,6 +19,16 @@ from guard.cli.common import (
 from guard.errors import InputError
 
 
+def report_root(folder: Path) -> Path:
+    """Where report paths are relative to: the git work tree holding `folder`, else the cwd."""
+    from guard.gitutil import GitMissing, repo_root
+
+    try:
+        return repo_root(folder)
+    except GitMissing:
+        return Path.cwd()
+
+
 @click.command()
 @path_argument
 @format_option(("text", "json", "github", "sarif"))
@@ -29,6 +40,26 @@ from guard.errors import InputError
     help="Lowest severity that makes the exit code 1.",
 )
 @click.option("--pg-version", type=int, default=None, help="Target Postgres major version (default 15).")
+@click.option(
+    "--base",
+    metavar="REF",
+    default=None,
+    help="CI gate: compare with the merge base of REF (e.g. origin/main); merged migrations must not "
+    "change, new ones must be later, and only new ones are linted.",
+)
+@click.option(
+    "--all",
+    "all_migrations",
+    is_flag=True,
+    default=False,
+    help="With --base, lint every migration for statement rules, not only the new ones.",
+)
+@click.option(
+    "--schema-file",
+    type=click.Path(dir_okay=False),
+    default=None,
+    help="With --base, the committed schema file that must change together with new migrations.",
+)
 @click.option(
     "--output",
     "-o",
@@ -64,6 +95,9 @@ def lint(
     fail_on: str | None,
     pg_version: int | None,
     output: Path | None,
+    base: str | None,
+    all_migrations: bool,
+    schema_file: str | None,
     no_cache: bool,
     cache_dir: str | None,
     jobs: int,
@@ -84,16 +118,37 @@ def lint(
         layout=(layout, "--layout"),
         fail_on=(fail_on, "--fail-on"),
         pg_version=(pg_version, "--pg-version"),
+        schema_file=(schema_file, "--schema-file"),
         cache=(False if no_cache else None, "--no-cache"),
         cache_dir=(cache_dir, "--cache-dir"),
     )
     folder = resolve_migrations_dir(path, settings)
-    result = lint_path(folder, settings, cache=open_cache(settings, folder), jobs=jobs)
+    cache = open_cache(settings, folder)
+    if base is not None:
+        from guard.lint.changeset import lint_change
+
+        result = lint_change(folder, settings, base, all_migrations=all_migrations, cache=cache, jobs=jobs)
+    else:
+        result = lint_path(folder, settings, cache=cache, jobs=jobs)
+    in_actions = os.environ.get("GITHUB_ACTIONS") == "true"
+    root = report_root(folder) if in_actions or fmt in ("github", "sarif") else None
     if output is not None:
         with output.open("w", encoding="utf-8") as fh:
-            render(result, fmt, fh)
+            render(result, fmt, fh, root=root)
     else:
-        render(result, fmt, sys.stdout)
+        render(result, fmt, sys.stdout, root=root)
+    if in_actions:
+        from guard.report.github import publish_to_actions
+
+        publish_to_actions(
+            result,
+            fmt=fmt,
+            report_on_stdout=output is None,
+            summary_file=os.environ.get("GITHUB_STEP_SUMMARY"),
+            stdout=sys.stdout,
+            stderr=sys.stderr,
+            root=root,
+        )
     sys.exit(result.exit_code)
 
 
