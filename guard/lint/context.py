@@ -78,8 +78,12 @@ class FileContext:
     access_exclusive_tables: set[str] = field(default_factory=set)
     #: (table, column) pairs with a validated `CHECK (col IS NOT NULL)` seen in this file.
     not_null_checks: set[tuple[str, str]] = field(default_factory=set)
-    #: Constraint names added NOT VALID in this file, with their table.
+    #: Constraint names added NOT VALID in the current transaction, with their table.
     not_valid_constraints: dict[str, str] = field(default_factory=dict)
+    #: NOT VALID `CHECK (col IS NOT NULL)` constraints by name, until validated.
+    _not_null_pending: dict[str, tuple[str, str]] = field(default_factory=dict, repr=False)
+    #: The file has its own BEGIN/COMMIT, so the runner does not wrap it (see `needs_autocommit`).
+    own_transactions: bool = False
 
     @property
     def pg_version(self) -> int:
@@ -89,7 +93,7 @@ class FileContext:
     @property
     def runner_wraps(self) -> bool:
         """Whether the runner will wrap this migration in one transaction."""
-        if self.directives.no_transaction or self.migration.transaction is False:
+        if self.directives.no_transaction or self.migration.transaction is False or self.own_transactions:
             return False
         return self.settings.transaction
 
@@ -113,11 +117,13 @@ class FileContext:
         if head in ("BEGIN", "START"):
             if head == "BEGIN" or words[1:2] == ("TRANSACTION",):
                 self.explicit_tx_depth += 1
+                self.own_transactions = True
             return
         if head in ("COMMIT", "END", "ROLLBACK", "ABORT"):
             self.explicit_tx_depth = max(0, self.explicit_tx_depth - 1)
             if not self.in_transaction:
                 self.access_exclusive_tables.clear()
+                self.not_valid_constraints.clear()
             return
         if head == "SET" or (head == "RESET"):
             lowered = stmt.text.lower()
@@ -128,6 +134,38 @@ class FileContext:
             return
         if head == "CREATE":
             self._observe_create(stmt)
+        elif head in ("ALTER", "LOCK", "VACUUM", "CLUSTER", "TRUNCATE"):
+            self._observe_locks(stmt)
+
+    def _observe_locks(self, stmt: Statement) -> None:
+        """Remember ACCESS EXCLUSIVE locks held, NOT VALID constraints and validated NOT NULL checks."""
+        from guard.lint.locks import ACCESS_EXCLUSIVE, statement_lock
+
+        taken = statement_lock(stmt)
+        if taken is not None and self.in_transaction:
+            mode, table = taken
+            if mode == ACCESS_EXCLUSIVE and not self.is_new_table(table):
+                self.access_exclusive_tables.add(table)
+        if stmt.head != "ALTER" or stmt.words[1:2] != ("TABLE",):
+            return
+        from guard.lint.ddl import read_alter_table
+
+        alter = read_alter_table(stmt)
+        if alter is None:
+            return
+        for action in alter.actions:
+            w = action.words
+            if action.starts("ADD", "CONSTRAINT") and "VALID" in w and len(action.tokens) > 2:
+                self.not_valid_constraints[action.tokens[2].name] = alter.key
+        from guard.lint.rules.constraints import not_null_check_actions
+
+        for table, name, column, valid in not_null_check_actions(stmt):
+            if column and valid:
+                self.not_null_checks.add((table, column))
+            elif column:
+                self._not_null_pending[name] = (table, column)
+            elif name in self._not_null_pending and valid:
+                self.not_null_checks.add(self._not_null_pending[name])
 
     def _observe_create(self, stmt: Statement) -> None:
         from sqlglot import exp

@@ -1,0 +1,128 @@
+"""Postgres table lock modes, what each one blocks, and which mode a DDL statement takes.
+
+One table so every rule's message names the lock the same way:
+`ACCESS EXCLUSIVE (blocks reads and writes)`. Facts from the Postgres docs,
+"Explicit Locking" (table-level lock modes) and the `ALTER TABLE` reference
+(each sub-command's lock level).
+"""
+
+from __future__ import annotations
+
+from types import MappingProxyType
+
+from guard.parsing import Statement
+
+ACCESS_SHARE = "ACCESS SHARE"
+ROW_SHARE = "ROW SHARE"
+ROW_EXCLUSIVE = "ROW EXCLUSIVE"
+SHARE_UPDATE_EXCLUSIVE = "SHARE UPDATE EXCLUSIVE"
+SHARE = "SHARE"
+SHARE_ROW_EXCLUSIVE = "SHARE ROW EXCLUSIVE"
+EXCLUSIVE = "EXCLUSIVE"
+ACCESS_EXCLUSIVE = "ACCESS EXCLUSIVE"
+
+#: Modes from weakest to strongest.
+ORDER = (
+    ACCESS_SHARE,
+    ROW_SHARE,
+    ROW_EXCLUSIVE,
+    SHARE_UPDATE_EXCLUSIVE,
+    SHARE,
+    SHARE_ROW_EXCLUSIVE,
+    EXCLUSIVE,
+    ACCESS_EXCLUSIVE,
+)
+
+#: What application traffic each mode blocks while it is held (or queued).
+BLOCKS = MappingProxyType(
+    {
+        ACCESS_SHARE: "blocks only ACCESS EXCLUSIVE DDL",
+        ROW_SHARE: "blocks only EXCLUSIVE and ACCESS EXCLUSIVE locks",
+        ROW_EXCLUSIVE: "blocks SHARE and stronger locks, not reads or writes",
+        SHARE_UPDATE_EXCLUSIVE: "blocks other DDL, VACUUM and ANALYZE, not reads or writes",
+        SHARE: "blocks writes; reads continue",
+        SHARE_ROW_EXCLUSIVE: "blocks writes; reads continue",
+        EXCLUSIVE: "blocks writes and SELECT FOR UPDATE; plain reads continue",
+        ACCESS_EXCLUSIVE: "blocks reads and writes",
+    }
+)
+
+
+def describe(mode: str) -> str:
+    """`MODE (what it blocks)`, the form every message and rule record uses."""
+    return f"{mode} ({BLOCKS[mode]})"
+
+
+def stronger(a: str | None, b: str | None) -> str | None:
+    """The stronger of two modes (None counts as no lock)."""
+    if a is None:
+        return b
+    if b is None:
+        return a
+    return a if ORDER.index(a) >= ORDER.index(b) else b
+
+
+def alter_action_lock(words: tuple[str, ...]) -> str:
+    """Lock mode one `ALTER TABLE` action takes (upper-cased keyword words of the action)."""
+    w = words
+    if not w:
+        return ACCESS_EXCLUSIVE
+    if w[:2] == ("VALIDATE", "CONSTRAINT"):
+        return SHARE_UPDATE_EXCLUSIVE
+    if w[0] == "ADD" and "FOREIGN" in w:
+        return SHARE_ROW_EXCLUSIVE
+    if w[:2] == ("ATTACH", "PARTITION") or (w[:2] == ("DETACH", "PARTITION") and "CONCURRENTLY" in w):
+        return SHARE_UPDATE_EXCLUSIVE
+    if w[0] == "ALTER" and "SET" in w and ("STATISTICS" in w or "N_DISTINCT" in w):
+        return SHARE_UPDATE_EXCLUSIVE
+    if w[:2] == ("CLUSTER", "ON") or w[:3] == ("SET", "WITHOUT", "CLUSTER"):
+        return SHARE_UPDATE_EXCLUSIVE
+    if w[0] in ("ENABLE", "DISABLE") and "TRIGGER" in w:
+        return SHARE_ROW_EXCLUSIVE
+    return ACCESS_EXCLUSIVE
+
+
+def statement_lock(stmt: Statement) -> tuple[str, str] | None:
+    """(mode, table key) of the table lock a DDL statement takes, for the lock-holding rules.
+
+    Only the statements those rules care about are classified; None means
+    "no table lock worth tracking" (or not a table statement).
+    """
+    words = stmt.words
+    head = stmt.head
+    if head == "ALTER" and words[1:2] == ("TABLE",):
+        from guard.lint.ddl import read_alter_table
+
+        alter = read_alter_table(stmt)
+        if alter is None:
+            return None
+        mode: str | None = None
+        for action in alter.actions:
+            mode = stronger(mode, alter_action_lock(action.words))
+        return (mode or ACCESS_EXCLUSIVE, alter.key)
+    if head in ("LOCK", "VACUUM", "CLUSTER", "TRUNCATE") or (head == "DROP" and words[1:2] == ("TABLE",)):
+        from guard.tokens import read_qualified_name
+
+        toks = stmt.tokens
+        i = 1
+        while i < len(toks) and toks[i].upper in ("TABLE", "ONLY", "FULL", "IF", "EXISTS", "VERBOSE"):
+            i += 1
+        parts, _ = read_qualified_name(toks, i)
+        if not parts:
+            return None
+        if head == "LOCK":
+            return (lock_table_mode(words), parts[-1].name)
+        if head == "VACUUM" and "FULL" not in words:
+            return None
+        return (ACCESS_EXCLUSIVE, parts[-1].name)
+    return None
+
+
+def lock_table_mode(words: tuple[str, ...]) -> str:
+    """The mode a `LOCK TABLE ... IN <mode> MODE` statement asks for (default ACCESS EXCLUSIVE)."""
+    if "IN" in words and "MODE" in words:
+        i, j = words.index("IN"), len(words) - 1 - words[::-1].index("MODE")
+        mode = " ".join(words[i + 1 : j])
+        if mode in BLOCKS:
+            return mode
+    return ACCESS_EXCLUSIVE

@@ -1,0 +1,399 @@
+"""Constraint rules: foreign keys and checks without `NOT VALID`, validation in the same
+transaction, unique/primary keys built under lock, exclusion constraints, and `NOT NULL`
+on existing columns.
+
+Adding a constraint to an existing table checks every row while holding a lock;
+the safe sequences split the lock from the scan (`NOT VALID` + `VALIDATE`, or an
+index built `CONCURRENTLY` + `USING INDEX`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from guard.lint.context import FileContext
+from guard.lint.ddl import Action, AlterTable, add_column_def, alter_column_name, read_alter_table, sql_of
+from guard.lint.locks import ACCESS_EXCLUSIVE, SHARE_ROW_EXCLUSIVE, describe
+from guard.lint.registry import rule
+from guard.model import Hit, Severity
+from guard.parsing import Statement, split_statements
+from guard.tokens import PUNCT, read_qualified_name, show_name
+
+
+def _existing_alter(stmt: Statement, ctx: FileContext, *needles: str) -> AlterTable | None:
+    """The ALTER TABLE of `stmt` when it mentions one of `needles` and targets an existing table."""
+    if stmt.words[1:2] != ("TABLE",) or (needles and not set(needles) & set(stmt.words)):
+        return None
+    alter = read_alter_table(stmt)
+    if alter is None or ctx.is_new_table(alter.key):
+        return None
+    return alter
+
+
+def constraint_name(action: Action) -> str:
+    """The name after `ADD CONSTRAINT`, or '' when the constraint is unnamed."""
+    if action.starts("ADD", "CONSTRAINT") and len(action.tokens) > 2 and action.tokens[2].is_name():
+        return action.tokens[2].shown()
+    return ""
+
+
+def paren_after(action: Action, word: str) -> str:
+    """The parenthesised list right after keyword `word` in the action, as SQL (`(a, b)`)."""
+    toks = action.tokens
+    for i, t in enumerate(toks):
+        if t.upper == word and i + 1 < len(toks) and toks[i + 1].kind == PUNCT and toks[i + 1].text == "(":
+            depth = 0
+            for j in range(i + 1, len(toks)):
+                if toks[j].kind == PUNCT and toks[j].text == "(":
+                    depth += 1
+                elif toks[j].kind == PUNCT and toks[j].text == ")":
+                    depth -= 1
+                    if depth == 0:
+                        return sql_of(toks[i + 1 : j + 1])
+    return "(...)"
+
+
+@rule(
+    id="require-not-valid-constraint",
+    severity=Severity.ERROR,
+    family="constraints",
+    summary="A foreign key or check constraint added to an existing table without `NOT VALID`.",
+    why="""
+        Adding a FOREIGN KEY checks every existing row while holding SHARE ROW EXCLUSIVE on both
+        tables (writes blocked); adding a CHECK scans the table under ACCESS EXCLUSIVE (reads and
+        writes blocked). `ADD ... NOT VALID` takes the lock only for a moment, and a later
+        `VALIDATE CONSTRAINT` scans under SHARE UPDATE EXCLUSIVE, which lets reads and writes run.
+        `ADD COLUMN ... REFERENCES` cannot be `NOT VALID` at all.
+    """,
+    fix="""
+        Add the constraint `NOT VALID`, then validate it in a separate migration (a separate
+        transaction). For `ADD COLUMN ... REFERENCES`, add the column first, then the constraint.
+    """,
+    bad="ALTER TABLE orders ADD CONSTRAINT orders_user_fk FOREIGN KEY (user_id) REFERENCES users (id);",
+    good="ALTER TABLE orders ADD CONSTRAINT orders_user_fk FOREIGN KEY (user_id) REFERENCES users (id) NOT VALID;",
+    heads=("ALTER",),
+    lock=describe(SHARE_ROW_EXCLUSIVE) + " for a foreign key; " + describe(ACCESS_EXCLUSIVE) + " for a check",
+)
+def require_not_valid_constraint(stmt: Statement, ctx: FileContext) -> Iterator[Hit]:
+    alter = _existing_alter(stmt, ctx, "FOREIGN", "CHECK", "REFERENCES")
+    if alter is None:
+        return
+    t = alter.shown
+    for action in alter.actions:
+        col = add_column_def(action)
+        if col is not None:
+            if col.references:
+                fkey = f"{alter.key}_{col.name}_fkey"
+                yield Hit(
+                    f"ADD COLUMN {col.shown} ... REFERENCES {col.references} validates the new foreign key "
+                    f"while holding {describe(ACCESS_EXCLUSIVE)} on {t}",
+                    f"ALTER TABLE {t} ADD COLUMN {col.shown} {col.type_text};\n"
+                    f"ALTER TABLE {t} ADD CONSTRAINT {fkey} FOREIGN KEY ({col.shown}) "
+                    f"REFERENCES {col.references} NOT VALID;\n"
+                    f"-- then, in a separate migration:\nALTER TABLE {t} VALIDATE CONSTRAINT {fkey};",
+                    lock=ACCESS_EXCLUSIVE,
+                )
+            continue
+        if action.words[:1] != ("ADD",) or "VALID" in action.words:
+            continue
+        name = constraint_name(action) or "<constraint_name>"
+        body = sql_of(action.tokens[1:])
+        if "FOREIGN" in action.words:
+            ref_parts, _ = read_qualified_name(
+                action.tokens, action.words.index("REFERENCES") + 1 if "REFERENCES" in action.words else 0
+            )
+            ref = show_name(ref_parts)
+            msg = (
+                f"adding foreign key {name} on {t} checks every row while holding "
+                f"{describe(SHARE_ROW_EXCLUSIVE)} on {t} and {ref}"
+            )
+            lock = SHARE_ROW_EXCLUSIVE
+        elif "CHECK" in action.words:
+            msg = f"adding check constraint {name} scans {t} while holding {describe(ACCESS_EXCLUSIVE)}"
+            lock = ACCESS_EXCLUSIVE
+        else:
+            continue
+        if not constraint_name(action):
+            body = f"CONSTRAINT {name} {body}"
+        yield Hit(
+            msg,
+            f"ALTER TABLE {t} ADD {body} NOT VALID;\n"
+            f"-- then, in a separate migration:\nALTER TABLE {t} VALIDATE CONSTRAINT {name};",
+            lock=lock,
+        )
+
+
+@rule(
+    id="validate-constraint-separately",
+    severity=Severity.ERROR,
+    family="constraints",
+    summary="`VALIDATE CONSTRAINT` in the same transaction as the `ADD ... NOT VALID` it validates.",
+    why="""
+        `NOT VALID` only helps when the validation runs in a later transaction: in the same one,
+        the lock taken by the ADD (ACCESS EXCLUSIVE for a check, SHARE ROW EXCLUSIVE for a foreign
+        key) is still held while VALIDATE scans the whole table.
+    """,
+    fix="Move the `VALIDATE CONSTRAINT` into the next migration.",
+    bad=(
+        "ALTER TABLE orders ADD CONSTRAINT orders_total_positive CHECK (total >= 0) NOT VALID;\n"
+        "ALTER TABLE orders VALIDATE CONSTRAINT orders_total_positive;"
+    ),
+    good="ALTER TABLE orders ADD CONSTRAINT orders_total_positive CHECK (total >= 0) NOT VALID;",
+    heads=("ALTER",),
+    lock=describe(ACCESS_EXCLUSIVE) + ", still held from the ADD",
+)
+def validate_constraint_separately(stmt: Statement, ctx: FileContext) -> Iterator[Hit]:
+    alter = _existing_alter(stmt, ctx, "VALIDATE")
+    if alter is None or not ctx.in_transaction:
+        return
+    for action in alter.actions:
+        if not action.starts("VALIDATE", "CONSTRAINT") or len(action.tokens) < 3:
+            continue
+        name = action.tokens[2].name
+        if ctx.not_valid_constraints.get(name) != alter.key:
+            continue
+        yield Hit(
+            f"VALIDATE CONSTRAINT {action.tokens[2].shown()} runs in the same transaction as its "
+            f"ADD ... NOT VALID, so the ADD's lock on {alter.shown} is held for the whole scan",
+            f"move `ALTER TABLE {alter.shown} VALIDATE CONSTRAINT {action.tokens[2].shown()};` "
+            "into the next migration",
+            lock=ACCESS_EXCLUSIVE,
+        )
+
+
+@rule(
+    id="require-unique-index-first",
+    severity=Severity.ERROR,
+    family="constraints",
+    summary="A UNIQUE or PRIMARY KEY constraint added to an existing table without `USING INDEX`.",
+    why="""
+        `ADD UNIQUE` / `ADD PRIMARY KEY` (and `ADD COLUMN ... UNIQUE`) build the index while holding
+        ACCESS EXCLUSIVE on the table, blocking reads and writes for the whole build. Building the
+        index first with `CREATE UNIQUE INDEX CONCURRENTLY` and attaching it with `USING INDEX`
+        takes the lock only for a moment.
+    """,
+    fix="""
+        `CREATE UNIQUE INDEX CONCURRENTLY <name> ON <table> (<cols>);` in a no-transaction
+        migration, then `ALTER TABLE <table> ADD CONSTRAINT <name> UNIQUE USING INDEX <name>;`
+        (or `PRIMARY KEY USING INDEX`; its columns must already be NOT NULL).
+    """,
+    bad="ALTER TABLE users ADD CONSTRAINT users_email_key UNIQUE (email);",
+    good="ALTER TABLE users ADD CONSTRAINT users_email_key UNIQUE USING INDEX users_email_key;",
+    heads=("ALTER",),
+    lock=describe(ACCESS_EXCLUSIVE),
+)
+def require_unique_index_first(stmt: Statement, ctx: FileContext) -> Iterator[Hit]:
+    alter = _existing_alter(stmt, ctx, "UNIQUE", "PRIMARY")
+    if alter is None:
+        return
+    t = alter.shown
+    for action in alter.actions:
+        col = add_column_def(action)
+        if col is not None:
+            if col.unique or col.primary_key:
+                kind = "PRIMARY KEY" if col.primary_key else "UNIQUE"
+                idx = f"{alter.key}_{col.name}_{'pkey' if col.primary_key else 'key'}"
+                yield Hit(
+                    f"ADD COLUMN {col.shown} ... {kind} builds a unique index while holding "
+                    f"{describe(ACCESS_EXCLUSIVE)} on {t}",
+                    f"ALTER TABLE {t} ADD COLUMN {col.shown} {col.type_text};\n"
+                    f"-- in a no-transaction migration:\nCREATE UNIQUE INDEX CONCURRENTLY {idx} ON {t} ({col.shown});\n"
+                    f"ALTER TABLE {t} ADD CONSTRAINT {idx} {kind} USING INDEX {idx};",
+                    lock=ACCESS_EXCLUSIVE,
+                )
+            continue
+        w = action.words
+        if w[:1] != ("ADD",) or ("USING" in w and "INDEX" in w):
+            continue
+        if "PRIMARY" in w[:4]:
+            kind, cols = "PRIMARY KEY", paren_after(action, "KEY")
+        elif "UNIQUE" in w[:4]:
+            kind, cols = "UNIQUE", paren_after(action, "UNIQUE")
+        else:
+            continue
+        name = constraint_name(action) or f"{alter.key}_{'pkey' if kind == 'PRIMARY KEY' else 'key'}"
+        yield Hit(
+            f"adding {kind} {name} builds its index while holding {describe(ACCESS_EXCLUSIVE)} on {t}",
+            f"-- in a no-transaction migration:\nCREATE UNIQUE INDEX CONCURRENTLY {name} ON {t} {cols};\n"
+            f"-- then:\nALTER TABLE {t} ADD CONSTRAINT {name} {kind} USING INDEX {name};",
+            lock=ACCESS_EXCLUSIVE,
+        )
+
+
+@rule(
+    id="avoid-exclusion-constraint",
+    severity=Severity.ERROR,
+    family="constraints",
+    summary="An exclusion constraint added to an existing table.",
+    why="""
+        `ADD ... EXCLUDE` builds its index and checks every row while holding ACCESS EXCLUSIVE on the
+        table, blocking reads and writes. Unlike UNIQUE, an exclusion constraint cannot be attached
+        from an index built concurrently, and it cannot be added NOT VALID.
+    """,
+    fix="""
+        Add exclusion constraints only when creating a table, or enforce the rule another way
+        (a unique index on a derived column, or a trigger). If it must be added, do it in a quiet
+        window with a short `lock_timeout`.
+    """,
+    bad="ALTER TABLE bookings ADD CONSTRAINT no_overlap EXCLUDE USING gist (room WITH =, during WITH &&);",
+    good="CREATE TABLE bookings (room int, during tstzrange, EXCLUDE USING gist (room WITH =, during WITH &&));",
+    heads=("ALTER",),
+    lock=describe(ACCESS_EXCLUSIVE),
+)
+def avoid_exclusion_constraint(stmt: Statement, ctx: FileContext) -> Iterator[Hit]:
+    alter = _existing_alter(stmt, ctx, "EXCLUDE")
+    if alter is None:
+        return
+    for action in alter.actions:
+        if action.words[:1] == ("ADD",) and "EXCLUDE" in action.words[:4]:
+            yield Hit(
+                f"adding exclusion constraint {constraint_name(action) or '(unnamed)'} builds an index and "
+                f"checks every row of {alter.shown} while holding {describe(ACCESS_EXCLUSIVE)}",
+                "create the constraint with the table, or run this in a quiet window after "
+                "`SET lock_timeout = '2s';`",
+                lock=ACCESS_EXCLUSIVE,
+            )
+
+
+def has_validated_not_null_check(ctx: FileContext, table: str, column: str) -> bool:
+    """True when this file or an earlier migration has a validated `CHECK (column IS NOT NULL)` on table."""
+    if (table, column) in ctx.not_null_checks:
+        return True
+    needle = column.lower()
+    for m in ctx.migrations:
+        if m.version_key >= ctx.migration.version_key or "is not null" not in m.up_sql.lower():
+            continue
+        if needle not in m.up_sql.lower():
+            continue
+        pending: dict[str, tuple[str, str]] = {}
+        for stmt in split_statements(m.up_sql)[0]:
+            if stmt.head != "ALTER":
+                continue
+            for key, name, checked, valid in not_null_check_actions(stmt):
+                if checked == column and key == table:
+                    if valid:
+                        return True
+                    pending[name] = (key, checked)
+                elif name in pending and pending[name][0] == key and valid and pending[name][1] == column:
+                    return True
+    return False
+
+
+def not_null_check_actions(stmt: Statement) -> Iterator[tuple[str, str, str, bool]]:
+    """(table, constraint, column, validated) for `ADD CONSTRAINT c CHECK (col IS NOT NULL) [NOT VALID]`
+    actions and (table, constraint, '', True) for `VALIDATE CONSTRAINT c`."""
+    if "CHECK" not in stmt.words and "VALIDATE" not in stmt.words:
+        return
+    alter = read_alter_table(stmt)
+    if alter is None:
+        return
+    for action in alter.actions:
+        w = action.words
+        if action.starts("VALIDATE", "CONSTRAINT") and len(action.tokens) > 2:
+            yield alter.key, action.tokens[2].name, "", True
+        elif w[:1] == ("ADD",) and "CHECK" in w:
+            i = w.index("CHECK")
+            body = action.tokens[i + 1 :]
+            # Exactly `( col IS NOT NULL )`.
+            shape = [t.upper or t.text for t in body[:6]]
+            if shape[:1] == ["("] and shape[2:] == ["IS", "NOT", "NULL", ")"] and body[1].is_name():
+                name = action.tokens[2].name if action.starts("ADD", "CONSTRAINT") else ""
+                yield alter.key, name, body[1].name, "VALID" not in w[i:]
+
+
+@rule(
+    id="avoid-set-not-null",
+    severity=Severity.ERROR,
+    family="constraints",
+    summary="`SET NOT NULL` on an existing column without a validated `CHECK (col IS NOT NULL)` (Postgres 12+).",
+    why="""
+        `ALTER COLUMN ... SET NOT NULL` scans the whole table to prove there are no NULLs while
+        holding ACCESS EXCLUSIVE, blocking reads and writes. From Postgres 12 the scan is skipped
+        when a validated `CHECK (col IS NOT NULL)` constraint already proves it.
+    """,
+    fix="""
+        Add `CHECK (col IS NOT NULL) NOT VALID`; in the next migration `VALIDATE CONSTRAINT` it, then
+        `SET NOT NULL` (instant on 12+) and drop the check.
+    """,
+    bad="ALTER TABLE users ALTER COLUMN email SET NOT NULL;",
+    good=(
+        "ALTER TABLE users ADD CONSTRAINT users_email_not_null CHECK (email IS NOT NULL) NOT VALID;\n"
+        "-- next migration: VALIDATE CONSTRAINT users_email_not_null, then SET NOT NULL"
+    ),
+    heads=("ALTER",),
+    lock=describe(ACCESS_EXCLUSIVE),
+)
+def avoid_set_not_null(stmt: Statement, ctx: FileContext) -> Iterator[Hit]:
+    alter = _existing_alter(stmt, ctx, "NULL")
+    if alter is None:
+        return
+    t = alter.shown
+    for action in alter.actions:
+        if action.words[-3:] != ("SET", "NOT", "NULL"):
+            continue
+        named = alter_column_name(action)
+        if named is None:
+            continue
+        column, shown = named
+        if ctx.pg_version >= 12 and has_validated_not_null_check(ctx, alter.key, column):
+            continue
+        check = f"{alter.key}_{column}_not_null"
+        if ctx.pg_version >= 12:
+            fix = (
+                f"ALTER TABLE {t} ADD CONSTRAINT {check} CHECK ({shown} IS NOT NULL) NOT VALID;\n"
+                f"-- then, in a separate migration:\nALTER TABLE {t} VALIDATE CONSTRAINT {check};\n"
+                f"ALTER TABLE {t} ALTER COLUMN {shown} SET NOT NULL;\nALTER TABLE {t} DROP CONSTRAINT {check};"
+            )
+        else:
+            fix = (
+                f"Postgres {ctx.pg_version} always scans for SET NOT NULL (12+ can use a validated check): "
+                f"enforce it with `CHECK ({shown} IS NOT NULL) NOT VALID` + VALIDATE instead"
+            )
+        yield Hit(
+            f"SET NOT NULL on {t}.{shown} scans the whole table while holding {describe(ACCESS_EXCLUSIVE)}",
+            fix,
+            lock=ACCESS_EXCLUSIVE,
+        )
+
+
+@rule(
+    id="require-default-for-not-null",
+    severity=Severity.ERROR,
+    family="constraints",
+    summary="`ADD COLUMN ... NOT NULL` without a default on an existing table.",
+    why="""
+        Existing rows get NULL in a new column, so `ADD COLUMN ... NOT NULL` without a default fails
+        on any table that has rows (after taking ACCESS EXCLUSIVE), and the deploy breaks. On
+        Postgres 11+ a constant default makes the column instant and valid.
+    """,
+    fix="""
+        Add the column with a constant `DEFAULT` (instant on Postgres 11+), or add it nullable,
+        backfill, and enforce NOT NULL with a validated check.
+    """,
+    bad="ALTER TABLE users ADD COLUMN plan text NOT NULL;",
+    good="ALTER TABLE users ADD COLUMN plan text NOT NULL DEFAULT 'free';",
+    heads=("ALTER",),
+    lock=describe(ACCESS_EXCLUSIVE),
+)
+def require_default_for_not_null(stmt: Statement, ctx: FileContext) -> Iterator[Hit]:
+    alter = _existing_alter(stmt, ctx, "NULL", "PRIMARY")
+    if alter is None:
+        return
+    for action in alter.actions:
+        col = add_column_def(action)
+        if col is None or not col.not_null or col.default is not None or col.identity or col.generated_stored:
+            continue
+        if col.type is not None and col.type.name in (
+            "serial",
+            "bigserial",
+            "smallserial",
+            "serial4",
+            "serial8",
+        ):
+            continue  # serial columns carry their own default
+        yield Hit(
+            f"ADD COLUMN {col.shown} {col.type_text} NOT NULL has no default, so it fails on a non-empty "
+            f"{alter.shown} (after taking {describe(ACCESS_EXCLUSIVE)})",
+            f"ALTER TABLE {alter.shown} ADD COLUMN {col.shown} {col.type_text} NOT NULL DEFAULT <constant>;",
+            lock=ACCESS_EXCLUSIVE,
+        )

@@ -1,0 +1,248 @@
+"""Transaction rules: `CONCURRENTLY` inside a transaction, unbalanced and nested `BEGIN`,
+`ALTER TYPE ... ADD VALUE` in a transaction before Postgres 12, and work done while an
+ACCESS EXCLUSIVE lock is held.
+
+How a file runs: an explicit `BEGIN` opens a transaction block; otherwise the runner
+wraps the whole file in one transaction when it can (setting `transaction`, default
+true), and runs it statement by statement when the file contains a statement that
+cannot run in a transaction (see `guard.db.execute.needs_autocommit`). Prisma and
+other script runners send the file as one multi-statement query, which Postgres runs
+as one implicit transaction. So a `CONCURRENTLY` statement is safe alone in its file
+and broken (or non-atomic) next to other statements.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+
+from guard.lint.context import FileContext
+from guard.lint.locks import ACCESS_EXCLUSIVE, SHARE_UPDATE_EXCLUSIVE, describe, statement_lock
+from guard.lint.registry import rule
+from guard.model import Hit, Severity
+from guard.parsing import Statement
+
+#: Statements that change nothing and may sit next to a CONCURRENTLY statement.
+_HARMLESS_HEADS = frozenset({"SET", "RESET", "SHOW", "BEGIN", "START", "COMMIT", "END", "ROLLBACK", "ABORT"})
+_TX_OPEN = ("BEGIN", "START")
+_TX_CLOSE = frozenset({"COMMIT", "END", "ROLLBACK", "ABORT"})
+
+
+def is_concurrent(stmt: Statement) -> bool:
+    """A statement Postgres refuses inside a transaction block because of CONCURRENTLY."""
+    w = stmt.words
+    if stmt.head == "CREATE":
+        return (w[1:3] == ("INDEX", "CONCURRENTLY")) or (w[1:4] == ("UNIQUE", "INDEX", "CONCURRENTLY"))
+    if stmt.head == "DROP":
+        return w[1:3] == ("INDEX", "CONCURRENTLY")
+    if stmt.head == "REINDEX":
+        return "CONCURRENTLY" in w[:8]
+    if stmt.head == "ALTER":
+        return w[1:2] == ("TABLE",) and "DETACH" in w and "CONCURRENTLY" in w
+    return False
+
+
+def is_enum_add_value(stmt: Statement) -> bool:
+    """`ALTER TYPE ... ADD VALUE`."""
+    w = stmt.words
+    return w[:2] == ("ALTER", "TYPE") and "ADD" in w and "VALUE" in w
+
+
+def _is_tx_open(stmt: Statement) -> bool:
+    return stmt.head == "BEGIN" or stmt.words[:2] == ("START", "TRANSACTION")
+
+
+def _depths(statements: Sequence[Statement]) -> list[int]:
+    """Explicit BEGIN depth before each statement."""
+    out, depth = [], 0
+    for stmt in statements:
+        out.append(depth)
+        if _is_tx_open(stmt):
+            depth += 1
+        elif stmt.head in _TX_CLOSE:
+            depth = max(0, depth - 1)
+    return out
+
+
+def _out_of_tx_problems(
+    statements: Sequence[Statement], ctx: FileContext, wanted: Sequence[Statement]
+) -> Iterator[tuple[Statement, str]]:
+    """(statement, why) for each `wanted` statement that will run inside a transaction."""
+    depths = _depths(statements)
+    others = [s for s in statements if s.head not in _HARMLESS_HEADS and s not in wanted]
+    for stmt in wanted:
+        if depths[stmt.index] > 0:
+            yield stmt, "it sits inside an explicit BEGIN ... COMMIT block"
+        elif ctx.runner_wraps and (others or len(wanted) > 1):
+            yield (
+                stmt,
+                f"it shares the file with {len(others) + len(wanted) - 1} other statement(s): runners that send "
+                "the file as one script run it in one transaction, and ours must then run the whole file "
+                "without one (no atomicity)",
+            )
+
+
+@rule(
+    id="concurrent-in-transaction",
+    severity=Severity.ERROR,
+    family="transactions",
+    summary="`CREATE/DROP INDEX CONCURRENTLY`, `REINDEX CONCURRENTLY` or `DETACH ... CONCURRENTLY` inside a transaction.",
+    why="""
+        Postgres refuses CONCURRENTLY inside a transaction block (`cannot run inside a transaction
+        block`), so the deploy fails. That happens inside an explicit `BEGIN`, and also when the
+        statement shares its file with other statements: Prisma and most script runners send a file
+        as one query, which Postgres runs as one implicit transaction.
+    """,
+    fix="""
+        Put each CONCURRENTLY statement in a migration of its own, outside any `BEGIN`, and mark it
+        `-- guard: no-transaction`.
+    """,
+    bad="BEGIN;\nCREATE INDEX CONCURRENTLY users_email_idx ON users (email);\nCOMMIT;",
+    good="-- guard: no-transaction\nCREATE INDEX CONCURRENTLY users_email_idx ON users (email);",
+    lock=describe(SHARE_UPDATE_EXCLUSIVE),
+    scope="file",
+)
+def concurrent_in_transaction(statements: Sequence[Statement], ctx: FileContext) -> Iterator[Hit]:
+    wanted = [s for s in statements if s.head in ("CREATE", "DROP", "REINDEX", "ALTER") and is_concurrent(s)]
+    if not wanted:
+        return
+    for stmt, why in _out_of_tx_problems(statements, ctx, wanted):
+        what = " ".join(stmt.words[:4])
+        yield Hit(
+            f"{what} ... cannot run inside a transaction, and {why}",
+            f"move `{stmt.text.strip()};` into a migration of its own, marked `-- guard: no-transaction`",
+            line=stmt.line,
+        )
+
+
+@rule(
+    id="enum-value-in-transaction",
+    severity=Severity.ERROR,
+    family="transactions",
+    summary="`ALTER TYPE ... ADD VALUE` inside a transaction, before Postgres 12.",
+    why="""
+        Before Postgres 12, `ALTER TYPE ... ADD VALUE` cannot run inside a transaction block, so
+        the migration fails. From 12 it can, but the new value cannot be used until the
+        transaction commits.
+    """,
+    fix="Put the `ADD VALUE` in a migration of its own, marked `-- guard: no-transaction`, or target Postgres 12+.",
+    bad="-- pg_version = 11\nBEGIN;\nALTER TYPE mood ADD VALUE 'curious';\nCOMMIT;",
+    good="-- guard: no-transaction\nALTER TYPE mood ADD VALUE 'curious';",
+    scope="file",
+)
+def enum_value_in_transaction(statements: Sequence[Statement], ctx: FileContext) -> Iterator[Hit]:
+    if ctx.pg_version >= 12:
+        return
+    wanted = [s for s in statements if s.head == "ALTER" and is_enum_add_value(s)]
+    for stmt, why in _out_of_tx_problems(statements, ctx, wanted):
+        yield Hit(
+            f"ALTER TYPE ... ADD VALUE cannot run inside a transaction on Postgres {ctx.pg_version}, and {why}",
+            f"move `{stmt.text.strip()};` into a migration of its own, marked `-- guard: no-transaction`",
+            line=stmt.line,
+        )
+
+
+@rule(
+    id="uncommitted-transaction",
+    severity=Severity.ERROR,
+    family="transactions",
+    summary="A `BEGIN` with no matching `COMMIT` in the file.",
+    why="""
+        An open transaction at the end of a migration is rolled back when the session ends (losing
+        the migration) or, with some runners, stays open holding every lock it took.
+    """,
+    fix="End the block with `COMMIT;`, or drop the `BEGIN` and let the runner manage the transaction.",
+    bad="BEGIN;\nALTER TABLE users ADD COLUMN nickname text;",
+    good="BEGIN;\nALTER TABLE users ADD COLUMN nickname text;\nCOMMIT;",
+    scope="file",
+)
+def uncommitted_transaction(statements: Sequence[Statement], ctx: FileContext) -> Iterator[Hit]:
+    opened: list[Statement] = []
+    for stmt in statements:
+        if _is_tx_open(stmt):
+            opened.append(stmt)
+        elif stmt.head in _TX_CLOSE and opened:
+            opened.pop()
+    if opened:
+        yield Hit(
+            f"the transaction opened on line {opened[0].line} is never committed",
+            "add `COMMIT;` at the end of the file",
+            line=opened[0].line,
+        )
+
+
+@rule(
+    id="nested-transaction",
+    severity=Severity.ERROR,
+    family="transactions",
+    summary="`BEGIN` inside a transaction block that is already open.",
+    why="""
+        Postgres ignores a nested `BEGIN` (with only a warning), so the first `COMMIT` commits the
+        outer transaction and everything after it runs outside any transaction: a failure leaves
+        the migration half applied.
+    """,
+    fix="Remove the inner `BEGIN`/`COMMIT` pair, or use `SAVEPOINT` for a nested scope.",
+    bad="BEGIN;\nBEGIN;\nALTER TABLE users ADD COLUMN nickname text;\nCOMMIT;\nCOMMIT;",
+    good="BEGIN;\nALTER TABLE users ADD COLUMN nickname text;\nCOMMIT;",
+    heads=("BEGIN", "START"),
+)
+def nested_transaction(stmt: Statement, ctx: FileContext) -> Iterator[Hit]:
+    if _is_tx_open(stmt) and ctx.explicit_tx_depth > 0:
+        yield Hit(
+            "BEGIN inside an open transaction is ignored; the next COMMIT ends the outer transaction",
+            "remove the nested BEGIN/COMMIT pair (use SAVEPOINT for a nested scope)",
+        )
+
+
+_BACKFILL_HEADS = ("UPDATE", "DELETE", "INSERT", "MERGE", "WITH")
+_LOCK_HEADS = ("ALTER", "LOCK", "VACUUM", "CLUSTER", "TRUNCATE", "CREATE")
+
+
+@rule(
+    id="hold-access-exclusive",
+    severity=Severity.ERROR,
+    family="transactions",
+    summary="Backfilling or locking another table while an ACCESS EXCLUSIVE lock is held in the same transaction.",
+    why="""
+        Locks are held until the transaction commits. After a statement takes ACCESS EXCLUSIVE on
+        a table, every later statement in the same transaction extends the time that table is
+        unreadable and unwritable: a data backfill (`UPDATE`/`DELETE`/`INSERT ... SELECT`) can take
+        minutes, and locking a second table widens the outage and invites deadlocks.
+    """,
+    fix="""
+        Commit the DDL first: put the backfill (or the change to the other table) in its own
+        migration, and backfill in small batches.
+    """,
+    bad="ALTER TABLE users ADD COLUMN plan text;\nUPDATE users SET plan = 'free';",
+    good="ALTER TABLE users ADD COLUMN plan text;",
+    heads=_BACKFILL_HEADS + _LOCK_HEADS,
+    lock=describe(ACCESS_EXCLUSIVE),
+)
+def hold_access_exclusive(stmt: Statement, ctx: FileContext) -> Iterator[Hit]:
+    held = ctx.access_exclusive_tables
+    if not held or not ctx.in_transaction:
+        return
+    tables = ", ".join(sorted(held))
+    if stmt.head in _BACKFILL_HEADS:
+        if stmt.head == "INSERT" and "SELECT" not in stmt.words:
+            return  # a literal VALUES insert is short
+        if stmt.head == "WITH" and not {"UPDATE", "DELETE", "INSERT"} & set(stmt.words):
+            return
+        yield Hit(
+            f"{stmt.head} runs while this transaction holds {describe(ACCESS_EXCLUSIVE)} on {tables}; "
+            "the tables stay locked until the backfill finishes",
+            "commit the DDL first: move the backfill into its own migration and run it in batches",
+            lock=ACCESS_EXCLUSIVE,
+        )
+        return
+    taken = statement_lock(stmt)
+    if taken is None:
+        return
+    mode, table = taken
+    if mode != ACCESS_EXCLUSIVE or table in held or ctx.is_new_table(table):
+        return
+    yield Hit(
+        f"this statement takes ACCESS EXCLUSIVE on {table} while the transaction already holds it on "
+        f"{tables}; both stay locked until commit (and concurrent sessions can deadlock)",
+        f"change {table} in a separate migration",
+        lock=ACCESS_EXCLUSIVE,
+    )
