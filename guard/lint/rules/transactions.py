@@ -16,7 +16,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 
 from guard.lint.context import FileContext
-from guard.lint.locks import ACCESS_EXCLUSIVE, SHARE_UPDATE_EXCLUSIVE, describe, statement_lock
+from guard.lint.locks import ACCESS_EXCLUSIVE, SHARE_UPDATE_EXCLUSIVE, describe
 from guard.lint.registry import rule
 from guard.model import Hit, Severity
 from guard.parsing import Statement
@@ -194,27 +194,25 @@ def nested_transaction(stmt: Statement, ctx: FileContext) -> Iterator[Hit]:
 
 
 _BACKFILL_HEADS = ("UPDATE", "DELETE", "INSERT", "MERGE", "WITH")
-_LOCK_HEADS = ("ALTER", "LOCK", "VACUUM", "CLUSTER", "TRUNCATE", "CREATE")
 
 
 @rule(
     id="hold-access-exclusive",
     severity=Severity.ERROR,
     family="transactions",
-    summary="Backfilling or locking another table while an ACCESS EXCLUSIVE lock is held in the same transaction.",
+    summary="A data backfill in the same transaction that holds an ACCESS EXCLUSIVE lock.",
     why="""
         Locks are held until the transaction commits. After a statement takes ACCESS EXCLUSIVE on
         a table, every later statement in the same transaction extends the time that table is
         unreadable and unwritable: a data backfill (`UPDATE`/`DELETE`/`INSERT ... SELECT`) can take
-        minutes, and locking a second table widens the outage and invites deadlocks.
+        minutes, all of them an outage for that table.
     """,
     fix="""
-        Commit the DDL first: put the backfill (or the change to the other table) in its own
-        migration, and backfill in small batches.
+        Commit the DDL first: put the backfill in its own migration, and backfill in small batches.
     """,
     bad="ALTER TABLE users ADD COLUMN plan text;\nUPDATE users SET plan = 'free';",
     good="ALTER TABLE users ADD COLUMN plan text;",
-    heads=_BACKFILL_HEADS + _LOCK_HEADS,
+    heads=_BACKFILL_HEADS,
     lock=describe(ACCESS_EXCLUSIVE),
 )
 def hold_access_exclusive(stmt: Statement, ctx: FileContext) -> Iterator[Hit]:
@@ -234,15 +232,3 @@ def hold_access_exclusive(stmt: Statement, ctx: FileContext) -> Iterator[Hit]:
             lock=ACCESS_EXCLUSIVE,
         )
         return
-    taken = statement_lock(stmt)
-    if taken is None:
-        return
-    mode, table = taken
-    if mode != ACCESS_EXCLUSIVE or table in held or ctx.is_new_table(table):
-        return
-    yield Hit(
-        f"this statement takes ACCESS EXCLUSIVE on {table} while the transaction already holds it on "
-        f"{tables}; both stay locked until commit (and concurrent sessions can deadlock)",
-        f"change {table} in a separate migration",
-        lock=ACCESS_EXCLUSIVE,
-    )
