@@ -1,0 +1,1 @@
+CREATE TABLE legacy_events (id bigint PRIMARY KEY, payload jsonb);

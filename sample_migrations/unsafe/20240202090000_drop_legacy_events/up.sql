@@ -1,0 +1,2 @@
+-- expect: avoid-drop-table
+DROP TABLE legacy_events;

@@ -1,0 +1,2 @@
+-- expect: avoid-rename-table
+ALTER TABLE invoices RENAME TO bills;

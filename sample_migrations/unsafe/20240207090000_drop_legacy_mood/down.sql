@@ -1,0 +1,1 @@
+CREATE TYPE legacy_mood AS ENUM ('happy', 'sad');

@@ -1,0 +1,2 @@
+-- expect: avoid-drop-type
+DROP TYPE legacy_mood;

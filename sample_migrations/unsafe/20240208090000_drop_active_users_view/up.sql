@@ -1,0 +1,2 @@
+-- expect: avoid-drop-view
+DROP VIEW active_users;

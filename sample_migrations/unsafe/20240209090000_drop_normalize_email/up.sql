@@ -1,0 +1,2 @@
+-- expect: avoid-drop-function
+DROP FUNCTION normalize_email(e text);

@@ -1,0 +1,2 @@
+-- expect: avoid-drop-sequence
+DROP SEQUENCE invoice_number_seq;

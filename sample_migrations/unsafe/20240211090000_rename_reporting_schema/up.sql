@@ -1,0 +1,2 @@
+-- expect: avoid-rename-schema
+ALTER SCHEMA reporting RENAME TO analytics;

@@ -1,0 +1,2 @@
+-- expect: avoid-drop-schema
+DROP SCHEMA scratch;

@@ -1,0 +1,2 @@
+-- expect-file: avoid-noop-down-migration
+ALTER TABLE users ADD COLUMN locale text;

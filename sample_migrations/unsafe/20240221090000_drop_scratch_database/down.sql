@@ -1,0 +1,2 @@
+-- guard: no-transaction
+CREATE DATABASE guard_sample_scratch;

@@ -1,0 +1,3 @@
+-- guard: no-transaction
+-- expect: avoid-drop-database
+DROP DATABASE IF EXISTS guard_sample_scratch;
