@@ -1,0 +1,429 @@
+"""Apply or undo ONE migration on the runner's connection, and dry-run a list of them.
+
+- Transactional (the default): one transaction holds the migration's statements and
+  its history row (insert on up, delete on down), committed in the same round trip.
+  A failure anywhere rolls both back, so the database stays at a migration boundary.
+- Non-transactional (`CREATE INDEX CONCURRENTLY` and friends, the `no-transaction`
+  directive, dbmate's `transaction:false`): statement by statement in autocommit;
+  the history row is `partial` with the count of statements done, updated after each
+  one, so a failure says exactly what ran and a re-run resumes after it.
+- `lock_timeout` / `statement_timeout` are set for every migration; a lock timeout
+  is retried with exponential backoff, naming the session that blocked it each time.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from guard.db.execute import StatementFailure, needs_autocommit, run_statements
+from guard.db.history import (
+    APPLIED,
+    PARTIAL,
+    PARTIAL_DOWN,
+    history_delete_sql,
+    history_insert_sql,
+    set_progress,
+)
+from guard.db.locks import Blocker, BlockerWatch, held_locks, parse_pg_duration, relation_oids
+from guard.parsing import Statement, split_statements
+
+if TYPE_CHECKING:
+    import psycopg
+
+    from guard.config import Settings
+    from guard.model import Migration
+
+LOCK_NOT_AVAILABLE = "55P03"
+
+
+@dataclass
+class Outcome:
+    """What happened to one migration (up, down or dry run)."""
+
+    migration: str
+    version: str
+    direction: str  # "up" | "down"
+    status: str  # applied | rolled back | failed | dry-run ok | dry-run failed | not dry-runnable
+    transactional: bool
+    duration_ms: float = 0.0
+    statements: int = 0
+    completed: int = 0
+    error: str | None = None
+    line: int | None = None
+    attempts: int = 1
+    blockers: list[Blocker] = field(default_factory=list)
+    locks: list[tuple[str, str]] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+
+    def as_dict(self) -> dict[str, Any]:
+        """JSON shape for migrate/rollback output."""
+        return {
+            "migration": self.migration,
+            "version": self.version,
+            "direction": self.direction,
+            "status": self.status,
+            "transactional": self.transactional,
+            "duration_ms": round(self.duration_ms, 3),
+            "statements": self.statements,
+            "completed": self.completed,
+            "error": self.error,
+            "line": self.line,
+            "attempts": self.attempts,
+            "blockers": [b.as_dict() for b in self.blockers],
+            "locks": [{"mode": m, "relation": r} for m, r in self.locks],
+            "notes": self.notes,
+        }
+
+
+class MigrationFailed(Exception):
+    """A migration failed; `outcome` says where and what stays applied."""
+
+    def __init__(self, outcome: Outcome, message: str, hint: str) -> None:
+        super().__init__(message)
+        self.outcome = outcome
+        self.message = message
+        self.hint = hint
+
+
+@dataclass
+class Executor:
+    """Runs migrations on `conn` with the settings' timeouts; `watch` reports blockers."""
+
+    conn: psycopg.Connection
+    settings: Settings
+    host: str
+    tool_version: str
+    watch: BlockerWatch | None = None
+    out: Callable[[str], None] = lambda line: None
+    sleep: Callable[[float], None] = time.sleep
+
+    def __post_init__(self) -> None:
+        s = self.settings
+        parse_pg_duration(s.lock_timeout, "lock_timeout")
+        parse_pg_duration(s.statement_timeout, "statement_timeout")
+        # A session's own SETs must not leak into the next migration: start each one clean.
+        reset = "RESET ALL"
+        if self.conn.info.server_version >= 140000:
+            # Postgres 14+: notice a vanished client (killed runner) mid-statement and end the
+            # backend, instead of finishing a long statement nobody will commit.
+            reset += "; SET client_connection_check_interval = '1s'"
+        timeouts = f"lock_timeout = '{_q(s.lock_timeout)}'; SET{{local}} statement_timeout = '{_q(s.statement_timeout)}'"
+        self._tx_prelude = f"{reset}; BEGIN; SET LOCAL " + timeouts.format(local=" LOCAL")
+        self._session_prelude = f"{reset}; SET " + timeouts.format(local="")
+
+    # -- helpers ---------------------------------------------------------------------------------
+
+    def _rollback_if_open(self) -> None:
+        from psycopg import pq
+
+        if not self.conn.closed and self.conn.info.transaction_status != pq.TransactionStatus.IDLE:
+            self.conn.execute("ROLLBACK")
+
+    def _retry_wait(self, outcome: Outcome, failure: StatementFailure, attempt: int) -> bool:
+        """After a lock timeout: report blockers, sleep with backoff; False when out of retries."""
+        blockers = self.watch.take() if self.watch is not None else []
+        outcome.blockers.extend(blockers)
+        who = "; ".join(b.describe() for b in blockers) or "the blocking session was not caught"
+        if attempt >= self.settings.lock_retries:
+            self.out(f"  lock timeout at line {failure.line} ({who}); no retries left")
+            return False
+        delay = self.settings.lock_retry_backoff_seconds * (2**attempt)
+        self.out(
+            f"  lock timeout at line {failure.line} after {self.settings.lock_timeout} ({who}); "
+            f"retry {attempt + 1}/{self.settings.lock_retries} in {delay:g}s"
+        )
+        self.sleep(delay)
+        outcome.attempts += 1
+        return True
+
+    # -- transactional ---------------------------------------------------------------------------
+
+    def run_in_transaction(
+        self,
+        migration: Migration,
+        statements: list[Statement],
+        direction: str,
+        finish_sql: Callable[[float], str],
+    ) -> Outcome:
+        """Statements plus `finish_sql(duration_ms)` (the history change) in one transaction,
+        committed in the same round trip, with lock retries."""
+        outcome = Outcome(
+            migration.id, migration.version, direction, "failed", True, statements=len(statements)
+        )
+        attempt = 0
+        while True:
+            started = time.perf_counter()
+            try:
+                self.conn.execute(self._tx_prelude)
+                run_statements(self.conn, statements)
+                outcome.duration_ms = (time.perf_counter() - started) * 1000
+                self.conn.execute(finish_sql(outcome.duration_ms) + "; COMMIT")
+            except StatementFailure as failure:
+                outcome.duration_ms = (time.perf_counter() - started) * 1000
+                self._rollback_if_open()
+                if failure.sqlstate == LOCK_NOT_AVAILABLE and self._retry_wait(outcome, failure, attempt):
+                    attempt += 1
+                    continue
+                outcome.error, outcome.line = failure.error, failure.line
+                raise MigrationFailed(
+                    outcome,
+                    f"{migration.id} ({direction}) failed at line {failure.line}: {failure.error}",
+                    "nothing of this migration remains (its transaction was rolled back); fix it and run again"
+                    + (
+                        ", or raise lock_timeout / lock_retries"
+                        if failure.sqlstate == LOCK_NOT_AVAILABLE
+                        else ""
+                    ),
+                ) from None
+            outcome.status = "applied" if direction == "up" else "rolled back"
+            outcome.completed = len(statements)
+            return outcome
+
+    # -- statement by statement ------------------------------------------------------------------
+
+    def run_autocommit(
+        self,
+        migration: Migration,
+        statements: list[Statement],
+        direction: str,
+        start: int,
+        reason: str,
+    ) -> Outcome:
+        """Statement by statement outside a transaction, recording progress after each one."""
+        schema = self.settings.history_schema
+        progress_status = PARTIAL if direction == "up" else PARTIAL_DOWN
+        outcome = Outcome(
+            migration.id, migration.version, direction, "failed", False, statements=len(statements)
+        )
+        outcome.notes.append(f"ran statement by statement: {reason}")
+        if start:
+            outcome.notes.append(f"resumed at statement {start + 1}; statements 1-{start} had run before")
+        if direction == "up" and start == 0:
+            self.conn.execute(
+                history_insert_sql(
+                    self.conn,
+                    schema,
+                    migration,
+                    status=PARTIAL,
+                    statements_done=0,
+                    duration_ms=None,
+                    host=self.host,
+                    tool_version=self.tool_version,
+                )
+            )
+        self.conn.execute(self._session_prelude)
+        done = start
+        started = time.perf_counter()
+        for index in range(start, len(statements)):
+            stmt = statements[index]
+            attempt = 0
+            while True:
+                try:
+                    run_statements(self.conn, [stmt])
+                    break
+                except StatementFailure as failure:
+                    self._rollback_if_open()
+                    if (
+                        failure.sqlstate == LOCK_NOT_AVAILABLE
+                        and not _creates_index(stmt)
+                        and self._retry_wait(outcome, failure, attempt)
+                    ):
+                        attempt += 1
+                        continue
+                    outcome.duration_ms = (time.perf_counter() - started) * 1000
+                    outcome.completed = done
+                    outcome.error, outcome.line = failure.error, failure.line
+                    ran = f"statements 1-{done} of {len(statements)} ran" if done else "no statement ran"
+                    raise MigrationFailed(
+                        outcome,
+                        f"{migration.id} ({direction}, not transactional) failed at statement {index + 1} "
+                        f"(line {failure.line}): {failure.error}; {ran} and stay applied",
+                        f"history marks it {progress_status} ({done}/{len(statements)}); fix the cause and run "
+                        f"again: it resumes at statement {done + 1}",
+                    ) from None
+            from psycopg import pq
+
+            # A file with its own BEGIN/COMMIT: progress is only real between its transactions.
+            if self.conn.info.transaction_status == pq.TransactionStatus.IDLE:
+                done = index + 1
+                if done < len(statements):
+                    set_progress(self.conn, schema, migration.version, progress_status, done)
+        outcome.duration_ms = (time.perf_counter() - started) * 1000
+        if direction == "up":
+            self.conn.execute(
+                history_insert_sql(
+                    self.conn,
+                    schema,
+                    migration,
+                    status=APPLIED,
+                    statements_done=len(statements),
+                    duration_ms=outcome.duration_ms,
+                    host=self.host,
+                    tool_version=self.tool_version,
+                )
+            )
+            outcome.status = "applied"
+        else:
+            self.conn.execute(history_delete_sql(self.conn, schema, migration.version))
+            outcome.status = "rolled back"
+        outcome.completed = len(statements)
+        return outcome
+
+    # -- entry points ----------------------------------------------------------------------------
+
+    def up(self, migration: Migration, resume_from: int = 0) -> Outcome:
+        """Apply `migration` and record it in the history."""
+        statements, reason = statements_and_mode(migration, "up", self.settings)
+        if reason is not None:
+            return self.run_autocommit(migration, statements, "up", resume_from, reason)
+
+        def finish(duration_ms: float) -> str:
+            return history_insert_sql(
+                self.conn,
+                self.settings.history_schema,
+                migration,
+                status=APPLIED,
+                statements_done=len(statements),
+                duration_ms=round(duration_ms, 3),
+                host=self.host,
+                tool_version=self.tool_version,
+            )
+
+        return self.run_in_transaction(migration, statements, "up", finish)
+
+    def down(self, migration: Migration, resume_from: int = 0) -> Outcome:
+        """Undo `migration` with its down SQL and remove its history row."""
+        statements, reason = statements_and_mode(migration, "down", self.settings)
+        if reason is not None:
+            return self.run_autocommit(migration, statements, "down", resume_from, reason)
+        delete = history_delete_sql(self.conn, self.settings.history_schema, migration.version)
+        return self.run_in_transaction(migration, statements, "down", lambda _ms: delete)
+
+
+def statements_and_mode(
+    migration: Migration, direction: str, settings: Settings
+) -> tuple[list[Statement], str | None]:
+    """The statements of one direction and why they cannot run in a transaction (None: they can)."""
+    from guard.lint.directives import read_file_directives
+
+    sql = migration.up_sql if direction == "up" else (migration.down_sql or "")
+    first = migration.up_line if direction == "up" else migration.down_line
+    statements, comments = split_statements(sql, first)
+    if migration.transaction is False:
+        return statements, "the layout marks it transaction:false"
+    if not settings.transaction:
+        return statements, "the `transaction` setting is false"
+    if read_file_directives(comments, ()).no_transaction:
+        return statements, "the file has a `guard: no-transaction` directive"
+    return statements, needs_autocommit(statements, settings.pg_version)
+
+
+def _creates_index(stmt: Statement) -> bool:
+    # A concurrent index build that timed out may leave an INVALID index behind; retrying
+    # the same CREATE would fail or (IF NOT EXISTS) silently keep the broken index.
+    return stmt.words[:1] == ("CREATE",) and "INDEX" in stmt.words[:4]
+
+
+def index_names(statements: list[Statement]) -> list[str]:
+    """Names of the indexes that `CREATE INDEX` statements build (folded like Postgres does)."""
+    names: list[str] = []
+    for stmt in statements:
+        words = list(stmt.words)
+        if not _creates_index(stmt):
+            continue
+        rest = words[words.index("INDEX") + 1 :]
+        while rest and rest[0] in ("CONCURRENTLY", "IF", "NOT", "EXISTS"):
+            rest = rest[1:]
+        if rest and rest[0] != "ON":
+            name = rest[0]
+            names.append(name[1:-1] if name.startswith('"') else name.lower())
+    return names
+
+
+def invalid_indexes(conn: psycopg.Connection, names: list[str]) -> list[tuple[str, str]]:
+    """(schema, index) of INVALID indexes with these names (left by a failed concurrent build)."""
+    if not names:
+        return []
+    rows = conn.execute(
+        "SELECT n.nspname, c.relname FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid"
+        " JOIN pg_namespace n ON n.oid = c.relnamespace"
+        " WHERE NOT i.indisvalid AND c.relname = ANY(%s) ORDER BY 1, 2",
+        (names,),
+    ).fetchall()
+    return [(r[0], r[1]) for r in rows]
+
+
+def dry_run(
+    conn: psycopg.Connection,
+    migrations: list[Migration],
+    settings: Settings,
+    *,
+    refuse_access_exclusive: bool,
+    watch: BlockerWatch | None = None,
+) -> list[Outcome]:
+    """Run each migration inside one outer transaction (a savepoint each), then roll everything back.
+
+    Later migrations see earlier ones, as they would in production. Reports per migration
+    the outcome, time and relation locks taken; non-transactional ones are reported as such.
+    With `refuse_access_exclusive`, a migration that takes an ACCESS EXCLUSIVE lock
+    stops the dry run at once (its transaction is rolled back).
+    """
+    from guard.errors import SafetyError
+
+    schema = settings.history_schema
+    outcomes: list[Outcome] = []
+    existing = relation_oids(conn)
+    conn.execute(
+        f"RESET ALL; BEGIN; SET LOCAL lock_timeout = '{_q(settings.lock_timeout)}';"
+        f" SET LOCAL statement_timeout = '{_q(settings.statement_timeout)}'"
+    )
+    try:
+        for m in migrations:
+            statements, reason = statements_and_mode(m, "up", settings)
+            outcome = Outcome(
+                m.id, m.version, "up", "dry-run failed", reason is None, statements=len(statements)
+            )
+            outcomes.append(outcome)
+            if reason is not None:
+                outcome.status = "not dry-runnable"
+                outcome.notes.append(f"cannot be dry-run inside a transaction ({reason}); not executed")
+                continue
+            before = set(held_locks(conn, schema, existing))
+            conn.execute("SAVEPOINT guard_dry_run")
+            started = time.perf_counter()
+            try:
+                run_statements(conn, statements)
+            except StatementFailure as failure:
+                outcome.duration_ms = (time.perf_counter() - started) * 1000
+                outcome.error, outcome.line, outcome.completed = (
+                    failure.error,
+                    failure.line,
+                    failure.completed,
+                )
+                if watch is not None and failure.sqlstate == LOCK_NOT_AVAILABLE:
+                    outcome.blockers = watch.take()
+                conn.execute("ROLLBACK TO SAVEPOINT guard_dry_run")
+                continue
+            outcome.duration_ms = (time.perf_counter() - started) * 1000
+            outcome.completed = len(statements)
+            outcome.status = "dry-run ok"
+            outcome.locks = [lk for lk in held_locks(conn, schema, existing) if lk not in before]
+            if refuse_access_exclusive and any(mode == "ACCESS EXCLUSIVE" for mode, _ in outcome.locks):
+                tables = ", ".join(r for mode, r in outcome.locks if mode == "ACCESS EXCLUSIVE")
+                raise SafetyError(
+                    f"dry run of {m.id} takes ACCESS EXCLUSIVE locks on production ({tables}); stopped and "
+                    "rolled back",
+                    "set CONFIRM_PROD_MIGRATE=YES in the process environment to dry-run it on production, "
+                    "or dry-run against a copy",
+                )
+    finally:
+        if not conn.closed:
+            conn.execute("ROLLBACK")
+    return outcomes
+
+
+def _q(value: str) -> str:
+    return value.replace("'", "''")

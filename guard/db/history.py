@@ -1,0 +1,307 @@
+"""The history table (what is applied, with checksum, timing and who), the append-only audit
+table (every migrate, rollback, dry run and exec attempt), checksums and drift.
+
+Both tables live in a schema of their own (`settings.history_schema`). The audit
+table refuses UPDATE and DELETE with a trigger, so the trail cannot be rewritten
+by accident from a migration or a console.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+from guard.model import Migration, version_key
+
+if TYPE_CHECKING:
+    import psycopg
+
+#: History row states: a migration fully applied, one whose non-transactional up stopped
+#: part way (statements_done says how far), one whose non-transactional down stopped part way.
+APPLIED = "applied"
+PARTIAL = "partial"
+PARTIAL_DOWN = "partial_down"
+
+_DDL = """
+CREATE SCHEMA IF NOT EXISTS {schema};
+CREATE TABLE IF NOT EXISTS {schema}.history (
+    version         text PRIMARY KEY,
+    name            text NOT NULL DEFAULT '',
+    checksum        text NOT NULL,
+    status          text NOT NULL DEFAULT 'applied' CHECK (status IN ('applied', 'partial', 'partial_down')),
+    statements_done integer NOT NULL DEFAULT 0,
+    applied_at      timestamptz NOT NULL DEFAULT now(),
+    duration_ms     double precision,
+    applied_by      text NOT NULL DEFAULT current_user,
+    tool_version    text NOT NULL DEFAULT ''
+);
+CREATE TABLE IF NOT EXISTS {schema}.audit (
+    id          bigserial PRIMARY KEY,
+    run_id      text NOT NULL,
+    at          timestamptz NOT NULL DEFAULT clock_timestamp(),
+    actor       text NOT NULL,
+    action      text NOT NULL,
+    target      text,
+    attempted   jsonb NOT NULL DEFAULT '[]',
+    outcome     text NOT NULL,
+    error       text,
+    tool_version text NOT NULL DEFAULT ''
+);
+CREATE OR REPLACE FUNCTION {schema}.audit_append_only() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    RAISE EXCEPTION 'the migration-guard audit table is append-only';
+END $$;
+DROP TRIGGER IF EXISTS audit_append_only ON {schema}.audit;
+CREATE TRIGGER audit_append_only BEFORE UPDATE OR DELETE ON {schema}.audit
+    FOR EACH ROW EXECUTE FUNCTION {schema}.audit_append_only();
+"""
+
+
+@dataclass(frozen=True)
+class AppliedMigration:
+    """One history row."""
+
+    version: str
+    name: str
+    checksum: str
+    status: str
+    statements_done: int
+    applied_at: datetime
+    duration_ms: float | None
+    applied_by: str
+    tool_version: str
+
+    @property
+    def id(self) -> str:
+        """`<version>_<name>`, like `Migration.id`."""
+        return f"{self.version}_{self.name}" if self.name else self.version
+
+    def as_dict(self) -> dict[str, Any]:
+        """JSON shape used by `status --format json`."""
+        return {
+            "version": self.version,
+            "name": self.name,
+            "checksum": self.checksum,
+            "status": self.status,
+            "statements_done": self.statements_done,
+            "applied_at": self.applied_at.isoformat(),
+            "duration_ms": self.duration_ms,
+            "applied_by": self.applied_by,
+            "tool_version": self.tool_version,
+        }
+
+
+@dataclass(frozen=True)
+class AuditEntry:
+    """One audit row."""
+
+    id: int
+    run_id: str
+    at: datetime
+    actor: str
+    action: str
+    target: str | None
+    attempted: list[str]
+    outcome: str
+    error: str | None
+
+
+@dataclass
+class Drift:
+    """Differences between the files and the history."""
+
+    #: Applied migrations whose file changed since: (file migration, history row).
+    edited: list[tuple[Migration, AppliedMigration]] = field(default_factory=list)
+    #: Applied versions with no file.
+    missing: list[AppliedMigration] = field(default_factory=list)
+    #: Pending migrations older than the newest applied one.
+    out_of_order: list[Migration] = field(default_factory=list)
+
+    def __bool__(self) -> bool:
+        return bool(self.edited or self.missing or self.out_of_order)
+
+    def as_dict(self) -> dict[str, Any]:
+        """JSON shape for status/plan."""
+        return {
+            "edited": [
+                {"migration": m.id, "recorded": a.checksum, "file": checksum_of(m)} for m, a in self.edited
+            ],
+            "missing": [a.id for a in self.missing],
+            "out_of_order": [m.id for m in self.out_of_order],
+        }
+
+
+def checksum_of(migration: Migration) -> str:
+    """The migration's checksum: the one discovery computed, else sha256 of its up SQL."""
+    if migration.checksum:
+        return migration.checksum
+    return hashlib.sha256(migration.up_sql.encode("utf-8")).hexdigest()
+
+
+def _ident(schema: str) -> Any:
+    from psycopg import sql
+
+    return sql.Identifier(schema)
+
+
+def history_exists(conn: psycopg.Connection, schema: str) -> bool:
+    """True when the history table exists (read-only commands never create it)."""
+    row = conn.execute("SELECT to_regclass(format('%%I.history', %s::text))", (schema,)).fetchone()
+    return row is not None and row[0] is not None
+
+
+def ensure_tables(conn: psycopg.Connection, schema: str) -> None:
+    """Create the history schema and tables when missing (call under the runner lock: DDL races)."""
+    from psycopg import sql
+
+    if history_exists(conn, schema) and _audit_exists(conn, schema):
+        return
+    with conn.transaction():
+        conn.execute(sql.SQL(_DDL).format(schema=_ident(schema)))
+
+
+def _audit_exists(conn: psycopg.Connection, schema: str) -> bool:
+    row = conn.execute("SELECT to_regclass(format('%%I.audit', %s::text))", (schema,)).fetchone()
+    return row is not None and row[0] is not None
+
+
+def read_history(conn: psycopg.Connection, schema: str) -> dict[str, AppliedMigration]:
+    """Every history row keyed by version (empty when the table does not exist yet)."""
+    from psycopg import sql
+
+    if not history_exists(conn, schema):
+        return {}
+    rows = conn.execute(
+        sql.SQL(
+            "SELECT version, name, checksum, status, statements_done, applied_at, duration_ms,"
+            " applied_by, tool_version FROM {}.history"
+        ).format(_ident(schema))
+    ).fetchall()
+    out = {r[0]: AppliedMigration(*r) for r in rows}
+    return dict(sorted(out.items(), key=lambda kv: version_key(kv[0])))
+
+
+def history_insert_sql(
+    conn: psycopg.Connection,
+    schema: str,
+    migration: Migration,
+    *,
+    status: str,
+    statements_done: int,
+    duration_ms: float | None,
+    host: str,
+    tool_version: str,
+) -> str:
+    """An upsert of one history row as literal SQL, so it can share a round trip with COMMIT."""
+    from psycopg import sql
+
+    query = sql.SQL(
+        "INSERT INTO {schema}.history AS h (version, name, checksum, status, statements_done, duration_ms,"
+        " applied_by, tool_version, applied_at)"
+        " VALUES ({version}, {name}, {checksum}, {status}, {done}, {duration},"
+        " current_user || '@' || {host}, {tool}, now())"
+        " ON CONFLICT (version) DO UPDATE SET name = EXCLUDED.name, checksum = EXCLUDED.checksum,"
+        " status = EXCLUDED.status, statements_done = EXCLUDED.statements_done,"
+        " duration_ms = coalesce(h.duration_ms, 0) + coalesce(EXCLUDED.duration_ms, 0),"
+        " applied_by = EXCLUDED.applied_by, tool_version = EXCLUDED.tool_version,"
+        " applied_at = EXCLUDED.applied_at"
+    ).format(
+        schema=_ident(schema),
+        version=sql.Literal(migration.version),
+        name=sql.Literal(migration.name),
+        checksum=sql.Literal(checksum_of(migration)),
+        status=sql.Literal(status),
+        done=sql.Literal(statements_done),
+        duration=sql.Literal(duration_ms),
+        host=sql.Literal(host),
+        tool=sql.Literal(tool_version),
+    )
+    return query.as_string(conn)
+
+
+def set_progress(conn: psycopg.Connection, schema: str, version: str, status: str, done: int) -> None:
+    """Record how many statements of a non-transactional migration have run (autocommit)."""
+    from psycopg import sql
+
+    conn.execute(
+        sql.SQL("UPDATE {}.history SET status = %s, statements_done = %s WHERE version = %s").format(
+            _ident(schema)
+        ),
+        (status, done, version),
+    )
+
+
+def history_delete_sql(conn: psycopg.Connection, schema: str, version: str) -> str:
+    """Deleting one history row as literal SQL (it shares the round trip with COMMIT on rollback)."""
+    from psycopg import sql
+
+    return (
+        sql.SQL("DELETE FROM {}.history WHERE version = {}")
+        .format(_ident(schema), sql.Literal(version))
+        .as_string(conn)
+    )
+
+
+def write_audit(
+    conn: psycopg.Connection,
+    schema: str,
+    *,
+    run_id: str,
+    actor: str,
+    action: str,
+    outcome: str,
+    target: str | None = None,
+    attempted: Sequence[str] = (),
+    error: str | None = None,
+    tool_version: str = "",
+) -> None:
+    """Append one audit row (autocommit connection: it survives a migration's rollback)."""
+    from psycopg import sql
+
+    conn.execute(
+        sql.SQL(
+            "INSERT INTO {}.audit (run_id, actor, action, target, attempted, outcome, error, tool_version)"
+            " VALUES (%s, %s, %s, %s, %s::jsonb, %s, %s, %s)"
+        ).format(_ident(schema)),
+        (run_id, actor, action, target, json.dumps(list(attempted)), outcome, error, tool_version),
+    )
+
+
+def read_audit(conn: psycopg.Connection, schema: str, limit: int = 100) -> list[AuditEntry]:
+    """The newest audit rows first (empty when the table does not exist)."""
+    from psycopg import sql
+
+    if not _audit_exists(conn, schema):
+        return []
+    rows = conn.execute(
+        sql.SQL(
+            "SELECT id, run_id, at, actor, action, target, attempted, outcome, error"
+            " FROM {}.audit ORDER BY id DESC LIMIT %s"
+        ).format(_ident(schema)),
+        (limit,),
+    ).fetchall()
+    return [AuditEntry(*r) for r in rows]
+
+
+def compute_drift(migrations: Iterable[Migration], applied: Mapping[str, AppliedMigration]) -> Drift:
+    """Edited applied migrations, applied versions without a file, and out-of-order pending ones."""
+    drift = Drift()
+    files = {m.version: m for m in migrations}
+    for version, row in applied.items():
+        m = files.get(version)
+        if m is None:
+            drift.missing.append(row)
+        elif checksum_of(m) != row.checksum:
+            drift.edited.append((m, row))
+    done = [version_key(v) for v, r in applied.items() if r.status == APPLIED]
+    newest = max(done, default=None)
+    if newest is not None:
+        drift.out_of_order = [
+            m for m in files.values() if m.version not in applied and m.version_key < newest
+        ]
+        drift.out_of_order.sort(key=lambda m: m.version_key)
+    return drift
