@@ -22,6 +22,7 @@ import shutil
 import tempfile
 import time
 import uuid
+import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -68,7 +69,7 @@ def start_server(
                 "the url shadow provider needs a server",
                 f"pass --shadow-url or set {SHADOW_URL_ENV} (a server where a database may be created)",
             )
-        yield ShadowServer("url", url, describe_target(url))
+        yield ShadowServer("url", url, f"Postgres server {describe_target(url)}")
     else:
         raise ConfigError(f"unknown shadow provider {provider!r}", "use embedded, docker or url")
 
@@ -87,7 +88,10 @@ def default_provider() -> str:
 @contextmanager
 def _embedded() -> Iterator[ShadowServer]:
     try:
-        import pgserver
+        with warnings.catch_warnings():
+            # platformdirs warns about XDG_RUNTIME_DIR on import in containers; not actionable here.
+            warnings.simplefilter("ignore")
+            import pgserver
     except ImportError:
         raise ConfigError(
             "the embedded shadow provider needs the pgserver package",
