@@ -100,7 +100,7 @@ def summary_markdown(result: LintResult, root: Path | None = None) -> str:
         f"## migration-guard: {verdict}",
         "",
         f"{s['migrations']} migrations · {s['errors']} errors · {s['warnings']} warnings · "
-        f"{s['infos']} notices · fail level: {s['fail_on']}",
+        f"{s['infos']} infos · fail level: {s['fail_on']}",
         "",
     ]
     lines += [f"> {_cell(n)}" for n in result.notices]
