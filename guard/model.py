@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import enum
+import functools
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -65,6 +66,7 @@ class Migration:
         return version_key(self.version)
 
 
+@functools.lru_cache(maxsize=65536)  # rules sort and compare versions in loops; a pure function of a str
 def version_key(version: str) -> tuple[int, ...]:
     """Split a version on `.` and `_` into integers for numeric ordering."""
     parts = version.replace("_", ".").split(".")

@@ -113,9 +113,8 @@ class FileContext:
     def observe(self, stmt: Statement) -> None:
         """Update the state after `stmt` (called by the engine once rules have seen it)."""
         head = stmt.head
-        words = stmt.words
         if head in ("BEGIN", "START"):
-            if head == "BEGIN" or words[1:2] == ("TRANSACTION",):
+            if head == "BEGIN" or stmt.words[1:2] == ("TRANSACTION",):
                 self.explicit_tx_depth += 1
                 self.own_transactions = True
             return
