@@ -422,7 +422,7 @@ def avoid_rename_schema(stmt: Statement, ctx: FileContext) -> Iterator[Hit]:
         3. Stop using the old label; removing it needs a new type (contract).
     """,
     bad="ALTER TYPE order_status RENAME VALUE 'shipped' TO 'dispatched';",
-    good="ALTER TYPE order_status ADD VALUE 'dispatched';",
+    good="ALTER TYPE order_status ADD VALUE 'dispatched' AFTER 'shipped';",
 )
 def avoid_rename_enum_value(stmt: Statement, ctx: FileContext) -> Iterator[Hit]:
     found = _shapes.read_enum_value_rename(stmt.tokens)
