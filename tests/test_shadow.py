@@ -1,0 +1,179 @@
+"""Throwaway Postgres providers: start and clean up, never a prod-marked server, clear errors."""
+
+from __future__ import annotations
+
+import sys
+
+import psycopg
+import pytest
+
+from guard.config import Settings
+from guard.db.shadow import DATABASE_PREFIX, start_server, throwaway_database
+from guard.errors import ConfigError, DatabaseError, SafetyError
+
+SETTINGS = Settings()
+
+
+def verify_databases(admin_url: str) -> list[str]:
+    with psycopg.connect(admin_url, autocommit=True) as conn:
+        rows = conn.execute(
+            "SELECT datname FROM pg_database WHERE datname LIKE %s", (DATABASE_PREFIX + "%",)
+        ).fetchall()
+    return [r[0] for r in rows]
+
+
+def mark(url: str, env: str) -> None:
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute("CREATE TABLE bk_env_marker (id int PRIMARY KEY CHECK (id = 1), env text NOT NULL)")
+        conn.execute("INSERT INTO bk_env_marker VALUES (1, %s)", (env,))
+
+
+@pytest.mark.db
+def test_embedded_server_starts_and_is_deleted() -> None:
+    pytest.importorskip("pgserver")
+    with start_server("embedded") as server:
+        assert server.provider == "embedded"
+        assert "embedded Postgres" in server.description
+        with psycopg.connect(server.admin_url) as conn:
+            assert conn.execute("SELECT 1").fetchone() == (1,)
+        from psycopg.conninfo import conninfo_to_dict
+
+        socket_dir = conninfo_to_dict(server.admin_url).get("host")
+    with pytest.raises(psycopg.OperationalError):
+        psycopg.connect(server.admin_url, connect_timeout=2)
+    assert socket_dir  # the server listened on a socket in its own temporary folder
+
+
+@pytest.mark.db
+def test_throwaway_database_is_dropped_even_on_failure(pg_server) -> None:
+    with start_server("url", url=pg_server.admin_url) as server:
+        with pytest.raises(RuntimeError), throwaway_database(server, SETTINGS) as db:
+            assert db.name.startswith(DATABASE_PREFIX)
+            assert db.name in verify_databases(pg_server.admin_url)
+            with psycopg.connect(db.url, autocommit=True) as conn:
+                conn.execute("CREATE TABLE t (x int)")
+            raise RuntimeError("verification blew up")
+        assert db.name not in verify_databases(pg_server.admin_url)
+
+
+@pytest.mark.db
+def test_throwaway_database_is_dropped_on_ctrl_c_with_open_sessions(pg_server) -> None:
+    with start_server("url", url=pg_server.admin_url) as server:
+        with pytest.raises(KeyboardInterrupt), throwaway_database(server, SETTINGS) as db:
+            conn = psycopg.connect(db.url, autocommit=True)  # left open: DROP ... WITH (FORCE) ends it
+            raise KeyboardInterrupt
+        assert db.name not in verify_databases(pg_server.admin_url)
+        conn.close()
+
+
+@pytest.mark.db
+def test_recreate_empties_the_database(pg_server) -> None:
+    with start_server("url", url=pg_server.admin_url) as server, throwaway_database(server, SETTINGS) as db:
+        with psycopg.connect(db.url, autocommit=True) as conn:
+            conn.execute("CREATE TABLE t (x int)")
+        db.recreate()
+        with psycopg.connect(db.url, autocommit=True) as conn:
+            assert conn.execute("SELECT to_regclass('t')").fetchone() == (None,)
+
+
+@pytest.mark.db
+def test_refuses_a_server_whose_marker_says_prod(fresh_db: str, pg_server) -> None:
+    mark(fresh_db, "prod")
+    before = verify_databases(pg_server.admin_url)
+    with (
+        start_server("url", url=fresh_db) as server,
+        pytest.raises(SafetyError, match="marked prod"),
+        throwaway_database(server, SETTINGS),
+    ):
+        pass
+    assert verify_databases(pg_server.admin_url) == before  # nothing was created
+
+
+@pytest.mark.db
+def test_refuses_a_malformed_marker(fresh_db: str) -> None:
+    mark(fresh_db, "staging")  # not one of the configured environments
+    with (
+        start_server("url", url=fresh_db) as server,
+        pytest.raises(SafetyError, match="malformed environment marker"),
+        throwaway_database(server, SETTINGS),
+    ):
+        pass
+
+
+@pytest.mark.db
+def test_accepts_a_dev_marked_server(fresh_db: str) -> None:
+    mark(fresh_db, "dev")
+    with start_server("url", url=fresh_db) as server, throwaway_database(server, SETTINGS) as db:
+        assert db.name.startswith(DATABASE_PREFIX)
+
+
+@pytest.mark.db
+def test_url_provider_on_the_machines_server(local_pg) -> None:
+    with (
+        start_server("url", url=local_pg.admin_url) as server,
+        throwaway_database(server, SETTINGS) as db,
+        psycopg.connect(db.url) as conn,
+    ):
+        assert conn.execute("SELECT current_database()").fetchone() == (db.name,)
+    assert db.name not in verify_databases(local_pg.admin_url)
+
+
+def test_url_provider_needs_a_url() -> None:
+    with pytest.raises(ConfigError, match="needs a server") as info, start_server("url"):
+        pass
+    assert "MIGRATION_GUARD_SHADOW_URL" in (info.value.hint or "")
+
+
+def test_unreachable_url_is_a_database_error_without_the_password() -> None:
+    url = "postgresql://someone:s3cret@127.0.0.1:1/postgres"
+    with (
+        start_server("url", url=url) as server,
+        pytest.raises(DatabaseError) as info,
+        throwaway_database(server, SETTINGS),
+    ):
+        pass
+    assert "s3cret" not in str(info.value)
+
+
+def test_missing_pgserver_names_the_extra(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setitem(sys.modules, "pgserver", None)  # makes `import pgserver` raise ImportError
+    with pytest.raises(ConfigError) as info, start_server("embedded"):
+        pass
+    assert "migration-guard[embedded]" in (info.value.hint or "")
+
+
+def test_missing_testcontainers_names_the_extra(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setitem(sys.modules, "testcontainers.postgres", None)
+    with pytest.raises(ConfigError) as info, start_server("docker"):
+        pass
+    assert "migration-guard[docker]" in (info.value.hint or "")
+
+
+def test_unreachable_docker_daemon_is_a_clear_error(monkeypatch: pytest.MonkeyPatch, tmp_path) -> None:
+    pytest.importorskip("testcontainers.postgres")
+    monkeypatch.setenv("DOCKER_HOST", f"unix://{tmp_path}/no-docker.sock")
+    with pytest.raises(DatabaseError, match="Docker is not reachable") as info, start_server("docker"):
+        pass
+    assert "Docker daemon" in (info.value.hint or "")
+
+
+def _docker_answers() -> bool:
+    try:
+        import docker
+
+        docker.from_env().ping()
+        return True
+    except Exception:
+        return False
+
+
+@pytest.mark.db
+@pytest.mark.slow
+@pytest.mark.skipif(not _docker_answers(), reason="Docker daemon not reachable on this machine")
+def test_docker_provider_runs_a_named_image() -> None:
+    with start_server("docker", image="postgres:16-alpine") as server:
+        with psycopg.connect(server.admin_url) as conn:
+            version = conn.execute("SHOW server_version").fetchone()
+        assert version is not None and str(version[0]).startswith("16")
+        with throwaway_database(server, SETTINGS) as db:
+            assert db.name.startswith(DATABASE_PREFIX)
