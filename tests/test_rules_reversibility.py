@@ -1,0 +1,138 @@
+"""Reversibility rules: missing, empty, comment-only and no-op downs, per layout and setting."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+
+from guard.config import Settings
+from guard.lint.engine import lint_migration
+from guard.model import Finding, Migration
+
+UP = "CREATE TABLE t (id bigint PRIMARY KEY);"
+
+
+def hasura(down: str | None) -> Migration:
+    folder = Path("migrations/20240101000000_create_t")
+    return Migration(
+        version="20240101000000",
+        name="create_t",
+        layout="hasura",
+        up_path=folder / "up.sql",
+        up_sql=UP,
+        down_path=folder / "down.sql" if down is not None else None,
+        down_sql=down,
+    )
+
+
+def lint(m: Migration, settings: Settings | None = None, others: tuple[Migration, ...] = ()) -> list[Finding]:
+    return lint_migration(m, settings or Settings(), [m, *others])
+
+
+def rules(findings: list[Finding]) -> list[str]:
+    return [f.rule for f in findings]
+
+
+def test_real_down_is_clean() -> None:
+    assert lint(hasura("DROP TABLE t;")) == []
+
+
+def test_missing_down_in_a_layout_with_downs() -> None:
+    (f,) = lint(hasura(None))
+    assert f.rule == "require-down-migration" and f.line == 1
+    assert str(Path("migrations/20240101000000_create_t/down.sql")) in f.fix
+
+
+@pytest.mark.parametrize(
+    ("down", "why"),
+    [
+        ("", "empty"),
+        ("   \n\n", "empty"),
+        ("-- nothing to undo\n/* really */\n", "only comments"),
+        ("SELECT 1;", "no-op"),
+        ("select 1 where false;", "no-op"),
+        ("BEGIN;\nSELECT NULL;\nCOMMIT;", "no-op"),
+        (
+            "-- Could not auto-generate a down migration.\n"
+            "-- Please write an appropriate down migration for the SQL below:\n"
+            "-- CREATE TABLE t (id bigint PRIMARY KEY);\n",
+            "Hasura",
+        ),
+    ],
+)
+def test_noop_downs_are_errors_pointing_at_the_down_file(down: str, why: str) -> None:
+    (f,) = lint(hasura(down))
+    assert f.rule == "avoid-noop-down-migration"
+    assert f.file.endswith("down.sql") and f.line == 1
+    assert why in f.message
+
+
+@pytest.mark.parametrize("down", ["SELECT drop_everything();", "SELECT 1 FROM t;", "DELETE FROM t;"])
+def test_downs_that_do_something_are_not_noops(down: str) -> None:
+    assert "avoid-noop-down-migration" not in rules(lint(hasura(down)))
+
+
+def test_dbmate_down_section_points_at_its_line() -> None:
+    m = Migration(
+        version="20240101000000",
+        name="t",
+        layout="dbmate",
+        up_path=Path("db/migrations/20240101000000_t.sql"),
+        up_sql=UP,
+        down_path=Path("db/migrations/20240101000000_t.sql"),
+        down_sql="\n",
+        up_line=2,
+        down_line=4,
+    )
+    (f,) = lint(m)
+    assert (f.rule, f.line) == ("avoid-noop-down-migration", 4)
+
+
+@pytest.mark.parametrize(
+    ("layout", "up", "where"),
+    [
+        (
+            "prisma",
+            "prisma/migrations/20240101000000_t/migration.sql",
+            "prisma/migrations/20240101000000_t/down.sql",
+        ),
+        ("plain", "migrations/0001_t.sql", "migrations/0001_t.down.sql"),
+        ("flyway", "sql/V1__t.sql", "sql/U1__t.sql"),
+        ("golang-migrate", "m/1_t.up.sql", "m/1_t.down.sql"),
+    ],
+)
+def test_layouts_without_downs_follow_require_down(layout: str, up: str, where: str) -> None:
+    m = Migration(version="1", name="t", layout=layout, up_path=Path(up), up_sql=UP)
+    (f,) = lint(m)
+    assert f.rule == "require-down-migration"
+    assert str(Path(where)) in f.fix
+    if layout != "golang-migrate":
+        assert "require_down = false" in f.fix
+        assert lint(m, replace(Settings(), require_down=False)) == []
+    else:  # golang-migrate always has downs: the setting does not excuse it
+        assert rules(lint(m, replace(Settings(), require_down=False))) == ["require-down-migration"]
+
+
+def test_flyway_with_undo_scripts_elsewhere_requires_them_everywhere() -> None:
+    undo = Migration(
+        version="1",
+        name="a",
+        layout="flyway",
+        up_path=Path("sql/V1__a.sql"),
+        up_sql=UP,
+        down_path=Path("sql/U1__a.sql"),
+        down_sql="DROP TABLE t;",
+    )
+    m = Migration(version="2", name="b", layout="flyway", up_path=Path("sql/V2__b.sql"), up_sql=UP)
+    assert rules(lint(m, replace(Settings(), require_down=False), (undo,))) == ["require-down-migration"]
+
+
+def test_missing_down_can_be_suppressed_for_the_file_with_a_reason() -> None:
+    m = replace(
+        hasura(None),
+        up_sql="-- guard: ignore-file require-down-migration reason: seed data, dropped with the database\n"
+        + UP,
+    )
+    assert lint(m) == []
