@@ -80,6 +80,8 @@ class FileContext:
     not_null_checks: set[tuple[str, str]] = field(default_factory=set)
     #: Constraint names added NOT VALID in the current transaction, with their table.
     not_valid_constraints: dict[str, str] = field(default_factory=dict)
+    #: (table, constraint) pairs this file validates with `VALIDATE CONSTRAINT`.
+    validated_constraints: set[tuple[str, str]] = field(default_factory=set)
     #: NOT VALID `CHECK (col IS NOT NULL)` constraints by name, until validated.
     _not_null_pending: dict[str, tuple[str, str]] = field(default_factory=dict, repr=False)
     #: The file has its own BEGIN/COMMIT, so the runner does not wrap it (see `needs_autocommit`).
@@ -159,6 +161,8 @@ class FileContext:
         from guard.lint.rules.constraints import not_null_check_actions
 
         for table, name, column, valid in not_null_check_actions(stmt):
+            if not column:
+                self.validated_constraints.add((table, name))
             if column and valid:
                 self.not_null_checks.add((table, column))
             elif column:

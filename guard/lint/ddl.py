@@ -100,7 +100,9 @@ def _constraint_parts(tokens: tuple[Token, ...]) -> list[tuple[Token, ...]]:
         elif depth == 0 and i > start and t.kind == WORD and t.upper in _CONSTRAINT_WORDS:
             prev = tokens[i - 1].upper
             # `NOT NULL` and `NOT DEFERRABLE` are one constraint; `NULLS NOT DISTINCT` is part of UNIQUE.
-            if (t.upper == "NULL" and prev == "NOT") or (t.upper == "DEFERRABLE" and prev == "NOT"):
+            if (t.upper == "NULL" and prev in ("NOT", "DEFAULT")) or (
+                t.upper == "DEFERRABLE" and prev == "NOT"
+            ):
                 continue
             if t.upper == "NOT" and prev == "NULLS":
                 continue

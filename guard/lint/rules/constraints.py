@@ -260,23 +260,26 @@ def has_validated_not_null_check(ctx: FileContext, table: str, column: str) -> b
     if (table, column) in ctx.not_null_checks:
         return True
     needle = column.lower()
-    for m in ctx.migrations:
-        if m.version_key >= ctx.migration.version_key or "is not null" not in m.up_sql.lower():
+    pending: set[str] = set()  # NOT VALID checks on (table, column), by name, not yet validated
+    for m in sorted(ctx.migrations, key=lambda m: m.version_key):
+        if m.version_key >= ctx.migration.version_key:
+            break
+        lowered = m.up_sql.lower()
+        if needle not in lowered or ("is not null" not in lowered and "validate" not in lowered):
             continue
-        if needle not in m.up_sql.lower():
-            continue
-        pending: dict[str, tuple[str, str]] = {}
         for stmt in split_statements(m.up_sql)[0]:
             if stmt.head != "ALTER":
                 continue
             for key, name, checked, valid in not_null_check_actions(stmt):
-                if checked == column and key == table:
-                    if valid:
-                        return True
-                    pending[name] = (key, checked)
-                elif name in pending and pending[name][0] == key and valid and pending[name][1] == column:
+                if key != table:
+                    continue
+                if checked == column and valid:
                     return True
-    return False
+                if checked == column:
+                    pending.add(name)
+                elif valid and name in pending:
+                    return True
+    return any((table, name) in ctx.validated_constraints for name in pending)
 
 
 def not_null_check_actions(stmt: Statement) -> Iterator[tuple[str, str, str, bool]]:

@@ -260,7 +260,10 @@ def prefer_text(stmt: Statement, ctx: FileContext) -> Iterator[Hit]:
     heads=_HEADS,
 )
 def identifier_too_long(stmt: Statement, ctx: FileContext) -> Iterator[Hit]:
-    if not any(len(w) > MAX_IDENTIFIER_BYTES for w in stmt.words):
+    # Cheap word check first; a character is at most 4 bytes, so shorter words cannot qualify.
+    if not any(
+        len(w) > MAX_IDENTIFIER_BYTES // 4 and len(w.encode()) > MAX_IDENTIFIER_BYTES for w in stmt.words
+    ):
         return
     seen: set[str] = set()
     for t in stmt.tokens:

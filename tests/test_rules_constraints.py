@@ -1,0 +1,162 @@
+"""Constraint rules: NOT VALID, validation timing, USING INDEX, exclusion, NOT NULL (with the 12 cut-off)."""
+
+from __future__ import annotations
+
+import pytest
+from rules_helpers import fired, lint_sql
+
+FK = "ALTER TABLE orders ADD CONSTRAINT orders_user_fk FOREIGN KEY (user_id) REFERENCES users (id)"
+
+
+@pytest.mark.parametrize(
+    ("sql", "expected"),
+    [
+        (FK + ";", True),
+        (FK + " NOT VALID;", False),
+        ("ALTER TABLE orders ADD FOREIGN KEY (user_id) REFERENCES users;", True),
+        ("ALTER TABLE orders ADD CONSTRAINT c CHECK (total >= 0);", True),
+        ("ALTER TABLE orders ADD CONSTRAINT c CHECK (total >= 0) NOT VALID;", False),
+        ("ALTER TABLE orders ADD COLUMN user_id bigint REFERENCES users (id);", True),
+        ("ALTER TABLE orders ADD COLUMN note text;", False),
+        (
+            'ALTER TABLE ONLY "public"."orders" ADD CONSTRAINT "fk" FOREIGN KEY ("u") REFERENCES "users"("id");',
+            True,
+        ),
+        # new table: nobody else sees it, no rows to check
+        ("CREATE TABLE orders (id bigint, user_id bigint);\n" + FK + ";", False),
+        ("CREATE TABLE orders (id bigint, user_id bigint REFERENCES users (id));", False),
+    ],
+)
+def test_require_not_valid_constraint(sql: str, expected: bool) -> None:
+    assert ("require-not-valid-constraint" in fired(sql)) is expected
+
+
+def test_not_valid_fix_uses_real_names() -> None:
+    [f] = [f for f in lint_sql(FK + ";") if f.rule == "require-not-valid-constraint"]
+    assert "SHARE ROW EXCLUSIVE" in f.message and "orders" in f.message and "users" in f.message
+    assert "NOT VALID;" in f.fix
+    assert "ALTER TABLE orders VALIDATE CONSTRAINT orders_user_fk;" in f.fix
+    [c] = [
+        f for f in lint_sql("ALTER TABLE o ADD CHECK (a > 0);") if f.rule == "require-not-valid-constraint"
+    ]
+    assert "ACCESS EXCLUSIVE (blocks reads and writes)" in c.message
+
+
+@pytest.mark.parametrize(
+    ("sql", "kw", "expected"),
+    [
+        (
+            "ALTER TABLE o ADD CONSTRAINT c CHECK (a > 0) NOT VALID;\nALTER TABLE o VALIDATE CONSTRAINT c;",
+            {},
+            True,
+        ),
+        (FK + " NOT VALID;\nALTER TABLE orders VALIDATE CONSTRAINT orders_user_fk;", {}, True),
+        # validating a constraint added by an earlier migration is the safe second step
+        ("ALTER TABLE o VALIDATE CONSTRAINT c;", {}, False),
+        # committed in between: a separate transaction
+        (
+            "BEGIN;\nALTER TABLE o ADD CONSTRAINT c CHECK (a > 0) NOT VALID;\nCOMMIT;\n"
+            "BEGIN;\nALTER TABLE o VALIDATE CONSTRAINT c;\nCOMMIT;",
+            {},
+            False,
+        ),
+        (
+            "ALTER TABLE o ADD CONSTRAINT c CHECK (a > 0) NOT VALID;\nALTER TABLE o VALIDATE CONSTRAINT c;",
+            {"transaction": False},
+            False,
+        ),
+    ],
+)
+def test_validate_constraint_separately(sql: str, kw: dict[str, object], expected: bool) -> None:
+    assert ("validate-constraint-separately" in fired(sql, **kw)) is expected
+
+
+@pytest.mark.parametrize(
+    ("sql", "expected"),
+    [
+        ("ALTER TABLE users ADD CONSTRAINT users_email_key UNIQUE (email);", True),
+        ("ALTER TABLE users ADD UNIQUE (email);", True),
+        ("ALTER TABLE users ADD PRIMARY KEY (id);", True),
+        ("ALTER TABLE users ADD CONSTRAINT users_pkey PRIMARY KEY (id);", True),
+        ("ALTER TABLE users ADD COLUMN code text UNIQUE;", True),
+        ("ALTER TABLE users ADD COLUMN uid bigint PRIMARY KEY;", True),
+        ("ALTER TABLE users ADD CONSTRAINT users_email_key UNIQUE USING INDEX users_email_key;", False),
+        ("ALTER TABLE users ADD CONSTRAINT users_pkey PRIMARY KEY USING INDEX users_pkey;", False),
+        ("CREATE TABLE users (id bigint);\nALTER TABLE users ADD PRIMARY KEY (id);", False),
+    ],
+)
+def test_require_unique_index_first(sql: str, expected: bool) -> None:
+    assert ("require-unique-index-first" in fired(sql)) is expected
+
+
+def test_unique_fix_builds_index_concurrently_with_real_names() -> None:
+    sql = "ALTER TABLE users ADD CONSTRAINT users_email_key UNIQUE (email);"
+    [f] = [f for f in lint_sql(sql) if f.rule == "require-unique-index-first"]
+    assert "CREATE UNIQUE INDEX CONCURRENTLY users_email_key ON users (email);" in f.fix
+    assert "ADD CONSTRAINT users_email_key UNIQUE USING INDEX users_email_key;" in f.fix
+
+
+@pytest.mark.parametrize(
+    ("sql", "expected"),
+    [
+        ("ALTER TABLE b ADD CONSTRAINT x EXCLUDE USING gist (room WITH =, during WITH &&);", True),
+        (
+            "CREATE TABLE b (room int, during tstzrange, EXCLUDE USING gist (room WITH =, during WITH &&));",
+            False,
+        ),
+        ("CREATE TABLE b (room int);\nALTER TABLE b ADD EXCLUDE USING gist (room WITH =);", False),
+    ],
+)
+def test_avoid_exclusion_constraint(sql: str, expected: bool) -> None:
+    assert ("avoid-exclusion-constraint" in fired(sql)) is expected
+
+
+CHECK_VALID = "ALTER TABLE users ADD CONSTRAINT users_email_nn CHECK (email IS NOT NULL);"
+CHECK_NOT_VALID = "ALTER TABLE users ADD CONSTRAINT users_email_nn CHECK (email IS NOT NULL) NOT VALID;"
+VALIDATE = "ALTER TABLE users VALIDATE CONSTRAINT users_email_nn;"
+SET_NN = "ALTER TABLE users ALTER COLUMN email SET NOT NULL;"
+
+
+@pytest.mark.parametrize(
+    ("sql", "earlier", "version", "expected"),
+    [
+        (SET_NN, (), 15, True),
+        ("ALTER TABLE users ALTER email SET NOT NULL;", (), 15, True),
+        ("ALTER TABLE users ALTER COLUMN email DROP NOT NULL;", (), 15, False),
+        ("CREATE TABLE users (email text);\n" + SET_NN, (), 15, False),
+        # validated check in an earlier migration: instant on 12+, still a scan on 11
+        (SET_NN, (CHECK_NOT_VALID, VALIDATE), 12, False),
+        (SET_NN, (CHECK_NOT_VALID, VALIDATE), 11, True),
+        (SET_NN, (CHECK_VALID,), 15, False),
+        # check never validated: Postgres still scans
+        (SET_NN, (CHECK_NOT_VALID,), 15, True),
+        # a check on another column does not help
+        ("ALTER TABLE users ALTER COLUMN name SET NOT NULL;", (CHECK_VALID,), 15, True),
+        # validated in this file, then SET NOT NULL (the strong_migrations sequence)
+        (VALIDATE + "\n" + SET_NN, (CHECK_NOT_VALID,), 15, False),
+    ],
+)
+def test_avoid_set_not_null(sql: str, earlier: tuple[str, ...], version: int, expected: bool) -> None:
+    assert ("avoid-set-not-null" in fired(sql, earlier=earlier, pg_version=version)) is expected
+
+
+def test_set_not_null_fix_is_the_check_sequence() -> None:
+    [f] = [f for f in lint_sql(SET_NN) if f.rule == "avoid-set-not-null"]
+    assert "CHECK (email IS NOT NULL) NOT VALID" in f.fix and "VALIDATE CONSTRAINT" in f.fix
+    assert "ACCESS EXCLUSIVE" in f.message
+
+
+@pytest.mark.parametrize(
+    ("sql", "expected"),
+    [
+        ("ALTER TABLE users ADD COLUMN plan text NOT NULL;", True),
+        ('ALTER TABLE "Users" ADD COLUMN "plan" TEXT NOT NULL;', True),
+        ("ALTER TABLE users ADD COLUMN plan text NOT NULL DEFAULT 'free';", False),
+        ("ALTER TABLE users ADD COLUMN plan text DEFAULT 'free' NOT NULL;", False),
+        ("ALTER TABLE users ADD COLUMN plan text;", False),
+        ("ALTER TABLE users ADD COLUMN n bigint GENERATED ALWAYS AS IDENTITY NOT NULL;", False),
+        ("CREATE TABLE users (id bigint);\nALTER TABLE users ADD COLUMN plan text NOT NULL;", False),
+    ],
+)
+def test_require_default_for_not_null(sql: str, expected: bool) -> None:
+    assert ("require-default-for-not-null" in fired(sql)) is expected

@@ -1,0 +1,144 @@
+"""Index, partition and explicit-lock rules: what fires, what stays quiet, and version cut-offs."""
+
+from __future__ import annotations
+
+import pytest
+from rules_helpers import fired, lint_sql
+
+RULE = "require-concurrent-index"
+
+
+@pytest.mark.parametrize(
+    ("sql", "expected"),
+    [
+        ("CREATE INDEX users_email_idx ON users (email);", True),
+        ("CREATE UNIQUE INDEX users_email_idx ON public.users USING btree (lower(email));", True),
+        ("create index on users (email);", True),
+        ('CREATE INDEX IF NOT EXISTS "Idx" ON "Users" ("Email") WHERE deleted_at IS NULL;', True),
+        ("CREATE INDEX CONCURRENTLY users_email_idx ON users (email);", False),
+        ("CREATE UNIQUE INDEX CONCURRENTLY IF NOT EXISTS users_email_idx ON users (email);", False),
+        # a table created earlier in the same file is empty and unseen
+        ("CREATE TABLE t (id bigint, email text);\nCREATE INDEX t_email_idx ON t (email);", False),
+        ('CREATE TABLE "T" (id bigint);\nCREATE INDEX t_idx ON public."T" (id);', False),
+        # ON ONLY builds an invalid parent index on a partitioned table: no scan
+        ("CREATE INDEX m_idx ON ONLY measurements (logdate);", False),
+    ],
+)
+def test_require_concurrent_index(sql: str, expected: bool) -> None:
+    assert (RULE in fired(sql)) is expected
+
+
+def test_concurrent_index_message_names_lock_and_fix() -> None:
+    [f] = [f for f in lint_sql("CREATE INDEX users_email_idx ON users (email);") if f.rule == RULE]
+    assert "SHARE (blocks writes; reads continue)" in f.message
+    assert "users_email_idx" in f.message and "users" in f.message
+    assert "CREATE INDEX CONCURRENTLY users_email_idx ON users (email);" in f.fix
+    assert f.lock == "SHARE"
+
+
+@pytest.mark.parametrize(
+    ("sql", "expected"),
+    [
+        ("DROP INDEX users_email_idx;", True),
+        ("DROP INDEX IF EXISTS public.users_email_idx CASCADE;", True),
+        ("DROP INDEX CONCURRENTLY users_email_idx;", False),
+        ("DROP INDEX CONCURRENTLY IF EXISTS users_email_idx;", False),
+        ("CREATE INDEX tmp_idx ON t (a);\nDROP INDEX tmp_idx;", False),
+        ("DROP TABLE users;", False),
+    ],
+)
+def test_require_concurrent_index_drop(sql: str, expected: bool) -> None:
+    assert ("require-concurrent-index-drop" in fired(sql)) is expected
+
+
+@pytest.mark.parametrize(
+    ("sql", "expected"),
+    [
+        ("REINDEX INDEX users_email_idx;", True),
+        ("REINDEX TABLE users;", True),
+        ("REINDEX (VERBOSE) TABLE users;", True),
+        ("REINDEX INDEX CONCURRENTLY users_email_idx;", False),
+        ("REINDEX (VERBOSE) TABLE CONCURRENTLY users;", False),
+    ],
+)
+def test_require_concurrent_reindex(sql: str, expected: bool) -> None:
+    assert ("require-concurrent-reindex" in fired(sql)) is expected
+
+
+def test_reindex_fix_depends_on_version() -> None:
+    [new] = [f for f in lint_sql("REINDEX INDEX i;", pg_version=12) if f.rule == "require-concurrent-reindex"]
+    [old] = [f for f in lint_sql("REINDEX INDEX i;", pg_version=11) if f.rule == "require-concurrent-reindex"]
+    assert "REINDEX INDEX CONCURRENTLY i;" in new.fix
+    assert "no REINDEX CONCURRENTLY" in old.fix and "CREATE INDEX CONCURRENTLY" in old.fix
+
+
+@pytest.mark.parametrize(
+    ("sql", "expected"),
+    [
+        ("ALTER TABLE measurements DETACH PARTITION measurements_2019;", True),
+        ("ALTER TABLE measurements DETACH PARTITION measurements_2019 CONCURRENTLY;", False),
+        ("ALTER TABLE measurements DETACH PARTITION measurements_2019 FINALIZE;", False),
+        ("ALTER TABLE measurements ATTACH PARTITION m FOR VALUES FROM (1) TO (2);", False),
+    ],
+)
+def test_require_concurrent_detach(sql: str, expected: bool) -> None:
+    assert ("require-concurrent-detach" in fired(sql)) is expected
+
+
+def test_detach_fix_depends_on_version() -> None:
+    sql = "ALTER TABLE m DETACH PARTITION m_2019;"
+    [v14] = [f for f in lint_sql(sql, pg_version=14) if f.rule == "require-concurrent-detach"]
+    [v13] = [f for f in lint_sql(sql, pg_version=13) if f.rule == "require-concurrent-detach"]
+    assert "DETACH PARTITION m_2019 CONCURRENTLY" in v14.fix
+    assert "cannot detach concurrently" in v13.fix
+
+
+@pytest.mark.parametrize(
+    ("sql", "expected"),
+    [
+        ("LOCK TABLE accounts;", True),
+        ("LOCK TABLE accounts IN SHARE MODE;", True),
+        ("SET lock_timeout = '2s';\nLOCK TABLE accounts IN ACCESS EXCLUSIVE MODE;", False),
+        ("SET LOCAL lock_timeout TO '2s';\nLOCK accounts;", False),
+        ("SET lock_timeout = '2s';\nRESET lock_timeout;\nLOCK TABLE accounts;", True),
+    ],
+)
+def test_avoid_lock_table(sql: str, expected: bool) -> None:
+    assert ("avoid-lock-table" in fired(sql)) is expected
+
+
+def test_lock_table_names_requested_mode() -> None:
+    [f] = [f for f in lint_sql("LOCK TABLE a IN SHARE ROW EXCLUSIVE MODE;") if f.rule == "avoid-lock-table"]
+    assert f.lock == "SHARE ROW EXCLUSIVE"
+    assert "blocks writes" in f.message
+
+
+@pytest.mark.parametrize(("version", "expected"), [(13, False), (14, True), (15, False)])
+def test_pg14_concurrent_index_bug(version: int, expected: bool) -> None:
+    sql = "-- guard: no-transaction\nCREATE INDEX CONCURRENTLY i ON users (email);"
+    assert ("pg14-concurrent-index-bug" in fired(sql, pg_version=version)) is expected
+
+
+@pytest.mark.parametrize(
+    ("sql", "on", "expected"),
+    [
+        ("ALTER TABLE users ADD COLUMN nick text;", False, False),
+        ("ALTER TABLE users ADD COLUMN nick text;", True, True),
+        ("SET lock_timeout = '5s';\nALTER TABLE users ADD COLUMN nick text;", True, True),
+        (
+            "SET lock_timeout = '5s';\nSET statement_timeout = '15min';\nALTER TABLE users ADD COLUMN nick text;",
+            True,
+            False,
+        ),
+        ("INSERT INTO settings VALUES (1);", True, False),
+    ],
+)
+def test_require_timeouts(sql: str, on: bool, expected: bool) -> None:
+    assert ("require-timeouts" in fired(sql, require_timeouts=on)) is expected
+
+
+def test_require_timeouts_names_what_is_missing() -> None:
+    found = lint_sql("SET lock_timeout = '5s';\nALTER TABLE u ADD COLUMN n text;", require_timeouts=True)
+    [f] = [f for f in found if f.rule == "require-timeouts"]
+    assert "statement_timeout" in f.message and "lock_timeout" not in f.message
+    assert f.line == 2

@@ -1,0 +1,145 @@
+"""Transaction rules: CONCURRENTLY in a transaction, BEGIN without COMMIT, nested BEGIN,
+ADD VALUE before 12, and backfills while ACCESS EXCLUSIVE is held."""
+
+from __future__ import annotations
+
+import pytest
+from rules_helpers import fired, lint_sql
+
+CIC = "CREATE INDEX CONCURRENTLY users_email_idx ON users (email);"
+CIT = "concurrent-in-transaction"
+
+
+@pytest.mark.parametrize(
+    ("sql", "kw", "expected"),
+    [
+        ("BEGIN;\n" + CIC + "\nCOMMIT;", {}, True),
+        ("START TRANSACTION;\nDROP INDEX CONCURRENTLY i;\nCOMMIT;", {}, True),
+        # alone in its file: the runner runs it outside a transaction
+        (CIC, {}, False),
+        ("SET lock_timeout = '5s';\n" + CIC, {}, False),
+        ("-- guard: no-transaction\n" + CIC, {}, False),
+        # next to other statements: one implicit transaction for script runners
+        ("ALTER TABLE users ADD COLUMN email text;\n" + CIC, {}, True),
+        (CIC + "\nCREATE INDEX CONCURRENTLY b ON users (b);", {}, True),
+        ("REINDEX INDEX CONCURRENTLY i;\nUPDATE users SET a = 1 WHERE id = 1;", {}, True),
+        ("ALTER TABLE users ADD COLUMN email text;\n" + CIC, {"transaction": False}, False),
+        ("-- guard: no-transaction\nALTER TABLE users ADD COLUMN email text;\n" + CIC, {}, False),
+        ("ALTER TABLE users ADD COLUMN email text;\n" + CIC, {"layout_transaction": False}, False),
+        ("BEGIN;\nALTER TABLE p DETACH PARTITION c CONCURRENTLY;\nCOMMIT;", {}, True),
+        # REFRESH ... CONCURRENTLY may run in a transaction
+        ("BEGIN;\nREFRESH MATERIALIZED VIEW CONCURRENTLY v;\nCOMMIT;", {}, False),
+        # after COMMIT the block is closed
+        ("BEGIN;\nALTER TABLE users ADD COLUMN a text;\nCOMMIT;\n" + CIC, {}, False),
+    ],
+)
+def test_concurrent_in_transaction(sql: str, kw: dict[str, object], expected: bool) -> None:
+    assert (CIT in fired(sql, **kw)) is expected
+
+
+def test_concurrent_in_transaction_points_at_the_statement() -> None:
+    [f] = [f for f in lint_sql("BEGIN;\n" + CIC + "\nCOMMIT;") if f.rule == CIT]
+    assert f.line == 2 and "BEGIN" in f.message
+
+
+@pytest.mark.parametrize(
+    ("sql", "expected"),
+    [
+        ("BEGIN;\nALTER TABLE users ADD COLUMN a text;", True),
+        ("BEGIN;\nALTER TABLE users ADD COLUMN a text;\nCOMMIT;", False),
+        ("BEGIN;\nALTER TABLE users ADD COLUMN a text;\nROLLBACK;", False),
+        ("START TRANSACTION;\nSELECT 1;\nEND;", False),
+        ("BEGIN;\nSELECT 1;\nCOMMIT;\nBEGIN;\nSELECT 2;", True),
+        ("ALTER TABLE users ADD COLUMN a text;", False),
+    ],
+)
+def test_uncommitted_transaction(sql: str, expected: bool) -> None:
+    assert ("uncommitted-transaction" in fired(sql)) is expected
+
+
+@pytest.mark.parametrize(
+    ("sql", "expected"),
+    [
+        ("BEGIN;\nBEGIN;\nSELECT 1;\nCOMMIT;\nCOMMIT;", True),
+        ("BEGIN;\nSTART TRANSACTION;\nCOMMIT;", True),
+        ("BEGIN;\nSELECT 1;\nCOMMIT;\nBEGIN;\nSELECT 2;\nCOMMIT;", False),
+        ("BEGIN;\nSAVEPOINT a;\nRELEASE a;\nCOMMIT;", False),
+    ],
+)
+def test_nested_transaction(sql: str, expected: bool) -> None:
+    assert ("nested-transaction" in fired(sql)) is expected
+
+
+ADD_VALUE = "ALTER TYPE mood ADD VALUE 'curious';"
+
+
+@pytest.mark.parametrize(
+    ("sql", "version", "expected"),
+    [
+        ("BEGIN;\n" + ADD_VALUE + "\nCOMMIT;", 11, True),
+        ("BEGIN;\n" + ADD_VALUE + "\nCOMMIT;", 12, False),
+        ("ALTER TABLE t ADD COLUMN m mood;\n" + ADD_VALUE, 11, True),
+        ("ALTER TABLE t ADD COLUMN m mood;\n" + ADD_VALUE, 12, False),
+        (ADD_VALUE, 11, False),
+        ("-- guard: no-transaction\nCREATE TABLE x (id int);\n" + ADD_VALUE, 11, False),
+    ],
+)
+def test_enum_value_in_transaction(sql: str, version: int, expected: bool) -> None:
+    assert ("enum-value-in-transaction" in fired(sql, pg_version=version)) is expected
+
+
+HOLD = "hold-access-exclusive"
+
+
+@pytest.mark.parametrize(
+    ("sql", "kw", "expected"),
+    [
+        ("ALTER TABLE users ADD COLUMN plan text;\nUPDATE users SET plan = 'free';", {}, True),
+        ("ALTER TABLE users ADD COLUMN plan text;\nDELETE FROM sessions WHERE expired;", {}, True),
+        (
+            "ALTER TABLE users ADD COLUMN plan text;\nINSERT INTO plans SELECT DISTINCT plan FROM users;",
+            {},
+            True,
+        ),
+        ("LOCK TABLE users;\nUPDATE users SET a = 1 WHERE id = 1;", {}, True),
+        # a short literal insert is fine
+        ("ALTER TABLE users ADD COLUMN plan text;\nINSERT INTO plans VALUES ('free');", {}, False),
+        # the lock is released at COMMIT
+        (
+            "BEGIN;\nALTER TABLE users ADD COLUMN plan text;\nCOMMIT;\nUPDATE users SET plan = 'free';",
+            {},
+            False,
+        ),
+        # no transaction: each statement commits on its own
+        (
+            "ALTER TABLE users ADD COLUMN plan text;\nUPDATE users SET plan = 'free';",
+            {"transaction": False},
+            False,
+        ),
+        # new tables are nobody else's
+        (
+            "CREATE TABLE users (id int);\nALTER TABLE users ADD COLUMN plan text;\nUPDATE users SET plan = 'x';",
+            {},
+            False,
+        ),
+        # a foreign key takes SHARE ROW EXCLUSIVE, not ACCESS EXCLUSIVE
+        (
+            "ALTER TABLE o ADD CONSTRAINT f FOREIGN KEY (u) REFERENCES users NOT VALID;\nUPDATE o SET a = 1;",
+            {},
+            False,
+        ),
+        ("UPDATE users SET plan = 'free' WHERE plan IS NULL;", {}, False),
+    ],
+)
+def test_hold_access_exclusive(sql: str, kw: dict[str, object], expected: bool) -> None:
+    assert (HOLD in fired(sql, **kw)) is expected
+
+
+def test_hold_access_exclusive_names_tables_and_lock() -> None:
+    [f] = [
+        f
+        for f in lint_sql("ALTER TABLE users ADD COLUMN p text;\nUPDATE users SET p = 'x';")
+        if f.rule == HOLD
+    ]
+    assert "users" in f.message and "ACCESS EXCLUSIVE (blocks reads and writes)" in f.message
+    assert f.line == 2
