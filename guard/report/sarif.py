@@ -57,7 +57,7 @@ def rule_descriptor(rule: Rule) -> dict[str, Any]:
         ]
     )
     tags = [rule.family]
-    if rule.lock:
+    if rule.lock and "locking" not in tags:  # SARIF tags are a set: duplicates are invalid
         tags.append("locking")
     descriptor: dict[str, Any] = {
         "id": rule.id,
