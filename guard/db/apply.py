@@ -168,9 +168,10 @@ class Executor:
                     attempt += 1
                     continue
                 outcome.error, outcome.line = failure.error, failure.line
+                lost = "; database connection lost" if self.conn.closed else ""
                 raise MigrationFailed(
                     outcome,
-                    f"{migration.id} ({direction}) failed at line {failure.line}: {failure.error}",
+                    f"{migration.id} ({direction}) failed at line {failure.line}: {failure.error}{lost}",
                     "nothing of this migration remains (its transaction was rolled back); fix it and run again"
                     + (
                         ", or raise lock_timeout / lock_retries"
@@ -240,7 +241,8 @@ class Executor:
                     raise MigrationFailed(
                         outcome,
                         f"{migration.id} ({direction}, not transactional) failed at statement {index + 1} "
-                        f"(line {failure.line}): {failure.error}; {ran} and stay applied",
+                        f"(line {failure.line}): {failure.error}; {ran} and stay applied"
+                        + ("; database connection lost" if self.conn.closed else ""),
                         f"history marks it {progress_status} ({done}/{len(statements)}); fix the cause and run "
                         f"again: it resumes at statement {done + 1}",
                     ) from None
