@@ -255,8 +255,8 @@ def prefer_text(stmt: Statement, ctx: FileContext) -> Iterator[Hit]:
         and later migrations that spell the full name address the truncated object only by luck.
     """,
     fix="Choose a name of at most 63 bytes.",
-    bad="CREATE INDEX index_on_users_where_the_name_is_far_too_long_to_fit_in_sixty_three_bytes ON users (id);",
-    good="CREATE INDEX users_id_idx ON users (id);",
+    bad="CREATE TABLE customer_subscription_billing_cycle_adjustment_history_entries_v2 (id bigint);",
+    good="CREATE TABLE subscription_adjustments (id bigint);",
     heads=_HEADS,
 )
 def identifier_too_long(stmt: Statement, ctx: FileContext) -> Iterator[Hit]:

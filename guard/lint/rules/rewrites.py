@@ -235,7 +235,7 @@ def _type_change(
         then drop the old column (expand, migrate, contract).
     """,
     bad="ALTER TABLE orders ALTER COLUMN total TYPE numeric(12,2);",
-    good="ALTER TABLE users ALTER COLUMN name TYPE text;\n-- after: CREATE TABLE users (name varchar(100)) in an earlier migration",
+    good="ALTER TABLE orders ADD COLUMN total_new numeric(12,2);",
     heads=("ALTER",),
     lock=describe(ACCESS_EXCLUSIVE),
 )

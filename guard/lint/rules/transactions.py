@@ -126,7 +126,7 @@ def concurrent_in_transaction(statements: Sequence[Statement], ctx: FileContext)
     """,
     fix="Put the `ADD VALUE` in a migration of its own, marked `-- guard: no-transaction`, or target Postgres 12+.",
     bad="-- pg_version = 11\nBEGIN;\nALTER TYPE mood ADD VALUE 'curious';\nCOMMIT;",
-    good="-- guard: no-transaction\nALTER TYPE mood ADD VALUE 'curious';",
+    good="-- guard: no-transaction\nALTER TYPE mood ADD VALUE 'curious' AFTER 'happy';",
     scope="file",
 )
 def enum_value_in_transaction(statements: Sequence[Statement], ctx: FileContext) -> Iterator[Hit]:
