@@ -1,0 +1,176 @@
+"""Config loading: file discovery, precedence and sources, strict keys with did-you-mean, value
+validation, unknown rule ids, `migration-guard config`, and `--fail-on`."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from guard.cli import cli
+from guard.config import Settings, check_rule_names, find_config_file, load_settings
+from guard.errors import ConfigError
+from guard.model import Severity
+
+
+def write(path: Path, text: str) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def test_defaults_without_a_config_file(tmp_path: Path) -> None:
+    s = load_settings(tmp_path)
+    assert s.pg_version == 15 and s.fail_on is Severity.ERROR and s.transaction is True
+    assert s.require_timeouts is False and s.config_path is None
+    assert s.source_of("pg_version") == "default"
+
+
+def test_pyproject_found_by_walking_up(tmp_path: Path) -> None:
+    write(tmp_path / "pyproject.toml", '[tool.migration-guard]\npg-version = 12\nlayout = "hasura"\n')
+    deep = tmp_path / "db" / "migrations"
+    deep.mkdir(parents=True)
+    s = load_settings(deep)
+    assert s.pg_version == 12 and s.layout == "hasura"
+    assert s.source_of("pg_version") == "pyproject.toml"
+    assert s.config_path == tmp_path / "pyproject.toml"
+
+
+def test_pyproject_without_our_table_is_skipped(tmp_path: Path) -> None:
+    write(tmp_path / "pyproject.toml", "[tool.migration-guard]\npg_version = 13\n")
+    write(tmp_path / "app" / "pyproject.toml", '[project]\nname = "x"\n')
+    assert load_settings(tmp_path / "app").pg_version == 13
+
+
+def test_own_file_wins_in_the_same_folder(tmp_path: Path) -> None:
+    write(tmp_path / "pyproject.toml", "[tool.migration-guard]\npg_version = 13\n")
+    write(tmp_path / "migration-guard.toml", "pg_version = 14\n")
+    assert find_config_file(tmp_path) == tmp_path / "migration-guard.toml"
+    assert load_settings(tmp_path).pg_version == 14
+
+
+def test_explicit_config_file_and_missing_one(tmp_path: Path) -> None:
+    cfg = write(tmp_path / "conf" / "guard.toml", 'fail_on = "warning"\n')
+    assert load_settings(tmp_path, cfg).fail_on is Severity.WARNING
+    with pytest.raises(ConfigError, match="does not exist"):
+        load_settings(tmp_path, tmp_path / "nope.toml")
+
+
+def test_flags_override_the_file_and_record_their_source(tmp_path: Path) -> None:
+    write(tmp_path / "migration-guard.toml", "pg_version = 12\n")
+    s = load_settings(tmp_path, overrides={"pg_version": (16, "--pg-version"), "layout": (None, "--layout")})
+    assert s.pg_version == 16 and s.source_of("pg_version") == "--pg-version"
+    assert s.source_of("layout") == "default"
+
+
+def test_all_issue_keys_are_accepted(tmp_path: Path) -> None:
+    write(
+        tmp_path / "migration-guard.toml",
+        'migrations = "db/migrations"\nlayout = "dbmate"\npg_version = 11\nfail_on = "warning"\n'
+        'disable = ["prefer-text"]\nexclude = ["**/seed_*"]\ntransaction = false\nrequire_down = false\n'
+        'require_timeouts = true\n[severity]\nprefer-jsonb = "error"\n',
+    )
+    s = load_settings(tmp_path)
+    assert s.migrations == tmp_path / "db" / "migrations"
+    assert (s.layout, s.pg_version, s.fail_on) == ("dbmate", 11, Severity.WARNING)
+    assert s.disable == frozenset({"prefer-text"}) and s.exclude == ("**/seed_*",)
+    assert s.transaction is False and s.require_down is False and s.require_timeouts is True
+    assert s.severity_of("prefer-jsonb", Severity.WARNING) is Severity.ERROR
+
+
+@pytest.mark.parametrize(
+    ("text", "message", "hint"),
+    [
+        ("pg_verison = 14\n", "unknown setting 'pg_verison'", "did you mean 'pg_version'?"),
+        ("fail-onn = 'error'\n", "unknown setting", "did you mean 'fail_on'?"),
+        ("zzzzzz = 1\n", "unknown setting 'zzzzzz'", "migration-guard config"),
+        ('layout = "hasra"\n', "expected one of", "did you mean 'hasura'?"),
+        ('pg_version = "fifteen"\n', "whole number", None),
+        ("pg_version = true\n", "whole number", None),
+        ('fail_on = "fatal"\n', "unknown severity", None),
+        ("transaction = 3\n", "true or false", None),
+        ("disable = [1, 2]\n", "list of strings", None),
+        ('severity = "error"\n', "table of rule", None),
+        ("pg_version = \n", "not valid TOML", None),
+    ],
+)
+def test_bad_values_are_config_errors(tmp_path: Path, text: str, message: str, hint: str | None) -> None:
+    write(tmp_path / "migration-guard.toml", text)
+    with pytest.raises(ConfigError) as info:
+        load_settings(tmp_path)
+    assert message in info.value.message
+    if hint is not None:
+        assert hint in (info.value.hint or "")
+
+
+def test_unknown_rule_names_are_refused_with_a_hint(tmp_path: Path) -> None:
+    write(tmp_path / "migration-guard.toml", 'disable = ["require-concurent-index"]\n')
+    s = load_settings(tmp_path)
+    with pytest.raises(ConfigError) as info:
+        check_rule_names(s, ["require-concurrent-index", "prefer-text"])
+    assert "unknown rule 'require-concurent-index'" in info.value.message
+    assert "did you mean 'require-concurrent-index'?" in (info.value.hint or "")
+    bad_severity = Settings(severity={"nope-rule": Severity.ERROR})
+    with pytest.raises(ConfigError, match="severity names unknown rule"):
+        check_rule_names(bad_severity, ["prefer-text"])
+
+
+def _project(tmp_path: Path, config: str, sql: str) -> Path:
+    write(tmp_path / "migration-guard.toml", config)
+    mig = tmp_path / "migrations" / "20240101000000_a"
+    write(mig / "up.sql", sql)
+    write(mig / "down.sql", "ALTER TABLE users DROP COLUMN IF EXISTS payload;\n")
+    return tmp_path / "migrations"
+
+
+def test_config_command_prints_values_and_sources(tmp_path: Path) -> None:
+    folder = _project(tmp_path, "pg_version = 12\n", "SELECT 1;\n")
+    result = CliRunner().invoke(cli, ["config", str(folder), "--format", "json", "--layout", "hasura"])
+    assert result.exit_code == 0, result.output
+    doc = json.loads(result.output)
+    assert doc["config_file"].endswith("migration-guard.toml")
+    assert doc["settings"]["pg_version"] == {"value": 12, "source": "migration-guard.toml"}
+    assert doc["settings"]["layout"] == {"value": "hasura", "source": "--layout"}
+    assert doc["settings"]["fail_on"] == {"value": "error", "source": "default"}
+    text = CliRunner().invoke(cli, ["config", str(folder)])
+    assert "pg_version = 12  (migration-guard.toml)" in text.output
+
+
+def test_config_command_refuses_typos_with_exit_2(tmp_path: Path) -> None:
+    folder = _project(tmp_path, "pg_verison = 12\n", "SELECT 1;\n")
+    result = CliRunner().invoke(cli, ["config", str(folder)])
+    assert result.exit_code == 2
+    assert "unknown setting 'pg_verison'" in result.output and "did you mean 'pg_version'?" in result.output
+    assert "Traceback" not in result.output
+
+
+def test_lint_refuses_unknown_rule_in_config(tmp_path: Path) -> None:
+    folder = _project(tmp_path, 'disable = ["prefer-jsonbb"]\n', "SELECT 1;\n")
+    result = CliRunner().invoke(cli, ["lint", str(folder)])
+    assert result.exit_code == 2 and "did you mean 'prefer-jsonb'?" in result.output
+
+
+@pytest.mark.parametrize(
+    ("config", "flags", "code"),
+    [
+        ("", [], 0),  # a warning does not fail by default
+        ("", ["--fail-on", "warning"], 1),
+        ('fail_on = "warning"\n', [], 1),
+        ('fail_on = "warning"\n', ["--fail-on", "error"], 0),  # the flag overrides the file
+        ('disable = ["prefer-jsonb"]\nfail_on = "warning"\n', [], 0),
+        ('[severity]\nprefer-jsonb = "error"\n', [], 1),
+    ],
+)
+def test_fail_on_and_rule_selection(tmp_path: Path, config: str, flags: list[str], code: int) -> None:
+    folder = _project(tmp_path, config, "ALTER TABLE users ADD COLUMN payload json;\n")
+    result = CliRunner().invoke(cli, ["lint", str(folder), "--layout", "hasura", *flags])
+    assert result.exit_code == code, result.output
+
+
+def test_pg_version_flag_changes_verdicts(tmp_path: Path) -> None:
+    folder = _project(tmp_path, "", "ALTER TABLE users ADD COLUMN payload jsonb DEFAULT '{}';\n")
+    assert CliRunner().invoke(cli, ["lint", str(folder), "--layout", "hasura"]).exit_code == 0
+    old = CliRunner().invoke(cli, ["lint", str(folder), "--layout", "hasura", "--pg-version", "10"])
+    assert old.exit_code == 1 and "avoid-volatile-default" in old.output
