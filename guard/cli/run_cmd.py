@@ -1,0 +1,383 @@
+"""Commands of the migration runner: status, plan, migrate (and --dry-run), rollback, exec.
+
+Each one: settings -> runtime (environment, at this edge only) -> gates (hard lock for
+production, marker) -> library call in `guard.db.runner` -> render -> exit code.
+Progress goes to stderr so `--format json` on stdout stays machine-readable.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import sys
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import click
+
+from guard.cli.common import (
+    config_options,
+    format_option,
+    path_argument,
+    resolve_migrations_dir,
+    settings_for,
+)
+from guard.cli.db_cmd import database_url_option, env_option
+
+if TYPE_CHECKING:
+    from guard.config import Settings
+    from guard.db.runner import Plan, RunnerContext, RunReport
+    from guard.gates import Runtime
+    from guard.layouts import Discovery
+    from guard.model import Migration
+
+
+def _err(line: str) -> None:
+    click.echo(line, err=True)
+
+
+def _setup(
+    path: Path | None, config_file: Path | None, layout: str | None, env: str | None, database_url: str | None
+) -> tuple[Settings, Runtime, Discovery]:
+    from guard.gates import resolve_runtime
+    from guard.layouts import discover
+
+    settings = settings_for(path, config_file, layout=(layout, "--layout"))
+    runtime = resolve_runtime(settings, os.environ, Path.cwd(), env_flag=env, database_url=database_url)
+    folder = resolve_migrations_dir(path, settings)
+    discovery = discover(folder, settings.layout, exclude=settings.exclude)
+    return settings, runtime, discovery
+
+
+@contextmanager
+def _runner(settings: Settings, runtime: Runtime, *, mutating: bool) -> Iterator[RunnerContext]:
+    """Gated work connection + a plain lock connection to the same target, both closed afterwards."""
+    from guard.db.connect import connect
+    from guard.db.runner import RunnerContext
+    from guard.gates import open_gated_connection
+
+    conn = open_gated_connection(settings, runtime, mutating=mutating, out=_err)
+    try:
+        assert runtime.database_url is not None  # the gates refused otherwise
+        lock_conn = connect(runtime.database_url, application_name="migration-guard lock")
+        try:
+            yield RunnerContext(conn, lock_conn, settings, host=socket.gethostname(), out=_err)
+        finally:
+            lock_conn.close()
+    finally:
+        conn.close()
+
+
+def _lint_gate(settings: Settings, discovery: Discovery) -> Callable[[list[Migration]], None]:
+    """The lint gate: findings at the fail level in the migrations about to run refuse the run (exit 1)."""
+
+    def gate(pending: list[Migration]) -> None:
+        from guard.db.runner import LintRefusal
+        from guard.lint.engine import lint_migrations
+        from guard.report import render
+
+        ids = {m.id for m in pending}
+        extra = [f for f in discovery.findings if f.migration in ids]
+        result = lint_migrations(
+            discovery.migrations, settings, extra_findings=extra, only=ids, layout=discovery.layout
+        )
+        if result.exit_code:
+            render(result, "text", sys.stderr)
+            raise LintRefusal(
+                f"lint found {len([f for f in result.findings if f.severity >= result.fail_on])} problem(s) "
+                f"at or above {result.fail_on} in the migrations about to run; nothing was applied",
+                "fix them, or suppress one with `-- guard: ignore RULE reason: why it is safe`",
+            )
+
+    return gate
+
+
+def _prod_hard_lock_open(runtime: Runtime) -> bool:
+    from guard.db.hardlock import PROD
+    from guard.errors import SafetyError
+    from guard.gates import check_hard_lock
+
+    if runtime.expected_env != PROD:
+        return True
+    try:
+        check_hard_lock(runtime, "dry-run migrations that take ACCESS EXCLUSIVE locks on production")
+    except SafetyError:
+        return False
+    return True
+
+
+# --- rendering ---------------------------------------------------------------------------------
+
+
+def _render_plan(plan: Plan, fmt: str, extra: dict[str, Any] | None = None) -> None:
+    if fmt == "json":
+        click.echo(json.dumps({**plan.as_dict(), **(extra or {})}, indent=2, default=str))
+        return
+    for a in plan.applied.values():
+        state = "" if a.status == "applied" else f"  [{a.status}: {a.statements_done} statements done]"
+        click.echo(f"applied  {a.id}  {a.applied_at:%Y-%m-%d %H:%M:%S%z}  by {a.applied_by}{state}")
+    for m in plan.pending:
+        click.echo(f"pending  {m.id}")
+    drift = plan.drift
+    for m, _ in drift.edited:
+        click.echo(f"drift    {m.id}: edited since it was applied (checksum differs)")
+    for a in drift.missing:
+        click.echo(f"drift    {a.id}: applied, but no file")
+    for m in drift.out_of_order:
+        click.echo(f"drift    {m.id}: pending but older than the newest applied migration")
+    for note in (extra or {}).get("notes", []):
+        click.echo(f"note     {note}")
+    click.echo(
+        f"{len(plan.applied)} applied, {len(plan.pending)} pending, "
+        f"{len(drift.edited) + len(drift.missing) + len(drift.out_of_order)} drift"
+    )
+
+
+def _render_report(report: RunReport, fmt: str) -> None:
+    if fmt == "json":
+        click.echo(json.dumps(report.as_dict(), indent=2, default=str))
+        return
+    for o in report.outcomes:
+        line = f"{o.status:16} {o.migration}  {o.duration_ms:.0f} ms"
+        if o.attempts > 1:
+            line += f"  ({o.attempts} attempts)"
+        click.echo(line)
+        for mode, rel in o.locks:
+            click.echo(f"    lock {mode} on {rel}")
+        if o.error:
+            click.echo(f"    error at line {o.line}: {o.error}")
+        for b in o.blockers:
+            click.echo(f"    {b.describe()}")
+        for note in o.notes:
+            click.echo(f"    note: {note}")
+    for note in report.notes:
+        click.echo(note)
+
+
+def _run(fmt: str, call: Callable[[], RunReport]) -> RunReport:
+    """Run a migrate/rollback call; on failure render what was done before exiting 2."""
+    from guard.db.runner import RunFailed
+
+    try:
+        return call()
+    except RunFailed as exc:
+        _render_report(exc.report, fmt)
+        raise
+
+
+# --- commands ----------------------------------------------------------------------------------
+
+
+@click.command()
+@path_argument
+@format_option()
+@config_options
+@env_option
+@database_url_option
+def status(
+    path: Path | None,
+    fmt: str,
+    config_file: Path | None,
+    layout: str | None,
+    env: str | None,
+    database_url: str | None,
+) -> None:
+    """Show applied and pending migrations, and drift: applied files edited since, applied versions
+    with no file, pending migrations older than the newest applied one. Changes nothing."""
+    from guard.db.runner import read_plan
+    from guard.gates import open_gated_connection
+
+    settings, runtime, discovery = _setup(path, config_file, layout, env, database_url)
+    conn = open_gated_connection(settings, runtime, mutating=False, out=_err)
+    try:
+        plan = read_plan(conn, discovery.migrations, settings)
+    finally:
+        conn.close()
+    _render_plan(plan, fmt)
+
+
+@click.command()
+@path_argument
+@format_option()
+@config_options
+@env_option
+@database_url_option
+@click.option("--to", "to", default=None, metavar="VERSION", help="Plan up to this version (inclusive).")
+def plan(
+    path: Path | None,
+    fmt: str,
+    config_file: Path | None,
+    layout: str | None,
+    env: str | None,
+    database_url: str | None,
+    to: str | None,
+) -> None:
+    """The developer's dry run: gates, lint findings, drift, contract timing and the pending list,
+    without changing anything. Exit 0 when `migrate` would proceed, 1 on lint findings, 2 on refusals."""
+    from guard.db.contract import ContractRefusal, check_window, contract_spec, db_now
+    from guard.db.runner import LintRefusal, read_plan
+    from guard.gates import open_gated_connection
+
+    settings, runtime, discovery = _setup(path, config_file, layout, env, database_url)
+    conn = open_gated_connection(settings, runtime, mutating=False, out=_err)
+    notes: list[str] = []
+    code = 0
+    try:
+        the_plan = read_plan(conn, discovery.migrations, settings, to)
+        try:
+            _lint_gate(settings, discovery)(the_plan.pending)
+        except LintRefusal as exc:
+            notes.append(exc.message)
+            code = 1
+        now = db_now(conn)
+        earlier: set[str] = set()
+        for m in the_plan.pending:
+            spec = contract_spec(m)
+            if spec is not None:
+                try:
+                    check_window(spec, the_plan.applied, now, settings.contract_window_hours, earlier)
+                    if spec.expand:
+                        notes.append(f"{m.id}: contract window for {spec.expand} is open")
+                except ContractRefusal as exc:
+                    notes.append(exc.message)
+                    code = 2
+            earlier.add(m.version)
+    finally:
+        conn.close()
+    if the_plan.drift.edited or the_plan.drift.missing:
+        code = 2
+    _render_plan(the_plan, fmt, {"notes": notes, "exit_code": code})
+    sys.exit(code)
+
+
+@click.command()
+@path_argument
+@format_option()
+@config_options
+@env_option
+@database_url_option
+@click.option("--to", "to", default=None, metavar="VERSION", help="Apply up to this version (inclusive).")
+@click.option(
+    "--dry-run",
+    is_flag=True,
+    help="Run each pending migration in a transaction and roll it back; report errors, time and locks.",
+)
+def migrate(
+    path: Path | None,
+    fmt: str,
+    config_file: Path | None,
+    layout: str | None,
+    env: str | None,
+    database_url: str | None,
+    to: str | None,
+    dry_run: bool,
+) -> None:
+    """Apply pending migrations behind the gates, in this order: hard lock (prod), environment
+    marker, lint (errors refuse), drift (edited applied migrations refuse), contract timing, then
+    each pending migration in its own transaction with its history row.
+
+    Exit 0 when done, 1 when lint refuses (or a dry run finds a failing migration), 2 on any
+    other refusal or failure.
+    """
+    from guard.db import runner
+
+    settings, runtime, discovery = _setup(path, config_file, layout, env, database_url)
+    refuse_ae = dry_run and not _prod_hard_lock_open(runtime)
+    with _runner(settings, runtime, mutating=not dry_run) as ctx:
+        report = _run(
+            fmt,
+            lambda: runner.migrate(
+                ctx,
+                discovery.migrations,
+                to=to,
+                dry=dry_run,
+                refuse_access_exclusive=refuse_ae,
+                lint_gate=_lint_gate(settings, discovery),
+            ),
+        )
+    _render_report(report, fmt)
+    if dry_run and any(o.status == "dry-run failed" for o in report.outcomes):
+        sys.exit(1)
+
+
+@click.command()
+@path_argument
+@format_option()
+@config_options
+@env_option
+@database_url_option
+@click.option(
+    "--steps", type=click.IntRange(min=1), default=None, help="How many migrations to undo (default 1)."
+)
+@click.option("--to", "to", default=None, metavar="VERSION", help="Undo every migration above this version.")
+def rollback(
+    path: Path | None,
+    fmt: str,
+    config_file: Path | None,
+    layout: str | None,
+    env: str | None,
+    database_url: str | None,
+    steps: int | None,
+    to: str | None,
+) -> None:
+    """Apply down migrations in reverse order behind the same gates (hard lock, marker, drift)."""
+    from guard.db import runner
+    from guard.errors import InputError
+
+    if steps is not None and to is not None:
+        raise InputError("--steps and --to cannot be combined", "pass one of them")
+    settings, runtime, discovery = _setup(path, config_file, layout, env, database_url)
+    with _runner(settings, runtime, mutating=True) as ctx:
+        report = _run(fmt, lambda: runner.rollback(ctx, discovery.migrations, steps=steps, to=to))
+    _render_report(report, fmt)
+
+
+@click.command("exec", context_settings={"ignore_unknown_options": True})
+@config_options
+@env_option
+@database_url_option
+@click.option(
+    "--migrations",
+    "path",
+    type=click.Path(path_type=Path),
+    default=None,
+    help="Migrations folder to lint and check for drift (default: the configured or usual one).",
+)
+@click.argument("command", nargs=-1, required=True, type=click.UNPROCESSED)
+def exec_cmd(
+    config_file: Path | None,
+    layout: str | None,
+    env: str | None,
+    database_url: str | None,
+    path: Path | None,
+    command: Sequence[str],
+) -> None:
+    """Run the gates (hard lock, marker, lint, drift), then COMMAND (Hasura CLI, Prisma, dbmate, ...)
+    under the runner lock, passing its exit code through.
+
+    Example: migration-guard exec --env prod -- hasura migrate apply --database-name default
+    """
+    import subprocess
+
+    from guard.db.runner import Session, gate_check
+    from guard.errors import InputError
+
+    settings, runtime, discovery = _setup(path, config_file, layout, env, database_url)
+    with _runner(settings, runtime, mutating=True) as ctx, Session(ctx, "exec", " ".join(command)) as session:
+        plan = gate_check(ctx, session, discovery.migrations, _lint_gate(settings, discovery))
+        attempted = [m.id for m in plan.pending]
+        session.audit("started", attempted)
+        _err(f"gates passed; running: {' '.join(command)}")
+        try:
+            code = subprocess.call(list(command))
+        except OSError as exc:
+            session.audit("failed", attempted, f"cannot run {command[0]}: {exc.strerror}")
+            raise InputError(
+                f"cannot run {command[0]}: {exc.strerror}", "check the command after --"
+            ) from None
+        session.audit("ok" if code == 0 else "failed", attempted, None if code == 0 else f"exit code {code}")
+    # A child killed by a signal: report it the way shells do (128 + signal number).
+    sys.exit(code if code >= 0 else 128 - code)
