@@ -413,10 +413,12 @@ def _round_trip(
     changes = diff_snapshots(s1, s3)
     for change in _capped(changes, m, result):
         out.append(_finding("reapply-up-differs", m, "up", 1, *_reup_words(m, change)))
+    data_differs = False
     if d1 is not None:
         for dc in diff_data(d1, s.data(s3)):
             if dc.table in lost:
                 continue  # already reported: the down lost it, so the re-applied up cannot match
+            data_differs = True
             out.append(
                 _finding(
                     "reapply-up-differs",
@@ -427,7 +429,8 @@ def _round_trip(
                     "make up and down exact inverses for the rows they touch",
                 )
             )
-    return "rebuild" if changes else s3
+    # Lost data or a different schema: later migrations must meet the state a real deploy gives.
+    return "rebuild" if changes or lost or data_differs else s3
 
 
 def _capped(changes: list[Change], m: Migration, result: VerifyResult) -> list[Change]:
