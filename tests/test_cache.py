@@ -61,7 +61,7 @@ def _open(settings: Settings) -> LintCache:
 def test_warm_run_answers_everything_from_the_cache(tmp_path: Path, settings: Settings) -> None:
     ms = _migrations(tmp_path)
     plain = _lint(ms, settings, None)
-    assert {f.rule for f in plain} == {"unused-suppression", "invalid-directive"}
+    assert {"unused-suppression", "invalid-directive"} <= {f.rule for f in plain}
 
     cold = _open(settings)
     assert _lint(ms, settings, cold) == plain

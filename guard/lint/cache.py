@@ -127,13 +127,35 @@ def settings_identity(settings: Settings) -> str:
 
 def migration_identity(migration: Migration) -> str:
     """Digest of every field of a migration, paths as they appear in findings."""
-    items = [[f.name, _plain(getattr(migration, f.name))] for f in dataclasses.fields(migration)]
-    return _sha(json.dumps(items))
+    parts: list[str] = []
+    for f in dataclasses.fields(migration):
+        value = getattr(migration, f.name)
+        if isinstance(value, str):  # the SQL text: hashed as is, no JSON escaping of megabytes
+            parts += [f.name, "s", value]
+        elif isinstance(value, Path):
+            parts += [f.name, "p", _fast_display(value)]
+        else:
+            parts += [f.name, "j", json.dumps(_plain(value))]
+    return _sha(*parts)
 
 
-def context_identity(migrations: Sequence[Migration]) -> str:
+def _fast_display(path: Path) -> str:
+    # os.path.relpath normalises both sides on every call; most paths are plainly under the cwd.
+    text = os.fspath(path)
+    prefix = _cwd_prefix()
+    if os.path.isabs(text) and text.startswith(prefix) and ".." not in text:
+        return text[len(prefix) :]
+    return _display(path) or ""
+
+
+def _cwd_prefix() -> str:
+    return os.path.join(os.getcwd(), "")
+
+
+def context_identity(migrations: Sequence[Migration], key: Callable[[Migration], str] | None = None) -> str:
     """Digest of the whole migrations list, for entries whose lint read it."""
-    return _sha(*(migration_identity(m) for m in migrations))
+    key = key or migration_identity
+    return _sha(*(key(m) for m in migrations))
 
 
 def default_cache_dir(settings: Settings, folder: Path) -> Path:
@@ -210,6 +232,7 @@ class LintCache:
     rule_ids: frozenset[str] | None = None
     stats: CacheStats = field(default_factory=CacheStats)
     _used: set[str] = field(default_factory=set)
+    _keys: dict[int, tuple[Migration, str]] = field(default_factory=dict)
     _dirty: bool = False
 
     @classmethod
@@ -248,7 +271,11 @@ class LintCache:
 
     def key(self, migration: Migration) -> str:
         """The entry key of `migration` (code and settings are already in the pack's identity)."""
-        return migration_identity(migration)
+        memo = self._keys.get(id(migration))
+        if memo is None or memo[0] is not migration:
+            memo = (migration, migration_identity(migration))
+            self._keys[id(migration)] = memo
+        return memo[1]
 
     def lookup(self, key: str, context: Callable[[], str]) -> list[Finding] | None:
         """Cached findings for `key`, or None on a miss or an entry that fails validation.

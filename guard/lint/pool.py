@@ -96,7 +96,7 @@ def lint_many(
     """
     results: list[list[Finding] | None] = [None] * len(todo)
     keys: list[str] = []
-    context = _lazy_context(migrations)
+    context = _lazy_context(migrations, cache)
     if cache is not None:
         for i, m in enumerate(todo):
             key = cache.key(m)
@@ -128,14 +128,14 @@ def lint_many(
     return [f for r in results if r is not None for f in r]
 
 
-def _lazy_context(migrations: Sequence[Migration]) -> Callable[[], str]:
+def _lazy_context(migrations: Sequence[Migration], cache: LintCache | None) -> Callable[[], str]:
     memo: list[str] = []
 
     def get() -> str:
         if not memo:
             from guard.lint.cache import context_identity
 
-            memo.append(context_identity(migrations))
+            memo.append(context_identity(migrations, cache.key if cache is not None else None))
         return memo[0]
 
     return get

@@ -29,5 +29,5 @@ def as_document(result: LintResult) -> dict[str, Any]:
 
 def render(result: LintResult, stream: IO[str], **_: object) -> None:
     """Write the JSON document, one object, newline-terminated."""
-    json.dump(as_document(result), stream, indent=2)
-    stream.write("\n")
+    # One write of the whole text: json.dump with indent issues thousands of small writes.
+    stream.write(json.dumps(as_document(result), indent=2) + "\n")
