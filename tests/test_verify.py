@@ -9,10 +9,10 @@ from pathlib import Path
 import psycopg
 import pytest
 from click.testing import CliRunner, Result
+from conftest import SAMPLES
 
 from guard.cli import cli
 from guard.db.shadow import DATABASE_PREFIX
-from conftest import SAMPLES
 
 pytestmark = pytest.mark.db
 
