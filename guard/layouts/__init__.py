@@ -37,6 +37,7 @@ from guard.layouts.files import (
     SqlFile,
     display,
     os_error,
+    shown,
     walk_sql_files,
 )
 from guard.layouts.folders import HASURA, PRISMA
@@ -78,12 +79,12 @@ def discover(path: Path, layout: str = "auto", exclude: Sequence[str] = ()) -> D
     if stat.S_ISREG(mode):
         return _discover_file(path, layout)
     if not stat.S_ISDIR(mode):
-        raise InputError(f"{display(path)}: not a folder or a regular file", "pass the migrations folder")
+        raise InputError(f"{shown(path)}: not a folder or a regular file", "pass the migrations folder")
     files, links, others = walk_sql_files(path, exclude)
     if not files:
         what = f"no .sql files (and {others} other files)" if others else "is empty"
         raise InputError(
-            f"{display(path)}: {what}",
+            f"{shown(path)}: {what}",
             "pass the folder that holds your migrations"
             + (" or check the `exclude` patterns" if exclude else ""),
         )
@@ -118,13 +119,13 @@ def _nothing_found(files: Sequence[SqlFile], spec: LayoutSpec | None, root: Path
     patterns = "; ".join(f"{s.name}: {s.pattern}" for s in LAYOUT_SPECS)
     if spec is None:
         return InputError(
-            f"{display(root)}: no recognisable migrations among {len(files)} .sql files",
+            f"{shown(root)}: no recognisable migrations among {len(files)} .sql files",
             f"name them like one of these layouts ({patterns}), or pass the right folder",
         )
     others = [(sum(1 for f in files if s.explains(f)), s.name) for s in LAYOUT_SPECS if s.name != spec.name]
     count, name = max(others)
     return InputError(
-        f"{display(root)}: no {spec.name} migrations ({spec.pattern}) among {len(files)} .sql files",
+        f"{shown(root)}: no {spec.name} migrations ({spec.pattern}) among {len(files)} .sql files",
         f"these look like {name} migrations: pass `--layout {name}` or `--layout auto`"
         if count
         else f"name them like {spec.pattern}, or pass the right folder",

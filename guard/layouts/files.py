@@ -36,11 +36,17 @@ _DBMATE_MARKER = re.compile(rb"^--[ \t]*migrate:(?:up|down)(?=[ \t\r\n]|$)", re.
 
 
 def display(path: Path) -> str:
-    """A path relative to the current directory when below it, as editors and CI expect."""
+    """A finding's file: relative to the current directory, as the lint engine writes it."""
     try:
         return os.path.relpath(path)
     except ValueError:  # another drive on Windows
         return str(path)
+
+
+def shown(path: Path) -> str:
+    """A path for an error message: relative when below the current directory, else absolute."""
+    rel = display(path)
+    return os.path.abspath(path) if rel == ".." or rel.startswith(".." + os.sep) else rel
 
 
 class SqlFile:
@@ -92,17 +98,17 @@ class SqlFile:
 
 def read_checked(path: Path) -> bytes:
     """Read a migration file's bytes, refusing non-regular, oversized and binary files."""
-    shown = display(path)
+    shown_path = shown(path)
     try:
         st = path.stat()
         if not stat.S_ISREG(st.st_mode):
             raise InputError(
-                f"{shown}: not a regular file",
+                f"{shown_path}: not a regular file",
                 "point at SQL files or the folder that holds them (not a device, FIFO or socket)",
             )
         if st.st_size > MAX_FILE_BYTES:
             raise InputError(
-                f"{shown}: {st.st_size / 1e6:.1f} MB is over the {MAX_FILE_BYTES // (1024 * 1024)} MiB limit for a migration file",
+                f"{shown_path}: {st.st_size / 1e6:.1f} MB is over the {MAX_FILE_BYTES // (1024 * 1024)} MiB limit for a migration file",
                 "split the data load into smaller migrations, or list the file under `exclude` in the config",
             )
         with path.open("rb") as fh:
@@ -110,11 +116,11 @@ def read_checked(path: Path) -> bytes:
     except OSError as exc:
         raise os_error(exc, path) from None
     if len(data) > MAX_FILE_BYTES:  # grew while we read it
-        raise InputError(f"{shown}: file is over the {MAX_FILE_BYTES // (1024 * 1024)} MiB limit")
+        raise InputError(f"{shown_path}: file is over the {MAX_FILE_BYTES // (1024 * 1024)} MiB limit")
     nul = data.find(b"\x00")
     if nul >= 0:
         raise InputError(
-            f"{shown}: binary file (NUL byte at offset {nul}), not SQL text",
+            f"{shown_path}: binary file (NUL byte at offset {nul}), not SQL text",
             "remove it from the migrations folder or list it under `exclude` in the config",
         )
     return data
@@ -128,26 +134,26 @@ def decode_utf8(data: bytes, path: Path) -> str:
         bad = data[exc.start]
         line = data.count(b"\n", 0, exc.start) + 1
         raise InputError(
-            f"{display(path)}: not UTF-8 text (byte 0x{bad:02x} at offset {exc.start}, line {line})",
+            f"{shown(path)}: not UTF-8 text (byte 0x{bad:02x} at offset {exc.start}, line {line})",
             "re-save the file as UTF-8, e.g. `iconv -f latin1 -t utf-8`",
         ) from None
 
 
 def os_error(exc: OSError, path: Path) -> InputError:
     """Turn an OS error on `path` into a one-line `InputError` that names the cause."""
-    shown = display(Path(exc.filename) if exc.filename else path)
+    shown_path = shown(Path(exc.filename) if exc.filename else path)
     if exc.errno == errno.ELOOP:
-        return InputError(f"{shown}: symlink loop", "replace the symlink with the real file or folder")
+        return InputError(f"{shown_path}: symlink loop", "replace the symlink with the real file or folder")
     if isinstance(exc, PermissionError):
-        return InputError(f"{shown}: permission denied", "make it readable by this user (chmod/chown)")
+        return InputError(f"{shown_path}: permission denied", "make it readable by this user (chmod/chown)")
     if isinstance(exc, FileNotFoundError):
         return InputError(
-            f"{shown}: no such file (a broken symlink, or it was removed while reading)",
+            f"{shown_path}: no such file (a broken symlink, or it was removed while reading)",
             "pass the folder that holds your migrations",
         )
     if exc.errno == errno.EISDIR:
-        return InputError(f"{shown}: is a directory where a file was expected")
-    return InputError(f"{shown}: cannot read ({exc.strerror or exc})")
+        return InputError(f"{shown_path}: is a directory where a file was expected")
+    return InputError(f"{shown_path}: cannot read ({exc.strerror or exc})")
 
 
 def is_excluded(rel: PurePosixPath, patterns: Sequence[str]) -> bool:

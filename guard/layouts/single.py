@@ -36,7 +36,8 @@ class DbmateSections:
     down: str | None = None
     down_line: int = 1
     transaction: bool | None = None
-    problems: list[str] = field(default_factory=list)
+    #: (1-based line, message) for each way the file breaks dbmate's rules.
+    problems: list[tuple[int, str]] = field(default_factory=list)
 
 
 def parse_dbmate(text: str) -> DbmateSections:
@@ -51,16 +52,23 @@ def parse_dbmate(text: str) -> DbmateSections:
         if extra:
             line = text.count("\n", 0, extra[0].start()) + 1
             out.problems.append(
-                f"a second `-- migrate:{kind}` marker on line {line}: dbmate uses only the first, "
-                "so the SQL after it runs as part of another section"
+                (
+                    line,
+                    f"a second `-- migrate:{kind}` marker: dbmate uses only the first, "
+                    "so the SQL after it runs as part of another section",
+                )
             )
     up, down = firsts.get("up"), firsts.get("down")
     if up is None:
-        out.problems.append("no `-- migrate:up` marker, so dbmate refuses to run it")
+        out.problems.append((1, "no `-- migrate:up` marker, so dbmate refuses to run it"))
         return out
     head = text[: min(m.start() for m in firsts.values())]
-    if any(line.strip() and not line.lstrip().startswith("--") for line in head.splitlines()):
-        out.problems.append("SQL before the first `-- migrate:` marker, which dbmate refuses to run")
+    for number, before in enumerate(head.splitlines(), start=1):
+        if before.strip() and not before.lstrip().startswith("--"):
+            out.problems.append(
+                (number, "SQL before the first `-- migrate:` marker, which dbmate refuses to run")
+            )
+            break
     if "transaction:false" in up.group(2).split():
         out.transaction = False
     out.up, out.up_line = _section(text, up, down)
@@ -101,13 +109,14 @@ def _dbmate_collect(files: Sequence[SqlFile], out: Collector) -> None:
         version, name = m.group(1), m.group(2)
         sections = parse_dbmate(f.text())
         mid = f"{version}_{name}" if name else version
-        for problem in sections.problems:
+        for line, problem in sections.problems:
             out.finding(
                 "malformed-dbmate-migration",
                 f,
                 f"`{f.rel}`: {problem}",
                 "keep one `-- migrate:up` and one `-- migrate:down` marker, with all SQL below them",
                 migration=mid,
+                line=line,
             )
         out.claim(f)
         if sections.up is None:
