@@ -1,0 +1,1 @@
+ALTER TABLE orders SET TABLESPACE pg_default;

@@ -1,0 +1,7 @@
+-- A nested BEGIN is ignored; the first COMMIT ends the outer transaction.
+BEGIN;
+-- expect: nested-transaction
+BEGIN;
+ALTER TABLE users ADD COLUMN timezone text;
+COMMIT;
+COMMIT;
