@@ -125,7 +125,7 @@ def concurrent_in_transaction(statements: Sequence[Statement], ctx: FileContext)
         transaction commits.
     """,
     fix="Put the `ADD VALUE` in a migration of its own, marked `-- guard: no-transaction`, or target Postgres 12+.",
-    bad="-- pg_version = 11\nBEGIN;\nALTER TYPE mood ADD VALUE 'curious';\nCOMMIT;",
+    bad="-- pg_version = 11\nBEGIN;\nALTER TYPE mood ADD VALUE 'curious' AFTER 'happy';\nCOMMIT;",
     good="-- guard: no-transaction\nALTER TYPE mood ADD VALUE 'curious' AFTER 'happy';",
     scope="file",
 )
