@@ -64,6 +64,8 @@ class Timings:
     snapshots: float = 0.0
     data: float = 0.0
     rebuilds: float = 0.0
+    #: How many catalog snapshots were taken.
+    snapshot_count: int = 0
 
     def as_dict(self) -> dict[str, float]:
         """Rounded to milliseconds, for JSON."""
@@ -177,6 +179,7 @@ class _Session:
 
     def snapshot(self) -> Snapshot:
         started = time.perf_counter()
+        self.timings.snapshot_count += 1
         try:
             return take_snapshot(
                 self.conn,
