@@ -119,17 +119,21 @@ def _nothing_found(files: Sequence[SqlFile], spec: LayoutSpec | None, root: Path
     patterns = "; ".join(f"{s.name}: {s.pattern}" for s in LAYOUT_SPECS)
     if spec is None:
         return InputError(
-            f"{shown(root)}: no recognisable migrations among {len(files)} .sql files",
+            f"{shown(root)}: no recognisable migrations among {_files(len(files))}",
             f"name them like one of these layouts ({patterns}), or pass the right folder",
         )
     others = [(sum(1 for f in files if s.explains(f)), s.name) for s in LAYOUT_SPECS if s.name != spec.name]
     count, name = max(others)
     return InputError(
-        f"{shown(root)}: no {spec.name} migrations ({spec.pattern}) among {len(files)} .sql files",
+        f"{shown(root)}: no {spec.name} migrations ({spec.pattern}) among {_files(len(files))}",
         f"these look like {name} migrations: pass `--layout {name}` or `--layout auto`"
         if count
         else f"name them like {spec.pattern}, or pass the right folder",
     )
+
+
+def _files(n: int) -> str:
+    return f"{n} .sql file" + ("" if n == 1 else "s")
 
 
 _FLYWAY_NAME = re.compile(r"^([VU])([^_]*__.*)$", re.S)

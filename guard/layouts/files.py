@@ -108,7 +108,7 @@ def read_checked(path: Path) -> bytes:
             )
         if st.st_size > MAX_FILE_BYTES:
             raise InputError(
-                f"{shown_path}: {st.st_size / 1e6:.1f} MB is over the {MAX_FILE_BYTES // (1024 * 1024)} MiB limit for a migration file",
+                f"{shown_path}: {_mib(st.st_size)} is over the {_mib(MAX_FILE_BYTES)} limit for a migration file",
                 "split the data load into smaller migrations, or list the file under `exclude` in the config",
             )
         with path.open("rb") as fh:
@@ -116,7 +116,7 @@ def read_checked(path: Path) -> bytes:
     except OSError as exc:
         raise os_error(exc, path) from None
     if len(data) > MAX_FILE_BYTES:  # grew while we read it
-        raise InputError(f"{shown_path}: file is over the {MAX_FILE_BYTES // (1024 * 1024)} MiB limit")
+        raise InputError(f"{shown_path}: file is over the {_mib(MAX_FILE_BYTES)} limit for a migration file")
     nul = data.find(b"\x00")
     if nul >= 0:
         raise InputError(
@@ -124,6 +124,10 @@ def read_checked(path: Path) -> bytes:
             "remove it from the migrations folder or list it under `exclude` in the config",
         )
     return data
+
+
+def _mib(size: int) -> str:
+    return f"{size / (1024 * 1024):.1f} MiB"
 
 
 def decode_utf8(data: bytes, path: Path) -> str:

@@ -150,12 +150,10 @@ def _plain_collect(files: Sequence[SqlFile], out: Collector) -> None:
         if f.folder_rel not in folders or _PAIRED_SHAPE.search(f.name):
             continue
         m = _versioned(f)
-        if f.has_dbmate_marker():
-            continue  # a dbmate file: linting it whole would lint its down section; reported as ignored
         if m is None:
             out.unversioned(f, "`<timestamp>_<name>.sql`")
-            continue
-        out.add(f, m.group(1), m.group(2))
+        elif not f.has_dbmate_marker():  # linting a dbmate file whole would lint its down section
+            out.add(f, m.group(1), m.group(2))
 
 
 DBMATE = LayoutSpec(
