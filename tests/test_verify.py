@@ -257,7 +257,10 @@ def test_schema_file_as_sql(tmp_path: Path, pg_server) -> None:
     schema.write_text(
         "SET statement_timeout = 0;\nSELECT pg_catalog.set_config('search_path', '', false);\n"
         "CREATE TABLE public.orders (id integer NOT NULL, total integer NOT NULL, note text);\n"
+        "ALTER TABLE public.orders OWNER TO role_that_does_not_exist;\n"
+        "\\restrict abc123\n"
         "ALTER TABLE ONLY public.orders ADD CONSTRAINT orders_pkey PRIMARY KEY (id);\n"
+        "GRANT SELECT ON public.orders TO role_that_does_not_exist;\n"
     )
     code, doc = run_json(folder, "--schema", schema, url=pg_server.admin_url)
     assert code == 1

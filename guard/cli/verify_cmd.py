@@ -233,8 +233,9 @@ def _snapshot_of_sql(server: ShadowServer, settings: Settings, text: str, path: 
         throwaway_database(server, settings) as db,
         connect(db.url, application_name=APPLICATION_NAME) as conn,
     ):
+        statements = [st for st in split_statements(sql)[0] if not _dump_noise(st.words)]
         try:
-            run_statements(conn, split_statements(sql)[0])
+            run_statements(conn, statements)
         except StatementFailure as exc:
             raise InputError(f"--schema {path}: line {exc.line}: {exc.error}") from None
         # A dump sets search_path to ''; reset so definitions print as they do for migrations.
@@ -244,6 +245,13 @@ def _snapshot_of_sql(server: ShadowServer, settings: Settings, text: str, path: 
             exclude_schemas=(settings.history_schema,),
             marker_table=f"{settings.marker_schema}.{settings.marker_table}",
         )
+
+
+def _dump_noise(words: tuple[str, ...]) -> bool:
+    """Dump statements about roles and privileges: not schema, and the roles may not exist here."""
+    if words[:1] in (("GRANT",), ("REVOKE",)) or words[:3] == ("ALTER", "DEFAULT", "PRIVILEGES"):
+        return True
+    return words[:1] == ("ALTER",) and words[-3:-1] == ("OWNER", "TO")
 
 
 def _write_schema(result: VerifyResult, path: Path) -> None:
