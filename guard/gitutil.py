@@ -16,6 +16,7 @@ import os
 import shutil
 import subprocess
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 from guard.errors import InputError
@@ -123,33 +124,45 @@ def _fetch(root: Path, args: Sequence[str]) -> bool:
     return proc.returncode == 0
 
 
-def ensure_merge_base(root: Path, base: str, *, fetch: bool = True) -> tuple[str, list[str]]:
+@dataclass(frozen=True)
+class BaseRef:
+    """Where a change forked from its base branch, and where that branch is now."""
+
+    merge_base: str
+    tip: str
+    #: What had to be fetched to get here (shown as notices).
+    notes: tuple[str, ...] = ()
+
+
+def ensure_merge_base(root: Path, base: str, *, fetch: bool = True) -> BaseRef:
     """The merge base of `base` and HEAD, fetching what a shallow CI clone lacks.
 
-    Returns (sha, notes) where notes say what was fetched. Raises `InputError`
-    with the depth to configure when the history cannot be completed.
+    Raises `InputError` with the depth to configure when the history cannot be completed.
     """
     notes: list[str] = []
-    remote = _remote_of(root, base)
-    if resolve_commit(root, base) is None:
-        if fetch and remote is not None:
+    tip = resolve_commit(root, base)
+    if tip is None:
+        remote = _remote_of(root, base) if fetch else None
+        if remote is not None:
             name, branch = remote
             if _fetch(root, ["--depth=1", name, f"+refs/heads/{branch}:refs/remotes/{name}/{branch}"]):
                 notes.append(f"fetched {base} (it was not in this clone)")
-        if resolve_commit(root, base) is None:
+        tip = resolve_commit(root, base)
+        if tip is None:
             raise InputError(
                 f"--base {base}: no such branch, tag or commit in this clone",
                 "fetch it first (`git fetch origin main`), or in GitHub Actions use actions/checkout with `fetch-depth: 0`",
             )
-    found = merge_base(root, base)
+    found = merge_base(root, tip)
     if found is not None:
-        return found, notes
+        return BaseRef(found, tip, tuple(notes))
     if not is_shallow(root):
         raise InputError(
             f"HEAD and {base} have no common ancestor",
             "pass the branch this change will merge into, e.g. --base origin/main",
         )
-    if fetch and remote is not None:
+    remote = _remote_of(root, base) if fetch else None
+    if remote is not None:
         name, branch = remote
         refspec = f"+refs/heads/{branch}:refs/remotes/{name}/{branch}"
         head = resolve_commit(root, "HEAD") or "HEAD"
@@ -163,12 +176,12 @@ def ensure_merge_base(root: Path, base: str, *, fetch: bool = True) -> tuple[str
             found = merge_base(root, base)
             if found is not None:
                 notes.append(f"deepened the shallow clone by {depth} commits to find the merge base")
-                return found, notes
+                return BaseRef(found, resolve_commit(root, base) or tip, tuple(notes))
         if _fetch(root, ["--unshallow", name, refspec]):
             found = merge_base(root, base)
             if found is not None:
                 notes.append("fetched the full history (--unshallow) to find the merge base")
-                return found, notes
+                return BaseRef(found, resolve_commit(root, base) or tip, tuple(notes))
     raise InputError(
         f"this is a shallow clone and the merge base of HEAD and {base} is not in it",
         "fetch the full history: in GitHub Actions set `fetch-depth: 0` on actions/checkout, "
@@ -201,6 +214,27 @@ def list_files(root: Path, commit: str, folder: str) -> dict[str, str]:
     return out
 
 
+def changed_since(root: Path, commit: str, folder: str) -> set[str]:
+    """Paths under `folder` (relative to it, posix) whose working-tree content differs from `commit`.
+
+    Covers committed, staged and unstaged edits and deletions of tracked files; git
+    compares through its own filters (so a `core.autocrlf` checkout is not a change)
+    and skips files whose stat data is unchanged, which keeps this fast on big folders.
+    """
+    args = ["diff", "--name-only", "-z", "--no-renames", "--no-ext-diff", commit]
+    if folder:
+        args += ["--", folder.rstrip("/") + "/"]
+    proc = run_git(root, args)
+    if proc.returncode != 0:
+        raise InputError(f"git cannot compare the working tree with {commit[:12]}: {_stderr(proc)}")
+    prefix = (folder.rstrip("/") + "/") if folder else ""
+    return {
+        path[len(prefix) :]
+        for raw in proc.stdout.split(b"\0")
+        if raw and (path := raw.decode("utf-8", "surrogateescape")).startswith(prefix)
+    }
+
+
 def read_blobs(root: Path, shas: Iterable[str]) -> dict[str, bytes]:
     """The contents of many blobs through one `git cat-file --batch` process."""
     wanted = list(dict.fromkeys(shas))
@@ -227,9 +261,3 @@ def file_at(root: Path, commit: str, path: str) -> bytes | None:
     """One file's bytes at `commit` (path relative to the repository root), or None when absent."""
     proc = run_git(root, ["cat-file", "blob", f"{commit}:{path}"])
     return proc.stdout if proc.returncode == 0 else None
-
-
-def same_after_git_filters(root: Path, commit: str, path: str) -> bool:
-    """True when git itself sees no change (e.g. `core.autocrlf` rewrote only the checkout's line endings)."""
-    proc = run_git(root, ["diff", "--quiet", "--no-ext-diff", commit, "--", path])
-    return proc.returncode == 0

@@ -15,10 +15,11 @@ import os
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 
 from guard.config import Settings
 from guard.errors import InputError
+from guard.layouts.files import is_excluded
 from guard.lint.directives import read_file_directives
 from guard.lint.engine import display_path
 from guard.lint.registry import all_rules
@@ -39,17 +40,21 @@ MAX_DIFF_LINES = 16
 
 @dataclass(frozen=True)
 class BaseTree:
-    """The migrations folder as it was at the merge base."""
+    """The migrations folder as it was at the merge base (paths relative to the folder, posix)."""
 
     ref: str
     commit: str
-    #: Every file under the folder: path relative to the folder (posix) -> bytes.
-    files: Mapping[str, bytes]
-    #: The migrations discovered in those files; paths relative to the folder.
+    #: Every file under the folder at the merge base: path -> blob sha.
+    paths: Mapping[str, str]
+    #: The base's bytes of the files that differ in the working tree (edited or deleted), per git.
+    changed: Mapping[str, bytes]
+    #: The migrations at the merge base; paths relative to the folder.
     migrations: Sequence[Migration]
-    #: Migrations merged into the base branch after the merge base (paths relative to the folder):
-    #: a new migration must be later than these too, or it runs out of order once merged.
+    #: Migrations merged into the base branch after the merge base: a new migration must be
+    #: later than these too, or it runs out of order once merged.
     tip_migrations: Sequence[Migration] = ()
+    #: `exclude` globs: changed `.sql` files matching them are not treated as migrations.
+    exclude: Sequence[str] = ()
 
 
 @dataclass(frozen=True)
@@ -73,19 +78,25 @@ class ChangeSet:
     new: list[Migration] = field(default_factory=list)
     edited: list[Migration] = field(default_factory=list)
     findings: list[Finding] = field(default_factory=list)
-    #: Display paths of migration files identical to the base (old findings there are not new).
-    unchanged_files: set[str] = field(default_factory=set)
+    #: Migration files (relative to the folder) identical to the base: old findings there are not new.
+    unchanged: set[str] = field(default_factory=set)
 
 
-def _rel(path: Path, folder: Path) -> str:
-    return Path(os.path.relpath(path, folder)).as_posix()
+def rel_path(path: Path, folder: Path) -> str:
+    """`path` relative to `folder`, posix (cheap when `path` was built under `folder`)."""
+    if folder == Path(".") and not path.is_absolute():
+        return path.as_posix()
+    try:
+        return path.relative_to(folder).as_posix()
+    except ValueError:
+        return Path(os.path.relpath(path, folder)).as_posix()
 
 
 def migration_files(m: Migration, folder: Path) -> list[str]:
     """The files of a migration (up, then down when separate), relative to `folder`."""
-    files = [_rel(m.up_path, folder)]
-    if m.down_path is not None and _rel(m.down_path, folder) not in files:
-        files.append(_rel(m.down_path, folder))
+    files = [rel_path(m.up_path, folder)]
+    if m.down_path is not None and rel_path(m.down_path, folder) not in files:
+        files.append(rel_path(m.down_path, folder))
     return files
 
 
@@ -108,12 +119,10 @@ def compare(
     schema: SchemaChange | None = None,
     now: datetime | None = None,
     read: Callable[[Path], bytes | None] = read_bytes,
-    unchanged_by_git: Callable[[str], bool] = lambda rel: False,
 ) -> ChangeSet:
     """The change set of `current` (the working tree under `folder`) against `base`.
 
-    `unchanged_by_git(rel)` is asked only when bytes differ in line endings alone,
-    so a checkout whose `core.autocrlf` rewrote them is not mistaken for an edit.
+    Only files in `base.changed` are read: git has already said which files differ.
     """
     out = ChangeSet()
     base_name = f"{base.ref} (merge base {base.commit[:12]})"
@@ -137,23 +146,33 @@ def compare(
     for m in current:
         for rel in migration_files(m, folder):
             cur_files[rel] = m
-    base_files: dict[str, Migration] = {}
+    base_files: dict[str, Migration | None] = {}
     for m in base.migrations:
-        for rel in migration_files(m, folder=Path(".")):
+        for rel in migration_files(m, Path(".")):
             base_files[rel] = m
+    for rel in base.changed:  # fail closed: a changed .sql file discovery did not place is still checked
+        if (
+            rel.endswith(".sql")
+            and rel not in base_files
+            and not is_excluded(PurePosixPath(rel), base.exclude)
+        ):
+            base_files[rel] = cur_files.get(rel)
 
     edited_ids: set[str] = set()
     renamed_to: set[str] = set()
-    missing: list[tuple[str, Migration]] = []
+    missing: list[tuple[str, Migration | None]] = []
     for rel, bm in base_files.items():
-        before = base.files.get(rel, b"")
+        if rel not in base.changed:
+            out.unchanged.add(rel)
+            continue
+        before = base.changed[rel]
         after = read(folder / rel)
         shown = display_path(folder / rel)
         if after is None:
             missing.append((rel, bm))
             continue
-        if after == before or (_eol(after) == _eol(before) and unchanged_by_git(rel)):
-            out.unchanged_files.add(shown)
+        if after == before:
+            out.unchanged.add(rel)  # git's filters (core.autocrlf) differ, the bytes do not
             continue
         owner = cur_files.get(rel)
         if owner is not None and owner.id not in edited_ids:
@@ -170,15 +189,16 @@ def compare(
             owner or bm,
         )
 
-    new_paths = {rel: m for rel, m in cur_files.items() if rel not in base_files}
+    new_paths = {rel: m for rel, m in cur_files.items() if rel not in base.paths}
     by_content: dict[bytes, str] = {}
-    for rel in new_paths:
-        data = read(folder / rel)
-        if data is not None:
-            by_content.setdefault(data, rel)
+    if missing:
+        for rel in new_paths:
+            data = read(folder / rel)
+            if data is not None:
+                by_content.setdefault(data, rel)
     for rel, bm in missing:
         shown = display_path(folder / rel)
-        target = by_content.get(base.files.get(rel, b"\0missing"))
+        target = by_content.get(base.changed[rel])
         if target is not None:
             renamed_to.add(new_paths[target].id)
             finding(
@@ -202,8 +222,8 @@ def compare(
                 bm,
             )
 
-    base_ups = {_rel(m.up_path, Path(".")) for m in base.migrations}
-    out.new = [m for m in current if _rel(m.up_path, folder) not in base_ups and m.id not in renamed_to]
+    base_ups = {rel_path(m.up_path, Path(".")) for m in base.migrations}
+    out.new = [m for m in current if rel_path(m.up_path, folder) not in base_ups and m.id not in renamed_to]
     _check_order(out.new, base, base_name, now or datetime.now(UTC), folder, finding)
     _check_expand_contract(out.new, folder, finding)
     if schema is not None:
@@ -277,9 +297,9 @@ def _check_order(
         return
     latest = max(merged, key=lambda m: m.version_key)
     suggestion = next_version(latest.version, now)
-    on_tip = {_rel(m.up_path, Path(".")) for m in base.tip_migrations}
+    on_tip = {rel_path(m.up_path, Path(".")) for m in base.tip_migrations}
     for m in new:
-        if _rel(m.up_path, folder) in on_tip:
+        if rel_path(m.up_path, folder) in on_tip:
             continue  # the same migration reached the base branch meanwhile (e.g. cherry-picked)
         if m.version_key <= latest.version_key:
             same = m.version_key == latest.version_key

@@ -21,13 +21,14 @@ from __future__ import annotations
 import os
 import tempfile
 from collections.abc import Mapping, Sequence
+from dataclasses import replace
 from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from guard.config import Settings
 from guard.errors import InputError
-from guard.lint.changes import BaseTree, ChangeSet, SchemaChange, compare, read_bytes
+from guard.lint.changes import BaseTree, ChangeSet, SchemaChange, compare, read_bytes, rel_path
 from guard.lint.engine import LintResult, display_path, lint_migrations
 from guard.model import Finding, Migration
 
@@ -38,9 +39,12 @@ __all__ = ["BaseTree", "ChangeSet", "SchemaChange", "compare", "discover_at_base
 
 
 def discover_at_base(files: Mapping[str, bytes], layout: str, exclude: Sequence[str]) -> list[Migration]:
-    """Discover migrations in the base's files by writing them to a temporary folder.
+    """Discover migrations in some of the base's files by writing them to a temporary folder.
 
-    Paths of the returned migrations are relative to the folder (as at the base).
+    Used only for the few files a change touches (edited, deleted, merged meanwhile),
+    never the whole folder. A partial set can hold no migration at all (a lone down
+    file), so "no migrations found" is an empty answer here, not an error.
+    Paths of the returned migrations are relative to the folder.
     """
     from guard.layouts import discover
 
@@ -48,25 +52,46 @@ def discover_at_base(files: Mapping[str, bytes], layout: str, exclude: Sequence[
         return []
     with tempfile.TemporaryDirectory(prefix="migration-guard-base-") as tmp:
         root = Path(tmp)
-        made: set[Path] = set()
         for rel, data in files.items():
             target = root / rel
-            if target.parent not in made:
-                target.parent.mkdir(parents=True, exist_ok=True)
-                made.add(target.parent)
+            target.parent.mkdir(parents=True, exist_ok=True)
             target.write_bytes(data)
         try:
             discovery = discover(root, layout, exclude=exclude)
         except InputError:
-            if not any(rel.endswith(".sql") for rel in files):
-                return []  # the folder held no migrations yet
-            raise
+            return []
         return [_relative(m, root) for m in discovery.migrations]
 
 
-def _relative(m: Migration, root: Path) -> Migration:
-    from dataclasses import replace
+def base_migrations(
+    current: Sequence[Migration],
+    folder: Path,
+    paths: Mapping[str, str],
+    changed: Mapping[str, bytes],
+    layout: str,
+    exclude: Sequence[str],
+) -> list[Migration]:
+    """The migrations at the merge base, without reading the unchanged files again.
 
+    A current migration whose up file exists at the base and is unchanged (per git) is
+    the same migration there (its down only if that existed too); the edited and
+    deleted ones are discovered from their base bytes.
+    """
+    out: list[Migration] = []
+    for m in current:
+        up = rel_path(m.up_path, folder)
+        if up in paths and up not in changed:
+            down = rel_path(m.down_path, folder) if m.down_path is not None else None
+            out.append(
+                replace(
+                    m, up_path=Path(up), down_path=Path(down) if down is not None and down in paths else None
+                )
+            )
+    out.extend(discover_at_base(changed, layout, exclude))
+    return out
+
+
+def _relative(m: Migration, root: Path) -> Migration:
     return replace(
         m,
         up_path=Path(os.path.relpath(m.up_path, root)),
@@ -124,18 +149,23 @@ def lint_change(
         result.notices.append(f"change-set rules against {base} skipped: {exc}; every migration was linted")
         return result
 
-    commit, notes = gitutil.ensure_merge_base(root, base, fetch=fetch)
+    where = gitutil.ensure_merge_base(root, base, fetch=fetch)
+    commit = where.merge_base
     folder_rel = _inside(folder, root, "migrations folder")
-    blobs_by_path = gitutil.list_files(root, commit, folder_rel)
-    blobs = gitutil.read_blobs(root, blobs_by_path.values())
-    files = {rel: blobs[sha] for rel, sha in blobs_by_path.items()}
-    tip = gitutil.resolve_commit(root, base) or commit
+    paths = gitutil.list_files(root, commit, folder_rel)
+    changed_at_base = {
+        rel: paths[rel] for rel in gitutil.changed_since(root, commit, folder_rel) if rel in paths
+    }
+    blobs = gitutil.read_blobs(root, changed_at_base.values())
+    changed = {rel: blobs[sha] for rel, sha in changed_at_base.items()}
     tree = BaseTree(
         base,
         commit,
-        files,
-        discover_at_base(files, discovery.layout, settings.exclude),
-        _merged_since(root, tip, commit, folder_rel, blobs_by_path, discovery.layout, settings.exclude),
+        paths,
+        changed,
+        base_migrations(discovery.migrations, folder, paths, changed, discovery.layout, settings.exclude),
+        _merged_since(root, where.tip, commit, folder_rel, paths, discovery.layout, settings.exclude),
+        settings.exclude,
     )
 
     schema = None
@@ -151,10 +181,6 @@ def lint_change(
                 "fix `schema_file` in the config or the --schema-file path",
             )
 
-    def unchanged_by_git(rel: str) -> bool:
-        path = f"{folder_rel}/{rel}" if folder_rel else rel
-        return gitutil.same_after_git_filters(root, commit, path)
-
     change = compare(
         discovery.migrations,
         folder,
@@ -162,10 +188,9 @@ def lint_change(
         settings,
         schema=schema,
         now=now,
-        unchanged_by_git=unchanged_by_git,
     )
-    if not all_migrations:
-        extra = [f for f in extra if f.file not in change.unchanged_files]
+    if not all_migrations:  # discovery problems in files identical to the base are not this change's
+        extra = [f for f in extra if _folder_rel(f.file, folder) not in change.unchanged]
     only = None if all_migrations else [m.id for m in change.new]
     result = lint_migrations(
         discovery.migrations,
@@ -176,7 +201,7 @@ def lint_change(
         cache=cache,
         jobs=jobs,
     )
-    result.notices.extend(notes)
+    result.notices.extend(where.notes)
     result.notices.append(_summary_notice(base, commit, discovery.migrations, change, all_migrations))
     return result
 
@@ -219,6 +244,10 @@ def _summary_notice(
         text
         + f"; statement rules ran on the new ones only ({old} others not linted; --all lints every migration)"
     )
+
+
+def _folder_rel(file: str, folder: Path) -> str:
+    return Path(os.path.relpath(file, folder)).as_posix()
 
 
 def _inside(path: Path, root: Path, what: str) -> str:
