@@ -25,11 +25,11 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from guard import verify_findings as words
 from guard.db.execute import StatementFailure, needs_autocommit, run_statements
 from guard.db.snapshot import Change, Snapshot, data_fingerprint, diff_data, diff_snapshots, take_snapshot
 from guard.errors import ConfigError, InputError
 from guard.lint.directives import read_file_directives
-from guard.lint.engine import display_path
 from guard.model import Finding, Migration, Severity
 from guard.parsing import split_statements
 
@@ -263,7 +263,7 @@ def _run(
         m = ordered[i]
         _, failure = s.apply(m, "up")
         if failure is not None:
-            result.findings.append(_finding("up-fails", m, "up", failure.line, _up_fails(m, failure)))
+            result.findings.append(words.up_fails(m, failure))
             result.outcomes.append(Outcome(m.id, "failed"))
             return False
         return True
@@ -303,8 +303,7 @@ def _run(
             m,
             previous,
             data_at is not None and data_at <= i,
-            settings_require_down=s.settings.require_down,
-            result=result,
+            result,
         )
         if state == "stop":
             result.outcomes.append(Outcome(m.id, "failed", time.perf_counter() - started))
@@ -338,8 +337,6 @@ def _round_trip(
     m: Migration,
     before: Snapshot | None,
     with_data: bool,
-    *,
-    settings_require_down: bool,
     result: VerifyResult,
 ) -> Snapshot | str:
     """Verify one migration; returns the snapshot after the final up, `rebuild` or `stop`."""
@@ -348,90 +345,43 @@ def _round_trip(
     d0 = s.data(s0) if with_data else None
     _, failure = s.apply(m, "up")
     if failure is not None:
-        out.append(_finding("up-fails", m, "up", failure.line, _up_fails(m, failure)))
+        out.append(words.up_fails(m, failure))
         return "stop"
     s1 = s.snapshot()
     d1 = s.data(s1) if with_data else None
     if m.down_sql is None or not m.down_sql.strip():
-        if settings_require_down:
-            out.append(
-                _finding(
-                    "down-missing",
-                    m,
-                    "up",
-                    1,
-                    f"{m.id} has no down migration, so it cannot be verified or rolled back",
-                    "write the down migration that undoes this up (or set require_down = false for a "
-                    "layout without downs)",
-                )
-            )
+        if s.settings.require_down:
+            out.append(words.down_missing(m))
         else:
             result.notices.append(f"{m.id}: no down migration; up applied without a round trip")
         return s1
     transactional, failure = s.apply(m, "down")
     if failure is not None:
-        out.append(
-            _finding(
-                "down-fails",
-                m,
-                "down",
-                failure.line,
-                f"down of {m.id} fails: line {failure.line}: {failure.error}",
-                "fix the down migration so it runs on the schema its up leaves",
-            )
-        )
+        out.append(words.down_fails(m, failure))
         return s1 if transactional else "rebuild"
     s2 = s.snapshot()
     for change in _capped(diff_snapshots(s0, s2), m, result):
-        out.append(_finding("down-does-not-restore", m, "down", 1, *_down_words(m, change)))
+        out.append(words.down_changed(m, change))
     lost: set[str] = set()
     if d0 is not None:
         for dc in diff_data(d0, s.data(s2)):
             lost.add(dc.table)
-            out.append(
-                _finding(
-                    "down-loses-data",
-                    m,
-                    "down",
-                    1,
-                    f"up then down of {m.id} loses data in table {dc.table_display}: {dc.describe()}",
-                    "keep the old data until the contract step (copy it aside in up, restore it in down), "
-                    "or mark the change irreversible and review it",
-                )
-            )
+            out.append(words.data_lost(m, dc))
     _, failure = s.apply(m, "up")
     if failure is not None:
-        out.append(
-            _finding(
-                "reapply-up-fails",
-                m,
-                "up",
-                failure.line,
-                f"re-applying up of {m.id} after its down fails: line {failure.line}: {failure.error}",
-                "the down migration must remove everything the up creates",
-            )
-        )
+        out.append(words.reapply_fails(m, failure))
         return "rebuild"
     s3 = s.snapshot()
     changes = diff_snapshots(s1, s3)
     for change in _capped(changes, m, result):
-        out.append(_finding("reapply-up-differs", m, "up", 1, *_reup_words(m, change)))
+        out.append(words.reapply_changed(m, change))
     data_differs = False
     if d1 is not None:
         for dc in diff_data(d1, s.data(s3)):
             if dc.table in lost:
                 continue  # already reported: the down lost it, so the re-applied up cannot match
             data_differs = True
-            out.append(
-                _finding(
-                    "reapply-up-differs",
-                    m,
-                    "up",
-                    1,
-                    f"re-applying up of {m.id} gives different data in table {dc.table_display}: {dc.describe()}",
-                    "make up and down exact inverses for the rows they touch",
-                )
-            )
+            out.append(words.reapply_data(m, dc))
     # Lost data or a different schema: later migrations must meet the state a real deploy gives.
     return "rebuild" if changes or lost or data_differs else s3
 
@@ -440,93 +390,3 @@ def _capped(changes: list[Change], m: Migration, result: VerifyResult) -> list[C
     if len(changes) > MAX_CHANGES:
         result.notices.append(f"{m.id}: {len(changes) - MAX_CHANGES} more differences not listed")
     return changes[:MAX_CHANGES]
-
-
-def _up_fails(m: Migration, failure: StatementFailure) -> str:
-    return f"up of {m.id} fails: line {failure.line}: {failure.error}"
-
-
-def _down_words(m: Migration, c: Change) -> tuple[str, str]:
-    if c.change == "extra":
-        return f"down of {m.id} leaves {c.label} behind", f"drop {c.label} in the down migration"
-    if c.change == "missing":
-        return (
-            f"down of {m.id} does not restore {c.label} (it existed before up)",
-            f"re-create {c.label} in the down migration",
-        )
-    return (
-        f"down of {m.id} leaves {c.label} changed: {c.describe_details()}",
-        f"make the down migration put {c.label} back as it was",
-    )
-
-
-def _reup_words(m: Migration, c: Change) -> tuple[str, str]:
-    if c.change == "extra":
-        return (
-            f"re-applying up of {m.id} creates {c.label}, which the first up did not",
-            "make the down migration remove exactly what the up creates",
-        )
-    if c.change == "missing":
-        return (
-            f"re-applying up of {m.id} does not create {c.label} again",
-            "make the down migration remove exactly what the up creates",
-        )
-    return (
-        f"re-applying up of {m.id} gives a different {c.label}: {c.describe_details()}",
-        "make the down migration remove exactly what the up creates",
-    )
-
-
-def _finding(rule: str, m: Migration, side: str, line: int, message: str, fix: str = "") -> Finding:
-    path = m.down_path if side == "down" and m.down_path is not None else m.up_path
-    if side == "down" and m.down_path is not None and m.down_path == m.up_path:
-        line = max(line, m.down_line)
-    return Finding(
-        rule=rule,
-        severity=Severity.ERROR,
-        file=display_path(path),
-        line=max(1, line),
-        message=message,
-        fix=fix,
-        migration=m.id,
-    )
-
-
-# --- schema file ---------------------------------------------------------------------------------------
-
-
-def schema_drift(expected: Snapshot, actual: Snapshot, schema_name: str) -> list[Finding]:
-    """Findings for every object where the schema file and the migrations' schema differ."""
-    findings = []
-    for c in diff_snapshots(expected, actual):
-        if c.change == "missing":
-            message = f"schema file has {c.label}, the migrations do not create it"
-            fix = "add a migration that creates it, or regenerate the schema file with --write-schema"
-        elif c.change == "extra":
-            message = f"the migrations create {c.label}, the schema file does not have it"
-            fix = "regenerate the schema file with --write-schema and commit it"
-        else:
-            details = "; ".join(
-                f"{attr.replace('_', ' ')}: schema file has {_plain(exp)}, the migrations give {_plain(act)}"
-                for attr, exp, act in c.details
-            )
-            message = f"{c.label} differs: {details}"
-            fix = "regenerate the schema file with --write-schema, or fix the migration"
-        findings.append(
-            Finding(
-                rule="schema-drift",
-                severity=Severity.ERROR,
-                file=schema_name,
-                line=1,
-                message=message,
-                fix=fix,
-            )
-        )
-    return findings
-
-
-def _plain(value: Any) -> str:
-    if value is None:
-        return "(none)"
-    text = " ".join(str(value).split())
-    return text if len(text) <= 120 else text[:117] + "..."

@@ -196,7 +196,7 @@ def _new_since(folder: Path, ref: str, migrations: list[Migration]) -> frozenset
 def _check_schema(result: VerifyResult, server: ShadowServer, settings: Settings, path: Path) -> None:
     """Compare the migrations' final schema with the committed schema file, object by object."""
     from guard.lint.engine import display_path
-    from guard.verify import schema_drift
+    from guard.verify_findings import schema_drift
 
     expected = _load_expected(server, settings, path)
     assert result.final_schema is not None
