@@ -128,15 +128,22 @@ def settings_identity(settings: Settings) -> str:
 def migration_identity(migration: Migration) -> str:
     """Digest of every field of a migration, paths as they appear in findings."""
     parts: list[str] = []
-    for f in dataclasses.fields(migration):
-        value = getattr(migration, f.name)
+    for name in _migration_fields():
+        value = getattr(migration, name)
         if isinstance(value, str):  # the SQL text: hashed as is, no JSON escaping of megabytes
-            parts += [f.name, "s", value]
+            parts += [name, "s", value]
         elif isinstance(value, Path):
-            parts += [f.name, "p", _fast_display(value)]
+            parts += [name, "p", _fast_display(value)]
+        elif value is None or type(value) in (int, bool):
+            parts += [name, "r", repr(value)]
         else:
-            parts += [f.name, "j", json.dumps(_plain(value))]
+            parts += [name, "j", json.dumps(_plain(value))]
     return _sha(*parts)
+
+
+@cache
+def _migration_fields() -> tuple[str, ...]:
+    return tuple(f.name for f in dataclasses.fields(Migration))
 
 
 def _fast_display(path: Path) -> str:
