@@ -24,12 +24,12 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-import psycopg  # noqa: E402
-from psycopg.conninfo import conninfo_to_dict, make_conninfo  # noqa: E402
+import psycopg
+from psycopg.conninfo import conninfo_to_dict, make_conninfo
 
-from guard.config import Settings  # noqa: E402
-from guard.db.runner import RunnerContext, migrate  # noqa: E402
-from guard.model import Migration  # noqa: E402
+from guard.config import Settings
+from guard.db.runner import RunnerContext, migrate
+from guard.model import Migration
 
 
 def make_migrations(n: int) -> list[Migration]:
@@ -40,7 +40,9 @@ def make_migrations(n: int) -> list[Migration]:
             f"CREATE TABLE t_{i} (id bigint PRIMARY KEY, name text NOT NULL, created_at timestamptz DEFAULT now());\n"
             f"INSERT INTO t_{i} (id, name) VALUES (1, 'a'), (2, 'b'), (3, 'c');\n"
         )
-        out.append(Migration(version=str(i), name=f"t{i}", layout="plain", up_path=Path(f"{i}.sql"), up_sql=up))
+        out.append(
+            Migration(version=str(i), name=f"t{i}", layout="plain", up_path=Path(f"{i}.sql"), up_sql=up)
+        )
     return out
 
 
@@ -83,7 +85,9 @@ def time_psql(url: str, script: Path, psql: str) -> float:
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--count", type=int, default=500, help="migrations per run (default 500)")
     parser.add_argument("--repeat", type=int, default=5, help="runs per side (default 5)")
     parser.add_argument("--url", default=None, help="admin URL of the server (default: embedded pgserver)")
@@ -123,7 +127,9 @@ def main() -> int:
                 server.cleanup()
                 shutil.rmtree(data_dir or "", ignore_errors=True)
     r, p = statistics.median(runner_times), statistics.median(psql_times)
-    print(f"{args.count} migrations, {args.repeat} runs each, server: {'embedded' if args.url is None else 'given URL'}")
+    print(
+        f"{args.count} migrations, {args.repeat} runs each, server: {'embedded' if args.url is None else 'given URL'}"
+    )
     print(f"runner median: {r:.3f}s  ({' '.join(f'{t:.2f}' for t in runner_times)})")
     print(f"psql   median: {p:.3f}s  ({' '.join(f'{t:.2f}' for t in psql_times)})")
     print(f"ratio runner/psql: {r / p:.2f}x")
