@@ -7,11 +7,11 @@ For each migration to verify, on a throwaway database:
 3. apply up again; the schema (and data) must equal the second snapshot.
 
 Migrations before the first one to verify are applied (up only) first. Scripts
-run exactly as the runner runs them: in one transaction unless
-`needs_autocommit`, the `no-transaction` directive, the layout or the
-`transaction` setting say otherwise. After a failed round trip the database is
-rebuilt from scratch up to that migration, so every later migration is still
-verified on the schema it would really meet.
+run exactly as the runner runs them (`guard.db.apply.statements_and_mode`: one
+transaction unless `CONCURRENTLY`, `VACUUM`, the `no-transaction` directive,
+the layout or the `transaction` setting say otherwise). After a failed round
+trip the database is rebuilt from scratch up to that migration, so every later
+migration is still verified on the schema it would really meet.
 
 The data file is loaded once, just before the first verified migration, or
 after the migration named by `data_after` (needed when verifying from an empty
@@ -26,10 +26,10 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from guard import verify_findings as words
-from guard.db.execute import StatementFailure, needs_autocommit, run_statements
+from guard.db.apply import statements_and_mode
+from guard.db.execute import StatementFailure, run_statements
 from guard.db.snapshot import Change, Snapshot, data_fingerprint, diff_data, diff_snapshots, take_snapshot
 from guard.errors import ConfigError, InputError
-from guard.lint.directives import read_file_directives
 from guard.model import Finding, Migration, Severity
 from guard.parsing import split_statements
 
@@ -123,16 +123,6 @@ class VerifyOptions:
     progress: Progress | None = None
 
 
-def is_transactional(migration: Migration, sql: str, first_line: int, settings: Settings) -> bool:
-    """Whether the runner would run this script inside one transaction."""
-    statements, comments = split_statements(sql, first_line)
-    if migration.transaction is False or not settings.transaction:
-        return False
-    if read_file_directives(comments, ()).no_transaction:
-        return False
-    return needs_autocommit(statements, settings.pg_version) is None
-
-
 class _Session:
     """The database under verification: connection, timings, rebuilds."""
 
@@ -158,12 +148,9 @@ class _Session:
 
     def apply(self, migration: Migration, direction: str) -> tuple[bool, StatementFailure | None]:
         """Run up or down; returns (ran in one transaction, failure or None)."""
-        if direction == "up":
-            sql, first = migration.up_sql, migration.up_line
-        else:
-            sql, first = migration.down_sql or "", migration.down_line
-        transactional = is_transactional(migration, sql, first, self.settings)
-        statements = split_statements(sql, first)[0]
+        # The runner's own decision, so verify applies each script exactly as a deploy would.
+        statements, reason = statements_and_mode(migration, direction, self.settings)
+        transactional = reason is None
         started = time.perf_counter()
         try:
             if transactional:

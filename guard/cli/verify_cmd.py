@@ -176,7 +176,7 @@ def _new_since(folder: Path, ref: str, migrations: list[Migration]) -> frozenset
 
     try:
         root = repo_root(folder)
-        base, _ = ensure_merge_base(root, ref)
+        base = ensure_merge_base(root, ref).merge_base
     except GitMissing as exc:
         raise InputError(f"--since needs git: {exc}", "run inside the repository, or drop --since") from None
     abs_folder = folder.resolve()
