@@ -35,6 +35,7 @@ SCHEMA_FILE_FORMAT = "migration-guard-schema/1"
 #: Attributes kept for reading (the schema file) but not compared.
 UNCOMPARED = frozenset({"position"})
 
+
 @cache
 def _snapshot_sql() -> str:
     # Kept in a .sql file beside this module so the query reads (and diffs) as SQL.
