@@ -19,7 +19,8 @@ A path that is a file is linted on its own: its partner (the `.down.sql` of an
 `.up.sql`, the `down.sql` beside an `up.sql` or `migration.sql`, the Flyway undo) is
 read with it, a dbmate file is split into its sections, and anything else is one plain
 migration whose version is its leading digits (or its whole stem when it has none).
-A down file given alone is linted together with its up file.
+A down file given alone is linted together with its up file. `Discovery.root` is then the
+file's folder, and `exclude` does not apply.
 """
 
 from __future__ import annotations
