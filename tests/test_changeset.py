@@ -353,3 +353,19 @@ class TestShallowClone:
 )
 def test_next_version_keeps_the_style(latest: str, expected: str) -> None:
     assert next_version(latest, datetime(2025, 1, 2, 3, 4, 5, tzinfo=UTC)) == expected
+
+
+def test_non_migration_files_and_a_new_down_file_are_not_edits(repo: Path) -> None:
+    git(repo, "checkout", "-q", "main")
+    (repo / "migrations" / "README.md").write_text("how we write migrations\n")
+    up_only = repo / "migrations" / "20240101000007_no_down"
+    up_only.mkdir()
+    (up_only / "up.sql").write_text("CREATE TABLE no_down (id bigint PRIMARY KEY);\n")
+    commit_all(repo, "readme and an up without down")
+    git(repo, "checkout", "-q", "-B", "feature")
+    (repo / "migrations" / "README.md").write_text("how we write migrations, revised\n")
+    (up_only / "down.sql").write_text("DROP TABLE no_down;\n")  # retrofitting a missing down is welcome
+    commit_all(repo, "docs and a down file")
+    _, doc = gate_json(repo, "--base", "main")
+    assert changeset_findings(doc) == [], doc["findings"]
+    assert any("0 new migrations" in n for n in doc["notices"])
