@@ -15,9 +15,11 @@ import logging
 import re
 from dataclasses import dataclass, field
 from functools import cached_property
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from sqlglot import exp
 
     from guard.tokens import Token
@@ -45,6 +47,11 @@ _WORDS_SCAN = re.compile(
 MAX_PARSE_CHARS = 200_000
 """Statements longer than this are not handed to sqlglot (they are data, not DDL)."""
 
+LEAD_WORDS = 8
+"""How many leading words `Statement.lead` keeps (enough for every statement shape rules test)."""
+
+_T = TypeVar("_T")
+
 
 @dataclass(frozen=True)
 class Comment:
@@ -66,6 +73,37 @@ class Statement:
     #: Set when the splitter hit end of input inside a quote or comment.
     unterminated: str | None = None
     _parse_error: str | None = field(default=None, repr=False)
+    #: Readings derived from this statement's text, computed once (see `derived`).
+    _memo: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
+
+    def derived(self, key: str, compute: Callable[[Statement], _T]) -> _T:
+        """`compute(self)`, computed once per statement and shared by every rule that asks for `key`.
+
+        For pure readings of the text (an `ALTER TABLE` action list, the columns a
+        `CREATE TABLE` declares) that several rules need: callers must not mutate the result.
+        """
+        try:
+            return self._memo[key]
+        except KeyError:
+            value = self._memo[key] = compute(self)
+            return value
+
+    @cached_property
+    def lead(self) -> tuple[str, ...]:
+        """The first `LEAD_WORDS` of `words`, without scanning the rest of a long statement."""
+        if "words" in self.__dict__:
+            return self.words[:LEAD_WORDS]
+        out: list[str] = []
+        for m in _WORDS_SCAN.finditer(self.text):
+            if m.group(3) is not None:
+                out.append(m.group(3).upper())
+            elif m.group(2) is not None:
+                out.append('"' + m.group(2) + '"')
+            else:
+                continue
+            if len(out) == LEAD_WORDS:
+                break
+        return tuple(out)
 
     @cached_property
     def words(self) -> tuple[str, ...]:

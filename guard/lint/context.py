@@ -20,6 +20,7 @@ if TYPE_CHECKING:
 
     from guard.lint.directives import FileDirectives
     from guard.parsing import Statement
+    from guard.tokens import Token
 
 
 def ident_name(node: exp.Expression | None) -> str:
@@ -116,7 +117,7 @@ class FileContext:
         """Update the state after `stmt` (called by the engine once rules have seen it)."""
         head = stmt.head
         if head in ("BEGIN", "START"):
-            if head == "BEGIN" or stmt.words[1:2] == ("TRANSACTION",):
+            if head == "BEGIN" or stmt.lead[1:2] == ("TRANSACTION",):
                 self.explicit_tx_depth += 1
                 self.own_transactions = True
             return
@@ -147,7 +148,7 @@ class FileContext:
             mode, table = taken
             if mode == ACCESS_EXCLUSIVE and not self.is_new_table(table):
                 self.access_exclusive_tables.add(table)
-        if stmt.head != "ALTER" or stmt.words[1:2] != ("TABLE",):
+        if stmt.head != "ALTER" or stmt.lead[1:2] != ("TABLE",):
             return
         from guard.lint.ddl import read_alter_table
 
@@ -171,36 +172,50 @@ class FileContext:
                 self.not_null_checks.add(self._not_null_pending[name])
 
     def _observe_create(self, stmt: Statement) -> None:
-        from sqlglot import exp
+        """Remember the kind and name of the created object, read from tokens (no parse)."""
+        from guard.tokens import read_qualified_name
 
-        tree = stmt.ast
-        if not isinstance(tree, exp.Create):
-            # Unstructured CREATE: remember the name after TABLE when it is plain.
-            words = stmt.words
-            if "TABLE" in words[:6]:
-                i = words.index("TABLE") + 1
-                while i < len(words) and words[i] in ("IF", "NOT", "EXISTS"):
-                    i += 1
-                if i < len(words):
-                    self.created_tables.add(
-                        words[i].strip('"').lower() if not words[i].startswith('"') else words[i][1:-1]
-                    )
+        toks = stmt.tokens
+        i = 1
+        while i < len(toks) and toks[i].upper in _CREATE_MODIFIERS:
+            i += 1
+        kind = toks[i].upper if i < len(toks) else ""
+        if not kind:
             return
-        kind = (tree.args.get("kind") or "").upper()
+        i += 1
+        while i < len(toks) and toks[i].upper in ("IF", "NOT", "EXISTS", "CONCURRENTLY"):
+            i += 1
+        if kind == "INDEX" and i < len(toks) and toks[i].upper == "ON":
+            parts: list[Token] = []  # an unnamed index
+        else:
+            parts, _ = read_qualified_name(toks, i)
+        name = parts[-1].name if parts else ""
         if kind == "TABLE":
-            self.created_tables.add(table_key(tree.this))
-        elif kind == "INDEX":
-            index = tree.this
-            self.created_objects.add(
-                ("index", ident_name(index.this if isinstance(index, exp.Index) else index))
-            )
-        elif kind:
-            target = tree.this
-            if isinstance(target, exp.UserDefinedFunction):
-                target = target.this
-            # CREATE SCHEMA s reads as a Table whose `db` is s and whose name is empty.
-            name = table_key(target) or ident_name(target.args.get("db") if target is not None else None)
+            if name:
+                self.created_tables.add(name)
+        else:
             self.created_objects.add((kind.lower(), name))
+
+
+#: Words between CREATE and the kind of object it creates (`CREATE OR REPLACE MATERIALIZED VIEW`).
+_CREATE_MODIFIERS = frozenset(
+    {
+        "OR",
+        "REPLACE",
+        "TEMP",
+        "TEMPORARY",
+        "UNLOGGED",
+        "GLOBAL",
+        "LOCAL",
+        "UNIQUE",
+        "MATERIALIZED",
+        "RECURSIVE",
+        "TRUSTED",
+        "PROCEDURAL",
+        "CONSTRAINT",
+        "DEFAULT",
+    }
+)
 
 
 def contract_target(ctx: FileContext) -> Migration | None:

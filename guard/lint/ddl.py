@@ -136,8 +136,17 @@ class AlterTable:
 
 
 def read_alter_table(stmt: Statement) -> AlterTable | None:
-    """The table and action list of an `ALTER TABLE` statement; None for other statements."""
-    words = stmt.words
+    """The table and action list of an `ALTER TABLE` statement; None for other statements.
+
+    Read once per statement (a dozen rules ask); callers must not mutate the result.
+    """
+    if stmt.lead[:2] != ("ALTER", "TABLE"):
+        return None
+    return stmt.derived("ddl.alter_table", _read_alter_table)
+
+
+def _read_alter_table(stmt: Statement) -> AlterTable | None:
+    words = stmt.lead
     if words[:2] != ("ALTER", "TABLE") or "ALL" in words[2:4]:
         return None
     toks = stmt.tokens
@@ -184,7 +193,18 @@ def alter_column_name(action: Action) -> tuple[str, str] | None:
 
 
 def create_table_columns(stmt: Statement) -> tuple[str, str, list[ColumnDef], list[tuple[Token, ...]]] | None:
-    """(key, shown, columns, table constraints) of `CREATE TABLE name (...)`; None otherwise."""
+    """(key, shown, columns, table constraints) of `CREATE TABLE name (...)`; None otherwise.
+
+    Read once per statement; callers must not mutate the result.
+    """
+    if stmt.head != "CREATE":
+        return None
+    return stmt.derived("ddl.create_table", _create_table_columns)
+
+
+def _create_table_columns(
+    stmt: Statement,
+) -> tuple[str, str, list[ColumnDef], list[tuple[Token, ...]]] | None:
     toks = stmt.tokens
     i = 1
     while i < len(toks) and toks[i].upper in (

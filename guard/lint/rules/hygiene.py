@@ -37,7 +37,7 @@ def declared_columns(stmt: Statement) -> list[Declared]:
     """Column types declared by `CREATE TABLE`, `ADD COLUMN` and `ALTER COLUMN ... TYPE`."""
     w = stmt.words
     out: list[Declared] = []
-    if stmt.head == "CREATE" and "TABLE" in w[:5] and "(" in stmt.text:
+    if stmt.head == "CREATE" and "TABLE" in stmt.lead[:5] and "(" in stmt.text:
         found = create_table_columns(stmt)
         if found is None:
             return out
@@ -95,10 +95,10 @@ def _add(out: list[Declared], table: str, col: ColumnDef, key: bool) -> None:
 
 
 def _columns(stmt: Statement) -> list[Declared]:
-    w = stmt.words
-    if stmt.head == "CREATE" and "TABLE" not in w[:5]:
+    if stmt.head == "CREATE" and "TABLE" not in stmt.lead[:5]:
         return []
-    return declared_columns(stmt)
+    # Six rules read the same declarations: read them once per statement.
+    return stmt.derived("hygiene.declared_columns", declared_columns)
 
 
 _HEADS = ("CREATE", "ALTER")

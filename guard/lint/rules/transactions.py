@@ -48,7 +48,7 @@ def is_enum_add_value(stmt: Statement) -> bool:
 
 
 def _is_tx_open(stmt: Statement) -> bool:
-    return stmt.head == "BEGIN" or stmt.words[:2] == ("START", "TRANSACTION")
+    return stmt.head == "BEGIN" or stmt.lead[:2] == ("START", "TRANSACTION")
 
 
 def _depths(statements: Sequence[Statement]) -> list[int]:
