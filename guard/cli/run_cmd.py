@@ -41,15 +41,20 @@ def _err(line: str) -> None:
 
 def _setup(
     path: Path | None, config_file: Path | None, layout: str | None, env: str | None, database_url: str | None
-) -> tuple[Settings, Runtime, Discovery]:
+) -> tuple[Settings, Runtime]:
     from guard.gates import resolve_runtime
-    from guard.layouts import discover
 
     settings = settings_for(path, config_file, layout=(layout, "--layout"))
     runtime = resolve_runtime(settings, os.environ, Path.cwd(), env_flag=env, database_url=database_url)
+    return settings, runtime
+
+
+def _discover(path: Path | None, settings: Settings) -> Discovery:
+    """Find the migrations; called only once the gates passed (hard lock, then marker, then the rest)."""
+    from guard.layouts import discover
+
     folder = resolve_migrations_dir(path, settings)
-    discovery = discover(folder, settings.layout, exclude=settings.exclude)
-    return settings, runtime, discovery
+    return discover(folder, settings.layout, exclude=settings.exclude)
 
 
 @contextmanager
@@ -190,9 +195,10 @@ def status(
     from guard.db.runner import read_plan
     from guard.gates import open_gated_connection
 
-    settings, runtime, discovery = _setup(path, config_file, layout, env, database_url)
+    settings, runtime = _setup(path, config_file, layout, env, database_url)
     conn = open_gated_connection(settings, runtime, mutating=False, out=_err)
     try:
+        discovery = _discover(path, settings)
         plan = read_plan(conn, discovery.migrations, settings)
     finally:
         conn.close()
@@ -221,11 +227,12 @@ def plan(
     from guard.db.runner import LintRefusal, read_plan
     from guard.gates import open_gated_connection
 
-    settings, runtime, discovery = _setup(path, config_file, layout, env, database_url)
+    settings, runtime = _setup(path, config_file, layout, env, database_url)
     conn = open_gated_connection(settings, runtime, mutating=False, out=_err)
     notes: list[str] = []
     code = 0
     try:
+        discovery = _discover(path, settings)
         the_plan = read_plan(conn, discovery.migrations, settings, to)
         try:
             _lint_gate(settings, discovery)(the_plan.pending)
@@ -284,9 +291,10 @@ def migrate(
     """
     from guard.db import runner
 
-    settings, runtime, discovery = _setup(path, config_file, layout, env, database_url)
+    settings, runtime = _setup(path, config_file, layout, env, database_url)
     refuse_ae = dry_run and not _prod_hard_lock_open(runtime)
     with _runner(settings, runtime, mutating=not dry_run) as ctx:
+        discovery = _discover(path, settings)
         report = _run(
             fmt,
             lambda: runner.migrate(
@@ -329,8 +337,9 @@ def rollback(
 
     if steps is not None and to is not None:
         raise InputError("--steps and --to cannot be combined", "pass one of them")
-    settings, runtime, discovery = _setup(path, config_file, layout, env, database_url)
+    settings, runtime = _setup(path, config_file, layout, env, database_url)
     with _runner(settings, runtime, mutating=True) as ctx:
+        discovery = _discover(path, settings)
         report = _run(fmt, lambda: runner.rollback(ctx, discovery.migrations, steps=steps, to=to))
     _render_report(report, fmt)
 
@@ -365,8 +374,9 @@ def exec_cmd(
     from guard.db.runner import Session, gate_check
     from guard.errors import InputError
 
-    settings, runtime, discovery = _setup(path, config_file, layout, env, database_url)
+    settings, runtime = _setup(path, config_file, layout, env, database_url)
     with _runner(settings, runtime, mutating=True) as ctx, Session(ctx, "exec", " ".join(command)) as session:
+        discovery = _discover(path, settings)
         plan = gate_check(ctx, session, discovery.migrations, _lint_gate(settings, discovery))
         attempted = [m.id for m in plan.pending]
         session.audit("started", attempted)
