@@ -53,6 +53,11 @@ def describe(mode: str) -> str:
     return f"{mode} ({BLOCKS[mode]})"
 
 
+def with_effect(lock: str | None) -> str | None:
+    """A bare mode name (`ACCESS EXCLUSIVE`) gets what it blocks appended; other text is kept."""
+    return describe(lock) if lock in BLOCKS else lock
+
+
 def stronger(a: str | None, b: str | None) -> str | None:
     """The stronger of two modes (None counts as no lock)."""
     if a is None:

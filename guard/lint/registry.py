@@ -28,6 +28,7 @@ RULE_MODULES = (
     "guard.lint.rules.transactions",
     "guard.lint.rules.hygiene",
     "guard.lint.rules.changeset",
+    "guard.lint.rules.verification",
 )
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import textwrap
 from collections.abc import Iterable
 
+from guard.lint.locks import with_effect
 from guard.model import Rule
 
 
@@ -21,7 +22,7 @@ def rule_text(rule: Rule) -> str:
         _para(rule.summary),
     ]
     if rule.lock:
-        parts += ["", f"Lock: {rule.lock}"]
+        parts += ["", f"Lock: {with_effect(rule.lock)}"]
     parts += [
         "",
         "Why this is dangerous:",
@@ -45,7 +46,7 @@ def rule_markdown(rule: Rule) -> str:
         f"## `{rule.id}`",
         "",
         f"**Severity:** {rule.severity} · **Family:** {rule.family}"
-        + (f" · **Lock:** {rule.lock}" if rule.lock else ""),
+        + (f" · **Lock:** {with_effect(rule.lock)}" if rule.lock else ""),
         "",
         "### What it does",
         "",

@@ -9,6 +9,7 @@ import os
 from itertools import groupby
 from typing import IO, TYPE_CHECKING
 
+from guard.lint.locks import with_effect
 from guard.model import Severity
 
 if TYPE_CHECKING:
@@ -42,7 +43,7 @@ def render(result: LintResult, stream: IO[str], **_: object) -> None:
             sev = paint(f"{f.severity!s:7}", _COLOURS[f.severity])
             stream.write(f"  {file}:{f.line}  {sev} {f.rule}  {f.message}\n")
             if f.lock:
-                stream.write(paint(f"      lock: {f.lock}", _DIM) + "\n")
+                stream.write(paint(f"      lock: {with_effect(f.lock)}", _DIM) + "\n")
             if f.fix:
                 for i, line in enumerate(f.fix.splitlines()):
                     prefix = "      fix: " if i == 0 else "           "
