@@ -30,7 +30,7 @@ from guard.config import Settings
 from guard.errors import InputError
 from guard.lint.changes import BaseTree, ChangeSet, SchemaChange, compare, read_bytes, rel_path
 from guard.lint.engine import LintResult, display_path, lint_migrations
-from guard.model import Finding, Migration
+from guard.model import Migration
 
 if TYPE_CHECKING:
     from guard.lint.cache import LintCache
@@ -122,19 +122,7 @@ def lint_change(
     from guard.layouts import discover
 
     discovery = discover(folder, settings.layout, exclude=settings.exclude)
-    extra = [
-        Finding(
-            rule=f.rule,
-            severity=settings.severity_of(f.rule, f.severity),
-            file=f.file,
-            line=f.line,
-            message=f.message,
-            fix=f.fix,
-            migration=f.migration,
-            end_line=f.end_line,
-        )
-        for f in discovery.findings
-    ]
+    extra = list(discovery.findings)
     try:
         root = gitutil.repo_root(folder)
     except gitutil.GitMissing as exc:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -178,6 +178,12 @@ def _statement_suppressions(stmt: Statement, known: Iterable[str]) -> list[Suppr
     return out
 
 
+def configured(finding: Finding, settings: Settings) -> Finding:
+    """`finding` with the severity the config gives its rule (findings made outside the engine)."""
+    severity = settings.severity_of(finding.rule, finding.severity)
+    return finding if severity == finding.severity else replace(finding, severity=severity)
+
+
 def lint_migrations(
     migrations: Sequence[Migration],
     settings: Settings,
@@ -195,7 +201,7 @@ def lint_migrations(
     the rest in forked worker processes. Findings are the same either way.
     """
     wanted = set(only) if only is not None else None
-    findings = [f for f in extra_findings if f.rule not in settings.disable]
+    findings = [configured(f, settings) for f in extra_findings if f.rule not in settings.disable]
     todo = [m for m in migrations if wanted is None or m.id in wanted]
     if cache is not None or jobs != 1:
         from guard.lint.pool import lint_many
@@ -215,23 +221,10 @@ def lint_path(
     from guard.layouts import discover
 
     discovery = discover(path, settings.layout, exclude=settings.exclude)
-    findings = [
-        Finding(
-            rule=f.rule,
-            severity=settings.severity_of(f.rule, f.severity),
-            file=f.file,
-            line=f.line,
-            message=f.message,
-            fix=f.fix,
-            migration=f.migration,
-            end_line=f.end_line,
-        )
-        for f in discovery.findings
-    ]
     return lint_migrations(
         discovery.migrations,
         settings,
-        extra_findings=findings,
+        extra_findings=discovery.findings,
         layout=discovery.layout,
         cache=cache,
         jobs=jobs,

@@ -55,7 +55,7 @@ def describe(mode: str) -> str:
 
 def with_effect(lock: str | None) -> str | None:
     """A bare mode name (`ACCESS EXCLUSIVE`) gets what it blocks appended; other text is kept."""
-    return describe(lock) if lock in BLOCKS else lock
+    return describe(lock) if lock is not None and lock in BLOCKS else lock
 
 
 def stronger(a: str | None, b: str | None) -> str | None:

@@ -18,6 +18,7 @@ from urllib.parse import quote
 from guard import __version__
 from guard.model import Finding, Rule, Severity
 from guard.report.github import repo_path
+from guard.report.ruledoc import rule_markdown, rule_text
 
 if TYPE_CHECKING:
     from guard.lint.engine import LintResult
@@ -30,32 +31,9 @@ _LEVEL = {Severity.ERROR: "error", Severity.WARNING: "warning", Severity.INFO: "
 
 def rule_descriptor(rule: Rule) -> dict[str, Any]:
     """A SARIF `reportingDescriptor` rendered from one rule record."""
-    text = f"{rule.why}\n\nWhat to do: {rule.fix}\n\nInstead of:\n{rule.bad}\n\nUse:\n{rule.good}"
-    markdown = "\n".join(
-        [
-            f"**{rule.summary}**",
-            "",
-            "### Why is this bad?",
-            "",
-            rule.why,
-            "",
-            "### What to do",
-            "",
-            rule.fix,
-            "",
-            "### Instead of",
-            "",
-            "```sql",
-            rule.bad,
-            "```",
-            "",
-            "### Use",
-            "",
-            "```sql",
-            rule.good,
-            "```",
-        ]
-    )
+    # The same renderings as `explain` and docs/rules.md, so all three always agree.
+    text = rule_text(rule)
+    markdown = rule_markdown(rule)
     tags = [rule.family]
     if rule.lock and "locking" not in tags:  # SARIF tags are a set: duplicates are invalid
         tags.append("locking")
