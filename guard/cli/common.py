@@ -53,6 +53,29 @@ def config_options(func: F) -> F:
     return func
 
 
+DATABASE_URL_HELP = (
+    "Connection string to use instead of DATABASE_URL. Discouraged: it ends up in shell history "
+    "and process lists; prefer the DATABASE_URL environment variable."
+)
+
+
+def env_option(func: F) -> F:
+    """`--env/--expect`: the environment the database must be marked as (overrides VERCEL_ENV / NODE_ENV)."""
+    return click.option(
+        "--env",
+        "--expect",
+        "env",
+        default=None,
+        metavar="ENV",
+        help="Expected environment (dev, prod, ...). Default: from VERCEL_ENV, else NODE_ENV.",
+    )(func)
+
+
+def database_url_option(func: F) -> F:
+    """`--database-url` (discouraged; documented as such)."""
+    return click.option("--database-url", default=None, metavar="URL", help=DATABASE_URL_HELP)(func)
+
+
 def settings_for(path: Path | None, config_file: Path | None, **flags: tuple[Any, str]) -> Settings:
     """Settings for a command: config found from PATH (or cwd), overridden by the given flags.
 

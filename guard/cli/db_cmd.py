@@ -12,35 +12,20 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
-from guard.cli.common import config_options, format_option, path_argument, settings_for
+from guard.cli.common import (
+    config_options,
+    database_url_option,
+    env_option,
+    format_option,
+    path_argument,
+    settings_for,
+)
 
 if TYPE_CHECKING:
     from guard.config import Settings
     from guard.gates import Runtime
 
 F = TypeVar("F", bound=Callable[..., Any])
-
-DATABASE_URL_HELP = (
-    "Connection string to use instead of DATABASE_URL. Discouraged: it ends up in shell history "
-    "and process lists; prefer the DATABASE_URL environment variable."
-)
-
-
-def env_option(func: F) -> F:
-    """`--env/--expect`: the environment the database must be marked as (overrides VERCEL_ENV / NODE_ENV)."""
-    return click.option(
-        "--env",
-        "--expect",
-        "env",
-        default=None,
-        metavar="ENV",
-        help="Expected environment (dev, prod, ...). Default: from VERCEL_ENV, else NODE_ENV.",
-    )(func)
-
-
-def database_url_option(func: F) -> F:
-    """`--database-url` (discouraged; documented as such)."""
-    return click.option("--database-url", default=None, metavar="URL", help=DATABASE_URL_HELP)(func)
 
 
 def _runtime(settings: Settings, env: str | None, database_url: str | None) -> Runtime:

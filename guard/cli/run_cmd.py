@@ -20,12 +20,13 @@ import click
 
 from guard.cli.common import (
     config_options,
+    database_url_option,
+    env_option,
     format_option,
     path_argument,
     resolve_migrations_dir,
     settings_for,
 )
-from guard.cli.db_cmd import database_url_option, env_option
 
 if TYPE_CHECKING:
     from guard.config import Settings
