@@ -11,10 +11,12 @@ An entry is keyed by sha256 of everything a migration's findings depend on:
 - the migration itself: every field of `Migration` (contents, layout, version,
   line offsets, transaction flag) with its paths as displayed in findings.
 
-Cross-migration input (a rule that reads `ctx.migrations`, e.g. the contract
-directive's expand lookup) is tracked, not guessed: the engine records whether
-the lint of a migration read the migrations list, and such an entry also stores
-a digest of that list and is only reused while the list is unchanged.
+Cross-migration input is tracked, not guessed. A lint that only asked the
+schema index about earlier migrations (a column's type before this migration,
+a validated NOT NULL check, the expand a `guard: contract` directive names)
+stores a digest of the migrations *before* it, so adding a later migration (the
+CI gate) keeps it valid. A lint that read the migrations list itself stores a
+digest of the whole list and is only reused while the list is unchanged.
 
 Entries of one migrations folder live in one *pack* file (one read per run
 instead of one per migration), written atomically (temp file + `os.replace`).
@@ -165,6 +167,31 @@ def context_identity(migrations: Sequence[Migration], key: Callable[[Migration],
     return _sha(*(key(m) for m in migrations))
 
 
+def earlier_identities(
+    migrations: Sequence[Migration], key: Callable[[Migration], str] | None = None
+) -> dict[int, str]:
+    """For each migration (by `id()`), a digest of every migration with a lower version, in order.
+
+    The input of a lint that only consulted the schema index (facts about earlier
+    migrations): adding a later migration, the CI gate's usual change, leaves it unchanged.
+    """
+    key = key or migration_identity
+    keyed = sorted(((m.version_key, i, m) for i, m in enumerate(migrations)), key=lambda x: x[:2])
+    h = hashlib.sha256(b"earlier")
+    out: dict[int, str] = {}
+    i = 0
+    while i < len(keyed):
+        j = i
+        digest = h.hexdigest()  # everything strictly earlier; equal versions are not earlier
+        while j < len(keyed) and keyed[j][0] == keyed[i][0]:
+            out[id(keyed[j][2])] = digest
+            j += 1
+        for _, _, m in keyed[i:j]:
+            h.update(key(m).encode())
+        i = j
+    return out
+
+
 def default_cache_dir(settings: Settings, folder: Path) -> Path:
     """`cache_dir` when set, else `.migration-guard-cache` at the project root.
 
@@ -284,11 +311,13 @@ class LintCache:
             self._keys[id(migration)] = memo
         return memo[1]
 
-    def lookup(self, key: str, context: Callable[[], str]) -> list[Finding] | None:
+    def lookup(
+        self, key: str, context: Callable[[], str], earlier: Callable[[], str] | None = None
+    ) -> list[Finding] | None:
         """Cached findings for `key`, or None on a miss or an entry that fails validation.
 
-        `context` computes the migrations-list digest; it is called only for
-        entries whose lint read the list.
+        `context` computes the migrations-list digest and `earlier` the digest of the
+        migrations before this one; each is called only for entries whose lint read it.
         """
         entry = self.entries.get(key)
         if entry is None:
@@ -298,7 +327,10 @@ class LintCache:
             if not isinstance(entry, dict):
                 raise ValueError("bad entry")
             wanted = entry.get("context")
-            if wanted is not None and wanted != context():
+            wanted_earlier = entry.get("earlier")
+            if (wanted is not None and wanted != context()) or (
+                wanted_earlier is not None and (earlier is None or wanted_earlier != earlier())
+            ):
                 self.stats.stale += 1
                 self.stats.misses += 1
                 return None
@@ -313,9 +345,18 @@ class LintCache:
         self._used.add(key)
         return findings
 
-    def record(self, key: str, findings: Iterable[Finding], context: str | None) -> None:
-        """Remember the findings of a freshly linted migration (`context` when its lint read the list)."""
-        self.entries[key] = {"context": context, "findings": [_encode(f) for f in findings]}
+    def record(
+        self, key: str, findings: Iterable[Finding], context: str | None, earlier: str | None = None
+    ) -> None:
+        """Remember the findings of a freshly linted migration.
+
+        `context` is the list digest when its lint read the whole list, `earlier` the
+        digest of the earlier migrations when it consulted facts about them.
+        """
+        entry: dict[str, Any] = {"context": context, "findings": [_encode(f) for f in findings]}
+        if earlier is not None:
+            entry["earlier"] = earlier
+        self.entries[key] = entry
         self._used.add(key)
         self._dirty = True
 

@@ -19,6 +19,7 @@ if TYPE_CHECKING:
     from sqlglot import exp
 
     from guard.lint.directives import FileDirectives
+    from guard.lint.schema_index import SchemaIndex
     from guard.parsing import Statement
     from guard.tokens import Token
 
@@ -87,6 +88,17 @@ class FileContext:
     _not_null_pending: dict[str, tuple[str, str]] = field(default_factory=dict, repr=False)
     #: The file has its own BEGIN/COMMIT, so the runner does not wrap it (see `needs_autocommit`).
     own_transactions: bool = False
+    #: Facts about earlier migrations, shared by every file of a run (built on first use otherwise).
+    schema_index: SchemaIndex | None = None
+
+    @property
+    def schema(self) -> SchemaIndex:
+        """What the migrations before this one declared (see `guard.lint.schema_index`)."""
+        if self.schema_index is None:
+            from guard.lint.schema_index import SchemaIndex
+
+            self.schema_index = SchemaIndex(self.migrations)
+        return self.schema_index
 
     @property
     def pg_version(self) -> int:
@@ -118,7 +130,8 @@ class FileContext:
         head = stmt.head
         if head in ("BEGIN", "START"):
             if head == "BEGIN" or stmt.lead[1:2] == ("TRANSACTION",):
-                self.explicit_tx_depth += 1
+                # Postgres does not nest blocks: a BEGIN inside one only warns.
+                self.explicit_tx_depth = 1
                 self.own_transactions = True
             return
         if head in ("COMMIT", "END", "ROLLBACK", "ABORT"):
@@ -226,7 +239,7 @@ def contract_target(ctx: FileContext) -> Migration | None:
     from guard.model import version_key
 
     key = version_key(version)
-    for m in ctx.migrations:
-        if m.version_key == key and m.version_key < ctx.migration.version_key:
+    for m in ctx.schema.earlier(ctx.migration):
+        if m.version_key == key:
             return m
     return None

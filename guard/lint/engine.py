@@ -23,6 +23,7 @@ from guard.parsing import Statement, split_statements
 
 if TYPE_CHECKING:
     from guard.lint.cache import LintCache
+    from guard.lint.schema_index import SchemaIndex
 
 
 @dataclass
@@ -94,15 +95,20 @@ def lint_migration(
     settings: Settings,
     migrations: Sequence[Migration] = (),
     rules: Sequence[Rule] | None = None,
+    schema: SchemaIndex | None = None,
 ) -> list[Finding]:
-    """Lint one migration's up file (and its down, for reversibility) and return its findings."""
+    """Lint one migration's up file (and its down, for reversibility) and return its findings.
+
+    `schema` is the run's index over `migrations` (see `guard.lint.schema_index`);
+    pass one shared index when linting many migrations of one list.
+    """
     known = all_rules()
     enabled = list(rules) if rules is not None else selected_rules(settings)
     ruleset = _RuleSet(enabled)
     path = display_path(migration.up_path)
     statements, comments = split_statements(migration.up_sql, migration.up_line)
     directives = read_file_directives(comments, known.keys())
-    ctx = FileContext(settings, migration, directives, migrations, path=path)
+    ctx = FileContext(settings, migration, directives, migrations, path=path, schema_index=schema)
     findings: list[Finding] = []
     used: set[int] = set()  # lines of suppressions that silenced something
 
@@ -208,9 +214,12 @@ def lint_migrations(
 
         findings.extend(lint_many(todo, migrations, settings, cache=cache, jobs=jobs))
     else:
+        from guard.lint.schema_index import SchemaIndex
+
         rules = selected_rules(settings)
+        schema = SchemaIndex(migrations)
         for m in todo:
-            findings.extend(lint_migration(m, settings, migrations, rules))
+            findings.extend(lint_migration(m, settings, migrations, rules, schema))
     return LintResult(findings=findings, migrations=len(migrations), fail_on=settings.fail_on, layout=layout)
 
 

@@ -29,13 +29,16 @@ if TYPE_CHECKING:
     from multiprocessing.connection import Connection
 
     from guard.lint.cache import LintCache
+    from guard.lint.schema_index import SchemaIndex
 
 #: Below this many migrations per worker, forking costs more than it saves.
 MIN_PER_WORKER = 150
 MAX_AUTO_JOBS = 8
 
-Linted = tuple[list[Finding], bool]
-"""Findings of one migration, and whether its lint read the migrations list."""
+Linted = tuple[list[Finding], str | None]
+"""Findings of one migration, and what else its lint read: None (nothing), `EARLIER`
+(only facts about earlier migrations, through the schema index) or `ALL` (the list itself)."""
+EARLIER, ALL = "earlier", "all"
 
 
 class WatchedMigrations(Sequence[Migration]):
@@ -71,14 +74,21 @@ class WatchedMigrations(Sequence[Migration]):
 
 
 def lint_one(
-    migration: Migration, settings: Settings, migrations: Sequence[Migration], rules: Sequence[Rule]
+    migration: Migration,
+    settings: Settings,
+    migrations: Sequence[Migration],
+    rules: Sequence[Rule],
+    schema: SchemaIndex | None = None,
 ) -> Linted:
-    """`lint_migration`, plus whether it read the migrations list."""
+    """`lint_migration`, plus what cross-migration input it read (see `Linted`)."""
     from guard.lint.engine import lint_migration
+    from guard.lint.schema_index import SchemaIndex
 
+    schema = schema if schema is not None else SchemaIndex(migrations)
     watched = WatchedMigrations(migrations)
-    findings = lint_migration(migration, settings, watched, rules)
-    return findings, watched.read
+    asked = schema.queries
+    findings = lint_migration(migration, settings, watched, rules, schema)
+    return findings, ALL if watched.read else EARLIER if schema.queries != asked else None
 
 
 def lint_many(
@@ -97,11 +107,12 @@ def lint_many(
     results: list[list[Finding] | None] = [None] * len(todo)
     keys: list[str] = []
     context = _lazy_context(migrations, cache)
+    earlier = _lazy_earlier(migrations, cache)
     if cache is not None:
         for i, m in enumerate(todo):
             key = cache.key(m)
             keys.append(key)
-            results[i] = cache.lookup(key, context)
+            results[i] = cache.lookup(key, context, earlier(m))
     misses = [i for i, r in enumerate(results) if r is None]
     needs_check = bool(settings.disable or settings.severity)
     if misses or cache is None or (needs_check and cache.rule_ids is None):
@@ -122,7 +133,12 @@ def lint_many(
         for i, (findings, read) in zip(misses, fresh, strict=True):
             results[i] = findings
             if cache is not None:
-                cache.record(keys[i], findings, context() if read else None)
+                cache.record(
+                    keys[i],
+                    findings,
+                    context() if read == ALL else None,
+                    earlier(todo[i])() if read == EARLIER else None,
+                )
     if cache is not None:
         cache.save(keep=2 * len(migrations) + 64)
     return [f for r in results if r is not None for f in r]
@@ -139,6 +155,25 @@ def _lazy_context(migrations: Sequence[Migration], cache: LintCache | None) -> C
         return memo[0]
 
     return get
+
+
+def _lazy_earlier(
+    migrations: Sequence[Migration], cache: LintCache | None
+) -> Callable[[Migration], Callable[[], str]]:
+    """`earlier(m)()` is the digest of the migrations before `m`, all computed on first use."""
+    memo: dict[int, str] = {}
+
+    def of(migration: Migration) -> Callable[[], str]:
+        def get() -> str:
+            if not memo:
+                from guard.lint.cache import earlier_identities
+
+                memo.update(earlier_identities(migrations, cache.key if cache is not None else None))
+            return memo[id(migration)]
+
+        return get
+
+    return of
 
 
 def effective_jobs(jobs: int | None, work: int) -> int:
@@ -162,9 +197,12 @@ def lint_batch(
     jobs: int | None = 1,
 ) -> list[Linted]:
     """Lint `todo` (no cache), in this process or split across `jobs` forked processes."""
+    from guard.lint.schema_index import SchemaIndex
+
+    schema = SchemaIndex(migrations)  # one per run, shared by every lint (and inherited by workers)
     n = effective_jobs(jobs, len(todo))
     if n <= 1:
-        return [lint_one(m, settings, migrations, rules) for m in todo]
+        return [lint_one(m, settings, migrations, rules, schema) for m in todo]
     import multiprocessing
 
     from guard.parsing import Statement
@@ -179,7 +217,9 @@ def lint_batch(
         for share in shares[1:]:
             receiver, sender = ctx.Pipe(duplex=False)
             items = [todo[i] for i in share]
-            proc = ctx.Process(target=_child, args=(sender, items, migrations, settings, rules), daemon=True)
+            proc = ctx.Process(
+                target=_child, args=(sender, items, migrations, settings, rules, schema), daemon=True
+            )
             proc.start()
             sender.close()
             children.append((proc, receiver, share))
@@ -188,12 +228,12 @@ def lint_batch(
     out: list[Linted | None] = [None] * len(todo)
     try:
         for i in shares[0]:
-            out[i] = lint_one(todo[i], settings, migrations, rules)
+            out[i] = lint_one(todo[i], settings, migrations, rules, schema)
         for _proc, receiver, share in children:
             answer = _receive(receiver)
             if answer is None or len(answer) != len(share):
                 # Not trusted: redo in this process, where a real error shows its traceback.
-                answer = [lint_one(todo[i], settings, migrations, rules) for i in share]
+                answer = [lint_one(todo[i], settings, migrations, rules, schema) for i in share]
             for i, linted in zip(share, answer, strict=True):
                 out[i] = linted
     finally:
@@ -220,9 +260,10 @@ def _child(
     migrations: Sequence[Migration],
     settings: Settings,
     rules: Sequence[Rule],
+    schema: SchemaIndex,
 ) -> None:
     try:
-        sender.send(("ok", [lint_one(m, settings, migrations, rules) for m in items]))
+        sender.send(("ok", [lint_one(m, settings, migrations, rules, schema) for m in items]))
     except BaseException as exc:  # reported, then redone by the parent
         with contextlib.suppress(Exception):
             sender.send(("error", f"{type(exc).__name__}: {exc}"))

@@ -225,9 +225,11 @@ def _action_type(action: tuple[Token, ...]) -> tuple[str, tuple[Token, ...]]:
     return "", ()
 
 
-def current_column_type(sql_texts: Iterable[str], table: str, column: str) -> TypeSpec | None:
-    """The column's type after running `sql_texts` in order, or None when none of them declares it."""
-    spec: TypeSpec | None = None
+def current_column_type(
+    sql_texts: Iterable[str], table: str, column: str, spec: TypeSpec | None = None
+) -> TypeSpec | None:
+    """The column's type after running `sql_texts` in order (starting from `spec`), or `spec`
+    when none of them declares it."""
     for sql in sql_texts:
         if column.lower() not in sql.lower():
             continue

@@ -13,10 +13,10 @@ from collections.abc import Iterator
 
 from guard.lint.context import FileContext
 from guard.lint.ddl import Action, AlterTable, add_column_def, alter_column_name, read_alter_table, sql_of
-from guard.lint.locks import ACCESS_EXCLUSIVE, SHARE_ROW_EXCLUSIVE, describe
+from guard.lint.locks import ACCESS_EXCLUSIVE, SHARE, SHARE_ROW_EXCLUSIVE, describe
 from guard.lint.registry import rule
 from guard.model import Hit, Severity
-from guard.parsing import Statement, split_statements
+from guard.parsing import Statement
 from guard.tokens import PUNCT, read_qualified_name, show_name
 
 
@@ -259,27 +259,9 @@ def has_validated_not_null_check(ctx: FileContext, table: str, column: str) -> b
     """True when this file or an earlier migration has a validated `CHECK (column IS NOT NULL)` on table."""
     if (table, column) in ctx.not_null_checks:
         return True
-    needle = column.lower()
-    pending: set[str] = set()  # NOT VALID checks on (table, column), by name, not yet validated
-    for m in sorted(ctx.migrations, key=lambda m: m.version_key):
-        if m.version_key >= ctx.migration.version_key:
-            break
-        lowered = m.up_sql.lower()
-        if needle not in lowered or ("is not null" not in lowered and "validate" not in lowered):
-            continue
-        for stmt in split_statements(m.up_sql)[0]:
-            if stmt.head != "ALTER":
-                continue
-            for key, name, checked, valid in not_null_check_actions(stmt):
-                if key != table:
-                    continue
-                if checked == column and valid:
-                    return True
-                if checked == column:
-                    pending.add(name)
-                elif valid and name in pending:
-                    return True
-    return any((table, name) in ctx.validated_constraints for name in pending)
+    # NOT VALID checks on (table, column) an earlier migration added, by name, not yet validated.
+    found, pending = ctx.schema.has_validated_not_null_check(ctx.migration, table, column)
+    return found or any((table, name) in ctx.validated_constraints for name in pending)
 
 
 def not_null_check_actions(stmt: Statement) -> Iterator[tuple[str, str, str, bool]]:
@@ -399,4 +381,54 @@ def require_default_for_not_null(stmt: Statement, ctx: FileContext) -> Iterator[
             f"{alter.shown} (after taking {describe(ACCESS_EXCLUSIVE)})",
             f"ALTER TABLE {alter.shown} ADD COLUMN {col.shown} {col.type_text} NOT NULL DEFAULT <constant>;",
             lock=ACCESS_EXCLUSIVE,
+        )
+
+
+@rule(
+    id="require-not-valid-domain-constraint",
+    severity=Severity.ERROR,
+    family="constraints",
+    summary="`ALTER DOMAIN ... ADD CONSTRAINT` without `NOT VALID`, or `ALTER DOMAIN ... SET NOT NULL`.",
+    why="""
+        A constraint added to a domain is checked against every existing value of every column
+        declared with that domain: Postgres scans each of those tables while holding a SHARE lock
+        on it, so writes to all of them wait for the scans. `ADD CONSTRAINT ... CHECK (...) NOT
+        VALID` skips the scan (new values are still checked) and leaves it to a `VALIDATE
+        CONSTRAINT` in a later migration. `SET NOT NULL` on a domain always scans.
+    """,
+    fix="""
+        Add the check `NOT VALID` and validate it in a separate migration. Instead of `SET NOT
+        NULL`, add `CHECK (VALUE IS NOT NULL) NOT VALID` and validate that later.
+    """,
+    bad="ALTER DOMAIN positive_amount ADD CONSTRAINT positive_amount_check CHECK (VALUE > 0);",
+    good="ALTER DOMAIN positive_amount ADD CONSTRAINT positive_amount_check CHECK (VALUE > 0) NOT VALID;",
+    heads=("ALTER",),
+    lock=describe(SHARE) + " on every table with a column of the domain",
+)
+def require_not_valid_domain_constraint(stmt: Statement, ctx: FileContext) -> Iterator[Hit]:
+    w = stmt.words
+    if w[1:2] != ("DOMAIN",):
+        return
+    parts, i = read_qualified_name(stmt.tokens, 2)
+    if not parts or ctx.is_new("domain", parts[-1].name):
+        return  # a domain created in this migration is used by no column yet
+    d = show_name(parts)
+    rest = tuple(t.upper for t in stmt.tokens[i:])
+    if rest[:3] == ("SET", "NOT", "NULL"):
+        yield Hit(
+            f"ALTER DOMAIN {d} SET NOT NULL scans every column of type {d} while holding "
+            f"{describe(SHARE)} on each table",
+            f"ALTER DOMAIN {d} ADD CONSTRAINT {parts[-1].name}_not_null CHECK (VALUE IS NOT NULL) NOT VALID;\n"
+            f"-- then, in a separate migration:\nALTER DOMAIN {d} VALIDATE CONSTRAINT {parts[-1].name}_not_null;",
+            lock=SHARE,
+        )
+    elif rest[:1] == ("ADD",) and "VALID" not in rest:
+        name = stmt.tokens[i + 2].shown() if rest[1:2] == ("CONSTRAINT",) and len(rest) > 2 else ""
+        body = sql_of(stmt.tokens[i + 1 :]).rstrip(";").strip()
+        yield Hit(
+            f"ALTER DOMAIN {d} ADD {'CONSTRAINT ' + name if name else 'a constraint'} checks every column of "
+            f"type {d} while holding {describe(SHARE)} on each table",
+            f"ALTER DOMAIN {d} ADD {body} NOT VALID;\n"
+            f"-- then, in a separate migration:\nALTER DOMAIN {d} VALIDATE CONSTRAINT {name or '<constraint_name>'};",
+            lock=SHARE,
         )

@@ -224,7 +224,10 @@ def _table_actions(
     """(table as written, its actions of `kinds`) unless the table is new or this is a contract step."""
     if is_contract_step(ctx):
         return "", []
-    alter = _shapes.read_alter_table(stmt.tokens)
+    if stmt.lead[:2] != ("ALTER", "TABLE"):
+        return "", []  # ALTER TYPE, ALTER FUNCTION, ...: no need to tokenize
+    # Four rules read the same action list: read it once per statement.
+    alter = stmt.derived("shapes.alter_table", lambda s: _shapes.read_alter_table(s.tokens))
     if alter is None or ctx.is_new_table(alter.table.key):
         return "", []
     return alter.table.shown, [a for a in alter.actions if a.kind in kinds]
@@ -372,12 +375,9 @@ def avoid_column_type_change(stmt: Statement, ctx: FileContext) -> Iterator[Hit]
 def _old_type(stmt: Statement, ctx: FileContext, table: str, column: str) -> TypeSpec | None:
     """The column's type before `stmt`: earlier migrations, then earlier statements of this file."""
     key = table.split(".")[-1].strip('"') if '"' in table else table.split(".")[-1].lower()
-    mine = ctx.migration.version_key
-    earlier = sorted((m for m in ctx.migrations if m.version_key < mine), key=lambda m: m.version_key)
-    texts = [m.up_sql for m in earlier]
+    spec = ctx.schema.column_type_before(ctx.migration, key, column)
     before = [s.text for s in split_statements(ctx.migration.up_sql)[0] if s.index < stmt.index]
-    texts.append(";\n".join(before))
-    return current_column_type(texts, key, column)
+    return current_column_type([";\n".join(before)], key, column, spec)
 
 
 # --- other renames -----------------------------------------------------------------------------------
@@ -570,7 +570,7 @@ def contract_needs_earlier_expand(statements: list[Statement], ctx: FileContext)
         problem = f"is not earlier than this migration ({mine})"
     else:
         problem = "matches no migration"
-    earlier = [m.version for m in ctx.migrations if m.version_key < ctx.migration.version_key]
+    earlier = [m.version for m in ctx.schema.earlier(ctx.migration)]
     hint = (
         f"; the latest earlier migration is {max(earlier, key=lambda v: version_key(v))}" if earlier else ""
     )

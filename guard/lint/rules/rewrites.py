@@ -280,13 +280,9 @@ def avoid_type_change_rewrite(stmt: Statement, ctx: FileContext) -> Iterator[Hit
 
 def _earlier_type(ctx: FileContext, stmt: Statement, table: str, column: str) -> TypeSpec | None:
     """The column's type before `stmt`: earlier migrations in version order, then this file."""
-    key = ctx.migration.version_key
-    earlier = sorted((m for m in ctx.migrations if m.version_key < key), key=lambda m: m.version_key)
-    texts = [m.up_sql for m in earlier]
-    texts.append(
-        ";\n".join(s.text for s in split_statements(ctx.migration.up_sql)[0] if s.index < stmt.index)
-    )
-    return current_column_type(texts, table, column)
+    spec = ctx.schema.column_type_before(ctx.migration, table, column)
+    before = ";\n".join(s.text for s in split_statements(ctx.migration.up_sql)[0] if s.index < stmt.index)
+    return current_column_type([before], table, column, spec)
 
 
 def _table_after(stmt: Statement, skip: tuple[str, ...]) -> tuple[str, str] | None:
