@@ -57,9 +57,9 @@ def _depths(statements: Sequence[Statement]) -> list[int]:
     for stmt in statements:
         out.append(depth)
         if _is_tx_open(stmt):
-            depth += 1
+            depth = 1  # Postgres does not nest blocks: a BEGIN inside one only warns
         elif stmt.head in _TX_CLOSE:
-            depth = max(0, depth - 1)
+            depth = 0
     return out
 
 
@@ -156,17 +156,17 @@ def enum_value_in_transaction(statements: Sequence[Statement], ctx: FileContext)
     scope="file",
 )
 def uncommitted_transaction(statements: Sequence[Statement], ctx: FileContext) -> Iterator[Hit]:
-    opened: list[Statement] = []
+    opened: Statement | None = None
     for stmt in statements:
         if _is_tx_open(stmt):
-            opened.append(stmt)
-        elif stmt.head in _TX_CLOSE and opened:
-            opened.pop()
-    if opened:
+            opened = opened or stmt  # a nested BEGIN is ignored by Postgres; the first COMMIT ends the block
+        elif stmt.head in _TX_CLOSE:
+            opened = None
+    if opened is not None:
         yield Hit(
-            f"the transaction opened on line {opened[0].line} is never committed",
+            f"the transaction opened on line {opened.line} is never committed",
             "add `COMMIT;` at the end of the file",
-            line=opened[0].line,
+            line=opened.line,
         )
 
 

@@ -1,0 +1,2 @@
+ALTER TABLE orders DROP COLUMN refund;
+DROP DOMAIN refund_amount;

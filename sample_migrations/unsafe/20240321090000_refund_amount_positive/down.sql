@@ -1,0 +1,1 @@
+ALTER DOMAIN refund_amount DROP CONSTRAINT refund_amount_positive;
