@@ -30,7 +30,7 @@ def report_root(folder: Path) -> Path:
 
 
 @click.command()
-@path_argument
+@click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
 @format_option(("text", "json", "github", "sarif"))
 @config_options
 @click.option(
@@ -88,7 +88,7 @@ def report_root(folder: Path) -> Path:
     help="Processes to lint with; 0 = one per core when the folder is large enough.",
 )
 def lint(
-    path: Path | None,
+    paths: tuple[Path, ...],
     fmt: str,
     config_file: Path | None,
     layout: str | None,
@@ -105,31 +105,44 @@ def lint(
     """Lint migrations for destructive, lock-heavy and irreversible changes.
 
     PATH is the migrations folder (default: the configured one, then migrations/,
-    supabase/migrations/, prisma/migrations/, db/migrations/). Exit 0 when clean,
-    1 when a finding reaches the fail level, 2 on usage or input errors.
+    supabase/migrations/, prisma/migrations/, db/migrations/). Several PATHs lint
+    several projects in one run, each with its own config and layout, in one report.
+    Exit 0 when clean, 1 when a finding reaches the fail level, 2 on usage or input errors.
     """
     from guard.lint.cache import open_cache
-    from guard.lint.engine import lint_path
+    from guard.lint.engine import lint_path, merge_results
     from guard.report import render
 
-    settings = settings_for(
-        path,
-        config_file,
-        layout=(layout, "--layout"),
-        fail_on=(fail_on, "--fail-on"),
-        pg_version=(pg_version, "--pg-version"),
-        schema_file=(schema_file, "--schema-file"),
-        cache=(False if no_cache else None, "--no-cache"),
-        cache_dir=(cache_dir, "--cache-dir"),
-    )
-    folder = resolve_migrations_dir(path, settings)
-    cache = open_cache(settings, folder)
-    if base is not None:
-        from guard.lint.changeset import lint_change
+    if base is not None and len(paths) > 1:
+        raise InputError(
+            "--base compares one migrations folder with a git ref", "pass a single PATH with --base"
+        )
+    results = []
+    folders = []
+    for path in paths or (None,):
+        settings = settings_for(
+            path,
+            config_file,
+            layout=(layout, "--layout"),
+            fail_on=(fail_on, "--fail-on"),
+            pg_version=(pg_version, "--pg-version"),
+            schema_file=(schema_file, "--schema-file"),
+            cache=(False if no_cache else None, "--no-cache"),
+            cache_dir=(cache_dir, "--cache-dir"),
+        )
+        folder = resolve_migrations_dir(path, settings)
+        folders.append(folder)
+        cache = open_cache(settings, folder)
+        if base is not None:
+            from guard.lint.changeset import lint_change
 
-        result = lint_change(folder, settings, base, all_migrations=all_migrations, cache=cache, jobs=jobs)
-    else:
-        result = lint_path(folder, settings, cache=cache, jobs=jobs)
+            results.append(
+                lint_change(folder, settings, base, all_migrations=all_migrations, cache=cache, jobs=jobs)
+            )
+        else:
+            results.append(lint_path(folder, settings, cache=cache, jobs=jobs))
+    result = merge_results(results)
+    folder = folders[0]
     in_actions = os.environ.get("GITHUB_ACTIONS") == "true"
     root = report_root(folder) if in_actions or fmt in ("github", "sarif") else None
     if output is not None:

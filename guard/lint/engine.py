@@ -35,6 +35,8 @@ class LintResult:
     fail_on: Severity = Severity.ERROR
     layout: str = ""
     notices: list[str] = field(default_factory=list)
+    #: Exit code of the parts a merged result was made from (see `merge_results`).
+    parts_exit: int = 0
 
     def count(self, severity: Severity) -> int:
         """How many findings have exactly this severity."""
@@ -43,7 +45,7 @@ class LintResult:
     @property
     def exit_code(self) -> int:
         """0 when nothing reaches the fail level, else 1."""
-        return 1 if any(f.severity >= self.fail_on for f in self.findings) else 0
+        return max(self.parts_exit, 1 if any(f.severity >= self.fail_on for f in self.findings) else 0)
 
     def summary(self) -> dict[str, Any]:
         """The `summary` object of the JSON output."""
@@ -56,6 +58,27 @@ class LintResult:
             "exit_code": self.exit_code,
             "layout": self.layout,
         }
+
+
+def merge_results(results: Sequence[LintResult]) -> LintResult:
+    """One result for several migrations folders (each linted under its own settings).
+
+    Findings and notices are concatenated, migrations summed, layouts listed, and
+    the exit code is the highest of the parts (each judged by its own `fail_on`).
+    """
+    if len(results) == 1:
+        return results[0]
+    layouts = list(dict.fromkeys(r.layout for r in results if r.layout))
+    return LintResult(
+        findings=[f for r in results for f in r.findings],
+        migrations=sum(r.migrations for r in results),
+        # The most lenient level never fails a finding its own part passed; parts_exit
+        # carries the failures of stricter parts.
+        fail_on=max(r.fail_on for r in results),
+        layout=",".join(layouts),
+        notices=[n for r in results for n in r.notices],
+        parts_exit=max(r.exit_code for r in results),
+    )
 
 
 def display_path(path: Path | None) -> str:
