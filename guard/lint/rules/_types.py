@@ -6,7 +6,9 @@ Postgres skips the table rewrite, and existing readers keep working, when the ne
 type is binary coercible from the old and no `USING` clause recomputes values:
 `varchar(n)` to a longer `varchar` / `varchar` / `text`, `text` to unbounded
 `varchar`, `numeric(p,s)` to `numeric(p2>=p, s)` or unbounded `numeric`,
-`varbit(n)` to a longer `varbit`, and `cidr` to `inet`.
+`varbit(n)` to a longer `varbit`, `cidr` to `inet`, and raising or removing the
+fractional-seconds precision of `timestamp`, `timestamptz`, `time`, `timetz` and
+`interval` (their typmod support functions skip the rewrite when no value can change).
 """
 
 from __future__ import annotations
@@ -142,7 +144,18 @@ def is_binary_compatible(old: TypeSpec, new: TypeSpec) -> bool:
         old_scale = old.params[1] if len(old.params) > 1 else 0
         new_scale = new.params[1] if len(new.params) > 1 else 0
         return new_scale == old_scale and new.params[0] >= old.params[0]
+    if o == n and o in _PRECISION_TYPES and len(old.params) <= 1 and len(new.params) <= 1:
+        # timestamp_support() and friends: no rewrite when the precision does not shrink; an
+        # unbounded column is already at the maximum, 6.
+        old_p = old.params[0] if old.params else _MAX_SECONDS_PRECISION
+        new_p = new.params[0] if new.params else _MAX_SECONDS_PRECISION
+        return new_p >= old_p
     return o == "cidr" and n == "inet"
+
+
+#: Types whose only modifier is the fractional-seconds precision (0-6).
+_PRECISION_TYPES = frozenset({"timestamp", "timestamptz", "time", "timetz", "interval"})
+_MAX_SECONDS_PRECISION = 6
 
 
 def _column_defs(tokens: tuple[Token, ...]) -> Iterable[tuple[str, tuple[Token, ...]]]:
