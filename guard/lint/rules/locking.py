@@ -313,13 +313,14 @@ def require_timeouts(statements: Sequence[Statement], ctx: FileContext) -> Itera
     if not ctx.settings.require_timeouts:
         return
     have: set[str] = set()
+    created: set[str] = set()  # tables created earlier in the file: nobody else can be waiting on them
     for stmt in statements:
         if stmt.head in ("SET", "RESET"):
             for name in ("lock_timeout", "statement_timeout"):
                 if name.upper() in stmt.words[:4]:
                     (have.add if stmt.head == "SET" else have.discard)(name)
             continue
-        if stmt.head in _LOCKING_HEADS:
+        if stmt.head in _LOCKING_HEADS and not _locks_only_new_objects(stmt, created):
             missing = [n for n in ("lock_timeout", "statement_timeout") if n not in have]
             if missing:
                 yield Hit(
@@ -332,3 +333,30 @@ def require_timeouts(statements: Sequence[Statement], ctx: FileContext) -> Itera
                     line=stmt.line,
                 )
             return
+
+
+#: CREATE kinds that lock nothing another session uses (a new table may still lock what it references).
+_NEW_OBJECT_KINDS = frozenset({"TYPE", "DOMAIN", "SEQUENCE", "FUNCTION", "PROCEDURE", "SCHEMA"})
+
+
+def _locks_only_new_objects(stmt: Statement, created: set[str]) -> bool:
+    """True for a CREATE that waits on no existing table: a new table that references none, a new
+    type/function/..., or an index on a table created earlier in the file (remembered in `created`)."""
+    w = stmt.words
+    if stmt.head != "CREATE":
+        return False
+    kind = next((x for x in w[1:4] if x not in ("OR", "REPLACE", "UNLOGGED", "TEMP", "TEMPORARY")), "")
+    if kind == "TABLE":
+        if {"REFERENCES", "PARTITION", "INHERITS", "LIKE", "AS"} & set(w):
+            return False
+        at = w.index("TABLE") + 1  # only words before the name, so word and token positions agree
+        if w[at : at + 3] == ("IF", "NOT", "EXISTS"):
+            at += 3
+        parts, _ = read_qualified_name(stmt.tokens, at)
+        if parts:
+            created.add(parts[-1].name)
+        return True
+    if is_create_index(stmt):
+        target = index_target(stmt)
+        return target is not None and bool(target[2]) and target[2][-1].name in created
+    return kind in _NEW_OBJECT_KINDS
