@@ -166,9 +166,9 @@ def test_corrupt_pack_is_ignored_and_rewritten(tmp_path: Path, settings: Setting
             doc["format"] = 999
         pack.write_text(json.dumps(doc))
     cache = _open(settings)
-    assert cache.stats.hits == 0
-    assert cache.stats.rejected_pack
     assert _lint(ms, settings, cache) == expected
+    assert cache.stats.hits == 0
+    assert cache.stats.rejected_pack  # read on first use (open_cache is lazy)
     # Rewritten: the next run is fully warm again.
     warm = _open(settings)
     assert _lint(ms, settings, warm) == expected

@@ -268,16 +268,29 @@ class LintCache:
     _used: set[str] = field(default_factory=set)
     _keys: dict[int, tuple[Migration, str]] = field(default_factory=dict)
     _dirty: bool = False
+    _loaded: bool = False
+    #: The pack's name: a digest of code, settings and scope (the folder snapshot shares it).
+    name: str = ""
 
     @classmethod
-    def open(cls, directory: Path, settings: Settings, scope: str = "") -> LintCache:
-        """Load the pack for `scope` (usually the migrations folder) from `directory`, if valid."""
+    def open(cls, directory: Path, settings: Settings, scope: str = "", *, lazy: bool = False) -> LintCache:
+        """The pack for `scope` (usually the migrations folder) in `directory`, loaded if valid.
+
+        With `lazy`, the pack is read on first use, so a run answered by the folder
+        snapshot (see `guard.lint.folder_cache`) never reads it.
+        """
         code = code_identity()
         settings_id = settings_identity(settings)
         name = _sha(code, settings_id, scope)[:40]
-        self = cls(directory, directory / f"pack-{FORMAT}-{name}.json", code, settings_id)
-        self._load()
+        self = cls(directory, directory / f"pack-{FORMAT}-{name}.json", code, settings_id, name=name)
+        if not lazy:
+            self._ensure()
         return self
+
+    def _ensure(self) -> None:
+        if not self._loaded:
+            self._loaded = True
+            self._load()
 
     def _load(self) -> None:
         try:
@@ -319,6 +332,7 @@ class LintCache:
         `context` computes the migrations-list digest and `earlier` the digest of the
         migrations before this one; each is called only for entries whose lint read it.
         """
+        self._ensure()
         entry = self.entries.get(key)
         if entry is None:
             self.stats.misses += 1
@@ -353,6 +367,7 @@ class LintCache:
         `context` is the list digest when its lint read the whole list, `earlier` the
         digest of the earlier migrations when it consulted facts about them.
         """
+        self._ensure()
         entry: dict[str, Any] = {"context": context, "findings": [_encode(f) for f in findings]}
         if earlier is not None:
             entry["earlier"] = earlier
@@ -362,6 +377,7 @@ class LintCache:
 
     def remember_rules(self, rule_ids: Iterable[str]) -> None:
         """Store the known rule ids so a run with every entry cached can still check config names."""
+        self._ensure()
         ids = frozenset(rule_ids)
         if ids != self.rule_ids:
             self.rule_ids = ids
@@ -371,6 +387,7 @@ class LintCache:
         """Write the pack atomically when it changed; keep at most about `keep` entries."""
         if not self._dirty:
             return
+        self._ensure()
         entries = self.entries
         if len(entries) > keep:
             entries = {k: v for k, v in entries.items() if k in self._used}
@@ -385,20 +402,30 @@ class LintCache:
             "digest": _pack_digest(self.code, self.settings_id, entries, rule_ids),
         }
         try:
-            _prepare_dir(self.directory)
-            fd, tmp = tempfile.mkstemp(prefix=".pack-", suffix=".tmp", dir=self.directory)
-            try:
-                with os.fdopen(fd, "w", encoding="utf-8") as fh:
-                    json.dump(doc, fh, separators=(",", ":"))
-                os.replace(tmp, self.pack_path)
-            except BaseException:
-                with contextlib.suppress(OSError):
-                    os.unlink(tmp)
-                raise
+            write_atomic(self.directory, self.pack_path, doc)
             _prune(self.directory, self.pack_path)
         except OSError as exc:
             self.stats.write_error = exc.strerror or type(exc).__name__
         self._dirty = False
+
+
+def write_atomic(directory: Path, path: Path, doc: Any) -> None:
+    """Write `doc` as JSON to `path` in `directory`: a temp file, then `os.replace` (OSError on failure)."""
+    write_text_atomic(directory, path, json.dumps(doc, separators=(",", ":")))
+
+
+def write_text_atomic(directory: Path, path: Path, text: str) -> None:
+    """Write `text` to `path` in `directory` atomically (readers see the old file or the new one)."""
+    _prepare_dir(directory)
+    fd, tmp = tempfile.mkstemp(prefix=".pack-", suffix=".tmp", dir=directory)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            fh.write(text)
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
 
 
 def _pack_digest(code: str, settings_id: str, entries: Any, rule_ids: Any) -> str:
@@ -419,7 +446,7 @@ def _prune(directory: Path, current: Path) -> None:
     """Remove packs (and stray temp files) nobody wrote for two weeks: old versions, old settings."""
     cutoff = time.time() - _PRUNE_AFTER_SECONDS
     for path in directory.iterdir():
-        if path == current or not (path.name.startswith(("pack-", ".pack-"))):
+        if path == current or not (path.name.startswith(("pack-", ".pack-", "folder-"))):
             continue
         with contextlib.suppress(OSError):
             if path.stat().st_mtime < cutoff:
@@ -433,4 +460,6 @@ def open_cache(settings: Settings, folder: Path) -> LintCache | None:
     """
     if not settings.cache:
         return None
-    return LintCache.open(default_cache_dir(settings, folder), settings, scope=_display(folder) or "")
+    return LintCache.open(
+        default_cache_dir(settings, folder), settings, scope=_display(folder) or "", lazy=True
+    )

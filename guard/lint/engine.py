@@ -249,11 +249,32 @@ def lint_migrations(
 def lint_path(
     path: Path, settings: Settings, *, cache: LintCache | None = None, jobs: int | None = 1
 ) -> LintResult:
-    """Discover the migrations under `path` and lint them all (see `lint_migrations` for cache/jobs)."""
+    """Discover the migrations under `path` and lint them all (see `lint_migrations` for cache/jobs).
+
+    With a `cache`, a folder whose files all have the stat they had when its result was
+    stored is answered without reading them (see `guard.lint.folder_cache`).
+    """
     from guard.layouts import discover
 
+    signature = None
+    if cache is not None:
+        from guard.lint import folder_cache
+
+        signature = folder_cache.folder_signature(path, settings.exclude)
+        stored = folder_cache.load(cache, signature) if signature is not None else None
+        if stored is not None:
+            if settings.disable or settings.severity:
+                from guard.config import check_rule_names
+
+                check_rule_names(settings, stored.rule_ids)  # unknown rule ids are refused, cached or not
+            return LintResult(
+                findings=stored.findings,
+                migrations=stored.migrations,
+                fail_on=settings.fail_on,
+                layout=stored.layout,
+            )
     discovery = discover(path, settings.layout, exclude=settings.exclude)
-    return lint_migrations(
+    result = lint_migrations(
         discovery.migrations,
         settings,
         extra_findings=discovery.findings,
@@ -261,3 +282,8 @@ def lint_path(
         cache=cache,
         jobs=jobs,
     )
+    if cache is not None and signature is not None and cache.rule_ids is not None:
+        from guard.lint import folder_cache
+
+        folder_cache.save(cache, signature, result.findings, result.migrations, result.layout, cache.rule_ids)
+    return result

@@ -1,0 +1,248 @@
+"""The speed-ups change nothing: the schema index answers as the naive look-back did, cached and
+snapshot answers equal a fresh lint, and they are dropped whenever an input they depend on changes."""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+from conftest import CORPUS
+
+from guard.cli import cli
+from guard.config import Settings
+from guard.lint import folder_cache
+from guard.lint.cache import LintCache, earlier_identities, open_cache
+from guard.lint.engine import lint_migrations, lint_path
+from guard.lint.rules._types import column_types
+from guard.lint.schema_index import SchemaIndex
+from guard.model import Finding, Migration
+
+
+def _m(version: str, sql: str, tmp_path: Path) -> Migration:
+    return Migration(
+        version=version, name=f"m{version}", layout="plain", up_path=tmp_path / f"{version}.sql", up_sql=sql
+    )
+
+
+def _naive_type(migrations: list[Migration], mine: Migration, table: str, column: str) -> object:
+    spec = None
+    for m in sorted(migrations, key=lambda m: m.version_key):
+        if m.version_key < mine.version_key:
+            spec = column_types(m.up_sql).get((table, column), spec)
+    return spec
+
+
+def test_column_type_before_matches_a_walk_over_earlier_migrations(tmp_path: Path) -> None:
+    ms = [
+        _m("3", "ALTER TABLE users ALTER COLUMN email TYPE varchar(200);", tmp_path),
+        _m("1", "CREATE TABLE users (id int, email varchar(50));", tmp_path),
+        _m("5", "ALTER TABLE users ADD COLUMN age smallint;", tmp_path),
+        _m("10", "ALTER TABLE users ALTER COLUMN email TYPE text;", tmp_path),
+        _m("7", "SELECT 1;", tmp_path),
+    ]
+    index = SchemaIndex(ms)
+    for mine in ms:
+        for column in ("email", "id", "age", "missing"):
+            assert index.column_type_before(mine, "users", column) == _naive_type(ms, mine, "users", column)
+    # Version order, not list order: before 10 the type is varchar(200), before 3 it is varchar(50).
+    assert str(index.column_type_before(ms[3], "users", "email")) != str(
+        index.column_type_before(ms[0], "users", "email")
+    )
+    assert index.queries > 0
+
+
+def test_not_null_check_needs_an_earlier_validation(tmp_path: Path) -> None:
+    add = "ALTER TABLE users ADD CONSTRAINT users_email_nn CHECK (email IS NOT NULL) NOT VALID;"
+    ms = [
+        _m("1", add, tmp_path),
+        _m("2", "ALTER TABLE users VALIDATE CONSTRAINT users_email_nn;", tmp_path),
+        _m("3", "ALTER TABLE users ALTER COLUMN email SET NOT NULL;", tmp_path),
+    ]
+    index = SchemaIndex(ms)
+    assert index.has_validated_not_null_check(ms[2], "users", "email")[0]
+    found, pending = index.has_validated_not_null_check(ms[1], "users", "email")
+    assert not found and pending == {"users_email_nn"}
+    # The rule agrees: SET NOT NULL after the validation is fine, without it it is not.
+    settings = Settings(cache=False)
+    assert not [f for f in lint_migrations(ms, settings).findings if f.rule == "avoid-set-not-null"]
+    alone = [ms[0], ms[2]]
+    assert [f for f in lint_migrations(alone, settings).findings if f.rule == "avoid-set-not-null"]
+
+
+def test_earlier_identities_ignore_later_and_equal_versions(tmp_path: Path) -> None:
+    ms = [_m(v, f"SELECT {v};", tmp_path) for v in ("1", "2", "3")]
+    before = earlier_identities(ms)
+    after = earlier_identities([*ms, _m("4", "SELECT 4;", tmp_path)])
+    assert all(before[id(m)] == after[id(m)] for m in ms)
+    edited = [replace(ms[0], up_sql="SELECT 100;"), ms[1], ms[2]]
+    changed = earlier_identities(edited)
+    assert changed[id(ms[1])] != before[id(ms[1])] and changed[id(edited[0])] == before[id(ms[0])]
+
+
+def _type_change_project(tmp_path: Path) -> list[Migration]:
+    return [
+        _m("1", "CREATE TABLE users (id bigint PRIMARY KEY, name varchar(50));", tmp_path),
+        _m("2", "ALTER TABLE users ALTER COLUMN name TYPE varchar(100);", tmp_path),
+        _m("3", "ALTER TABLE users ALTER COLUMN name TYPE integer USING name::integer;", tmp_path),
+    ]
+
+
+def test_cache_entry_that_consulted_earlier_migrations(tmp_path: Path) -> None:
+    settings = Settings(cache_dir=tmp_path / "cache")
+    ms = _type_change_project(tmp_path)
+    expected = lint_migrations(ms, replace(settings, cache=False)).findings
+
+    def run(migrations: list[Migration]) -> tuple[list[Finding], LintCache]:
+        cache = open_cache(settings, tmp_path)
+        assert cache is not None
+        return lint_migrations(migrations, settings, cache=cache).findings, cache
+
+    assert run(ms)[0] == expected
+    # A later migration (the CI gate's change) keeps every earlier entry valid.
+    grown = [*ms, _m("4", "ALTER TABLE users ADD COLUMN note text;", tmp_path)]
+    findings, cache = run(grown)
+    assert (
+        cache.stats.misses == 1
+        and findings == lint_migrations(grown, replace(settings, cache=False)).findings
+    )
+    # Editing an earlier migration invalidates the entries that consulted it.
+    edited = [replace(ms[0], up_sql="CREATE TABLE users (id bigint PRIMARY KEY, name text);"), *grown[1:]]
+    findings, cache = run(edited)
+    assert cache.stats.stale >= 1
+    assert findings == lint_migrations(edited, replace(settings, cache=False)).findings
+
+
+# --- folder snapshots ---------------------------------------------------------------------------
+
+
+def _project(root: Path) -> Path:
+    folder = root / "migrations"
+    folder.mkdir()
+    (folder / "1_users.up.sql").write_text("CREATE TABLE users (id bigint PRIMARY KEY, email text);\n")
+    (folder / "1_users.down.sql").write_text("DROP TABLE users;\n")
+    (folder / "2_index.up.sql").write_text("CREATE INDEX users_email_idx ON users (email);\n")
+    (folder / "2_index.down.sql").write_text("DROP INDEX users_email_idx;\n")
+    old = time.time() - 60  # older than the racy window
+    for p in folder.iterdir():
+        os.utime(p, (old, old))
+    return folder
+
+
+@pytest.fixture(autouse=True)
+def _no_racy_window(monkeypatch: pytest.MonkeyPatch) -> None:
+    # Files written by a test have a fresh ctime that no utime can age; only a change
+    # after the walk is racy here (the production window is RACY_SECONDS).
+    monkeypatch.setattr(folder_cache, "RACY_SECONDS", 0.0)
+
+
+def _no_discovery(*_: object, **__: object) -> object:
+    raise AssertionError("discovery ran although the folder snapshot should answer")
+
+
+def test_unchanged_folder_is_answered_from_its_snapshot(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    folder = _project(tmp_path)
+    settings = Settings(cache_dir=tmp_path / "cache")
+    cold = lint_path(folder, settings, cache=open_cache(settings, folder))
+    assert [f.rule for f in cold.findings] == ["require-concurrent-index"]
+    monkeypatch.setattr("guard.layouts.discover", _no_discovery)
+    warm = lint_path(folder, settings, cache=open_cache(settings, folder))
+    assert (warm.findings, warm.migrations, warm.layout) == (cold.findings, cold.migrations, cold.layout)
+
+
+@pytest.mark.parametrize("change", ["edit", "add", "remove", "corrupt"])
+def test_snapshot_is_dropped_when_anything_changes(tmp_path: Path, change: str) -> None:
+    folder = _project(tmp_path)
+    settings = Settings(cache_dir=tmp_path / "cache")
+    lint_path(folder, settings, cache=open_cache(settings, folder))
+    up = folder / "2_index.up.sql"
+    if change == "edit":  # same size, same mtime (an editor's save-and-rename): the inode tells
+        st = up.stat()
+        new = folder / "tmp"
+        new.write_text("CREATE INDEX users_email_idy ON users (email);\n")
+        os.utime(new, ns=(st.st_atime_ns, st.st_mtime_ns))
+        os.replace(new, up)
+    elif change == "add":
+        (folder / "3_drop.up.sql").write_text("DROP TABLE users;\n")
+    elif change == "remove":
+        up.unlink()
+    else:
+        for snap in (tmp_path / "cache").glob("folder-*.json"):
+            snap.write_bytes(
+                snap.read_bytes().replace(b"require-concurrent-index", b"require-concurrent-indey")
+            )
+    fresh = lint_path(folder, replace(settings, cache=False))
+    again = lint_path(folder, settings, cache=open_cache(settings, folder))
+    assert again.findings == fresh.findings
+
+
+def test_racy_files_are_not_snapshotted(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(folder_cache, "RACY_SECONDS", 2.0)
+    folder = _project(tmp_path)
+    (folder / "3_new.up.sql").write_text("SELECT 1;\n")  # written just now
+    settings = Settings(cache_dir=tmp_path / "cache")
+    signature = folder_cache.folder_signature(folder, ())
+    assert signature is not None and signature.racy
+    lint_path(folder, settings, cache=open_cache(settings, folder))
+    assert not list((tmp_path / "cache").glob("folder-*.json"))
+
+
+def test_snapshot_still_refuses_unknown_rule_names(tmp_path: Path) -> None:
+    from guard.errors import ConfigError
+
+    folder = _project(tmp_path)
+    settings = Settings(cache_dir=tmp_path / "cache", disable=frozenset({"require-concurrent-index"}))
+    lint_path(folder, settings, cache=open_cache(settings, folder))
+    bad = replace(settings, disable=frozenset({"require-concurent-index"}))
+    with pytest.raises(ConfigError):
+        lint_path(folder, bad, cache=open_cache(bad, folder))
+
+
+# --- several PATHs ------------------------------------------------------------------------------
+
+
+def test_lint_several_paths_in_one_run(tmp_path: Path) -> None:
+    (tmp_path / "a").mkdir()
+    a = _project(tmp_path / "a")
+    b = tmp_path / "b"
+    b.mkdir()
+    (b / "20240101000000_ok").mkdir()
+    (b / "20240101000000_ok" / "up.sql").write_text("CREATE TABLE notes (id bigint PRIMARY KEY);\n")
+    (b / "20240101000000_ok" / "down.sql").write_text("DROP TABLE notes;\n")
+    runner = CliRunner()
+    both = runner.invoke(cli, ["lint", str(a), str(b), "--format", "json", "--no-cache"])
+    alone_a = runner.invoke(cli, ["lint", str(a), "--format", "json", "--no-cache"])
+    alone_b = runner.invoke(cli, ["lint", str(b), "--format", "json", "--no-cache"])
+    assert (both.exit_code, alone_a.exit_code, alone_b.exit_code) == (1, 1, 0)
+    doc, da, db = (json.loads(r.output) for r in (both, alone_a, alone_b))
+    assert doc["findings"] == da["findings"] + db["findings"]
+    assert doc["summary"]["migrations"] == da["summary"]["migrations"] + db["summary"]["migrations"]
+    assert doc["summary"]["layout"] == "golang-migrate,hasura"
+    refused = runner.invoke(cli, ["lint", str(a), str(b), "--base", "HEAD"])  # the gate is per folder
+    assert refused.exit_code == 2 and "single PATH" in refused.output
+
+
+# --- the corpus ----------------------------------------------------------------------------------
+
+CORPUS_FOLDERS = (
+    "Mission-Prerna__nl-hasura-migrations/migrations/default",
+    "openmeterio__openmeter/tools/migrate/migrations",
+    "bionic-gpt__bionic-gpt/crates/db/migrations",
+)
+
+
+@pytest.mark.skipif(not CORPUS.exists(), reason="shared corpus not present")
+def test_corpus_findings_are_the_same_cold_warm_and_parallel(tmp_path: Path) -> None:
+    for rel in CORPUS_FOLDERS:
+        folder = CORPUS / rel
+        settings = Settings(cache_dir=tmp_path / "cache")
+        plain = lint_path(folder, replace(settings, cache=False)).findings
+        cold = lint_path(folder, settings, cache=open_cache(settings, folder), jobs=2).findings
+        warm = lint_path(folder, settings, cache=open_cache(settings, folder)).findings
+        assert plain == cold == warm, rel
