@@ -98,17 +98,16 @@ class SqlFile:
 
 def read_checked(path: Path) -> bytes:
     """Read a migration file's bytes, refusing non-regular, oversized and binary files."""
-    shown_path = shown(path)
     try:
         st = path.stat()
         if not stat.S_ISREG(st.st_mode):
             raise InputError(
-                f"{shown_path}: not a regular file",
+                f"{shown(path)}: not a regular file",
                 "point at SQL files or the folder that holds them (not a device, FIFO or socket)",
             )
         if st.st_size > MAX_FILE_BYTES:
             raise InputError(
-                f"{shown_path}: {_mib(st.st_size)} is over the {_mib(MAX_FILE_BYTES)} limit for a migration file",
+                f"{shown(path)}: {_mib(st.st_size)} is over the {_mib(MAX_FILE_BYTES)} limit for a migration file",
                 "split the data load into smaller migrations, or list the file under `exclude` in the config",
             )
         with path.open("rb") as fh:
@@ -116,11 +115,11 @@ def read_checked(path: Path) -> bytes:
     except OSError as exc:
         raise os_error(exc, path) from None
     if len(data) > MAX_FILE_BYTES:  # grew while we read it
-        raise InputError(f"{shown_path}: file is over the {_mib(MAX_FILE_BYTES)} limit for a migration file")
+        raise InputError(f"{shown(path)}: file is over the {_mib(MAX_FILE_BYTES)} limit for a migration file")
     nul = data.find(b"\x00")
     if nul >= 0:
         raise InputError(
-            f"{shown_path}: binary file (NUL byte at offset {nul}), not SQL text",
+            f"{shown(path)}: binary file (NUL byte at offset {nul}), not SQL text",
             "remove it from the migrations folder or list it under `exclude` in the config",
         )
     return data

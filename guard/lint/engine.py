@@ -129,7 +129,10 @@ def lint_migration(
     enabled = list(rules) if rules is not None else selected_rules(settings)
     ruleset = _RuleSet(enabled)
     path = display_path(migration.up_path)
-    statements, comments = split_statements(migration.up_sql, migration.up_line)
+    if schema is not None:
+        statements, comments = schema.statements(migration)  # shared with the index: split once
+    else:
+        statements, comments = split_statements(migration.up_sql, migration.up_line)
     directives = read_file_directives(comments, known.keys())
     ctx = FileContext(settings, migration, directives, migrations, path=path, schema_index=schema)
     findings: list[Finding] = []

@@ -205,10 +205,8 @@ def lint_batch(
         return [lint_one(m, settings, migrations, rules, schema) for m in todo]
     import multiprocessing
 
-    from guard.parsing import Statement
-
-    # Load the parser before forking so no worker pays for it again.
-    _ = Statement("SELECT 1", 1, 1, 0).ast
+    # sqlglot is not loaded before forking: most runs never parse a statement (rules read
+    # tokens), and importing it costs more than a fork.
     ctx = multiprocessing.get_context("fork")
     shares = [list(range(w, len(todo), n)) for w in range(n)]  # interleaved: similar mixes of work
     children: list[tuple[Any, Connection, list[int]]] = []

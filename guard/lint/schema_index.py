@@ -29,6 +29,7 @@ from guard.model import Migration
 
 if TYPE_CHECKING:
     from guard.lint.rules._types import TypeSpec
+    from guard.parsing import Comment, Statement
 
 #: (position in version order, constraint name, checked column or "" for VALIDATE, validated)
 CheckEvent = tuple[int, str, str, bool]
@@ -44,8 +45,23 @@ class SchemaIndex:
         self._lowered: list[str] = []
         self._types: dict[tuple[str, str], tuple[list[int], list[TypeSpec]]] = {}
         self._checks: dict[str, list[CheckEvent]] | None = None
+        self._split: dict[int, tuple[Migration, tuple[list[Statement], list[Comment]]]] = {}
+        self._declared: dict[int, dict[tuple[str, str], TypeSpec]] = {}
         #: How many questions were asked (the engine compares it before and after a lint).
         self.queries = 0
+
+    # --- statements -------------------------------------------------------------------------------
+
+    def statements(self, migration: Migration) -> tuple[list[Statement], list[Comment]]:
+        """`split_statements` of the migration's up SQL, once per run: the engine lints these very
+        statements and the index reads them, so each is split and tokenized once."""
+        memo = self._split.get(id(migration))
+        if memo is None or memo[0] is not migration:
+            from guard.parsing import split_statements
+
+            memo = (migration, split_statements(migration.up_sql, migration.up_line))
+            self._split[id(migration)] = memo
+        return memo[1]
 
     # --- order ------------------------------------------------------------------------------------
 
@@ -85,16 +101,21 @@ class SchemaIndex:
     def _column_history(self, table: str, column: str) -> tuple[list[int], list[TypeSpec]]:
         found = self._types.get((table, column))
         if found is None:
-            from guard.lint.rules._types import column_types
+            from guard.lint.rules._types import column_types_of
 
             needle = column.lower()
             positions: list[int] = []
             specs: list[TypeSpec] = []
             for pos, m in enumerate(self._sorted()):
-                # Cheap filter first: a file that never spells the column cannot declare it.
-                if needle not in self._lower(pos):
+                # Cheap filters first: a file that never spells the column (or the word TABLE,
+                # as in a data load) cannot declare it.
+                lowered = self._lower(pos)
+                if needle not in lowered or "table" not in lowered:
                     continue
-                spec = column_types(m.up_sql).get((table, column))
+                declared = self._declared.get(pos)
+                if declared is None:
+                    declared = self._declared[pos] = column_types_of(self.statements(m)[0])
+                spec = declared.get((table, column))
                 if spec is not None:
                     positions.append(pos)
                     specs.append(spec)
@@ -131,14 +152,13 @@ class SchemaIndex:
     def _check_events(self) -> dict[str, list[CheckEvent]]:
         if self._checks is None:
             from guard.lint.rules.constraints import not_null_check_actions
-            from guard.parsing import split_statements
 
             events: dict[str, list[CheckEvent]] = {}
             for pos, m in enumerate(self._sorted()):
                 lowered = self._lower(pos)
                 if "is not null" not in lowered and "validate" not in lowered:
                     continue
-                for stmt in split_statements(m.up_sql)[0]:
+                for stmt in self.statements(m)[0]:
                     if stmt.head != "ALTER":
                         continue
                     for key, name, checked, valid in not_null_check_actions(stmt):

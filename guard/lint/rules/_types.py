@@ -16,8 +16,12 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
+from typing import TYPE_CHECKING
 
 from guard.tokens import IDENT, NUMBER, PUNCT, WORD, Token, read_qualified_name, split_on
+
+if TYPE_CHECKING:
+    from guard.parsing import Statement
 
 _ALIASES = {
     "character varying": "varchar",
@@ -180,9 +184,14 @@ def column_types(sql: str) -> dict[tuple[str, str], TypeSpec]:
     """
     from guard.parsing import split_statements
 
+    return column_types_of(split_statements(sql)[0])
+
+
+def column_types_of(statements: Iterable[Statement]) -> dict[tuple[str, str], TypeSpec]:
+    """`column_types` of statements already split (the lint's own, so they are tokenized once)."""
     found: dict[tuple[str, str], TypeSpec] = {}
-    for stmt in split_statements(sql)[0]:
-        if stmt.head not in ("CREATE", "ALTER") or "TABLE" not in stmt.words[:4]:
+    for stmt in statements:
+        if stmt.head not in ("CREATE", "ALTER") or "TABLE" not in stmt.lead[:4]:
             continue
         toks = stmt.tokens
         at = next(i for i, t in enumerate(toks) if t.upper == "TABLE") + 1
