@@ -13,7 +13,7 @@ from guard.config import Settings
 from guard.errors import ConfigError
 from guard.lint.cache import LintCache, code_identity, context_identity, open_cache, settings_identity
 from guard.lint.engine import lint_migrations
-from guard.lint.pool import WatchedMigrations, effective_jobs, lint_batch, lint_one
+from guard.lint.pool import WatchedMigrations, balanced_shares, effective_jobs, lint_batch, lint_one
 from guard.model import Finding, Hit, Migration, Rule, Severity
 
 # Files that produce findings from the always-present meta rules without any parse.
@@ -296,3 +296,12 @@ def test_cache_off_and_identity_is_stable(tmp_path: Path) -> None:
     assert open_cache(Settings(cache=False), tmp_path) is None
     assert code_identity() == code_identity()
     assert len(code_identity()) == 64
+
+
+def test_balanced_shares_keep_a_large_file_from_crowding_one_worker() -> None:
+    sizes = [1_500_000] + [1_000] * 99
+    shares = balanced_shares(sizes, 2)
+    assert sorted(i for s in shares for i in s) == list(range(100))
+    big = next(s for s in shares if 0 in s)
+    assert big == [0]  # the data load alone; everything else on the other worker
+    assert all(s == sorted(s) for s in shares)

@@ -32,7 +32,9 @@ if TYPE_CHECKING:
     from guard.lint.schema_index import SchemaIndex
 
 #: Below this many migrations per worker, forking costs more than it saves.
-MIN_PER_WORKER = 150
+MIN_PER_WORKER = 100
+#: The work of linting a migration, in characters of SQL, besides its size.
+PER_MIGRATION_COST = 2_000
 MAX_AUTO_JOBS = 8
 
 Linted = tuple[list[Finding], str | None]
@@ -208,7 +210,7 @@ def lint_batch(
     # sqlglot is not loaded before forking: most runs never parse a statement (rules read
     # tokens), and importing it costs more than a fork.
     ctx = multiprocessing.get_context("fork")
-    shares = [list(range(w, len(todo), n)) for w in range(n)]  # interleaved: similar mixes of work
+    shares = balanced_shares([len(m.up_sql) for m in todo], n)
     children: list[tuple[Any, Connection, list[int]]] = []
     gc.freeze()  # keep the inherited heap shared (no copy-on-write from the collector)
     try:
@@ -242,6 +244,21 @@ def lint_batch(
                 proc.kill()
                 proc.join()
     return [x for x in out if x is not None]
+
+
+def balanced_shares(sizes: Sequence[int], n: int) -> list[list[int]]:
+    """Indices of `sizes` split into `n` shares of similar total work, each in ascending order.
+
+    Largest first, each to the lightest share so far: one 1.5 MB data load does not end up
+    with a third of the other files. A fixed cost per migration stands for its parsing overhead.
+    """
+    loads = [0] * n
+    shares: list[list[int]] = [[] for _ in range(n)]
+    for i in sorted(range(len(sizes)), key=lambda i: -sizes[i]):
+        w = min(range(n), key=loads.__getitem__)
+        shares[w].append(i)
+        loads[w] += sizes[i] + PER_MIGRATION_COST
+    return [sorted(share) for share in shares]
 
 
 def _receive(receiver: Connection) -> list[Linted] | None:
