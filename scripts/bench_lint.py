@@ -7,9 +7,9 @@ Usage:
 What it measures (wall time of whole cold processes, median of alternating runs):
 
 - squawk over every up file of the corpus in one process (when `squawk` is installed);
-- migration-guard linting every project of the corpus in its own layout, one
-  process per migrations folder, with an empty cache (*cold*) and again with the
-  cache of the previous run (*warm*);
+- migration-guard linting every project of the corpus, each folder in its own
+  (detected) layout, in one process (`migration-guard lint PATH...`), with an
+  empty cache (*cold*) and again with the cache of the previous run (*warm*);
 - `migration-guard --version`, and linting one small migration;
 - the CI gate: a 1,000-migration repository whose cache is warm, plus one new migration.
 
@@ -119,15 +119,25 @@ class Sample:
 
 
 def run(cmd: list[str], cwd: Path | None = None) -> tuple[float, float, int, bytes]:
-    """Run `cmd` to completion; return (wall seconds, peak RSS MB, exit code, stdout)."""
-    with tempfile.TemporaryFile() as out:
+    """Run `cmd` to completion; return (wall seconds, peak RSS MB, exit code, stdout).
+
+    Peak RSS comes from `/usr/bin/time -f %M` when present: a child's own `ru_maxrss`
+    also counts the pages it shared with this (large) Python process before exec.
+    """
+    timer = ["/usr/bin/time", "-f", "%M"] if Path("/usr/bin/time").exists() else []
+    with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
         start = time.perf_counter()
-        proc = subprocess.Popen(cmd, stdout=out, stderr=subprocess.DEVNULL, cwd=cwd)
+        proc = subprocess.Popen([*timer, *cmd], stdout=out, stderr=err, cwd=cwd)
         _, status, usage = os.wait4(proc.pid, 0)
         wall = time.perf_counter() - start
         proc.returncode = os.waitstatus_to_exitcode(status)
         out.seek(0)
-        return wall, usage.ru_maxrss / 1024, proc.returncode, out.read()
+        err.seek(0)
+        peak_kb = usage.ru_maxrss
+        if timer:
+            last = err.read().decode(errors="replace").strip().splitlines()[-1:]
+            peak_kb = int(last[0]) if last and last[0].isdigit() else peak_kb
+        return wall, peak_kb / 1024, proc.returncode, out.read()
 
 
 def guard_cmd() -> list[str]:
@@ -243,18 +253,17 @@ def _bench(args: argparse.Namespace, work: Path) -> int:
         return [*guard, "lint", str(target.folder), "--layout", target.layout, "--format", "json", *extra]
 
     def full_lint(sample: Sample, warm: bool) -> None:
+        # One process for every folder (several PATHs, each in its own detected layout),
+        # as squawk gets one process for every up file.
         if not warm:
             shutil.rmtree(cache, ignore_errors=True)
-        wall, peak, outs = 0.0, 0.0, []
-        for t in targets:
-            w, p, code, out = run(lint(t, "--cache-dir", str(cache), "--jobs", args.jobs))
-            if code not in (0, 1):
-                raise SystemExit(f"migration-guard failed with exit {code} on {t.folder}")
-            wall, peak = wall + w, max(peak, p)
-            outs.append(out)
-        sample.times.append(wall)
-        sample.peak_mb.append(peak)
-        sample.outputs = outs
+        cmd = [*guard, "lint", *(str(t.folder) for t in targets), "--format", "json"]
+        w, p, code, out = run([*cmd, "--cache-dir", str(cache), "--jobs", args.jobs])
+        if code not in (0, 1):
+            raise SystemExit(f"migration-guard failed with exit {code}")
+        sample.times.append(w)
+        sample.peak_mb.append(p)
+        sample.outputs = [out]
 
     # The CI gate: a warm 1,000-migration repository, then one migration added.
     gate_repo = generate_corpus(work / "gate", 1000, seed=1)
