@@ -15,15 +15,15 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from guard.config import Settings
-from guard.lint.context import FileContext
-from guard.lint.directives import DirectiveProblem, Suppression, parse_suppression, read_file_directives
-from guard.lint.registry import all_rules, selected_rules
 from guard.model import Finding, Hit, Migration, Rule, Severity
-from guard.parsing import Statement, split_statements
 
+# The rules, the parser and the directive reader load on first lint, not on import: a run
+# answered from the cache (see `guard.lint.folder_cache`) never needs them.
 if TYPE_CHECKING:
     from guard.lint.cache import LintCache
+    from guard.lint.directives import Suppression
     from guard.lint.schema_index import SchemaIndex
+    from guard.parsing import Statement
 
 
 @dataclass
@@ -125,6 +125,11 @@ def lint_migration(
     `schema` is the run's index over `migrations` (see `guard.lint.schema_index`);
     pass one shared index when linting many migrations of one list.
     """
+    from guard.lint.context import FileContext
+    from guard.lint.directives import read_file_directives
+    from guard.lint.registry import all_rules, selected_rules
+    from guard.parsing import split_statements
+
     known = all_rules()
     enabled = list(rules) if rules is not None else selected_rules(settings)
     ruleset = _RuleSet(enabled)
@@ -200,6 +205,8 @@ def lint_migration(
 
 
 def _statement_suppressions(stmt: Statement, known: Iterable[str]) -> list[Suppression]:
+    from guard.lint.directives import DirectiveProblem, Suppression, parse_suppression
+
     out: list[Suppression] = []
     for comment in stmt.comments:
         parsed = parse_suppression(comment, known)
@@ -240,6 +247,7 @@ def lint_migrations(
 
         findings.extend(lint_many(todo, migrations, settings, cache=cache, jobs=jobs))
     else:
+        from guard.lint.registry import selected_rules
         from guard.lint.schema_index import SchemaIndex
 
         rules = selected_rules(settings)
