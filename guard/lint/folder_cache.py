@@ -9,7 +9,8 @@ file whose size, mtime, inode and ctime are unchanged.
 
 The signature covers every `.sql` file discovery sees under the folder (relative
 path, size, mtime and ctime in nanoseconds, inode, device), the symlinked folders
-it reports, and the number of other files; the snapshot lives under the pack's
+it reports, the other files by name, and the working directory (findings show paths
+relative to it); the snapshot lives under the pack's
 name, so code, tool version and effective settings are part of its identity too.
 
 Racy files are never trusted: when a file's mtime or ctime is within
@@ -93,7 +94,8 @@ def folder_signature(folder: Path, exclude: Sequence[str]) -> Signature | None:
     except (OSError, ValueError):
         return None
     rows.sort()
-    h = hashlib.sha256(f"{FORMAT}|{folder}".encode("utf-8", "surrogatepass"))
+    # Findings show paths relative to the working directory: another one is another result.
+    h = hashlib.sha256(f"{FORMAT}|{folder}|{os.getcwd()}".encode("utf-8", "surrogatepass"))
     h.update("\n".join(rows).encode("utf-8", "surrogatepass"))
     racy = newest >= walked_at - int(RACY_SECONDS * 1e9)
     return Signature(h.hexdigest(), racy)
