@@ -172,7 +172,7 @@ class FileContext:
             w = action.words
             if action.starts("ADD", "CONSTRAINT") and "VALID" in w and len(action.tokens) > 2:
                 self.not_valid_constraints[action.tokens[2].name] = alter.key
-        from guard.lint.rules.constraints import not_null_check_actions
+        from guard.lint.rules.not_null import not_null_check_actions
 
         for table, name, column, valid in not_null_check_actions(stmt):
             if not column:

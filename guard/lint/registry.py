@@ -20,11 +20,15 @@ from guard.model import Hit, Rule, Severity
 #: Rule modules, one per family. Add a module here when adding a family.
 RULE_MODULES = (
     "guard.lint.rules.meta",
-    "guard.lint.rules.destructive",
+    "guard.lint.rules.drops",
+    "guard.lint.rules.renames",
+    "guard.lint.rules.data_loss",
     "guard.lint.rules.reversibility",
     "guard.lint.rules.locking",
     "guard.lint.rules.constraints",
+    "guard.lint.rules.not_null",
     "guard.lint.rules.rewrites",
+    "guard.lint.rules.table_rewrites",
     "guard.lint.rules.transactions",
     "guard.lint.rules.hygiene",
     "guard.lint.rules.changeset",

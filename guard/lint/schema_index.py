@@ -151,7 +151,7 @@ class SchemaIndex:
 
     def _check_events(self) -> dict[str, list[CheckEvent]]:
         if self._checks is None:
-            from guard.lint.rules.constraints import not_null_check_actions
+            from guard.lint.rules.not_null import not_null_check_actions
 
             events: dict[str, list[CheckEvent]] = {}
             for pos, m in enumerate(self._sorted()):
