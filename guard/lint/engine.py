@@ -91,26 +91,41 @@ def display_path(path: Path | None) -> str:
         return str(path)
 
 
-class _RuleSet:
-    """Enabled rules indexed by statement head, so each statement meets only rules that want it."""
+class RuleSet(Sequence[Rule]):
+    """Enabled rules indexed by statement head, so each statement meets only rules that want it.
+
+    Build it once per run and pass it as `rules` to `lint_migration`: indexing the rules
+    for every migration costs more than linting a small one.
+    """
 
     def __init__(self, rules: Sequence[Rule]) -> None:
-        self.by_head: dict[str, list[Rule]] = {}
+        self.rules = tuple(rules)
+        by_head: dict[str, list[Rule]] = {}
         self.any_head: list[Rule] = []
         self.file_rules: list[Rule] = []
-        for r in rules:
+        for r in self.rules:
             if r.check is None or r.scope == "external":
                 continue
             if r.scope == "file":
                 self.file_rules.append(r)
             elif r.heads:
                 for h in r.heads:
-                    self.by_head.setdefault(h, []).append(r)
+                    by_head.setdefault(h, []).append(r)
             else:
                 self.any_head.append(r)
+        # Each head's list already ends with the rules that want every head (one lookup per statement).
+        self._for_head = {h: (*found, *self.any_head) for h, found in by_head.items()}
+        self._any = tuple(self.any_head)
 
-    def for_head(self, head: str) -> list[Rule]:
-        return self.by_head.get(head, []) + self.any_head
+    def for_head(self, head: str) -> tuple[Rule, ...]:
+        """The statement rules to run on a statement starting with `head`."""
+        return self._for_head.get(head, self._any)
+
+    def __getitem__(self, index: Any) -> Any:
+        return self.rules[index]
+
+    def __len__(self) -> int:
+        return len(self.rules)
 
 
 def lint_migration(
@@ -131,8 +146,10 @@ def lint_migration(
     from guard.parsing import split_statements
 
     known = all_rules()
-    enabled = list(rules) if rules is not None else selected_rules(settings)
-    ruleset = _RuleSet(enabled)
+    if isinstance(rules, RuleSet):
+        ruleset = rules
+    else:
+        ruleset = RuleSet(rules if rules is not None else selected_rules(settings))
     path = display_path(migration.up_path)
     if schema is not None:
         statements, comments = schema.statements(migration)  # shared with the index: split once
@@ -167,14 +184,16 @@ def lint_migration(
         )
 
     statement_suppressions: list[Suppression] = []
+    for_head = ruleset.for_head
+    observe = ctx.observe
     for stmt in statements:
-        sups = _statement_suppressions(stmt, known.keys())
+        sups = _statement_suppressions(stmt, known.keys()) if stmt.comments else ()
         statement_suppressions.extend(sups)
-        for rule in ruleset.for_head(stmt.head):
+        for rule in for_head(stmt.head):
             assert rule.check is not None
             for hit in rule.check(stmt, ctx):
                 report(rule, hit, stmt, sups)
-        ctx.observe(stmt)
+        observe(stmt)
     for rule in ruleset.file_rules:
         assert rule.check is not None
         for hit in rule.check(statements, ctx):
@@ -250,7 +269,7 @@ def lint_migrations(
         from guard.lint.registry import selected_rules
         from guard.lint.schema_index import SchemaIndex
 
-        rules = selected_rules(settings)
+        rules = RuleSet(selected_rules(settings))
         schema = SchemaIndex(migrations)
         for m in todo:
             findings.extend(lint_migration(m, settings, migrations, rules, schema))

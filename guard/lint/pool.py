@@ -199,7 +199,10 @@ def lint_batch(
     jobs: int | None = 1,
 ) -> list[Linted]:
     """Lint `todo` (no cache), in this process or split across `jobs` forked processes."""
+    from guard.lint.engine import RuleSet
     from guard.lint.schema_index import SchemaIndex
+
+    rules = rules if isinstance(rules, RuleSet) else RuleSet(rules)  # indexed once, not per migration
 
     schema = SchemaIndex(migrations)  # one per run, shared by every lint (and inherited by workers)
     n = effective_jobs(jobs, len(todo))

@@ -1,6 +1,10 @@
 """JSON output: a documented, versioned schema (docs/json-schema.md).
 
 Shape: `{"schema_version": 1, "tool": {...}, "findings": [...], "summary": {...}}`.
+
+Indented only for a person at a terminal: the standard library encodes an indented
+document in pure Python (several times slower than its C encoder on a large report),
+and a program reading the output does not care about whitespace.
 """
 
 from __future__ import annotations
@@ -28,6 +32,8 @@ def as_document(result: LintResult) -> dict[str, Any]:
 
 
 def render(result: LintResult, stream: IO[str], **_: object) -> None:
-    """Write the JSON document, one object, newline-terminated."""
-    # One write of the whole text: json.dump with indent issues thousands of small writes.
-    stream.write(json.dumps(as_document(result), indent=2) + "\n")
+    """Write the JSON document, one object, newline-terminated (indented on a terminal)."""
+    isatty = getattr(stream, "isatty", None)
+    indent = 2 if isatty is not None and isatty() else None
+    # One write of the whole text: json.dump issues thousands of small writes.
+    stream.write(json.dumps(as_document(result), indent=indent, check_circular=False) + "\n")

@@ -28,30 +28,31 @@ def use_colour(stream: IO[str]) -> bool:
 
 
 def render(result: LintResult, stream: IO[str], **_: object) -> None:
-    """Write findings grouped by file and a summary line."""
+    """Write findings grouped by file and a summary line (in one write: a report can be long)."""
     colour = use_colour(stream)
 
     def paint(text: str, code: str) -> str:
         return f"{code}{text}{_RESET}" if colour else text
 
-    for notice in result.notices:
-        stream.write(f"note: {notice}\n")
+    out: list[str] = [f"note: {notice}\n" for notice in result.notices]
+    write = out.append
     findings = sorted(result.findings, key=lambda f: (f.file, f.line, f.rule))
     for file, group in groupby(findings, key=lambda f: f.file):
-        stream.write(paint(file, _BOLD) + "\n")
+        write(paint(file, _BOLD) + "\n")
         for f in group:
             sev = paint(f"{f.severity!s:7}", _COLOURS[f.severity])
-            stream.write(f"  {file}:{f.line}  {sev} {f.rule}  {f.message}\n")
+            write(f"  {file}:{f.line}  {sev} {f.rule}  {f.message}\n")
             if f.lock:
-                stream.write(paint(f"      lock: {with_effect(f.lock)}", _DIM) + "\n")
+                write(paint(f"      lock: {with_effect(f.lock)}", _DIM) + "\n")
             if f.fix:
                 for i, line in enumerate(f.fix.splitlines()):
                     prefix = "      fix: " if i == 0 else "           "
-                    stream.write(paint(prefix + line, _DIM) + "\n")
-        stream.write("\n")
+                    write(paint(prefix + line, _DIM) + "\n")
+        write("\n")
     s = result.summary()
     verdict = "failed" if result.exit_code else "passed"
-    stream.write(
+    write(
         f"{s['migrations']} migrations checked: {s['errors']} errors, {s['warnings']} warnings"
         f" ({verdict}; fail level: {s['fail_on']})\n"
     )
+    stream.write("".join(out))
