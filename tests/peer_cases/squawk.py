@@ -498,6 +498,8 @@ _apk = [
         PK,
         False,
         "ALTER TABLE items ADD CONSTRAINT items_pk PRIMARY KEY USING INDEX items_pk;",
+        expect=["require-not-null-before-primary-key"],
+        note="the index columns' nullability is unknown (no earlier migration declares them), and for a nullable one ADD PRIMARY KEY USING INDEX runs SET NOT NULL under ACCESS EXCLUSIVE: require-not-null-before-primary-key fails closed",
     ),
 ]
 
@@ -529,6 +531,9 @@ _adc = [
         ADR,
         False,
         "ALTER DOMAIN domain_name_5 RENAME TO other_domain_name;",
+        expect=["avoid-rename-object"],
+        note="no domain constraint here, but renaming a domain breaks casts to its old name in the running "
+        "release (squawk's renaming-object)",
     ),
     c(ADC, "ok#validate", ADR, False, "ALTER DOMAIN domain_name_6 VALIDATE CONSTRAINT constraint_name;"),
     c(ADC, "ok#owner", ADR, False, "ALTER DOMAIN domain_name_7 OWNER TO you;"),
@@ -538,6 +543,9 @@ _adc = [
         ADR,
         False,
         "ALTER DOMAIN domain_name_8 SET SCHEMA foo;",
+        expect=["avoid-rename-object"],
+        note="no domain constraint here, but moving a domain breaks casts to its old name in the running "
+        "release (squawk's ban-set-schema)",
     ),
     c(
         ADC,
@@ -1059,9 +1067,9 @@ ALTER TABLE "core_foo" ADD CONSTRAINT "age_restriction" CHECK ("age" >= 25);
         MNV,
         True,
         'ALTER TABLE "app_email" ADD CONSTRAINT "app_email_pkey" PRIMARY KEY USING INDEX "app_email_pkey_idx";',
-        expect=[],
-        note="squawk only exempts UNIQUE USING INDEX; PRIMARY KEY USING INDEX is the documented safe way too "
-        "(it cannot be NOT VALID and reuses the concurrently built index)",
+        expect=["require-not-null-before-primary-key"],
+        note="no NOT VALID needed (the index was built concurrently), but the index columns' nullability is "
+        "unknown, and for a nullable one Postgres runs SET NOT NULL under ACCESS EXCLUSIVE: we fail closed",
     ),
     c(
         CMV,
@@ -1102,6 +1110,8 @@ CREATE UNIQUE INDEX CONCURRENTLY dist_id_temp_idx ON distributors (dist_id);
 ALTER TABLE distributors DROP CONSTRAINT distributors_pkey,
 ADD CONSTRAINT distributors_pkey PRIMARY KEY USING INDEX dist_id_temp_idx;
 """,
+        expect=["require-not-null-before-primary-key"],
+        note="the index columns' nullability is unknown (no earlier migration declares them), and for a nullable one ADD PRIMARY KEY USING INDEX runs SET NOT NULL under ACCESS EXCLUSIVE: require-not-null-before-primary-key fails closed",
     ),
     c(
         DUC,

@@ -138,6 +138,10 @@ def _top_level_write(stmt: Statement) -> tuple[str, list[Token], bool]:
             depth += 1
         elif t.kind == PUNCT and t.text == ")":
             depth -= 1
+        elif depth == 0 and not verb and t.upper in ("INSERT", "SELECT", "MERGE"):
+            # The top-level verb writes new rows (an UPDATE after it is `ON CONFLICT DO UPDATE`,
+            # which touches only conflicting rows).
+            return "", [], False
         elif depth == 0 and not verb and t.upper in ("DELETE", "UPDATE"):
             verb = t.upper
             j = i + 1

@@ -10,12 +10,13 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from guard.lint.context import FileContext
-from guard.lint.ddl import add_column_def, alter_column_name, read_alter_table
+from guard.lint.ddl import add_column_def, alter_column_name, create_table_columns, read_alter_table, sql_of
 from guard.lint.locks import ACCESS_EXCLUSIVE, describe
 from guard.lint.registry import rule
 from guard.lint.rules.constraints import existing_alter
 from guard.model import Hit, Severity
 from guard.parsing import Statement
+from guard.tokens import PUNCT, Token, read_qualified_name
 
 
 def has_validated_not_null_check(ctx: FileContext, table: str, column: str) -> bool:
@@ -143,5 +144,171 @@ def require_default_for_not_null(stmt: Statement, ctx: FileContext) -> Iterator[
             f"ADD COLUMN {col.shown} {col.type_text} NOT NULL has no default, so it fails on a non-empty "
             f"{alter.shown} (after taking {describe(ACCESS_EXCLUSIVE)})",
             f"ALTER TABLE {alter.shown} ADD COLUMN {col.shown} {col.type_text} NOT NULL DEFAULT <constant>;",
+            lock=ACCESS_EXCLUSIVE,
+        )
+
+
+# --- PRIMARY KEY USING INDEX ----------------------------------------------------------------------------
+
+
+def _paren_names(tokens: tuple[Token, ...], i: int) -> list[str | None]:
+    """Names of the comma-separated items of the parenthesised list at `i` (None for an expression)."""
+    if i >= len(tokens) or tokens[i].kind != PUNCT or tokens[i].text != "(":
+        return []
+    depth = 0
+    items: list[list[Token]] = []
+    current: list[Token] = []
+    for t in tokens[i:]:
+        if t.kind == PUNCT and t.text == "(":
+            depth += 1
+            if depth == 1:
+                continue
+        elif t.kind == PUNCT and t.text == ")":
+            depth -= 1
+            if depth == 0:
+                break
+        if depth == 1 and t.kind == PUNCT and t.text == ",":
+            items.append(current)
+            current = []
+        else:
+            current.append(t)
+    items.append(current)
+    # `col`, `col DESC`, `col text_pattern_ops`, `col COLLATE "C"` are plain columns; anything else is not.
+    return [item[0].name if item and item[0].is_name() and item[0].kind != PUNCT else None for item in items]
+
+
+def _unique_index(stmt: Statement, index: str) -> tuple[str, list[str | None]] | None:
+    """(table key, columns) when `stmt` is `CREATE UNIQUE INDEX <index> ON table (...)`."""
+    if stmt.lead[:3] != ("CREATE", "UNIQUE", "INDEX"):
+        return None
+    toks = stmt.tokens
+    i = 3
+    while i < len(toks) and toks[i].upper in ("CONCURRENTLY", "IF", "NOT", "EXISTS"):
+        i += 1
+    name, i = read_qualified_name(toks, i)
+    if not name or name[-1].name != index or i >= len(toks) or toks[i].upper != "ON":
+        return None
+    i += 1
+    while i < len(toks) and toks[i].upper == "ONLY":
+        i += 1
+    table, i = read_qualified_name(toks, i)
+    if i < len(toks) and toks[i].upper == "USING":
+        i += 2
+    return (table[-1].name, _paren_names(toks, i)) if table else None
+
+
+def _nullability(stmt: Statement, table: str, known: dict[str, bool]) -> None:
+    """Update `known` (column -> declared NOT NULL) with what `stmt` declares about `table`."""
+    created = create_table_columns(stmt)
+    if created is not None and created[0] == table:
+        known.clear()
+        for col in created[2]:
+            known[col.name] = col.not_null or col.primary_key
+        for part in created[3]:
+            words = [t.upper for t in part]
+            if "PRIMARY" in words:
+                for col_name in _paren_names(part, words.index("KEY") + 1):
+                    if col_name:
+                        known[col_name] = True
+        return
+    alter = read_alter_table(stmt)
+    if alter is None or alter.key != table:
+        return
+    for action in alter.actions:
+        w = action.words
+        added = add_column_def(action)
+        if added is not None:
+            known[added.name] = added.not_null or added.primary_key
+        elif w[-3:] in (("SET", "NOT", "NULL"), ("DROP", "NOT", "NULL")):
+            named = alter_column_name(action)
+            if named is not None:
+                known[named[0]] = w[-3] == "SET"
+        elif w[:1] == ("ADD",) and "PRIMARY" in w[:4] and "KEY" in w and "USING" not in w:
+            for col_name in _paren_names(action.tokens, w.index("KEY") + 1):
+                if col_name:
+                    known[col_name] = True
+
+
+def _history(stmt: Statement, ctx: FileContext) -> Iterator[Statement]:
+    """Statements before `stmt`: earlier migrations in version order, then this file."""
+    for m in ctx.schema.earlier(ctx.migration):
+        yield from ctx.schema.statements(m)[0]
+    for s in ctx.schema.statements(ctx.migration)[0]:
+        if s.index >= stmt.index:
+            break
+        yield s
+
+
+@rule(
+    id="require-not-null-before-primary-key",
+    severity=Severity.ERROR,
+    family="constraints",
+    summary="`ADD PRIMARY KEY USING INDEX` on columns not known to be NOT NULL.",
+    why="""
+        Attaching a unique index as the primary key is instant only when its columns are already
+        NOT NULL. Otherwise Postgres runs `SET NOT NULL` on each of them as part of the ALTER, which
+        scans the whole table while holding ACCESS EXCLUSIVE, blocking reads and writes. Nullability
+        is read from the earlier migrations and this one (CREATE TABLE, ADD COLUMN, SET/DROP NOT
+        NULL); when the index or a column cannot be found there, the rule fails closed.
+    """,
+    fix="""
+        Make the columns NOT NULL first without a long lock: `ADD CONSTRAINT ... CHECK (col IS NOT
+        NULL) NOT VALID`, `VALIDATE CONSTRAINT` in a later migration, then `SET NOT NULL` (instant
+        on Postgres 12+), then `ADD PRIMARY KEY USING INDEX`.
+    """,
+    bad="ALTER TABLE users ADD CONSTRAINT users_pkey PRIMARY KEY USING INDEX users_id_key;",
+    good=(
+        "CREATE TABLE users (id bigint NOT NULL);\n"
+        "CREATE UNIQUE INDEX users_id_key ON users (id);\n"
+        "ALTER TABLE users ADD CONSTRAINT users_pkey PRIMARY KEY USING INDEX users_id_key;"
+    ),
+    heads=("ALTER",),
+    lock=describe(ACCESS_EXCLUSIVE),
+)
+def require_not_null_before_primary_key(stmt: Statement, ctx: FileContext) -> Iterator[Hit]:
+    alter = existing_alter(stmt, ctx, "PRIMARY")
+    if alter is None:
+        return
+    for action in alter.actions:
+        w = action.words
+        if w[:1] != ("ADD",) or "PRIMARY" not in w[:4] or w[-3:-1] != ("USING", "INDEX"):
+            continue
+        index = action.tokens[-1].name
+        columns: list[str | None] | None = None
+        known: dict[str, bool] = {}
+        for earlier in _history(stmt, ctx):
+            found = _unique_index(earlier, index)
+            if found is not None and found[0] == alter.key:
+                columns = found[1]
+            _nullability(earlier, alter.key, known)
+        t = alter.shown
+        if columns is None:
+            problem = (
+                f"ADD PRIMARY KEY USING INDEX {index}: no earlier CREATE UNIQUE INDEX {index} ON {t} shows its"
+                " columns are NOT NULL, and for each nullable one Postgres runs SET NOT NULL, scanning"
+            )
+            shown = "<column>"
+        else:
+            unsure = [c for c in columns if c is None or not known.get(c, False)]
+            unsure = [
+                c
+                for c in unsure
+                if c is None or not (ctx.pg_version >= 12 and has_validated_not_null_check(ctx, alter.key, c))
+            ]
+            if not unsure:
+                continue
+            names = ", ".join(c or "(expression)" for c in unsure)
+            problem = (
+                f"ADD PRIMARY KEY USING INDEX {index} runs SET NOT NULL on {names} (not known to be NOT NULL),"
+                " scanning"
+            )
+            shown = unsure[0] or "<column>"
+        check = f"{alter.key}_{shown}_not_null"
+        yield Hit(
+            f"{problem} {t} while holding {describe(ACCESS_EXCLUSIVE)}",
+            f"ALTER TABLE {t} ADD CONSTRAINT {check} CHECK ({shown} IS NOT NULL) NOT VALID;\n"
+            f"-- then, in a separate migration:\nALTER TABLE {t} VALIDATE CONSTRAINT {check};\n"
+            f"ALTER TABLE {t} ALTER COLUMN {shown} SET NOT NULL;\n"
+            f"ALTER TABLE {t} {sql_of(action.tokens)};",
             lock=ACCESS_EXCLUSIVE,
         )

@@ -15,6 +15,7 @@ from guard.lint.rules import _shapes
 from guard.lint.rules._destructive import ACCESS_EXCLUSIVE, FAMILY, is_contract_step, table_actions
 from guard.model import Hit, Severity
 from guard.parsing import Statement
+from guard.tokens import PUNCT, Token, read_qualified_name
 
 
 @rule(
@@ -133,4 +134,158 @@ def avoid_rename_enum_value(stmt: Statement, ctx: FileContext) -> Iterator[Hit]:
         f"1. ALTER TYPE {name.shown} ADD VALUE {new}; (own migration)\n"
         f"2. Ship code that writes {new} and accepts both; UPDATE rows from {old} to {new} in batches.\n"
         f"3. Leave {old} unused (removing a value needs a new type, in a contract migration).",
+    )
+
+
+# --- views, types and functions -----------------------------------------------------------------------
+
+#: `ALTER <kind>` words -> the namespace its name lives in (a view can take a materialized view's name).
+_RENAMED_KINDS = (
+    (("MATERIALIZED", "VIEW"), "relation"),
+    (("VIEW",), "relation"),
+    (("TABLE",), "relation"),
+    (("TYPE",), "type"),
+    (("DOMAIN",), "type"),
+    (("FUNCTION",), "function"),
+    (("PROCEDURE",), "function"),
+)
+_CREATE_WORDS = frozenset({"OR", "REPLACE", "MATERIALIZED", "TEMP", "TEMPORARY", "RECURSIVE", "UNLOGGED"})
+
+
+def _kind_at(tokens: tuple[Token, ...], i: int) -> tuple[str, str, int]:
+    """(words as written, namespace, index after them) of the object kind at `i`, or ('', '', i)."""
+    for words, space in _RENAMED_KINDS:
+        if tuple(t.upper for t in tokens[i : i + len(words)]) == words:
+            return " ".join(words), space, i + len(words)
+    return "", "", i
+
+
+def _skip_args(tokens: tuple[Token, ...], i: int) -> int:
+    """The index after a parenthesised argument list at `i` (`f(int, text)`), or `i`."""
+    if i < len(tokens) and tokens[i].kind == PUNCT and tokens[i].text == "(":
+        depth = 0
+        while i < len(tokens):
+            if tokens[i].kind == PUNCT and tokens[i].text in "()":
+                depth += 1 if tokens[i].text == "(" else -1
+            i += 1
+            if depth == 0:
+                break
+    return i
+
+
+def read_object_rename(tokens: tuple[Token, ...]) -> tuple[str, str, _shapes.Name, str, bool] | None:
+    """`ALTER VIEW|MATERIALIZED VIEW|TYPE|DOMAIN|FUNCTION|PROCEDURE name RENAME TO new` or `... SET SCHEMA s`
+    -> (kind as written, namespace, name, new name, moved to a schema); None for other statements."""
+    if not tokens or tokens[0].upper != "ALTER":
+        return None
+    kind, space, i = _kind_at(tokens, 1)
+    if space not in ("relation", "type", "function") or kind == "TABLE":
+        return None  # ALTER TABLE renames are avoid-rename-table's
+    while i < len(tokens) and tokens[i].upper in ("IF", "EXISTS"):
+        i += 1
+    parts, i = read_qualified_name(tokens, i)
+    i = _skip_args(tokens, i)
+    rest = [t.upper for t in tokens[i : i + 2]]
+    if not parts or i + 2 >= len(tokens):
+        return None
+    if rest == ["RENAME", "TO"]:
+        return kind, space, _shapes._name(parts), tokens[i + 2].shown(), False
+    if rest == ["SET", "SCHEMA"]:
+        return kind, space, _shapes._name(parts), tokens[i + 2].shown(), True
+    return None
+
+
+def _key(shown: str) -> str:
+    """The name Postgres stores for an identifier as written: quoted is kept, unquoted folds to lower case."""
+    return shown[1:-1].replace('""', '"') if shown.startswith('"') else shown.lower()
+
+
+def _name_taken_again(stmt: Statement, ctx: FileContext, space: str, key: str) -> bool:
+    """True when a later statement of the same transaction gives `key` to another object of the same
+    namespace (`CREATE VIEW key ...` or `ALTER ... RENAME TO key`): a swap, so the name never goes missing."""
+    for later in ctx.schema.statements(ctx.migration)[0]:
+        if later.index <= stmt.index:
+            continue
+        head = later.head
+        if head in ("COMMIT", "END", "ROLLBACK", "ABORT"):
+            return False
+        if head == "CREATE":
+            toks = later.tokens
+            i = 1
+            while i < len(toks) and toks[i].upper in _CREATE_WORDS:
+                i += 1
+            _, later_space, i = _kind_at(toks, i)
+            while i < len(toks) and toks[i].upper in ("IF", "NOT", "EXISTS"):
+                i += 1
+            parts, _ = read_qualified_name(toks, i)
+            if later_space == space and parts and parts[-1].name == key:
+                return True
+        elif head == "ALTER":
+            found = read_object_rename(later.tokens)
+            if found is not None and found[1] == space and not found[4] and _key(found[3]) == key:
+                return True
+            if space == "relation" and later.lead[1:2] == ("TABLE",):
+                alter = later.derived("shapes.alter_table", lambda s: _shapes.read_alter_table(s.tokens))
+                if alter is not None and any(
+                    a.kind == "rename-table" and _key(a.new_name) == key for a in alter.actions
+                ):
+                    return True
+    return False
+
+
+@rule(
+    id="avoid-rename-object",
+    severity=Severity.ERROR,
+    family=FAMILY,
+    heads=("ALTER",),
+    summary="Renaming a view, materialized view, type, domain or function breaks the release still using the old name.",
+    why="""
+        The previous release queries views by name, casts to types by name (`'x'::order_status`) and
+        calls functions by name until the deploy finishes; each of those fails once the name is gone.
+        `SET SCHEMA` changes the qualified name the same way. A swap in one transaction (the old name
+        is given to another object before commit) keeps the name working and is not reported; nor is
+        an object created earlier in the same migration.
+    """,
+    fix="""
+        Create the object under its new name next to the old one (a view or function can simply be
+        created twice), move the code over, and drop the old name in a later contract migration.
+    """,
+    bad="ALTER MATERIALIZED VIEW daily_totals RENAME TO daily_totals_v1;",
+    good=(
+        "CREATE MATERIALIZED VIEW daily_totals_new AS SELECT 1 AS total;\n"
+        "ALTER MATERIALIZED VIEW daily_totals RENAME TO daily_totals_old;\n"
+        "ALTER MATERIALIZED VIEW daily_totals_new RENAME TO daily_totals;"
+    ),
+)
+def avoid_rename_object(stmt: Statement, ctx: FileContext) -> Iterator[Hit]:
+    if stmt.lead[1:2] not in (
+        ("VIEW",),
+        ("MATERIALIZED",),
+        ("TYPE",),
+        ("DOMAIN",),
+        ("FUNCTION",),
+        ("PROCEDURE",),
+    ):
+        return
+    found = read_object_rename(stmt.tokens)
+    if found is None or is_contract_step(ctx):
+        return
+    kind, space, name, new, moved = found
+    created_as = {
+        "relation": ("view", "table"),
+        "type": ("type", "domain"),
+        "function": ("function", "procedure"),
+    }
+    if any(ctx.is_new(k, name.key) for k in created_as[space]):
+        return
+    if not moved and _name_taken_again(stmt, ctx, space, name.key):
+        return
+    target = f"schema {new}" if moved else new
+    verb = "moves" if moved else "renames"
+    yield Hit(
+        f"{verb} {kind.lower()} {name.shown} to {target}: the running release still uses {name.shown}",
+        f"1. Create the {kind.lower()} as {new if not moved else new + '.' + name.key} next to {name.shown}"
+        f" (or swap: give {name.shown} to the replacement in the same migration).\n"
+        f"2. Ship code that uses the new name.\n"
+        f"3. Contract, in a later migration marked `-- guard: contract <that version>`: drop {name.shown}.",
     )

@@ -1,0 +1,2 @@
+DROP VIEW recent_audit_entries;
+DROP TABLE audit_entries;

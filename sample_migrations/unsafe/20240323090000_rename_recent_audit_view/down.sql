@@ -1,0 +1,1 @@
+ALTER VIEW latest_audit_entries RENAME TO recent_audit_entries;

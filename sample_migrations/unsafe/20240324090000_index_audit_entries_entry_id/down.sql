@@ -1,0 +1,1 @@
+DROP INDEX CONCURRENTLY IF EXISTS audit_entries_entry_id_key;
