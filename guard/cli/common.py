@@ -3,6 +3,8 @@ and turning them into `Settings` and a migrations folder."""
 
 from __future__ import annotations
 
+import functools
+import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, TypeVar
@@ -74,6 +76,35 @@ def env_option(func: F) -> F:
 def database_url_option(func: F) -> F:
     """`--database-url` (discouraged; documented as such)."""
     return click.option("--database-url", default=None, metavar="URL", help=DATABASE_URL_HELP)(func)
+
+
+def database_command(func: F) -> F:
+    """Mark a command that talks to a database: a psycopg error nobody expected (a missing
+    privilege, a connection lost mid-command) becomes a redacted `DatabaseError`, exit 2,
+    never a traceback with exit 1 (which would read as "lint findings")."""
+
+    @functools.wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return func(*args, **kwargs)
+        except Exception as exc:
+            psycopg = sys.modules.get("psycopg")  # loaded by then if the error can be one of its own
+            if psycopg is None or not isinstance(exc, psycopg.Error):
+                raise
+            from guard.db.connect import database_error
+
+            raise database_error(exc) from None
+
+    return wrapper  # type: ignore[return-value]
+
+
+def database_options(func: F) -> F:
+    """What every command that reads a database's state takes: PATH, `--format text|json`,
+    `--config/--layout`, `--env`, `--database-url`; and psycopg errors become exit 2."""
+    func = database_command(func)
+    for option in (database_url_option, env_option, config_options, format_option(), path_argument):
+        func = option(func)
+    return func
 
 
 def settings_for(path: Path | None, config_file: Path | None, **flags: tuple[Any, str]) -> Settings:

@@ -14,6 +14,8 @@ import click
 
 from guard.cli.common import (
     config_options,
+    database_command,
+    database_options,
     database_url_option,
     env_option,
     format_option,
@@ -39,11 +41,7 @@ def _echo_err(line: str) -> None:
 
 
 @click.command()
-@path_argument
-@format_option()
-@config_options
-@env_option
-@database_url_option
+@database_options
 def safety(
     path: Path | None,
     fmt: str,
@@ -92,6 +90,7 @@ def marker() -> None:
 )
 @click.option("--force", is_flag=True, help="Change a marker that already holds a different environment.")
 @database_url_option
+@database_command
 def marker_init(
     path: Path | None,
     fmt: str,
@@ -155,6 +154,7 @@ def marker_init(
 @format_option()
 @config_options
 @database_url_option
+@database_command
 def marker_show(
     path: Path | None, fmt: str, config_file: Path | None, layout: str | None, database_url: str | None
 ) -> None:

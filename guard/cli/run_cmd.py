@@ -20,10 +20,10 @@ import click
 
 from guard.cli.common import (
     config_options,
+    database_command,
+    database_options,
     database_url_option,
     env_option,
-    format_option,
-    path_argument,
     resolve_migrations_dir,
     settings_for,
 )
@@ -178,11 +178,7 @@ def _run(fmt: str, call: Callable[[], RunReport]) -> RunReport:
 
 
 @click.command()
-@path_argument
-@format_option()
-@config_options
-@env_option
-@database_url_option
+@database_options
 def status(
     path: Path | None,
     fmt: str,
@@ -207,11 +203,7 @@ def status(
 
 
 @click.command()
-@path_argument
-@format_option()
-@config_options
-@env_option
-@database_url_option
+@database_options
 @click.option("--to", "to", default=None, metavar="VERSION", help="Plan up to this version (inclusive).")
 def plan(
     path: Path | None,
@@ -262,11 +254,7 @@ def plan(
 
 
 @click.command()
-@path_argument
-@format_option()
-@config_options
-@env_option
-@database_url_option
+@database_options
 @click.option("--to", "to", default=None, metavar="VERSION", help="Apply up to this version (inclusive).")
 @click.option(
     "--dry-run",
@@ -313,11 +301,7 @@ def migrate(
 
 
 @click.command()
-@path_argument
-@format_option()
-@config_options
-@env_option
-@database_url_option
+@database_options
 @click.option(
     "--steps", type=click.IntRange(min=1), default=None, help="How many migrations to undo (default 1)."
 )
@@ -357,6 +341,7 @@ def rollback(
     help="Migrations folder to lint and check for drift (default: the configured or usual one).",
 )
 @click.argument("command", nargs=-1, required=True, type=click.UNPROCESSED)
+@database_command
 def exec_cmd(
     config_file: Path | None,
     layout: str | None,
@@ -383,7 +368,11 @@ def exec_cmd(
         session.audit("started", attempted)
         _err(f"gates passed; running: {' '.join(command)}")
         try:
-            code = subprocess.call(list(command))
+            # The child must migrate the database the gates checked, even when DATABASE_URL came
+            # from --database-url or a dotenv file the child would not read the same way.
+            code = subprocess.call(
+                list(command), env={**os.environ, "DATABASE_URL": runtime.database_url or ""}
+            )
         except OSError as exc:
             session.audit("failed", attempted, f"cannot run {command[0]}: {exc.strerror}")
             raise InputError(

@@ -18,7 +18,13 @@ from typing import IO, TYPE_CHECKING, Any
 
 import click
 
-from guard.cli.common import config_options, path_argument, resolve_migrations_dir, settings_for
+from guard.cli.common import (
+    config_options,
+    database_command,
+    path_argument,
+    resolve_migrations_dir,
+    settings_for,
+)
 from guard.errors import ConfigError, InputError
 
 if TYPE_CHECKING:
@@ -80,6 +86,7 @@ FORMATS = ("text", "json", "github", "sarif")
     help="Write the migrations' normalized schema to this .json file.",
 )
 @click.option("--pg-version", type=int, default=None, help="Target Postgres major version (default 15).")
+@database_command
 def verify(
     path: Path | None,
     fmt: str,

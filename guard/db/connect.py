@@ -20,9 +20,14 @@ if TYPE_CHECKING:
     import psycopg
 
 MASK = "***"
+#: What `describe_target` says of a string whose password holds an unencoded `@`.
+STRAY_AT = "(connection string with an unencoded '@')"
 
-# postgres://user:secret@host  ->  postgres://user:***@host (any scheme, so JDBC-ish and pgbouncer URLs too)
-_URL_PASSWORD = re.compile(r"(?P<head>\b[a-zA-Z][a-zA-Z0-9+.-]*://[^:/?#@\s]*:)(?P<pw>[^@\s]*)(?P<at>@)")
+# postgres://user:secret@host  ->  postgres://user:***@host (any scheme, so JDBC-ish and pgbouncer URLs too).
+# The password runs to the LAST `@` before the host: an unencoded `@` inside it must not leave a tail behind.
+_URL_PASSWORD = re.compile(
+    r"(?P<head>\b[a-zA-Z][a-zA-Z0-9+.-]*://[^:/?#@\s]*:)(?P<pw>\S*?)(?P<at>@)(?=[^@\s/]*(?:[/\s]|$))"
+)
 # password=secret / password='se cret' / PGPASSWORD=secret in key=value conninfo and env dumps
 _KV_PASSWORD = re.compile(
     r"(?P<head>\b(?:password|pgpassword|passwd|pwd)\s*=\s*)(?P<pw>'(?:[^'\\]|\\.)*'|\"[^\"]*\"|[^\s&;]+)",
@@ -78,6 +83,8 @@ def target_parts(url: str) -> dict[str, str]:
             "check DATABASE_URL: postgresql://USER:PASSWORD@HOST:PORT/DBNAME",
         ) from None
     host = str(params.get("host") or params.get("hostaddr") or "localhost")
+    if "@" in host:
+        raise _stray_at()
     return {
         "host": host,
         "port": str(params.get("port") or "5432"),
@@ -86,12 +93,23 @@ def target_parts(url: str) -> dict[str, str]:
     }
 
 
+def _stray_at() -> ConfigError:
+    # `user:p@ss@host`: libpq splits at the first `@`, so the host holds the rest of the
+    # password. Showing it (or letting libpq quote it in "could not resolve") leaks it.
+    return ConfigError(
+        "the database connection string has an unencoded '@' (value not shown: part of the "
+        "password would appear as the host name)",
+        "percent-encode special characters in the password of DATABASE_URL: '@' is %40, ':' is %3A, "
+        "'/' is %2F",
+    )
+
+
 def describe_target(url: str) -> str:
     """`host=db.example.com port=5432 dbname=app user=deploy`: what a message may say about a target."""
     try:
         parts = target_parts(url)
-    except ConfigError:
-        return "(unparseable connection string)"
+    except ConfigError as exc:
+        return STRAY_AT if "unencoded '@'" in exc.message else "(unparseable connection string)"
     return " ".join(f"{k}={v}" for k, v in parts.items())
 
 
@@ -156,6 +174,8 @@ def connect(
     if not url or not url.strip():
         raise ConfigError("no database connection string given", "set DATABASE_URL")
     target = describe_target(url)
+    if target == STRAY_AT:
+        raise _stray_at()
     # libpq counts whole seconds and treats values under 2 as 2.
     timeout = max(2, math.ceil(connect_timeout))
     try:
@@ -181,3 +201,32 @@ def connect(
             f"cannot connect to {target}: {redact(str(exc), url)}",
             "check the host and port in DATABASE_URL",
         ) from None
+
+
+def database_error(exc: Exception, url: str | None = None) -> DatabaseError:
+    """A psycopg error raised after connecting, as a redacted `DatabaseError` with a hint (exit 2).
+
+    For errors no caller expected (a privilege the database user lacks, a connection
+    lost mid-command): the message names Postgres's own words, never the connection string.
+    """
+    import psycopg
+
+    diag = getattr(exc, "diag", None)
+    primary = (getattr(diag, "message_primary", None) or str(exc)).strip()
+    text = redact(_short(primary), url)
+    if isinstance(exc, psycopg.errors.InsufficientPrivilege):
+        return DatabaseError(
+            f"the database refused: {text}",
+            "the database user lacks a privilege this command needs: grant it (for the history "
+            "tables: USAGE and CREATE on the history schema), or run as the user that owns the migrations",
+        )
+    if isinstance(exc, psycopg.OperationalError) or getattr(exc, "sqlstate", None) is None:
+        return DatabaseError(
+            f"the database connection failed or was lost: {text}",
+            "check the server is up and reachable, then run again; `migration-guard status` shows "
+            "what is applied",
+        )
+    return DatabaseError(
+        f"the database answered with an error ({exc.sqlstate}): {text}",  # type: ignore[attr-defined]
+        "nothing past this point ran; fix the cause and run again",
+    )

@@ -289,7 +289,10 @@ def migrate(
     action = "dry-run" if dry else "migrate"
     with Session(ctx, action, to) as session:
         report = RunReport(action, session.run_id)
-        plan = read_plan(ctx.conn, migrations, ctx.settings, to)
+        try:
+            plan = read_plan(ctx.conn, migrations, ctx.settings, to)
+        except GuardError as exc:  # an unknown --to: a refusal after the gates, so audited
+            raise session.refuse(exc) from None
         report.plan = plan
         ids = [m.id for m in plan.pending]
         try:
@@ -419,6 +422,7 @@ def rollback(
             chosen = rows[: steps if steps is not None else 1]
         ids = [a.id for a in chosen]
         try:
+            _check_rollback_to(to, plan)
             todo = _rollback_targets(chosen, files)
         except GuardError as exc:
             raise session.refuse(exc, ids) from None
@@ -440,11 +444,25 @@ def rollback(
             raise RunFailed(failed.message, failed.hint, report) from None
         except psycopg.Error as exc:
             report.error = _lost(exc)
+            with contextlib.suppress(GuardError):
+                session.audit("failed", ids, report.error)
             raise RunFailed(report.error, "`migration-guard status` shows what is applied", report) from None
         if not todo:
             report.notes.append("nothing to roll back")
         session.audit("ok", ids)
         return report
+
+
+def _check_rollback_to(to: str | None, plan: Plan) -> None:
+    """`--to` must name a known version (or `0`: undo everything): a typo such as `2024010`
+    sorts below every real version and would otherwise roll the whole database back."""
+    if to is None or to == "0" or to in plan.applied or any(m.version == to for m in plan.migrations):
+        return
+    raise InputError(
+        f"rollback --to {to}: no applied migration or migration file has this version; refusing to guess "
+        f"(it would undo {sum(version_key(v) > version_key(to) for v in plan.applied)} migration(s))",
+        "run `migration-guard status` to list the versions; `--to 0` undoes every migration",
+    )
 
 
 def _rollback_targets(
