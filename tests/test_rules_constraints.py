@@ -160,3 +160,65 @@ def test_set_not_null_fix_is_the_check_sequence() -> None:
 )
 def test_require_default_for_not_null(sql: str, expected: bool) -> None:
     assert ("require-default-for-not-null" in fired(sql)) is expected
+
+
+# --- ADD PRIMARY KEY USING INDEX (eugene W14) ------------------------------------------------------------
+
+BOOKS = "CREATE TABLE books (id bigint, isbn text NOT NULL, title text);"
+BOOK_INDEXES = (
+    "CREATE UNIQUE INDEX CONCURRENTLY books_id_key ON books (id);\n"
+    "CREATE UNIQUE INDEX CONCURRENTLY books_isbn_key ON books (isbn DESC);"
+)
+PK_ID = "ALTER TABLE books ADD CONSTRAINT books_pkey PRIMARY KEY USING INDEX books_id_key;"
+PK_ISBN = "ALTER TABLE books ADD CONSTRAINT books_pkey PRIMARY KEY USING INDEX books_isbn_key;"
+NOT_NULL_CHECK = (
+    "ALTER TABLE books ADD CONSTRAINT books_id_nn CHECK (id IS NOT NULL) NOT VALID;",
+    "ALTER TABLE books VALIDATE CONSTRAINT books_id_nn;",
+)
+
+
+@pytest.mark.parametrize(
+    ("sql", "earlier", "pg", "expected"),
+    [
+        (PK_ID, (BOOKS, BOOK_INDEXES), 15, True),  # id is nullable
+        (PK_ISBN, (BOOKS, BOOK_INDEXES), 15, False),  # isbn is declared NOT NULL
+        (PK_ISBN, (BOOKS, BOOK_INDEXES, "ALTER TABLE books ALTER COLUMN isbn DROP NOT NULL;"), 15, True),
+        (PK_ID, (BOOKS, BOOK_INDEXES, "ALTER TABLE books ALTER COLUMN id SET NOT NULL;"), 15, False),
+        # a validated CHECK (id IS NOT NULL) lets Postgres 12+ skip the scan; 11 still scans
+        (PK_ID, (BOOKS, BOOK_INDEXES, *NOT_NULL_CHECK), 15, False),
+        (PK_ID, (BOOKS, BOOK_INDEXES, *NOT_NULL_CHECK), 11, True),
+        # the index is unknown: fail closed
+        ("ALTER TABLE books ADD PRIMARY KEY USING INDEX books_pkey;", (BOOKS,), 15, True),
+        ("ALTER TABLE books ADD PRIMARY KEY USING INDEX books_pkey;", (), 15, True),
+        # an expression index column cannot be proven NOT NULL
+        (
+            PK_ID,
+            (BOOKS, "CREATE UNIQUE INDEX CONCURRENTLY books_id_key ON books ((lower(title)));"),
+            15,
+            True,
+        ),
+        # UNIQUE USING INDEX does not touch nullability
+        (
+            "ALTER TABLE books ADD CONSTRAINT u UNIQUE USING INDEX books_id_key;",
+            (BOOKS, BOOK_INDEXES),
+            15,
+            False,
+        ),
+        # a table created in this migration is empty
+        (BOOKS + "\nCREATE UNIQUE INDEX books_id_key ON books (id);\n" + PK_ID, (), 15, False),
+    ],
+)
+def test_require_not_null_before_primary_key(
+    sql: str, earlier: tuple[str, ...], pg: int, expected: bool
+) -> None:
+    assert ("require-not-null-before-primary-key" in fired(sql, earlier=earlier, pg_version=pg)) is expected
+
+
+def test_primary_key_using_index_message_names_the_nullable_columns() -> None:
+    [finding] = [
+        f
+        for f in lint_sql(PK_ID, earlier=(BOOKS, BOOK_INDEXES))
+        if f.rule == "require-not-null-before-primary-key"
+    ]
+    assert "SET NOT NULL on id" in finding.message and "ACCESS EXCLUSIVE" in finding.message
+    assert "CHECK (id IS NOT NULL) NOT VALID" in finding.fix

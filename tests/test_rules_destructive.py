@@ -230,3 +230,81 @@ def test_malformed_contract_directive_is_invalid() -> None:
 def test_down_files_are_not_judged_by_destructive_rules() -> None:
     m = migration("ALTER TABLE users ADD COLUMN about text;", down="ALTER TABLE users DROP COLUMN about;")
     assert lint_migration(m, Settings(), [BASE, m]) == []
+
+
+# --- renames of views, types and functions (squawk's renaming-object / ban-set-schema on the corpus) ---
+
+
+@pytest.mark.parametrize(
+    ("sql", "expected"),
+    [
+        # hasura 1697106868052_rename_old_mv_with_new: the _new view's name disappears
+        (
+            "ALTER MATERIALIZED VIEW dashboard RENAME TO dashboard_old;\n"
+            "ALTER MATERIALIZED VIEW dashboard_new RENAME TO dashboard;",
+            ["avoid-rename-object"],
+        ),
+        ("ALTER VIEW active_users RENAME TO current_users;", ["avoid-rename-object"]),
+        ("ALTER VIEW IF EXISTS public.active_users SET SCHEMA archive;", ["avoid-rename-object"]),
+        ("ALTER TYPE mood RENAME TO feeling;", ["avoid-rename-object"]),
+        ("ALTER DOMAIN email_address RENAME TO email;", ["avoid-rename-object"]),
+        ("ALTER FUNCTION normalize_email(text) RENAME TO norm_email;", ["avoid-rename-object"]),
+        # Prisma's enum swap (trigger.dev 20221227191746_...): the old name is taken again before commit,
+        # and the _new type was created in this file
+        (
+            "CREATE TYPE \"Status_new\" AS ENUM ('A', 'B');\n"
+            'ALTER TYPE "Status" RENAME TO "Status_old";\n'
+            'ALTER TYPE "Status_new" RENAME TO "Status";',
+            [],
+        ),
+        # a swap with a view created under the old name
+        (
+            "ALTER VIEW active_users RENAME TO active_users_v1;\nCREATE VIEW active_users AS SELECT 1 AS id;",
+            [],
+        ),
+        # the name comes back only after the transaction ended: the release sees it missing
+        (
+            "BEGIN;\nALTER VIEW active_users RENAME TO active_users_v1;\nCOMMIT;\n"
+            "CREATE VIEW active_users AS SELECT 1 AS id;",
+            ["avoid-rename-object"],
+        ),
+        # index renames are invisible to clients (openmeter 20251027102800_improve-subject-indexes)
+        ('ALTER INDEX "subject_ns_key" RENAME TO "subject_ns_key_unique";', []),
+        # enum value renames stay with their own rule
+        ("ALTER TYPE mood RENAME VALUE 'sad' TO 'blue';", ["avoid-rename-enum-value"]),
+    ],
+)
+def test_avoid_rename_object(sql: str, expected: list[str]) -> None:
+    assert fired(sql) == expected
+
+
+def test_avoid_rename_object_names_the_object_and_the_new_name() -> None:
+    [finding] = [
+        f
+        for f in lint("ALTER MATERIALIZED VIEW daily RENAME TO daily_v1;")
+        if f.rule == "avoid-rename-object"
+    ]
+    assert "renames materialized view daily to daily_v1" in finding.message
+    assert "contract" in finding.fix
+
+
+@pytest.mark.parametrize(
+    ("sql", "expected"),
+    [
+        # bionic-gpt 20260727094224_reveal-presentation-builder-skill: an upsert, not an unbounded UPDATE
+        (
+            "WITH s AS (SELECT id FROM users WHERE name = 'x')\n"
+            "INSERT INTO skill_files (skill_id, path) SELECT s.id, 'a' FROM s\n"
+            "ON CONFLICT (skill_id, path) DO UPDATE SET path = EXCLUDED.path;",
+            [],
+        ),
+        ("INSERT INTO users (id) VALUES (1) ON CONFLICT (id) DO UPDATE SET name = 'x';", []),
+        (
+            "WITH old AS (SELECT id FROM users WHERE score < 0) UPDATE users SET score = 0;",
+            ["require-where-clause"],
+        ),
+        ("UPDATE users SET score = 0;", ["require-where-clause"]),
+    ],
+)
+def test_require_where_clause_reads_the_top_level_verb(sql: str, expected: list[str]) -> None:
+    assert fired(sql) == expected
