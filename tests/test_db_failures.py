@@ -160,3 +160,27 @@ def test_exec_hands_the_checked_database_url_to_the_command(
     )
     assert result.exit_code == 0, result.stderr
     assert seen.read_text() == url
+
+
+def test_a_run_refused_by_a_busy_lock_is_audited(fresh_db: str) -> None:
+    import dataclasses
+
+    from runner_helpers import FAST
+
+    from guard.db.locks import lock_key
+    from guard.errors import LockBusyError
+
+    with runner_ctx(fresh_db) as ctx:
+        migrate(ctx, THREE[:1])  # the audit table exists from here on
+    other = psycopg.connect(fresh_db, autocommit=True, application_name="deploy-42")
+    try:
+        other.execute("SELECT pg_advisory_lock(%s)", (lock_key("migration_guard", "runner"),))
+        settings = dataclasses.replace(FAST, runner_lock_wait_seconds=0.2)
+        with runner_ctx(fresh_db, settings) as ctx:
+            with pytest.raises(LockBusyError):
+                migrate(ctx, THREE)
+            entry = read_audit(ctx.conn, "migration_guard")[0]
+    finally:
+        other.close()
+    assert (entry.action, entry.outcome) == ("migrate", "refused")
+    assert entry.error is not None and "deploy-42" in entry.error

@@ -158,13 +158,14 @@ def ensure_tables(conn: psycopg.Connection, schema: str) -> None:
     """Create the history schema and tables when missing (call under the runner lock: DDL races)."""
     from psycopg import sql
 
-    if history_exists(conn, schema) and _audit_exists(conn, schema):
+    if history_exists(conn, schema) and audit_exists(conn, schema):
         return
     with conn.transaction():
         conn.execute(sql.SQL(_DDL).format(schema=_ident(schema)))
 
 
-def _audit_exists(conn: psycopg.Connection, schema: str) -> bool:
+def audit_exists(conn: psycopg.Connection, schema: str) -> bool:
+    """True when the audit table exists."""
     row = conn.execute("SELECT to_regclass(format('%%I.audit', %s::text))", (schema,)).fetchone()
     return row is not None and row[0] is not None
 
@@ -275,7 +276,7 @@ def read_audit(conn: psycopg.Connection, schema: str, limit: int = 100) -> list[
     """The newest audit rows first (empty when the table does not exist)."""
     from psycopg import sql
 
-    if not _audit_exists(conn, schema):
+    if not audit_exists(conn, schema):
         return []
     rows = conn.execute(
         sql.SQL(

@@ -35,7 +35,7 @@ from guard.db.history import (
     write_audit,
 )
 from guard.db.locks import BlockerWatch, acquire, lock_key, parse_pg_duration, release
-from guard.errors import DatabaseError, GuardError, InputError, SafetyError
+from guard.errors import DatabaseError, GuardError, InputError, LockBusyError, SafetyError
 from guard.model import Migration, version_key
 
 if TYPE_CHECKING:
@@ -156,6 +156,8 @@ class Session:
         ctx = self.ctx
         wait = ctx.settings.runner_lock_wait_seconds
         try:
+            row = ctx.conn.execute("SELECT current_user").fetchone()
+            self.actor = f"{row[0] if row else '?'}@{ctx.host or 'unknown host'}"
             for conn, role, what in (
                 (ctx.lock_conn, "runner", "the migration runner lock"),
                 (
@@ -168,12 +170,25 @@ class Session:
                 acquire(conn, key, wait, what=what, out=ctx.out)
                 self._keys.append((conn, key))
             ensure_tables(ctx.conn, self.schema)
-            row = ctx.conn.execute("SELECT current_user").fetchone()
-            self.actor = f"{row[0] if row else '?'}@{ctx.host or 'unknown host'}"
+        except LockBusyError as exc:
+            self._release()
+            self._audit_busy(exc)
+            raise
         except BaseException:
             self._release()
             raise
         return self
+
+    def _audit_busy(self, exc: LockBusyError) -> None:
+        """A run refused because another holds the lock is an attempt too: record it when the
+        audit table exists (creating it would race the holder's DDL)."""
+        import psycopg
+
+        from guard.db.history import audit_exists
+
+        with contextlib.suppress(psycopg.Error, GuardError):
+            if audit_exists(self.ctx.lock_conn, self.schema):
+                self.audit("refused", (), exc.message)
 
     def __exit__(self, *exc: object) -> None:
         self._release()
