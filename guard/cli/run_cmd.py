@@ -216,8 +216,10 @@ def plan(
 ) -> None:
     """The developer's dry run: gates, lint findings, drift, contract timing and the pending list,
     without changing anything. Exit 0 when `migrate` would proceed, 1 on lint findings, 2 on refusals."""
-    from guard.db.contract import ContractRefusal, check_window, contract_spec, db_now
+    from guard.db.contract import ContractRefusal, db_now
+    from guard.db.plan import check_drift, contract_checks
     from guard.db.runner import LintRefusal, read_plan
+    from guard.errors import SafetyError
     from guard.gates import open_gated_connection
 
     settings, runtime = _setup(path, config_file, layout, env, database_url)
@@ -232,22 +234,17 @@ def plan(
         except LintRefusal as exc:
             notes.append(exc.message)
             code = 1
-        now = db_now(conn)
-        earlier: set[str] = set()
-        for m in the_plan.pending:
-            spec = contract_spec(m)
-            if spec is not None:
-                try:
-                    check_window(spec, the_plan.applied, now, settings.contract_window_hours, earlier)
-                    if spec.expand:
-                        notes.append(f"{m.id}: contract window for {spec.expand} is open")
-                except ContractRefusal as exc:
-                    notes.append(exc.message)
-                    code = 2
-            earlier.add(m.version)
+        refusals: list[ContractRefusal] = []
+        specs = contract_checks(the_plan, db_now(conn), settings.contract_window_hours, refusals)
     finally:
         conn.close()
-    if the_plan.drift.edited or the_plan.drift.missing:
+    notes += [f"{s.migration.id}: contract window for {s.expand} is open" for s in specs.values() if s.expand]
+    notes += [f"refused: {exc.message}" for exc in refusals]
+    code = 2 if refusals else code
+    try:
+        check_drift(the_plan)  # the same refusal `migrate` would give
+    except SafetyError as exc:
+        notes.append(f"refused: {exc.message}")
         code = 2
     _render_plan(the_plan, fmt, {"notes": notes, "exit_code": code})
     sys.exit(code)

@@ -1,4 +1,4 @@
-"""Apply or undo ONE migration on the runner's connection, and dry-run a list of them.
+"""Apply or undo ONE migration on the runner's connection (dry runs: `guard.db.dryrun`).
 
 - Transactional (the default): one transaction holds the migration's statements and
   its history row (insert on up, delete on down), committed in the same round trip.
@@ -27,7 +27,7 @@ from guard.db.history import (
     history_insert_sql,
     set_progress,
 )
-from guard.db.locks import Blocker, BlockerWatch, held_locks, parse_pg_duration, relation_oids
+from guard.db.locks import Blocker, BlockerWatch, parse_pg_duration
 from guard.parsing import Statement, split_statements
 
 if TYPE_CHECKING:
@@ -110,7 +110,7 @@ class Executor:
             # Postgres 14+: notice a vanished client (killed runner) mid-statement and end the
             # backend, instead of finishing a long statement nobody will commit.
             reset += "; SET client_connection_check_interval = '1s'"
-        timeouts = f"lock_timeout = '{_q(s.lock_timeout)}'; SET{{local}} statement_timeout = '{_q(s.statement_timeout)}'"
+        timeouts = f"lock_timeout = '{quote_setting(s.lock_timeout)}'; SET{{local}} statement_timeout = '{quote_setting(s.statement_timeout)}'"
         self._tx_prelude = f"{reset}; BEGIN; SET LOCAL " + timeouts.format(local=" LOCAL")
         self._session_prelude = f"{reset}; SET " + timeouts.format(local="")
 
@@ -358,74 +358,6 @@ def invalid_indexes(conn: psycopg.Connection, names: list[str]) -> list[tuple[st
     return [(r[0], r[1]) for r in rows]
 
 
-def dry_run(
-    conn: psycopg.Connection,
-    migrations: list[Migration],
-    settings: Settings,
-    *,
-    refuse_access_exclusive: bool,
-    watch: BlockerWatch | None = None,
-) -> list[Outcome]:
-    """Run each migration inside one outer transaction (a savepoint each), then roll everything back.
-
-    Later migrations see earlier ones, as they would in production. Reports per migration
-    the outcome, time and relation locks taken; non-transactional ones are reported as such.
-    With `refuse_access_exclusive`, a migration that takes an ACCESS EXCLUSIVE lock
-    stops the dry run at once (its transaction is rolled back).
-    """
-    from guard.errors import SafetyError
-
-    schema = settings.history_schema
-    outcomes: list[Outcome] = []
-    existing = relation_oids(conn)
-    conn.execute(
-        f"RESET ALL; BEGIN; SET LOCAL lock_timeout = '{_q(settings.lock_timeout)}';"
-        f" SET LOCAL statement_timeout = '{_q(settings.statement_timeout)}'"
-    )
-    try:
-        for m in migrations:
-            statements, reason = statements_and_mode(m, "up", settings)
-            outcome = Outcome(
-                m.id, m.version, "up", "dry-run failed", reason is None, statements=len(statements)
-            )
-            outcomes.append(outcome)
-            if reason is not None:
-                outcome.status = "not dry-runnable"
-                outcome.notes.append(f"cannot be dry-run inside a transaction ({reason}); not executed")
-                continue
-            before = set(held_locks(conn, schema, existing))
-            conn.execute("SAVEPOINT guard_dry_run")
-            started = time.perf_counter()
-            try:
-                run_statements(conn, statements)
-            except StatementFailure as failure:
-                outcome.duration_ms = (time.perf_counter() - started) * 1000
-                outcome.error, outcome.line, outcome.completed = (
-                    failure.error,
-                    failure.line,
-                    failure.completed,
-                )
-                if watch is not None and failure.sqlstate == LOCK_NOT_AVAILABLE:
-                    outcome.blockers = watch.take()
-                conn.execute("ROLLBACK TO SAVEPOINT guard_dry_run")
-                continue
-            outcome.duration_ms = (time.perf_counter() - started) * 1000
-            outcome.completed = len(statements)
-            outcome.status = "dry-run ok"
-            outcome.locks = [lk for lk in held_locks(conn, schema, existing) if lk not in before]
-            if refuse_access_exclusive and any(mode == "ACCESS EXCLUSIVE" for mode, _ in outcome.locks):
-                tables = ", ".join(r for mode, r in outcome.locks if mode == "ACCESS EXCLUSIVE")
-                raise SafetyError(
-                    f"dry run of {m.id} takes ACCESS EXCLUSIVE locks on production ({tables}); stopped and "
-                    "rolled back",
-                    "set CONFIRM_PROD_MIGRATE=YES in the process environment to dry-run it on production, "
-                    "or dry-run against a copy",
-                )
-    finally:
-        if not conn.closed:
-            conn.execute("ROLLBACK")
-    return outcomes
-
-
-def _q(value: str) -> str:
+def quote_setting(value: str) -> str:
+    """A setting value for a `SET x = '...'` literal."""
     return value.replace("'", "''")

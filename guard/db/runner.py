@@ -14,34 +14,39 @@ the environment.
 from __future__ import annotations
 
 import contextlib
-import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from guard import __version__
-from guard.db.apply import Executor, MigrationFailed, Outcome, dry_run, index_names, invalid_indexes
+from guard.db.apply import Executor, MigrationFailed, Outcome, index_names, invalid_indexes
 from guard.db.apply import statements_and_mode as _mode
-from guard.db.contract import check_preconditions, check_window, contract_spec, db_now
-from guard.db.history import (
-    APPLIED,
-    PARTIAL,
-    PARTIAL_DOWN,
-    AppliedMigration,
-    Drift,
-    compute_drift,
-    ensure_tables,
-    read_history,
-    write_audit,
-)
-from guard.db.locks import BlockerWatch, acquire, lock_key, parse_pg_duration, release
-from guard.errors import DatabaseError, GuardError, InputError, LockBusyError, SafetyError
+from guard.db.contract import ContractSpec, check_preconditions, db_now
+from guard.db.dryrun import dry_run, predict_access_exclusive
+from guard.db.history import APPLIED, PARTIAL, PARTIAL_DOWN, AppliedMigration
+from guard.db.locks import BlockerWatch, parse_pg_duration
+from guard.db.plan import Plan, build_plan, check_drift, contract_checks, read_plan
+from guard.db.session import RunnerContext, Session
+from guard.errors import DatabaseError, GuardError, InputError, SafetyError
 from guard.model import Migration, version_key
 
 if TYPE_CHECKING:
-    import psycopg
-
     from guard.config import Settings
+
+#: Names other modules and tests import from here.
+__all__ = [
+    "LintRefusal",
+    "Plan",
+    "RunFailed",
+    "RunReport",
+    "RunnerContext",
+    "Session",
+    "build_plan",
+    "gate_check",
+    "migrate",
+    "predict_access_exclusive",
+    "read_plan",
+    "rollback",
+]
 
 
 class RunFailed(GuardError):
@@ -56,29 +61,6 @@ class LintRefusal(GuardError):
     """Pending migrations have lint findings at the fail level (exit 1, like `lint`)."""
 
     exit_code = 1
-
-
-@dataclass
-class Plan:
-    """What the files and the history say, and what `migrate` would do (computed without a database)."""
-
-    migrations: list[Migration]
-    applied: dict[str, AppliedMigration]
-    pending: list[Migration]
-    drift: Drift
-    target: str | None = None
-    #: Migrations left part-way by a failed non-transactional run.
-    partial: list[AppliedMigration] = field(default_factory=list)
-
-    def as_dict(self) -> dict[str, Any]:
-        """JSON shape for status/plan."""
-        return {
-            "applied": [a.as_dict() for a in self.applied.values()],
-            "pending": [m.id for m in self.pending],
-            "partial": [a.as_dict() for a in self.partial],
-            "drift": self.drift.as_dict(),
-            "target": self.target,
-        }
 
 
 @dataclass
@@ -104,185 +86,8 @@ class RunReport:
         }
 
 
-def build_plan(
-    migrations: Sequence[Migration], applied: dict[str, AppliedMigration], to: str | None = None
-) -> Plan:
-    """Pending migrations in version order (up to `to` inclusive), drift and partial runs. Pure."""
-    ordered = sorted(migrations, key=lambda m: m.version_key)
-    if to is not None and not any(m.version == to for m in ordered) and to not in applied:
-        raise InputError(
-            f"--to {to}: no migration has this version", "run `migration-guard status` to list them"
-        )
-    pending = [m for m in ordered if m.version not in applied or applied[m.version].status == PARTIAL]
-    if to is not None:
-        pending = [m for m in pending if m.version_key <= version_key(to)]
-    partial = [a for a in applied.values() if a.status in (PARTIAL, PARTIAL_DOWN)]
-    return Plan(list(ordered), dict(applied), pending, compute_drift(ordered, applied), to, partial)
-
-
-def read_plan(
-    conn: psycopg.Connection, migrations: Sequence[Migration], settings: Settings, to: str | None = None
-) -> Plan:
-    """The plan against a database, read-only (no tables are created, no lock taken)."""
-    return build_plan(migrations, read_history(conn, settings.history_schema), to)
-
-
-@dataclass
-class RunnerContext:
-    """Everything a run needs: two autocommit connections (work + lock) and who is running it."""
-
-    conn: psycopg.Connection
-    lock_conn: psycopg.Connection
-    settings: Settings
-    #: Client machine name recorded in `applied_by` (`dbuser@host`).
-    host: str = ""
-    out: Callable[[str], None] = lambda line: None
-    tool_version: str = __version__
-
-
-class Session:
-    """Runner lock + work lock held, history tables present, audit rows tagged with one run id."""
-
-    def __init__(self, ctx: RunnerContext, action: str, target: str | None = None) -> None:
-        self.ctx = ctx
-        self.action = action
-        self.target = target
-        self.run_id = uuid.uuid4().hex
-        self.schema = ctx.settings.history_schema
-        self.actor = ""
-        self._keys: list[tuple[psycopg.Connection, int]] = []
-
-    def __enter__(self) -> Session:
-        ctx = self.ctx
-        wait = ctx.settings.runner_lock_wait_seconds
-        try:
-            row = ctx.conn.execute("SELECT current_user").fetchone()
-            self.actor = f"{row[0] if row else '?'}@{ctx.host or 'unknown host'}"
-            for conn, role, what in (
-                (ctx.lock_conn, "runner", "the migration runner lock"),
-                (
-                    ctx.conn,
-                    "work",
-                    "the migration work lock (a previous runner's statement is still running)",
-                ),
-            ):
-                key = lock_key(self.schema, role)
-                acquire(conn, key, wait, what=what, out=ctx.out)
-                self._keys.append((conn, key))
-            ensure_tables(ctx.conn, self.schema)
-        except LockBusyError as exc:
-            self._release()
-            self._audit_busy(exc)
-            raise
-        except BaseException:
-            self._release()
-            raise
-        return self
-
-    def _audit_busy(self, exc: LockBusyError) -> None:
-        """A run refused because another holds the lock is an attempt too: record it when the
-        audit table exists (creating it would race the holder's DDL)."""
-        import psycopg
-
-        from guard.db.history import audit_exists
-
-        with contextlib.suppress(psycopg.Error, GuardError):
-            if audit_exists(self.ctx.lock_conn, self.schema):
-                self.audit("refused", (), exc.message)
-
-    def __exit__(self, *exc: object) -> None:
-        self._release()
-
-    def _release(self) -> None:
-        for conn, key in reversed(self._keys):
-            release(conn, key)
-        self._keys.clear()
-
-    def audit(self, outcome: str, attempted: Sequence[str] = (), error: str | None = None) -> None:
-        """Append an audit row on the lock connection (autocommit: it survives any rollback)."""
-        import psycopg
-
-        try:
-            write_audit(
-                self.ctx.lock_conn,
-                self.schema,
-                run_id=self.run_id,
-                actor=self.actor,
-                action=self.action,
-                target=self.target,
-                attempted=attempted,
-                outcome=outcome,
-                error=error,
-                tool_version=self.ctx.tool_version,
-            )
-        except psycopg.Error as exc:
-            raise DatabaseError(
-                f"could not write the audit row ({outcome}): {str(exc).strip()}",
-                "the database stays at a migration boundary; check the connection and run again",
-            ) from None
-
-    def refuse(self, exc: GuardError, attempted: Sequence[str] = ()) -> GuardError:
-        """Audit a refusal and hand the error back to raise."""
-        self.audit("refused", attempted, exc.message)
-        return exc
-
-
 def _watch_interval(settings: Settings) -> float:
     return min(0.25, max(0.02, parse_pg_duration(settings.lock_timeout, "lock_timeout") / 4))
-
-
-def _check_drift(plan: Plan) -> None:
-    drift = plan.drift
-    if drift.edited:
-        names = ", ".join(m.id for m, _ in drift.edited)
-        raise SafetyError(
-            f"applied migrations were edited since they ran: {names} (checksum differs from the history)",
-            "restore the applied files and put the change in a new migration",
-        )
-    if drift.missing:
-        names = ", ".join(a.id for a in drift.missing)
-        raise SafetyError(
-            f"applied migrations have no file: {names}",
-            "deploy code that contains them (is this an older build?), or restore the files",
-        )
-    down = [a.id for a in plan.partial if a.status == PARTIAL_DOWN]
-    if down:
-        raise SafetyError(
-            f"a rollback stopped part-way: {', '.join(down)}",
-            "finish it with `migration-guard rollback` before migrating",
-        )
-
-
-def _contract_checks(ctx: RunnerContext, plan: Plan) -> dict[str, Any]:
-    specs = {}
-    now = db_now(ctx.conn)
-    earlier: set[str] = set()
-    for m in plan.pending:
-        spec = contract_spec(m)
-        if spec is not None:
-            check_window(spec, plan.applied, now, ctx.settings.contract_window_hours, earlier)
-            specs[m.version] = spec
-        earlier.add(m.version)
-    return specs
-
-
-def predict_access_exclusive(migrations: Sequence[Migration], settings: Settings) -> str | None:
-    """The first statement that would take an ACCESS EXCLUSIVE lock, as `id line N: text` (static)."""
-    for m in migrations:
-        statements, _ = _mode(m, "up", settings)
-        for stmt in statements:
-            w = stmt.words
-            if (
-                w[:2]
-                in (("ALTER", "TABLE"), ("ALTER", "INDEX"), ("ALTER", "MATERIALIZED"), ("LOCK", "TABLE"))
-                or w[:1] in (("TRUNCATE",), ("CLUSTER",), ("LOCK",))
-                or (w[:1] == ("DROP",) and "CONCURRENTLY" not in w[:4])
-                or (w[:1] == ("REINDEX",) and "CONCURRENTLY" not in w)
-                or (w[:1] == ("VACUUM",) and "FULL" in w[:3])
-                or (w[:3] == ("REFRESH", "MATERIALIZED", "VIEW") and "CONCURRENTLY" not in w[:4])
-            ):
-                return f"{m.id} line {stmt.line}: {' '.join(stmt.text.split())[:80]}"
-    return None
 
 
 def migrate(
@@ -313,8 +118,8 @@ def migrate(
         try:
             if lint_gate is not None:
                 lint_gate(plan.pending)
-            _check_drift(plan)
-            specs = _contract_checks(ctx, plan)
+            check_drift(plan)
+            specs = contract_checks(plan, db_now(ctx.conn), ctx.settings.contract_window_hours)
             if (
                 dry
                 and refuse_access_exclusive
@@ -382,7 +187,7 @@ def _apply_all(
     ctx: RunnerContext,
     session: Session,
     plan: Plan,
-    specs: dict[str, Any],
+    specs: dict[str, ContractSpec],
     watch: BlockerWatch,
     report: RunReport,
 ) -> None:
@@ -523,7 +328,7 @@ def gate_check(
         if lint_gate is not None:
             lint_gate(plan.pending if plan.applied else list(plan.migrations))
         if plan.applied:
-            _check_drift(plan)
+            check_drift(plan)
     except GuardError as exc:
         raise session.refuse(exc, [m.id for m in plan.pending]) from None
     return plan

@@ -1,0 +1,126 @@
+"""A runner session: the runner lock and the work lock held, the history tables present,
+and every audit row of one run tagged with its run id.
+
+The runner lock is session-level and lives on a connection of its own (see
+`guard.db.locks`), so a `CREATE INDEX CONCURRENTLY` never waits on it; both locks
+are released in `__exit__`, and Postgres drops them anyway when a killed runner's
+backend ends.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import uuid
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from guard import __version__
+from guard.db.history import ensure_tables, write_audit
+from guard.db.locks import acquire, lock_key, release
+from guard.errors import DatabaseError, GuardError, LockBusyError
+
+if TYPE_CHECKING:
+    import psycopg
+
+    from guard.config import Settings
+
+
+@dataclass
+class RunnerContext:
+    """Everything a run needs: two autocommit connections (work + lock) and who is running it."""
+
+    conn: psycopg.Connection
+    lock_conn: psycopg.Connection
+    settings: Settings
+    #: Client machine name recorded in `applied_by` (`dbuser@host`).
+    host: str = ""
+    out: Callable[[str], None] = lambda line: None
+    tool_version: str = __version__
+
+
+class Session:
+    """Runner lock + work lock held, history tables present, audit rows tagged with one run id."""
+
+    def __init__(self, ctx: RunnerContext, action: str, target: str | None = None) -> None:
+        self.ctx = ctx
+        self.action = action
+        self.target = target
+        self.run_id = uuid.uuid4().hex
+        self.schema = ctx.settings.history_schema
+        self.actor = ""
+        self._keys: list[tuple[psycopg.Connection, int]] = []
+
+    def __enter__(self) -> Session:
+        ctx = self.ctx
+        wait = ctx.settings.runner_lock_wait_seconds
+        try:
+            row = ctx.conn.execute("SELECT current_user").fetchone()
+            self.actor = f"{row[0] if row else '?'}@{ctx.host or 'unknown host'}"
+            for conn, role, what in (
+                (ctx.lock_conn, "runner", "the migration runner lock"),
+                (
+                    ctx.conn,
+                    "work",
+                    "the migration work lock (a previous runner's statement is still running)",
+                ),
+            ):
+                key = lock_key(self.schema, role)
+                acquire(conn, key, wait, what=what, out=ctx.out)
+                self._keys.append((conn, key))
+            ensure_tables(ctx.conn, self.schema)
+        except LockBusyError as exc:
+            self._release()
+            self._audit_busy(exc)
+            raise
+        except BaseException:
+            self._release()
+            raise
+        return self
+
+    def _audit_busy(self, exc: LockBusyError) -> None:
+        """A run refused because another holds the lock is an attempt too: record it when the
+        audit table exists (creating it would race the holder's DDL)."""
+        import psycopg
+
+        from guard.db.history import audit_exists
+
+        with contextlib.suppress(psycopg.Error, GuardError):
+            if audit_exists(self.ctx.lock_conn, self.schema):
+                self.audit("refused", (), exc.message)
+
+    def __exit__(self, *exc: object) -> None:
+        self._release()
+
+    def _release(self) -> None:
+        for conn, key in reversed(self._keys):
+            release(conn, key)
+        self._keys.clear()
+
+    def audit(self, outcome: str, attempted: Sequence[str] = (), error: str | None = None) -> None:
+        """Append an audit row on the lock connection (autocommit: it survives any rollback)."""
+        import psycopg
+
+        try:
+            write_audit(
+                self.ctx.lock_conn,
+                self.schema,
+                run_id=self.run_id,
+                actor=self.actor,
+                action=self.action,
+                target=self.target,
+                attempted=attempted,
+                outcome=outcome,
+                error=error,
+                tool_version=self.ctx.tool_version,
+            )
+        except psycopg.Error as exc:
+            raise DatabaseError(
+                f"could not write the audit row ({outcome}): {str(exc).strip()}",
+                "the database stays at a migration boundary; check the connection and run again",
+            ) from None
+
+    def refuse(self, exc: GuardError, attempted: Sequence[str] = ()) -> GuardError:
+        """Audit a refusal and hand the error back to raise."""
+        self.audit("refused", attempted, exc.message)
+        return exc
