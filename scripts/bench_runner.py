@@ -25,10 +25,10 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import psycopg
-from psycopg.conninfo import conninfo_to_dict, make_conninfo
 
 from guard.config import Settings
 from guard.db.runner import RunnerContext, migrate
+from guard.db.shadow import with_database
 from guard.model import Migration
 
 
@@ -46,17 +46,11 @@ def make_migrations(n: int) -> list[Migration]:
     return out
 
 
-def with_db(url: str, dbname: str) -> str:
-    params = conninfo_to_dict(url)
-    params["dbname"] = dbname
-    return make_conninfo(**params)
-
-
 def fresh(admin: str) -> tuple[str, str]:
     name = "bench_" + uuid.uuid4().hex[:10]
     with psycopg.connect(admin, autocommit=True) as conn:
         conn.execute(f'CREATE DATABASE "{name}"')
-    return name, with_db(admin, name)
+    return name, with_database(admin, name)
 
 
 def drop(admin: str, name: str) -> None:
