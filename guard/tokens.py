@@ -15,7 +15,9 @@ import re
 WORD, IDENT, STRING, NUMBER, PUNCT = "word", "ident", "string", "number", "punct"
 
 # Leading whitespace is consumed by the same match as the token after it (half as many
-# matches); bare words come early because they are most tokens.
+# matches); bare words come early because they are most tokens. A dollar-quoted string is
+# matched whole (up to its closing tag, or the end), so one `finditer` walks a statement;
+# nested block comments cannot be matched by a regex and take the slower loop.
 _TOKEN = re.compile(
     r"""\s*(?:"""
     r"""(?P<estring>(?<![A-Za-z0-9_])[eE]'(?:\\.|''|[^'\\])*(?:'|$))"""
@@ -23,7 +25,7 @@ _TOKEN = re.compile(
     r"""|(?P<line_comment>--[^\n]*)"""
     r"""|(?P<block_comment>/\*)"""
     r"""|(?P<string>'(?:''|[^'])*(?:'|$))"""
-    r"""|(?P<dollar>\$(?:[A-Za-z_\u0080-\uffff][A-Za-z_0-9\u0080-\uffff]*)?\$)"""
+    r"""|(?P<dollar>(?P<tag>\$(?:[A-Za-z_\u0080-\uffff][A-Za-z_0-9\u0080-\uffff]*)?\$).*?(?:(?P=tag)|\Z))"""
     r"""|(?P<ident>"(?:""|[^"])*(?:"|$))"""
     r"""|(?P<number>[0-9]+(?:\.[0-9]*)?(?:[eE][+-]?[0-9]+)?)"""
     r"""|(?P<punct>::|:=|\S))""",
@@ -36,7 +38,8 @@ class Token:
     """One lexical token. `text` is the word as written, an identifier or string's content.
 
     A small slotted class rather than a dataclass: a corpus lint creates a few hundred
-    thousand of them, and `upper` is read for most.
+    thousand of them, and `upper` is read for most. Tokens are never mutated, so equal
+    words, punctuation and numbers are shared (see `_shared`).
     """
 
     __slots__ = ("kind", "text", "upper")
@@ -74,8 +77,63 @@ class Token:
         return self.text
 
 
+#: Shared immutable tokens by kind and text. A corpus has ~100,000 word, punctuation and
+#: number tokens but only ~6,000 distinct ones: a dict hit is several times cheaper than
+#: building a Token. Bounded, so a huge input cannot grow it without limit.
+_SHARED: dict[str, dict[str, Token]] = {WORD: {}, PUNCT: {}, NUMBER: {}}
+_SHARED_MAX = 50_000
+
+
+def _shared(kind: str, text: str) -> Token:
+    table = _SHARED[kind]
+    tok = table.get(text)
+    if tok is None:
+        if len(table) >= _SHARED_MAX:
+            table.clear()
+        tok = table[text] = Token(kind, text)
+    return tok
+
+
 def tokenize(text: str) -> tuple[Token, ...]:
     """Tokens of `text`, comments and whitespace dropped."""
+    if "/*" in text:
+        return _tokenize_nested(text)
+    out: list[Token] = []
+    append = out.append
+    words, puncts = _SHARED[WORD], _SHARED[PUNCT]
+    for m in _TOKEN.finditer(text):
+        kind = m.lastgroup
+        if kind == "word":
+            tok = m.group(kind)
+            append(words.get(tok) or _shared(WORD, tok))
+        elif kind == "punct":
+            tok = m.group(kind)
+            append(puncts.get(tok) or _shared(PUNCT, tok))
+        elif kind != "line_comment":
+            append(_other(m, kind))  # type: ignore[arg-type]
+    return tuple(out)
+
+
+def _other(m: re.Match[str], kind: str) -> Token:
+    """The token of a match that is not a word, punctuation or comment."""
+    tok = m.group(kind)
+    if kind == "estring":
+        return Token(STRING, _unescape_e(tok[2:-1] if tok.endswith("'") and len(tok) > 2 else tok[2:]))
+    if kind == "string":
+        body = tok[1:-1] if tok.endswith("'") and len(tok) > 1 else tok[1:]
+        return Token(STRING, body.replace("''", "'"))
+    if kind == "dollar":
+        tag = m.group("tag")
+        closed = len(tok) >= 2 * len(tag) and tok.endswith(tag)
+        return Token(STRING, tok[len(tag) : len(tok) - len(tag)] if closed else tok[len(tag) :])
+    if kind == "ident":
+        body = tok[1:-1] if tok.endswith('"') and len(tok) > 1 else tok[1:]
+        return Token(IDENT, body.replace('""', '"'))
+    return _shared(NUMBER, tok)
+
+
+def _tokenize_nested(text: str) -> tuple[Token, ...]:
+    """`tokenize` for text with block comments, which nest in Postgres (matched by hand)."""
     out: list[Token] = []
     append = out.append
     match = _TOKEN.match
@@ -86,38 +144,22 @@ def tokenize(text: str) -> tuple[Token, ...]:
             break
         kind = m.lastgroup
         pos = m.end()
-        if kind == "word":
-            append(Token(WORD, m.group(kind)))
-        elif kind == "punct":
-            append(Token(PUNCT, m.group(kind)))
-        elif kind == "line_comment":
+        if kind == "line_comment":
             continue
-        elif kind == "block_comment":
+        if kind == "block_comment":
             depth = 1
             while depth and (edge := _BLOCK_EDGE.search(text, pos)):
                 depth += 1 if edge.group(0) == "/*" else -1
                 pos = edge.end()
             if depth:
                 pos = n
-        elif kind == "estring":
-            tok = m.group(kind)
-            append(Token(STRING, _unescape_e(tok[2:-1] if tok.endswith("'") and len(tok) > 2 else tok[2:])))
-        elif kind == "string":
-            tok = m.group(kind)
-            body = tok[1:-1] if tok.endswith("'") and len(tok) > 1 else tok[1:]
-            append(Token(STRING, body.replace("''", "'")))
-        elif kind == "dollar":
-            tok = m.group(kind)
-            end = text.find(tok, pos)
-            end = n if end < 0 else end
-            append(Token(STRING, text[pos:end]))
-            pos = min(n, end + len(tok))
-        elif kind == "ident":
-            tok = m.group(kind)
-            body = tok[1:-1] if tok.endswith('"') and len(tok) > 1 else tok[1:]
-            append(Token(IDENT, body.replace('""', '"')))
+            continue
+        if kind == "word":
+            append(_shared(WORD, m.group(kind)))
+        elif kind == "punct":
+            append(_shared(PUNCT, m.group(kind)))
         else:
-            append(Token(NUMBER, m.group("number")))
+            append(_other(m, kind))  # type: ignore[arg-type]
     return tuple(out)
 
 

@@ -12,6 +12,8 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 from conftest import CORPUS
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from guard.cli import cli
 from guard.config import Settings
@@ -21,6 +23,8 @@ from guard.lint.engine import lint_migrations, lint_path
 from guard.lint.rules._types import column_types
 from guard.lint.schema_index import SchemaIndex
 from guard.model import Finding, Migration
+from guard.parsing import LEAD_WORDS, Statement, _split, split_statements
+from guard.tokens import _tokenize_nested, tokenize
 
 
 def _m(version: str, sql: str, tmp_path: Path) -> Migration:
@@ -246,3 +250,80 @@ def test_corpus_findings_are_the_same_cold_warm_and_parallel(tmp_path: Path) -> 
         cold = lint_path(folder, settings, cache=open_cache(settings, folder), jobs=2).findings
         warm = lint_path(folder, settings, cache=open_cache(settings, folder)).findings
         assert plain == cold == warm, rel
+
+
+# --- fast paths of the splitter, the tokenizer and the leading words -------------------------------
+
+#: Pieces that exercise every special case of the lexers: quotes doubled and unterminated,
+#: E-strings and backslashes, dollar quotes with and without tags, nested and line comments.
+SQL_PIECES = [
+    "'",
+    '"',
+    "$",
+    "$$",
+    "$a$",
+    "E'",
+    "e'",
+    "\\",
+    "--",
+    "/*",
+    "*/",
+    "\n",
+    " ",
+    "a",
+    "E",
+    "1",
+    ".",
+    ";",
+    "::",
+    "\u00e9",
+    "x$",
+    "''",
+    "-",
+    "/",
+    "\r\n",
+    "\ufeff",
+    "INSERT",
+    "(",
+    ",",
+]
+sql_text = st.lists(st.sampled_from(SQL_PIECES), max_size=24).map("".join)
+
+
+def _split_key(text: str, simple: bool) -> object:
+    found, comments = _split(text, 3, simple_statements=simple)
+    return [(s.text, s.line, s.end_line, s.index, s.comments, s.unterminated) for s in found], comments
+
+
+@settings(max_examples=1000, deadline=None)
+@given(sql_text)
+def test_simple_statement_fast_path_splits_like_the_careful_loop(text: str) -> None:
+    assert _split_key(text, True) == _split_key(text, False)
+
+
+@settings(max_examples=1000, deadline=None)
+@given(sql_text)
+def test_tokenizer_fast_path_matches_the_nested_comment_loop(text: str) -> None:
+    def key(tokens: tuple[object, ...]) -> list[tuple[str, str, str]]:
+        return [(t.kind, t.text, t.upper) for t in tokens]  # type: ignore[attr-defined]
+
+    assert key(tokenize(text)) == key(_tokenize_nested(text))
+
+
+@settings(max_examples=1000, deadline=None)
+@given(sql_text)
+def test_leading_words_are_the_first_words(text: str) -> None:
+    full = Statement(text, 1, 1, 0)
+    assert Statement(text, 1, 1, 0).lead == full.words[:LEAD_WORDS]
+
+
+@pytest.mark.skipif(not CORPUS.exists(), reason="shared corpus not present")
+def test_fast_paths_agree_on_the_corpus() -> None:
+    for path in sorted(CORPUS.rglob("*.sql")):
+        text = path.read_text(encoding="utf-8", errors="replace")
+        assert _split_key(text, True) == _split_key(text, False), path
+        for stmt in split_statements(text)[0]:
+            if len(stmt.text) < 20_000:
+                assert Statement(stmt.text, 1, 1, 0).lead == stmt.words[:LEAD_WORDS], path
+                if "/*" not in stmt.text:
+                    assert tokenize(stmt.text) == _tokenize_nested(stmt.text), path
