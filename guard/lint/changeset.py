@@ -194,6 +194,26 @@ def lint_change(
     return result
 
 
+def new_since(
+    folder: Path, ref: str, migrations: Sequence[Migration], *, fetch: bool = True
+) -> tuple[frozenset[str], list[str]]:
+    """Ids of `migrations` whose up file is not at the merge base of `ref` and HEAD, and git's
+    notes (a shallow clone deepened, ...). For `verify --since`: outside git it refuses, since
+    verifying every migration instead would be a different run than the one asked for."""
+    from guard import gitutil
+
+    try:
+        root = gitutil.repo_root(folder)
+    except gitutil.GitMissing as exc:
+        raise InputError(
+            f"--since {ref} needs git: {exc}", "run inside the repository, or drop --since"
+        ) from None
+    where = gitutil.ensure_merge_base(root, ref, fetch=fetch)
+    at_base = gitutil.list_files(root, where.merge_base, _inside(folder, root, "migrations folder"))
+    new = frozenset(m.id for m in migrations if rel_path(m.up_path, folder) not in at_base)
+    return new, list(where.notes)
+
+
 def _merged_since(
     root: Path,
     tip: str,
