@@ -184,3 +184,20 @@ def test_a_run_refused_by_a_busy_lock_is_audited(fresh_db: str) -> None:
         other.close()
     assert (entry.action, entry.outcome) == ("migrate", "refused")
     assert entry.error is not None and "deploy-42" in entry.error
+
+
+def test_db_migrate_prod_never_falls_back_to_a_run_that_applies_nothing(tmp_path: Path) -> None:
+    """A runner that cannot start used to make the script run only `safety` + `lint` and exit 0."""
+    import subprocess
+
+    fake = tmp_path / "fake-guard"
+    # A migration-guard whose `migrate` is broken (an install problem) but whose gates pass.
+    fake.write_text('#!/bin/sh\ncase "$1" in migrate) exit 3 ;; *) exit 0 ;; esac\n')
+    fake.chmod(0o755)
+    scripts = Path(__file__).resolve().parent.parent / "scripts"
+    env = {"PATH": "/usr/bin:/bin", "MIGRATION_GUARD": str(fake), "CONFIRM_PROD_MIGRATE": "YES"}
+    env["DATABASE_URL"] = "postgresql://deploy@db.invalid/app"
+    proc = subprocess.run(
+        [str(scripts / "db-migrate-prod")], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=30
+    )
+    assert proc.returncode == 3, proc.stderr
