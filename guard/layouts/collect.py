@@ -7,7 +7,7 @@ import hashlib
 import re
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
-from pathlib import Path, PurePosixPath
+from pathlib import Path
 
 from guard.layouts.files import SqlFile, display
 from guard.model import Finding, Migration, Severity, version_key
@@ -53,7 +53,8 @@ class Collector:
         self.layout = layout
         self.migrations: list[Migration] = []
         self.findings: list[Finding] = []
-        self.claimed: set[PurePosixPath] = set()
+        #: `SqlFile.key` of every file the layout read or reported.
+        self.claimed: set[str] = set()
         #: Migration id -> the files it came from, for duplicate messages.
         self._files: dict[str, str] = {}
 
@@ -61,7 +62,7 @@ class Collector:
         """Mark files as read by the layout (no `ignored-migration-file` finding for them)."""
         for f in files:
             if f is not None:
-                self.claimed.add(f.rel)
+                self.claimed.add(f.key)
 
     def add(
         self,
@@ -124,7 +125,7 @@ class Collector:
         self.finding(
             "unversioned-migration",
             f,
-            f"`{f.rel}` has no version in its name, so it has no place in the {self.layout} order and is not linted",
+            f"`{f.key}` has no version in its name, so it has no place in the {self.layout} order and is not linted",
             f"rename it to the {self.layout} pattern {expected}",
         )
 
@@ -133,7 +134,7 @@ class Collector:
         self.finding(
             "orphan-down-migration",
             f,
-            f"`{f.rel}` is a down migration with no up migration ({up_hint} is missing)",
+            f"`{f.key}` is a down migration with no up migration ({up_hint} is missing)",
             "restore or rename the up file so both share the version and name, or delete the stray down file",
         )
 
@@ -142,7 +143,7 @@ class Collector:
         self.migrations.sort(key=lambda m: (m.version_key, m.name, str(m.up_path)))
         self._duplicates()
         for f in files:
-            if f.rel in self.claimed:
+            if f.key in self.claimed:
                 continue
             looks = next((o.name for o in others if o.name != self.layout and _safe_explains(o, f)), None)
             is_repeatable = self.layout == "flyway" and f.name.startswith("R__")
@@ -156,7 +157,7 @@ class Collector:
             self.finding(
                 "ignored-migration-file",
                 f,
-                f"`{f.rel}` is not read as a {self.layout} migration ({reason}), so it is not linted",
+                f"`{f.key}` is not read as a {self.layout} migration ({reason}), so it is not linted",
                 "rename it to the layout's pattern, move it elsewhere, list it under `exclude`, or pass `--layout`",
                 severity=Severity.INFO if is_repeatable else Severity.WARNING,
             )

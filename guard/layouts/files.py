@@ -50,36 +50,72 @@ def shown(path: Path) -> str:
 
 
 class SqlFile:
-    """One `.sql` file found under the root; its bytes and text are read on first use."""
+    """One `.sql` file found under the root; its bytes and text are read on first use.
 
-    __slots__ = ("_data", "_text", "path", "rel", "root_name")
+    The walk hands plain strings (a corpus has thousands of files); `path` and `rel` are
+    built on first use, and files of one folder share its `folder_rel`.
+    """
 
-    def __init__(self, path: Path, rel: PurePosixPath, root_name: str) -> None:
-        self.path = path
-        self.rel = rel
+    __slots__ = (
+        "_data",
+        "_folder_rel",
+        "_path",
+        "_rel",
+        "_text",
+        "folder",
+        "key",
+        "name",
+        "os_path",
+        "root_name",
+    )
+
+    def __init__(
+        self,
+        path: Path | str,
+        rel: PurePosixPath | str,
+        root_name: str,
+        folder_rel: PurePosixPath | None = None,
+    ) -> None:
+        self.os_path = os.fspath(path)
+        self._path = path if isinstance(path, Path) else None
+        #: The path relative to the root, `/`-separated (what `rel` prints as).
+        self.key = str(rel)
+        self._rel = rel if isinstance(rel, PurePosixPath) else None
         self.root_name = root_name
+        parent, _, name = self.key.rpartition("/")
+        #: The file name.
+        self.name = name
+        #: The name of the folder holding the file (the root's own name at the top level).
+        self.folder = parent.rpartition("/")[2] or root_name
+        self._folder_rel = folder_rel
         self._data: bytes | None = None
         self._text: str | None = None
 
     @property
-    def name(self) -> str:
-        """The file name."""
-        return self.rel.name
+    def path(self) -> Path:
+        """The file's path (as discovery was given the root, plus `rel`)."""
+        if self._path is None:
+            self._path = Path(self.os_path)
+        return self._path
 
     @property
-    def folder(self) -> str:
-        """The name of the folder holding the file (the root's own name at the top level)."""
-        return self.rel.parent.name or self.root_name
+    def rel(self) -> PurePosixPath:
+        """The path relative to the root."""
+        if self._rel is None:
+            self._rel = PurePosixPath(self.key)
+        return self._rel
 
     @property
     def folder_rel(self) -> PurePosixPath:
         """The holding folder relative to the root (`.` at the top level)."""
-        return self.rel.parent
+        if self._folder_rel is None:
+            self._folder_rel = self.rel.parent
+        return self._folder_rel
 
     def data(self) -> bytes:
         """The file's bytes, checked: regular file, size limit, no NUL byte."""
         if self._data is None:
-            self._data = read_checked(self.path)
+            self._data = read_checked(self.path if self._path is not None else self.os_path)
         return self._data
 
     def text(self) -> str:
@@ -93,36 +129,62 @@ class SqlFile:
         return _DBMATE_MARKER.search(self.data()) is not None
 
     def __repr__(self) -> str:
-        return f"SqlFile({str(self.rel)!r})"
+        return f"SqlFile({self.key!r})"
 
 
-def read_checked(path: Path) -> bytes:
-    """Read a migration file's bytes, refusing non-regular, oversized and binary files."""
+# O_NONBLOCK: opening a FIFO must not wait for a writer (it is refused after `fstat`);
+# regular files ignore the flag.
+_OPEN_FLAGS = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_CLOEXEC", 0)
+
+
+def read_checked(path: Path | str) -> bytes:
+    """Read a migration file's bytes, refusing non-regular, oversized and binary files.
+
+    The checks are made on the opened file itself (`fstat`), so what is checked is what is read.
+    """
     try:
-        st = path.stat()
-        if not stat.S_ISREG(st.st_mode):
-            raise InputError(
-                f"{shown(path)}: not a regular file",
-                "point at SQL files or the folder that holds them (not a device, FIFO or socket)",
-            )
-        if st.st_size > MAX_FILE_BYTES:
-            raise InputError(
-                f"{shown(path)}: {_mib(st.st_size)} is over the {_mib(MAX_FILE_BYTES)} limit for a migration file",
-                "split the data load into smaller migrations, or list the file under `exclude` in the config",
-            )
-        with path.open("rb") as fh:
-            data = fh.read(MAX_FILE_BYTES + 1)
+        fd = os.open(path, _OPEN_FLAGS)
+        try:
+            st = os.fstat(fd)
+            if not stat.S_ISREG(st.st_mode):
+                raise InputError(
+                    f"{shown(Path(path))}: not a regular file",
+                    "point at SQL files or the folder that holds them (not a device, FIFO or socket)",
+                )
+            if st.st_size > MAX_FILE_BYTES:
+                raise InputError(
+                    f"{shown(Path(path))}: {_mib(st.st_size)} is over the {_mib(MAX_FILE_BYTES)} limit for a migration file",
+                    "split the data load into smaller migrations, or list the file under `exclude` in the config",
+                )
+            data = _read_all(fd, st.st_size)
+        finally:
+            os.close(fd)
     except OSError as exc:
-        raise os_error(exc, path) from None
+        raise os_error(exc, Path(path)) from None
     if len(data) > MAX_FILE_BYTES:  # grew while we read it
-        raise InputError(f"{shown(path)}: file is over the {_mib(MAX_FILE_BYTES)} limit for a migration file")
+        raise InputError(
+            f"{shown(Path(path))}: file is over the {_mib(MAX_FILE_BYTES)} limit for a migration file"
+        )
     nul = data.find(b"\x00")
     if nul >= 0:
         raise InputError(
-            f"{shown(path)}: binary file (NUL byte at offset {nul}), not SQL text",
+            f"{shown(Path(path))}: binary file (NUL byte at offset {nul}), not SQL text",
             "remove it from the migrations folder or list it under `exclude` in the config",
         )
     return data
+
+
+def _read_all(fd: int, size: int) -> bytes:
+    """Up to `MAX_FILE_BYTES + 1` bytes of `fd`: usually one read of `size` bytes and one at the end."""
+    parts: list[bytes] = []
+    left = MAX_FILE_BYTES + 1
+    while left > 0:
+        chunk = os.read(fd, min(left, max(size + 1, 65_536)))
+        if not chunk:
+            break
+        parts.append(chunk)
+        left -= len(chunk)
+    return parts[0] if len(parts) == 1 else b"".join(parts)
 
 
 def _mib(size: int) -> str:
@@ -159,14 +221,15 @@ def os_error(exc: OSError, path: Path) -> InputError:
     return InputError(f"{shown_path}: cannot read ({exc.strerror or exc})")
 
 
-def is_excluded(rel: PurePosixPath, patterns: Sequence[str]) -> bool:
-    """Whether `rel` (relative to the root) matches an `exclude` glob.
+def is_excluded(rel: PurePosixPath | str, patterns: Sequence[str]) -> bool:
+    """Whether `rel` (relative to the root, `/`-separated) matches an `exclude` glob.
 
     A pattern without `/` matches a file or folder name at any depth (`*.seed.sql`,
     `drafts`); a pattern with `/` matches the whole relative path (`default/old_*`),
     where `*` also crosses `/`. A trailing `/` is ignored.
     """
     text = str(rel)
+    name = text.rpartition("/")[2]
     for raw in patterns:
         pat = raw.strip().rstrip("/")
         if pat.startswith("./"):
@@ -176,39 +239,57 @@ def is_excluded(rel: PurePosixPath, patterns: Sequence[str]) -> bool:
         if "/" in pat:
             if fnmatch.fnmatchcase(text, pat):
                 return True
-        elif fnmatch.fnmatchcase(rel.name, pat):
+        elif fnmatch.fnmatchcase(name, pat):
             return True
     return False
 
 
 def walk_sql_files(root: Path, exclude: Sequence[str] = ()) -> tuple[list[SqlFile], list[PurePosixPath], int]:
-    """All `.sql` files under `root` (sorted), symlinked folders not followed, and the count of other files."""
+    """All `.sql` files under `root` (sorted), symlinked folders not followed, and the count of other files.
+
+    The order is `os.walk`'s top-down order with names sorted: a folder's files, then its
+    subfolders one by one. Paths stay strings here: this loop sees every file of the tree.
+    """
     found: list[SqlFile] = []
     links: list[PurePosixPath] = []
     others = 0
-
-    def fail(exc: OSError) -> None:
-        raise os_error(exc, root)
-
-    for current, dirnames, filenames in os.walk(root, onerror=fail, followlinks=False):
-        here = Path(current)
-        rel_here = PurePosixPath(here.relative_to(root).as_posix())
-        keep = []
-        for d in sorted(dirnames):
-            rel = rel_here / d
-            if d.startswith(".") or d in SKIPPED_DIRS or is_excluded(rel, exclude):
-                continue
-            if (here / d).is_symlink():
-                links.append(rel)
-                continue
-            keep.append(d)
-        dirnames[:] = keep
-        for name in sorted(filenames):
-            rel = rel_here / name
-            if is_excluded(rel, exclude):
+    root_name = root.name
+    top = os.fspath(root)
+    sep = "" if top.endswith(os.sep) else os.sep
+    stack: list[tuple[str, str]] = [("", top)]  # (relative folder, real folder), popped last first
+    while stack:
+        rel_dir, real_dir = stack.pop()
+        folder_rel = PurePosixPath(rel_dir) if rel_dir else PurePosixPath(".")
+        dirs: list[str] = []
+        files: list[str] = []
+        try:
+            with os.scandir(real_dir) as entries:
+                for entry in entries:
+                    try:
+                        is_dir = entry.is_dir()  # follows links, as os.walk does
+                    except OSError:
+                        is_dir = False
+                    (dirs if is_dir else files).append(entry.name)
+        except OSError as exc:
+            raise os_error(exc, root) from None
+        prefix = f"{rel_dir}/" if rel_dir else ""
+        base = real_dir + (sep if not rel_dir else os.sep)
+        for name in sorted(files):
+            rel = prefix + name
+            if exclude and is_excluded(rel, exclude):
                 continue
             if name.lower().endswith(".sql"):
-                found.append(SqlFile(here / name, rel, root.name))
+                found.append(SqlFile(base + name, rel, root_name, folder_rel))
             else:
                 others += 1
+        below: list[tuple[str, str]] = []
+        for d in sorted(dirs):
+            rel = prefix + d
+            if d.startswith(".") or d in SKIPPED_DIRS or (exclude and is_excluded(rel, exclude)):
+                continue
+            if os.path.islink(base + d):
+                links.append(PurePosixPath(rel))
+                continue
+            below.append((rel, base + d))
+        stack.extend(reversed(below))
     return found, links, others

@@ -113,7 +113,7 @@ def _dbmate_collect(files: Sequence[SqlFile], out: Collector) -> None:
             out.finding(
                 "malformed-dbmate-migration",
                 f,
-                f"`{f.rel}`: {problem}",
+                f"`{f.key}`: {problem}",
                 "keep one `-- migrate:up` and one `-- migrate:down` marker, with all SQL below them",
                 migration=mid,
                 line=line,

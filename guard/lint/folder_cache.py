@@ -29,7 +29,7 @@ import os
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
-from pathlib import Path, PurePosixPath
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from guard.model import Finding
@@ -75,7 +75,7 @@ def folder_signature(folder: Path, exclude: Sequence[str]) -> Signature | None:
                     if entry.is_dir():  # follows links, as os.walk does
                         if entry.name.startswith(".") or entry.name in SKIPPED_DIRS:
                             continue
-                        if exclude and is_excluded(PurePosixPath(rel), exclude):
+                        if exclude and is_excluded(rel, exclude):
                             continue
                         if entry.is_symlink():
                             rows.append(f"L\0{rel}")
