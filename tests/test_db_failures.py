@@ -201,3 +201,13 @@ def test_db_migrate_prod_never_falls_back_to_a_run_that_applies_nothing(tmp_path
         [str(scripts / "db-migrate-prod")], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=30
     )
     assert proc.returncode == 3, proc.stderr
+
+
+def test_connection_hints_name_the_setting_the_url_came_from() -> None:
+    from guard.errors import DatabaseError
+
+    url = "postgresql://verify:pw@127.0.0.1:1/postgres"
+    with pytest.raises(DatabaseError) as err:
+        connect(url, source="--shadow-url", connect_timeout=2)
+    assert err.value.hint is not None and "--shadow-url" in err.value.hint
+    assert "DATABASE_URL" not in err.value.hint

@@ -14,7 +14,7 @@ import re
 from typing import TYPE_CHECKING
 from urllib.parse import quote, unquote
 
-from guard.errors import ConfigError, DatabaseError
+from guard.errors import ConfigError, DatabaseError, GuardError
 
 if TYPE_CHECKING:
     import psycopg
@@ -157,17 +157,26 @@ def _short(message: str) -> str:
     return flat.removeprefix("connection failed: ")
 
 
+def _for(error: GuardError, source: str) -> GuardError:
+    """`error` with its hint naming `source` (e.g. --shadow-url) instead of DATABASE_URL."""
+    if error.hint and source != "DATABASE_URL":
+        error.hint = error.hint.replace("DATABASE_URL", source)
+    return error
+
+
 def connect(
     url: str,
     *,
     autocommit: bool = True,
     application_name: str = "migration-guard",
     connect_timeout: float = 10,
+    source: str = "DATABASE_URL",
 ) -> psycopg.Connection:
     """Connect to `url`; raise `DatabaseError` (redacted message + hint) when that fails.
 
     The target is named by `describe_target`, never by the string itself. A
-    connection string libpq cannot parse is a `ConfigError`.
+    connection string libpq cannot parse is a `ConfigError`. `source` names the
+    setting or flag the hints tell the user to fix.
     """
     import psycopg
 
@@ -175,7 +184,7 @@ def connect(
         raise ConfigError("no database connection string given", "set DATABASE_URL")
     target = describe_target(url)
     if target == STRAY_AT:
-        raise _stray_at()
+        raise _for(_stray_at(), source)
     # libpq counts whole seconds and treats values under 2 as 2.
     timeout = max(2, math.ceil(connect_timeout))
     try:
@@ -186,20 +195,27 @@ def connect(
             connect_timeout=timeout,
         )
     except psycopg.ProgrammingError as exc:
-        raise ConfigError(
-            f"the database connection string is invalid: {redact(_short(str(exc)), url)}",
-            "check DATABASE_URL: postgresql://USER:PASSWORD@HOST:PORT/DBNAME "
-            "(tool-specific query parameters such as ?schema= are not libpq options)",
+        raise _for(
+            ConfigError(
+                f"the database connection string is invalid: {redact(_short(str(exc)), url)}",
+                "check DATABASE_URL: postgresql://USER:PASSWORD@HOST:PORT/DBNAME "
+                "(tool-specific query parameters such as ?schema= are not libpq options)",
+            ),
+            source,
         ) from None
     except psycopg.Error as exc:
         what, hint = _classify(str(exc))
-        raise DatabaseError(
-            f"cannot connect to {target}: {what} ({redact(_short(str(exc)), url)})", hint
+        raise _for(
+            DatabaseError(f"cannot connect to {target}: {what} ({redact(_short(str(exc)), url)})", hint),
+            source,
         ) from None
     except OSError as exc:  # a socket error psycopg did not wrap
-        raise DatabaseError(
-            f"cannot connect to {target}: {redact(str(exc), url)}",
-            "check the host and port in DATABASE_URL",
+        raise _for(
+            DatabaseError(
+                f"cannot connect to {target}: {redact(str(exc), url)}",
+                "check the host and port in DATABASE_URL",
+            ),
+            source,
         ) from None
 
 

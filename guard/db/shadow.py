@@ -40,6 +40,8 @@ if TYPE_CHECKING:
 SHADOW_URL_ENV = "MIGRATION_GUARD_SHADOW_URL"
 DATABASE_PREFIX = "migration_guard_verify_"
 APPLICATION_NAME = "migration-guard verify"
+#: What connection hints name: the shadow server comes from this flag (or its env var), not DATABASE_URL.
+SOURCE = f"--shadow-url ({SHADOW_URL_ENV})"
 
 
 @dataclass(frozen=True)
@@ -161,7 +163,7 @@ def _first_line(text: str) -> str:
 
 
 def _server_version(url: str) -> str:
-    with connect(url, application_name=APPLICATION_NAME) as conn:
+    with connect(url, application_name=APPLICATION_NAME, source=SOURCE) as conn:
         row = conn.execute("SHOW server_version").fetchone()
     return str(row[0]).split()[0] if row else "?"
 
@@ -207,13 +209,13 @@ class ThrowawayDatabase:
         with _admin(self.server) as admin:
             _drop(admin, self.name)
             _create(admin, self.name)
-        with connect(self.url, application_name=APPLICATION_NAME) as conn:
+        with connect(self.url, application_name=APPLICATION_NAME, source=SOURCE) as conn:
             refuse_prod(conn, self.settings, f"the new database {self.name}")
 
 
 @contextmanager
 def _admin(server: ShadowServer) -> Iterator[psycopg.Connection]:
-    with connect(server.admin_url, application_name=APPLICATION_NAME) as conn:
+    with connect(server.admin_url, application_name=APPLICATION_NAME, source=SOURCE) as conn:
         yield conn
 
 
@@ -253,7 +255,7 @@ def throwaway_database(server: ShadowServer, settings: Settings) -> Iterator[Thr
             ) from None
     db = ThrowawayDatabase(server, name, with_database(server.admin_url, name), settings)
     try:
-        with connect(db.url, application_name=APPLICATION_NAME) as conn:
+        with connect(db.url, application_name=APPLICATION_NAME, source=SOURCE) as conn:
             refuse_prod(conn, settings, f"the new database {name} (copied from its template)")
         yield db
     finally:
