@@ -21,6 +21,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Generic, TypeVar, overload
 
+from guard.tokens import NAME_START, TAG_PART
+
 if TYPE_CHECKING:
     from sqlglot import exp
 
@@ -35,7 +37,8 @@ _sqlglot_log.setLevel(logging.CRITICAL)
 
 # What can change the meaning of a `;`: comments, quotes, dollar quotes.
 _SPECIAL = re.compile(
-    r"""--|/\*|;|"|(?<![A-Za-z0-9_])[eE]'|'|(?<![A-Za-z0-9_$])\$(?:[A-Za-z_\u0080-\uffff][A-Za-z_0-9\u0080-\uffff]*)?\$"""
+    r"""--|/\*|;|"|(?<![A-Za-z0-9_])[eE]'|'|(?<![A-Za-z0-9_$])\$"""
+    rf"""(?:{NAME_START}{TAG_PART}*)?\$"""
 )
 # A whole statement up to its `;` when nothing in it needs the careful loop: plain strings and
 # quoted identifiers only, no comment, dollar quote or backslash (without a backslash an

@@ -34,7 +34,6 @@ import hashlib
 import json
 import os
 import sys
-import tempfile
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -216,14 +215,18 @@ def _encode(f: Finding) -> list[Any]:
     return [f.rule, int(f.severity), f.file, f.line, f.message, f.fix, f.migration, f.end_line, f.lock]
 
 
+_SEVERITIES = {int(s): s for s in Severity}
+
+
 def _decode(row: Any) -> Finding:
     """A finding from its JSON row; ValueError when the row is not exactly what `_encode` writes."""
-    if not isinstance(row, list) or len(row) != 9:
+    if type(row) is not list or len(row) != 9:
         raise ValueError("bad finding row")
     rule, sev, file, line, message, fix, migration, end_line, lock = row
+    severity = _SEVERITIES.get(sev) if type(sev) is int else None
     if not (
         isinstance(rule, str)
-        and type(sev) is int
+        and severity is not None
         and isinstance(file, str)
         and type(line) is int
         and isinstance(message, str)
@@ -233,7 +236,7 @@ def _decode(row: Any) -> Finding:
         and (lock is None or isinstance(lock, str))
     ):
         raise ValueError("bad finding field")
-    return Finding(rule, Severity(sev), file, line, message, fix, migration, end_line, lock)
+    return Finding(rule, severity, file, line, message, fix, migration, end_line, lock)
 
 
 # --- the cache ------------------------------------------------------------------------------------------
@@ -416,6 +419,8 @@ def write_atomic(directory: Path, path: Path, doc: Any) -> None:
 
 def write_text_atomic(directory: Path, path: Path, text: str) -> None:
     """Write `text` to `path` in `directory` atomically (readers see the old file or the new one)."""
+    import tempfile  # only a run that writes needs it (with shutil, lzma, ...: ~4 ms to import)
+
     _prepare_dir(directory)
     fd, tmp = tempfile.mkstemp(prefix=".pack-", suffix=".tmp", dir=directory)
     try:

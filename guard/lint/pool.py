@@ -210,6 +210,12 @@ def lint_batch(
         return [lint_one(m, settings, migrations, rules, schema) for m in todo]
     import multiprocessing
 
+    # What every lint loads, loaded once here rather than once in each worker.
+    import guard.lint.context
+    import guard.lint.directives
+    import guard.parsing
+    import guard.tokens  # noqa: F401
+
     # sqlglot is not loaded before forking: most runs never parse a statement (rules read
     # tokens), and importing it costs more than a fork.
     ctx = multiprocessing.get_context("fork")
