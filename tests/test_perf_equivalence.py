@@ -343,3 +343,22 @@ def test_name_classes_match_the_unicode_ranges_they_replace() -> None:
     probes = "".join(chr(c) for c in (*range(0x10000), 0x10000, 0x1F600, 0x10FFFF))
     for fast, reference in pairs:
         assert re.findall(fast, probes) == re.findall(reference, probes), reference
+
+
+@pytest.mark.parametrize("cwd", ["/", "/tmp", None])
+@settings(max_examples=400, deadline=None)
+@given(path=st.lists(st.sampled_from(["", "/", "//", ".", "..", "a", "b", "tmp", "work"]), max_size=7))
+def test_display_is_relpath(cwd: str | None, path: list[str]) -> None:
+    from guard.layouts.files import display
+
+    text = "".join(path)
+    if not text:
+        return
+    here = os.getcwd()
+    try:
+        if cwd is not None:
+            os.chdir(cwd)
+        assert display(text) == os.path.relpath(text)
+        assert display(Path(text)) == os.path.relpath(Path(text))
+    finally:
+        os.chdir(here)

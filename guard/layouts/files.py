@@ -35,12 +35,45 @@ SKIPPED_DIRS = frozenset({"node_modules", "__pycache__"})
 _DBMATE_MARKER = re.compile(rb"^--[ \t]*migrate:(?:up|down)(?=[ \t\r\n]|$)", re.M)
 
 
-def display(path: Path) -> str:
-    """A finding's file: relative to the current directory, as the lint engine writes it."""
+def display(path: Path | str) -> str:
+    """A finding's file: relative to the current directory, as the lint engine writes it.
+
+    The same text as `os.path.relpath(path)`, computed without normalising both sides on
+    every call when `path` is already normal (as pathlib makes it): a lint shows thousands.
+    """
+    text = os.fspath(path)
+    if os.sep == "/" and _is_normal(text):
+        if not text.startswith("/"):
+            return text or "."  # relative, normal and without `..`: relpath returns it as is
+        cwd = os.getcwd()
+        if text.startswith(cwd) and text[len(cwd) : len(cwd) + 1] == "/" and cwd != "/":
+            return text[len(cwd) + 1 :]
+        # posixpath.relpath's own steps, on parts that need no normalising.
+        here = [p for p in cwd.split("/") if p]
+        there = [p for p in text.split("/") if p]
+        common = 0
+        for a, b in zip(here, there, strict=False):
+            if a != b:
+                break
+            common += 1
+        return "/".join([".."] * (len(here) - common) + there[common:]) or "."
     try:
         return os.path.relpath(path)
     except ValueError:  # another drive on Windows
         return str(path)
+
+
+def _is_normal(text: str) -> bool:
+    """True when `os.path.normpath` would leave `text` unchanged and it has no `..` part."""
+    return (
+        text != ""
+        and "//" not in text
+        and "/./" not in text
+        and "/../" not in text
+        and not text.startswith(("./", "../"))
+        and not text.endswith(("/", "/.", "/.."))
+        and text not in (".", "..")
+    )
 
 
 def shown(path: Path) -> str:

@@ -61,10 +61,9 @@ _CACHEDIR_TAG = (
 def _display(path: Path | None) -> str | None:
     if path is None:
         return None
-    try:
-        return os.path.relpath(path)
-    except ValueError:
-        return str(path)
+    from guard.layouts.files import display
+
+    return display(path)
 
 
 def _plain(value: Any) -> Any:
@@ -148,16 +147,7 @@ def _migration_fields() -> tuple[str, ...]:
 
 
 def _fast_display(path: Path) -> str:
-    # os.path.relpath normalises both sides on every call; most paths are plainly under the cwd.
-    text = os.fspath(path)
-    prefix = _cwd_prefix()
-    if os.path.isabs(text) and text.startswith(prefix) and ".." not in text:
-        return text[len(prefix) :]
     return _display(path) or ""
-
-
-def _cwd_prefix() -> str:
-    return os.path.join(os.getcwd(), "")
 
 
 def context_identity(migrations: Sequence[Migration], key: Callable[[Migration], str] | None = None) -> str:

@@ -8,7 +8,6 @@ worker processes.
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -85,10 +84,9 @@ def display_path(path: Path | None) -> str:
     """A path relative to the current directory when it is below it (as editors and CI expect)."""
     if path is None:
         return ""
-    try:
-        return os.path.relpath(path)
-    except ValueError:
-        return str(path)
+    from guard.layouts.files import display
+
+    return display(path)
 
 
 class RuleSet(Sequence[Rule]):
