@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING, Any
 
 from guard import verify_findings as words
 from guard.db.apply import statements_and_mode
-from guard.db.execute import StatementFailure, run_statements
+from guard.db.execute import StatementFailure, refuse_open_transaction, run_statements
 from guard.db.snapshot import Change, Snapshot, data_fingerprint, diff_data, diff_snapshots, take_snapshot
 from guard.errors import ConfigError, InputError
 from guard.model import Finding, Migration, Severity
@@ -158,6 +158,7 @@ class _Session:
                     run_statements(self.conn, statements)
             else:
                 run_statements(self.conn, statements)
+                refuse_open_transaction(self.conn, statements)
             return transactional, None
         except StatementFailure as exc:
             return transactional, exc

@@ -18,7 +18,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from guard.db.execute import StatementFailure, needs_autocommit, run_statements
+from guard.db.execute import StatementFailure, needs_autocommit, refuse_open_transaction, run_statements
 from guard.db.history import (
     APPLIED,
     PARTIAL,
@@ -253,6 +253,25 @@ class Executor:
                 done = index + 1
                 if done < len(statements):
                     set_progress(self.conn, schema, migration.version, progress_status, done)
+        try:
+            refuse_open_transaction(self.conn, statements)
+        except StatementFailure as failure:
+            # Rolled back: only the statements before the unfinished BEGIN stay applied.
+            outcome.duration_ms = (time.perf_counter() - started) * 1000
+            outcome.completed = done
+            outcome.error, outcome.line = failure.error, failure.line
+            kept = (
+                f"statements 1-{done} of {len(statements)} stay applied"
+                if done
+                else "nothing of it stays applied"
+            )
+            raise MigrationFailed(
+                outcome,
+                f"{migration.id} ({direction}, not transactional) failed at line {failure.line}: "
+                f"{failure.error}; {kept}",
+                f"history marks it {progress_status} ({done}/{len(statements)}); end the file with COMMIT "
+                f"and run again: it resumes at statement {done + 1}",
+            ) from None
         outcome.duration_ms = (time.perf_counter() - started) * 1000
         if direction == "up":
             self.conn.execute(

@@ -88,6 +88,31 @@ def run_statements(
             on_done(stmt)
 
 
+def refuse_open_transaction(conn: psycopg.Connection, statements: list[Statement]) -> None:
+    """After a script that manages its own transactions: raise `StatementFailure` if it ended inside one.
+
+    The open transaction is rolled back first. Left open, the next script's `COMMIT` would
+    commit it as part of another migration, or the end of the session would silently
+    discard work already reported as applied; committing what the file never committed
+    would be a guess. `completed` is the number of statements, since all of them ran.
+    """
+    from psycopg import pq
+
+    if conn.closed or conn.info.transaction_status == pq.TransactionStatus.IDLE:
+        return
+    conn.execute("ROLLBACK")
+    openers = [s for s in statements if s.words[:1] == ("BEGIN",) or s.words[:2] == ("START", "TRANSACTION")]
+    opener = openers[-1] if openers else statements[-1]
+    raise StatementFailure(
+        opener.line,
+        opener.text,
+        f"the script ends inside the transaction opened on line {opener.line} (BEGIN without COMMIT); "
+        "it was rolled back",
+        None,
+        len(statements),
+    )
+
+
 def run_script(
     conn: psycopg.Connection, sql: str, *, first_line: int = 1, transactional: bool = True
 ) -> None:
