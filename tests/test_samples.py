@@ -6,13 +6,17 @@ Marker convention in `sample_migrations/unsafe/*/up.sql` (any family may add sam
   Several marker lines stacked directly above one line all apply to it.
 - `-- expect-file: rule` anywhere: the rule must fire for this migration (up or down file),
   for file-level findings such as a missing down migration.
-- `-- expect-verify: ...` (in down.sql) is for `migration-guard verify`, not the linter.
+- `-- expect-verify: rule[, rule]` in the leading comment block of up.sql or down.sql is for
+  `migration-guard verify` (run with `sample_migrations/unsafe-data.sql` loaded after the
+  baseline): exactly these verify rules must fire for that migration. Migrations whose up
+  Postgres refuses (`up-fails`) sit last, since verify stops at the first up that fails.
 
-Every error-level finding must be expected, and every expectation must be met.
+Every error-level finding must be expected, and every expectation must be met, for lint and verify alike.
 """
 
 from __future__ import annotations
 
+import json
 import re
 import subprocess
 import sys
@@ -20,6 +24,7 @@ from collections import defaultdict
 from pathlib import Path
 
 import pytest
+from click.testing import CliRunner
 
 from guard.config import Settings
 from guard.lint.engine import display_path, lint_path
@@ -29,6 +34,10 @@ REPO = Path(__file__).resolve().parent.parent
 SAMPLES = REPO / "sample_migrations"
 APP = SAMPLES / "app"
 UNSAFE = SAMPLES / "unsafe"
+UNSAFE_DATA = SAMPLES / "unsafe-data.sql"
+#: The migration after which UNSAFE_DATA loads (its tables exist from then on).
+UNSAFE_DATA_AFTER = "20240201090000"
+_VERIFY_MARKER = re.compile(r"^--\s*expect-verify\s*:\s*(?P<rules>[a-z0-9, -]+?)\s*$")
 _MARKER = re.compile(r"^\s*--\s*expect(?P<file>-file)?\s*:\s*(?P<rules>[a-z0-9, -]+?)\s*$")
 
 
@@ -115,13 +124,73 @@ def test_every_blocking_rule_of_these_families_has_an_unsafe_sample() -> None:
     assert mine and sorted(set(mine) - sampled) == []
 
 
-def test_verify_markers_sit_at_the_top_of_down_files() -> None:
-    marked = {}
-    for down in UNSAFE.glob("*/down.sql"):
-        first = down.read_text().splitlines()[0]
-        if first.startswith("-- expect-verify:"):
-            marked[first.split(":", 1)[1].strip()] = down.parent.name
-    assert set(marked) == {"down-does-not-restore", "down-loses-data"}
+def read_verify_expectations(root: Path) -> dict[str, set[str]]:
+    """Migration folder -> the verify rules its `-- expect-verify:` markers declare (up.sql and down.sql).
+
+    Markers must sit in the file's leading comment block; one anywhere else is a mistake, not a marker.
+    """
+    out: dict[str, set[str]] = {}
+    for path in sorted([*root.glob("*/up.sql"), *root.glob("*/down.sql")]):
+        leading = True
+        for number, text in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
+            leading = leading and (not text.strip() or text.lstrip().startswith("--"))
+            if "expect-verify" not in text:
+                continue
+            m = _VERIFY_MARKER.match(text)
+            assert m and leading, f"{path}:{number}: `-- expect-verify:` belongs in the leading comment block"
+            out.setdefault(path.parent.name, set()).update(_ids(m.group("rules")))
+    return out
+
+
+def test_verify_markers_are_read_from_the_top_of_either_file() -> None:
+    expected = read_verify_expectations(UNSAFE)
+    rules = set().union(*expected.values())
+    assert rules == {
+        "down-missing",
+        "down-does-not-restore",
+        "reapply-up-fails",
+        "down-loses-data",
+        "up-fails",
+    }
+    assert not (UNSAFE / "20240219090000_audit_log_without_down" / "down.sql").exists()
+    assert expected["20240219090000_audit_log_without_down"] == {"down-missing"}
+
+
+def test_migrations_postgres_refuses_sit_last() -> None:
+    expected = read_verify_expectations(UNSAFE)
+    names = sorted(p.name for p in UNSAFE.iterdir() if p.is_dir())
+    failing = [n for n in names if "up-fails" in expected.get(n, set())]
+    assert failing and names[-len(failing) :] == failing, "up-fails samples must have the highest versions"
+    assert all(expected[n] == {"up-fails"} for n in failing)
+
+
+@pytest.mark.db
+def test_unsafe_verify_reports_exactly_what_the_markers_declare(pg_server) -> None:
+    """verify with the sample data: every migration is reached up to the first expected `up-fails`,
+    and the (migration, verify rule) pairs are exactly the ones the markers declare."""
+    from guard.cli import cli
+
+    expected = read_verify_expectations(UNSAFE)
+    argv = ["verify", str(UNSAFE), "--shadow", "url", "--shadow-url", pg_server.admin_url, "--format", "json"]
+    argv += ["--data", str(UNSAFE_DATA), "--data-after", UNSAFE_DATA_AFTER]
+    result = CliRunner().invoke(cli, argv, catch_exceptions=False)
+    doc = json.loads(result.stdout)
+    assert result.exit_code == 1, result.output
+
+    statuses = {m["id"]: m["status"] for m in doc["migrations"]}
+    names = sorted(p.name for p in UNSAFE.iterdir() if p.is_dir())
+    assert list(statuses) == names
+    first_failing_up = next(n for n in names if "up-fails" in expected.get(n, set()))
+    reached = names[: names.index(first_failing_up) + 1]
+    not_reached = [n for n in names if statuses[n] == "not-reached"]
+    assert not_reached == names[len(reached) :]
+    assert all(expected[n] == {"up-fails"} for n in not_reached), "only up-fails samples may go unverified"
+
+    found = {(f["migration"], f["rule"]) for f in doc["findings"]}
+    declared = {(n, rule) for n in reached for rule in expected.get(n, set())}
+    assert sorted(found - declared) == [], "verify findings no marker declares"
+    assert sorted(declared - found) == [], "declared verify findings that did not fire"
+    assert {n for n in reached if statuses[n] == "ok"} == {n for n in reached if n not in expected}
 
 
 @pytest.mark.slow

@@ -341,36 +341,10 @@ def test_local_server_through_url(tmp_path: Path, local_pg) -> None:
     assert leftover_databases(local_pg.admin_url) == []
 
 
-# --- the sample project -------------------------------------------------------------------------------
+# --- the sample project (sample_migrations/unsafe is verified against its markers in test_samples.py) ---
 
 
 def test_sample_app_round_trips(pg_server) -> None:
     code, doc = run_json(SAMPLES / "app", url=pg_server.admin_url)
     assert code == 0, messages(doc)
     assert doc["summary"]["ok"] == len(doc["migrations"]) > 5
-
-
-def expected_verify_markers(folder: Path) -> dict[str, str]:
-    """migration id -> the rule its down.sql says verify must report (`-- expect-verify: <rule>`)."""
-    out = {}
-    for down in sorted(folder.glob("*/down.sql")):
-        for line in down.read_text().splitlines():
-            if line.startswith("-- expect-verify:"):
-                out[down.parent.name] = line.split(":", 1)[1].strip()
-    return out
-
-
-def test_sample_unsafe_down_problems_are_caught(tmp_path: Path, pg_server) -> None:
-    folder = SAMPLES / "unsafe"
-    expected = expected_verify_markers(folder)
-    assert set(expected.values()) == {"down-does-not-restore", "down-loses-data"}
-    seed = tmp_path / "seed.sql"
-    seed.write_text(
-        "INSERT INTO users (email, nickname) VALUES ('ada@example.com', 'ada'), ('bob@example.com', NULL);\n"
-    )
-    first = sorted(p.name for p in folder.iterdir() if p.is_dir())[0].split("_")[0]
-    code, doc = run_json(folder, "--data", seed, "--data-after", first, url=pg_server.admin_url)
-    assert code == 1
-    found = {(f["migration"], f["rule"]) for f in doc["findings"]}
-    for migration, rule in expected.items():
-        assert (migration, rule) in found, f"{migration}: verify did not report {rule}"

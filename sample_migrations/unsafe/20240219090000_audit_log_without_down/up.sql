@@ -1,3 +1,4 @@
+-- expect-verify: down-missing
 -- expect-file: require-down-migration
 CREATE TABLE audit_log (
     id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,

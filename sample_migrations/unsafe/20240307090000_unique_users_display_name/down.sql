@@ -1,1 +1,1 @@
-ALTER TABLE users DROP CONSTRAINT IF EXISTS users_nickname_key;
+ALTER TABLE users DROP CONSTRAINT IF EXISTS users_display_name_key;

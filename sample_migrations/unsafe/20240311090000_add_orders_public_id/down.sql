@@ -1,1 +1,1 @@
-ALTER TABLE users DROP COLUMN IF EXISTS api_token;
+ALTER TABLE orders DROP COLUMN IF EXISTS public_id;

@@ -1,1 +1,1 @@
-ALTER TABLE users DROP COLUMN IF EXISTS timezone;
+ALTER TABLE users DROP COLUMN IF EXISTS marketing_opt_in;

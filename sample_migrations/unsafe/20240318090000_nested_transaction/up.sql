@@ -2,6 +2,6 @@
 BEGIN;
 -- expect: nested-transaction
 BEGIN;
-ALTER TABLE users ADD COLUMN timezone text;
+ALTER TABLE users ADD COLUMN marketing_opt_in boolean;
 COMMIT;
 COMMIT;

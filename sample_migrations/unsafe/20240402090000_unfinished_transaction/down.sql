@@ -1,1 +1,1 @@
-ALTER TABLE users DROP COLUMN IF EXISTS locale;
+ALTER TABLE users DROP COLUMN IF EXISTS referral_code;

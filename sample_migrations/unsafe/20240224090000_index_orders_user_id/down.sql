@@ -1,0 +1,2 @@
+-- guard: no-transaction
+DROP INDEX CONCURRENTLY IF EXISTS orders_user_id_idx;
