@@ -382,3 +382,18 @@ def test_json_report_is_compact_for_programs_and_indented_on_a_terminal(tmp_path
     assert json.loads(piped.getvalue()) == json.loads(terminal.getvalue())
     assert piped.getvalue().count("\n") == 1 and piped.getvalue().endswith("}\n")
     assert terminal.getvalue().startswith('{\n  "schema_version": 1,')
+
+
+@pytest.mark.parametrize(
+    ("sql", "words"),
+    [
+        ('ALTER TABLE "Drop" ADD c text', ("ALTER", "TABLE", '"Drop"', "ADD", "C", "TEXT")),
+        ('SELECT "" , "a""b"', ("SELECT", '""', '"a""b"')),
+        ("SELECT E'it\\'s -- not' , 'x''y' -- DROP\n/* DROP */ x", ("SELECT", "X")),
+        ("DO $f$ DROP TABLE t $f$; DROP", ("DO", "DROP")),
+        ("SELECT a$b, x1", ("SELECT", "A$B", "X1")),
+    ],
+)
+def test_words_skip_strings_comments_and_dollar_quotes(sql: str, words: tuple[str, ...]) -> None:
+    assert Statement(sql, 1, 1, 0).words == words
+    assert Statement(sql, 1, 1, 0).lead == words[:LEAD_WORDS]
