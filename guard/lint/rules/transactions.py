@@ -16,6 +16,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 
 from guard.lint.context import FileContext
+from guard.lint.ddl import sql_of
 from guard.lint.locks import ACCESS_EXCLUSIVE, SHARE_UPDATE_EXCLUSIVE, describe
 from guard.lint.registry import rule
 from guard.model import Hit, Severity
@@ -106,7 +107,7 @@ def concurrent_in_transaction(statements: Sequence[Statement], ctx: FileContext)
     if not wanted:
         return
     for stmt, why in _out_of_tx_problems(statements, ctx, wanted):
-        what = " ".join(stmt.words[:4])
+        what = sql_of(stmt.tokens[:4])
         yield Hit(
             f"{what} ... cannot run inside a transaction, and {why}",
             f"move `{stmt.text.strip()};` into a migration of its own, marked `-- guard: no-transaction`",
