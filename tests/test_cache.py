@@ -305,3 +305,74 @@ def test_balanced_shares_keep_a_large_file_from_crowding_one_worker() -> None:
     big = next(s for s in shares if 0 in s)
     assert big == [0]  # the data load alone; everything else on the other worker
     assert all(s == sorted(s) for s in shares)
+
+
+# --- sharing whole folders between processes ----------------------------------------------------------
+
+
+def _slow_pid(k: int) -> tuple[int, int]:
+    import os
+    import time
+
+    time.sleep(0.01)  # long enough for the forked worker to start and take some tasks
+    return k, os.getpid()
+
+
+def _failing(k: int) -> tuple[int, int]:
+    raise ValueError(f"task {k} failed")
+
+
+def test_run_shared_keeps_order_and_reruns_failures_here() -> None:
+    import os
+    from functools import partial
+
+    from guard.lint.pool import run_shared
+
+    parent = os.getpid()
+    tasks = [partial(_slow_pid, k) for k in range(12)]
+    results = run_shared(tasks, 2, order=list(reversed(range(12))))
+    assert [k for k, _ in results] == list(range(12))
+    assert {pid for _, pid in results} - {parent}, "a forked worker took part"
+    # A failure anywhere is run again in this process, in the tasks' order: the real error surfaces.
+    with pytest.raises(ValueError, match="task 3 failed"):
+        run_shared([*tasks[:3], partial(_failing, 3), *tasks[4:6], partial(_failing, 6)], 2)
+
+
+def test_folder_jobs_split_one_dominant_folder_by_migrations_instead() -> None:
+    from guard.lint.pool import PER_MIGRATION_COST, folder_jobs
+
+    big = 500 * PER_MIGRATION_COST
+    assert folder_jobs(2, [big, big]) == 2
+    assert folder_jobs(2, [big, big // 10]) == 1  # one folder outweighs the rest
+    assert folder_jobs(1, [big, big]) == 1
+    assert folder_jobs(0, [PER_MIGRATION_COST, PER_MIGRATION_COST]) == 1  # too small to fork for
+    assert folder_jobs(2, [big]) == 1
+
+
+def _folder(root: Path, name: str, count: int) -> Path:
+    folder = root / name
+    folder.mkdir()
+    for n in range(1, count + 1):
+        (folder / f"{n}_m{n}.up.sql").write_text(
+            f"CREATE INDEX i{n} ON t{n} (c);\nALTER TABLE t{n} DROP COLUMN c{n};\n", encoding="utf-8"
+        )
+        (folder / f"{n}_m{n}.down.sql").write_text(f"DROP INDEX i{n};\n", encoding="utf-8")
+    return folder
+
+
+@pytest.mark.parametrize("cached", [False, True])
+def test_lint_paths_shares_folders_and_matches_one_by_one(tmp_path: Path, cached: bool) -> None:
+    from guard.lint.engine import lint_path, lint_paths
+
+    settings = Settings(cache_dir=tmp_path / "cache", cache=cached)
+    folders = [_folder(tmp_path, name, count) for name, count in (("a", 150), ("b", 120), ("c", 3))]
+
+    def items() -> list[tuple[Path, Settings, LintCache | None]]:
+        return [(f, settings, open_cache(settings, f)) for f in folders]
+
+    alone = [lint_path(f, replace(settings, cache=False)) for f in folders]
+    for _ in range(2):  # cold, then (when cached) answered from the snapshots
+        shared = lint_paths(items(), jobs=2)
+        assert [(r.findings, r.migrations, r.layout) for r in shared] == [
+            (r.findings, r.migrations, r.layout) for r in alone
+        ]

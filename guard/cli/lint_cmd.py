@@ -112,7 +112,7 @@ def lint(
     import gc
 
     from guard.lint.cache import open_cache
-    from guard.lint.engine import lint_path, merge_results
+    from guard.lint.engine import lint_paths, merge_results
     from guard.report import render
 
     # A lint allocates a few hundred thousand small objects that live until the report
@@ -126,6 +126,7 @@ def lint(
         )
     results = []
     folders = []
+    todo = []  # (folder, settings, cache): linted together, so folders can share the cores
     for path in paths or (None,):
         settings = settings_for(
             path,
@@ -147,7 +148,9 @@ def lint(
                 lint_change(folder, settings, base, all_migrations=all_migrations, cache=cache, jobs=jobs)
             )
         else:
-            results.append(lint_path(folder, settings, cache=cache, jobs=jobs))
+            todo.append((folder, settings, cache))
+    if todo:
+        results.extend(lint_paths(todo, jobs=jobs))
     result = merge_results(results)
     folder = folders[0]
     in_actions = os.environ.get("GITHUB_ACTIONS") == "true"

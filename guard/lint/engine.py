@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -21,6 +22,7 @@ from guard.model import Finding, Hit, Migration, Rule, Severity
 if TYPE_CHECKING:
     from guard.lint.cache import LintCache
     from guard.lint.directives import Suppression
+    from guard.lint.folder_cache import Signature
     from guard.lint.schema_index import SchemaIndex
     from guard.parsing import Statement
 
@@ -282,25 +284,79 @@ def lint_path(
     With a `cache`, a folder whose files all have the stat they had when its result was
     stored is answered without reading them (see `guard.lint.folder_cache`).
     """
+    signature, stored = _from_snapshot(path, settings, cache)
+    if stored is not None:
+        return stored
+    return _lint_folder(path, settings, cache, jobs, signature)
+
+
+def lint_paths(
+    folders: Sequence[tuple[Path, Settings, LintCache | None]], *, jobs: int | None = 1
+) -> list[LintResult]:
+    """`lint_path` of each (folder, settings, cache), results in the same order.
+
+    Folders answered by their snapshot are answered first, in this process. With `jobs`
+    other than 1 and several folders left, whole folders are shared out between forked
+    processes (each folder's discovery and schema index then run once, in one process),
+    unless one folder outweighs all the others together: it is then split by migrations.
+    """
+    from guard.lint import folder_cache
+    from guard.lint.pool import PER_MIGRATION_COST, folder_jobs, run_shared
+
+    results: list[LintResult | None] = [None] * len(folders)
+    todo: list[tuple[int, Signature | None, int]] = []  # (index, signature, weight)
+    for i, (path, settings, cache) in enumerate(folders):
+        signature, stored = _from_snapshot(path, settings, cache)
+        if stored is not None:
+            results[i] = stored
+            continue
+        weigh = (
+            signature
+            if signature is not None or jobs == 1
+            else folder_cache.folder_signature(path, settings.exclude)
+        )
+        weight = weigh.sql_bytes + PER_MIGRATION_COST * weigh.sql_files if weigh is not None else 0
+        todo.append((i, signature, weight))
+    weights = [w for _, _, w in todo]
+    n = folder_jobs(jobs, weights)
+    if n > 1:
+        tasks = [partial(_lint_folder, *folders[i], 1, signature) for i, signature, _ in todo]
+        heaviest_first = sorted(range(len(todo)), key=lambda k: -weights[k])  # small ones last
+        for (i, _, _), result in zip(todo, run_shared(tasks, n, heaviest_first), strict=True):
+            results[i] = result
+    else:
+        for i, signature, _ in todo:
+            results[i] = _lint_folder(*folders[i], jobs, signature)
+    return [r for r in results if r is not None]
+
+
+def _from_snapshot(
+    path: Path, settings: Settings, cache: LintCache | None
+) -> tuple[Signature | None, LintResult | None]:
+    """The folder's stat signature (with a cache) and its stored result when the snapshot holds."""
+    if cache is None:
+        return None, None
+    from guard.lint import folder_cache
+
+    signature = folder_cache.folder_signature(path, settings.exclude)
+    stored = folder_cache.load(cache, signature) if signature is not None else None
+    if stored is None:
+        return signature, None
+    if settings.disable or settings.severity:
+        from guard.config import check_rule_names
+
+        check_rule_names(settings, stored.rule_ids)  # unknown rule ids are refused, cached or not
+    return signature, LintResult(
+        findings=stored.findings, migrations=stored.migrations, fail_on=settings.fail_on, layout=stored.layout
+    )
+
+
+def _lint_folder(
+    path: Path, settings: Settings, cache: LintCache | None, jobs: int | None, signature: Signature | None
+) -> LintResult:
+    """Discover and lint a folder the snapshot did not answer; store its snapshot."""
     from guard.layouts import discover
 
-    signature = None
-    if cache is not None:
-        from guard.lint import folder_cache
-
-        signature = folder_cache.folder_signature(path, settings.exclude)
-        stored = folder_cache.load(cache, signature) if signature is not None else None
-        if stored is not None:
-            if settings.disable or settings.severity:
-                from guard.config import check_rule_names
-
-                check_rule_names(settings, stored.rule_ids)  # unknown rule ids are refused, cached or not
-            return LintResult(
-                findings=stored.findings,
-                migrations=stored.migrations,
-                fail_on=settings.fail_on,
-                layout=stored.layout,
-            )
     discovery = discover(path, settings.layout, exclude=settings.exclude)
     result = lint_migrations(
         discovery.migrations,

@@ -48,6 +48,10 @@ class Signature:
 
     digest: str
     racy: bool
+    #: How much SQL discovery would read (bytes, files): what sharing folders out between
+    #: processes weighs them by.
+    sql_bytes: int = 0
+    sql_files: int = 0
 
 
 def folder_signature(folder: Path, exclude: Sequence[str]) -> Signature | None:
@@ -62,7 +66,7 @@ def folder_signature(folder: Path, exclude: Sequence[str]) -> Signature | None:
 
     walked_at = time.time_ns()
     rows: list[str] = []
-    newest = 0
+    newest = sql_bytes = 0
     stack = [("", os.fspath(folder))]
     try:
         if not folder.is_dir():
@@ -87,6 +91,7 @@ def folder_signature(folder: Path, exclude: Sequence[str]) -> Signature | None:
                         continue
                     st = entry.stat()  # follows a symlinked file to what discovery reads
                     newest = max(newest, st.st_mtime_ns, st.st_ctime_ns)
+                    sql_bytes += st.st_size
                     rows.append(
                         f"F\0{rel}\0{st.st_size}\0{st.st_mtime_ns}\0{st.st_ctime_ns}\0{st.st_ino}"
                         f"\0{st.st_dev}\0{st.st_mode}"
@@ -98,7 +103,7 @@ def folder_signature(folder: Path, exclude: Sequence[str]) -> Signature | None:
     h = hashlib.sha256(f"{FORMAT}|{folder}|{os.getcwd()}".encode("utf-8", "surrogatepass"))
     h.update("\n".join(rows).encode("utf-8", "surrogatepass"))
     racy = newest >= walked_at - int(RACY_SECONDS * 1e9)
-    return Signature(h.hexdigest(), racy)
+    return Signature(h.hexdigest(), racy, sql_bytes, sum(1 for r in rows if r.startswith("F")))
 
 
 @dataclass(frozen=True)

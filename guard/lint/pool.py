@@ -20,7 +20,7 @@ import gc
 import os
 import sys
 from collections.abc import Callable, Iterator, Sequence
-from typing import TYPE_CHECKING, Any, overload
+from typing import TYPE_CHECKING, Any, TypeVar, overload
 
 from guard.config import Settings, check_rule_names
 from guard.model import Finding, Migration, Rule
@@ -38,6 +38,8 @@ MIN_PER_WORKER = 100
 #: 1.5 MB Hasura load and 466 small migrations take about the same time).
 PER_MIGRATION_COST = 6_000
 MAX_AUTO_JOBS = 8
+
+_T = TypeVar("_T")
 
 Linted = tuple[list[Finding], str | None]
 """Findings of one migration, and what else its lint read: None (nothing), `EARLIER`
@@ -193,6 +195,87 @@ def effective_jobs(jobs: int | None, work: int) -> int:
     return max(1, min(jobs, work))
 
 
+def folder_jobs(jobs: int | None, weights: Sequence[int]) -> int:
+    """How many processes to share whole folders of these weights between (1: do not share).
+
+    Not when one folder outweighs all the others together: splitting that one folder by
+    migrations (see `lint_batch`) balances better.
+    """
+    if len(weights) < 2 or effective_jobs(jobs, MIN_PER_WORKER * 2) <= 1:
+        return 1
+    heaviest = max(weights)
+    if heaviest > sum(weights) - heaviest:
+        return 1
+    if jobs is None or jobs <= 0:
+        work = sum(weights) // (PER_MIGRATION_COST + 1)  # in small-migration equivalents
+        return max(1, min(effective_jobs(0, work), len(weights)))
+    return max(1, min(jobs, len(weights)))
+
+
+def run_shared(tasks: Sequence[Callable[[], _T]], n: int, order: Sequence[int] | None = None) -> list[_T]:
+    """Results of `tasks`, in order, run by this process and `n - 1` forked ones.
+
+    Each process takes the next task in `order` (heaviest first, say) when it is free, so
+    an estimate that was off does not leave one process waiting. A task that fails in a
+    worker, or a worker that dies, is run again here, in the tasks' own order, where a real
+    error surfaces as it would without workers.
+    """
+    sequence = list(order) if order is not None else list(range(len(tasks)))
+    import multiprocessing
+
+    ctx = multiprocessing.get_context("fork")
+    counter = ctx.Value("i", 0)  # the next task to take, shared by every process
+
+    def claim() -> int:
+        """The next task's index, or -1 when none is left."""
+        with counter.get_lock():
+            p = int(counter.value)
+            counter.value = p + 1
+        return sequence[p] if p < len(sequence) else -1
+
+    children: list[tuple[Any, Connection]] = []
+    gc.freeze()  # keep the inherited heap shared (no copy-on-write from the collector)
+    try:
+        for _ in range(n - 1):
+            receiver, sender = ctx.Pipe(duplex=False)
+            proc = ctx.Process(target=_shared_child, args=(sender, tasks, claim), daemon=True)
+            proc.start()
+            sender.close()
+            children.append((proc, receiver))
+    finally:
+        gc.unfreeze()
+    done: dict[int, _T] = {}
+    try:
+        while (k := claim()) >= 0:
+            with contextlib.suppress(Exception):  # run again below, where it raises for real
+                done[k] = tasks[k]()
+        for _proc, receiver in children:
+            for k, result in _receive(receiver) or []:
+                done.setdefault(k, result)
+    finally:
+        for proc, receiver in children:
+            receiver.close()
+            proc.join(timeout=5)
+            if proc.is_alive():
+                proc.kill()
+                proc.join()
+    return [done[k] if k in done else tasks[k]() for k in range(len(tasks))]
+
+
+def _shared_child(sender: Connection, tasks: Sequence[Callable[[], Any]], claim: Callable[[], int]) -> None:
+    out: list[tuple[int, Any]] = []
+    try:
+        while (k := claim()) >= 0:
+            with contextlib.suppress(Exception):  # the parent runs it again
+                out.append((k, tasks[k]()))
+        sender.send(("ok", out))
+    except BaseException as exc:  # reported; the parent runs what is missing
+        with contextlib.suppress(Exception):
+            sender.send(("error", f"{type(exc).__name__}: {exc}"))
+    finally:
+        sender.close()
+
+
 def lint_batch(
     todo: Sequence[Migration],
     migrations: Sequence[Migration],
@@ -272,7 +355,7 @@ def balanced_shares(sizes: Sequence[int], n: int) -> list[list[int]]:
     return [sorted(share) for share in shares]
 
 
-def _receive(receiver: Connection) -> list[Linted] | None:
+def _receive(receiver: Connection) -> list[Any] | None:
     try:
         status, payload = receiver.recv()
     except (EOFError, OSError):
