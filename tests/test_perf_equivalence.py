@@ -397,3 +397,69 @@ def test_json_report_is_compact_for_programs_and_indented_on_a_terminal(tmp_path
 def test_words_skip_strings_comments_and_dollar_quotes(sql: str, words: tuple[str, ...]) -> None:
     assert Statement(sql, 1, 1, 0).words == words
     assert Statement(sql, 1, 1, 0).lead == words[:LEAD_WORDS]
+
+
+# --- replaying the report of an unchanged run --------------------------------------------------------
+
+
+def _reports(cache: Path) -> list[Path]:
+    return sorted(cache.glob("report-*.txt"))
+
+
+@pytest.mark.parametrize("fmt", ["json", "text"])
+def test_unchanged_run_replays_its_report_byte_for_byte(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, fmt: str
+) -> None:
+    (tmp_path / "a").mkdir()
+    (tmp_path / "b").mkdir()
+    a, b = _project(tmp_path / "a"), _project(tmp_path / "b")
+    cache = tmp_path / "cache"
+    args = ["lint", str(a), str(b), "--format", fmt, "--cache-dir", str(cache)]
+    runner = CliRunner()
+    first = runner.invoke(cli, args)
+    assert first.exit_code == 1 and len(_reports(cache)) == 1
+    # Replayed: neither discovery nor the folder snapshots are consulted.
+    monkeypatch.setattr("guard.layouts.discover", _no_discovery)
+    monkeypatch.setattr(folder_cache, "load", _no_discovery)
+    again = runner.invoke(cli, args)
+    assert (again.exit_code, again.output) == (first.exit_code, first.output)
+    # Another fail level is another report (the exit code differs), not a replay of this one.
+    monkeypatch.undo()
+    monkeypatch.setattr(folder_cache, "RACY_SECONDS", 0.0)
+    lenient = runner.invoke(cli, [*args, "--fail-on", "info"])
+    assert lenient.exit_code == 1 and len(_reports(cache)) == 2
+    strict_again = runner.invoke(cli, args)
+    assert (strict_again.exit_code, strict_again.output) == (first.exit_code, first.output)
+
+
+@pytest.mark.parametrize("change", ["edit", "corrupt"])
+def test_report_is_not_replayed_when_anything_changed(tmp_path: Path, change: str) -> None:
+    folder = _project(tmp_path)
+    cache = tmp_path / "cache"
+    args = ["lint", str(folder), "--format", "json", "--cache-dir", str(cache)]
+    runner = CliRunner()
+    runner.invoke(cli, args)
+    (report,) = _reports(cache)
+    if change == "edit":
+        (folder / "2_index.up.sql").write_text(
+            "CREATE INDEX CONCURRENTLY users_email_idx ON users (email);\n"
+        )
+    else:
+        report.write_bytes(
+            report.read_bytes().replace(b"require-concurrent-index", b"require-concurrent-indey")
+        )
+    fresh = runner.invoke(cli, ["lint", str(folder), "--format", "json", "--no-cache"])
+    again = runner.invoke(cli, args)
+    assert (again.exit_code, json.loads(again.output)) == (fresh.exit_code, json.loads(fresh.output))
+    assert "require-concurrent-indey" not in again.output
+
+
+def test_no_report_is_stored_for_a_terminal_or_github_actions(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    folder = _project(tmp_path)
+    cache = tmp_path / "cache"
+    monkeypatch.setenv("GITHUB_ACTIONS", "true")  # annotations and paths depend on more than findings
+    monkeypatch.setenv("GITHUB_STEP_SUMMARY", str(tmp_path / "summary.md"))
+    CliRunner().invoke(cli, ["lint", str(folder), "--format", "json", "--cache-dir", str(cache)])
+    assert list((cache).glob("folder-*.json")) and not _reports(cache)

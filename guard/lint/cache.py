@@ -414,7 +414,7 @@ def write_text_atomic(directory: Path, path: Path, text: str) -> None:
     _prepare_dir(directory)
     fd, tmp = tempfile.mkstemp(prefix=".pack-", suffix=".tmp", dir=directory)
     try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+        with os.fdopen(fd, "w", encoding="utf-8", newline="") as fh:  # the bytes digests cover
             fh.write(text)
         os.replace(tmp, path)
     except BaseException:
@@ -441,7 +441,7 @@ def _prune(directory: Path, current: Path) -> None:
     """Remove packs (and stray temp files) nobody wrote for two weeks: old versions, old settings."""
     cutoff = time.time() - _PRUNE_AFTER_SECONDS
     for path in directory.iterdir():
-        if path == current or not (path.name.startswith(("pack-", ".pack-", "folder-"))):
+        if path == current or not (path.name.startswith(("pack-", ".pack-", "folder-", "report-"))):
             continue
         with contextlib.suppress(OSError):
             if path.stat().st_mtime < cutoff:

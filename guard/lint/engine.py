@@ -291,7 +291,10 @@ def lint_path(
 
 
 def lint_paths(
-    folders: Sequence[tuple[Path, Settings, LintCache | None]], *, jobs: int | None = 1
+    folders: Sequence[tuple[Path, Settings, LintCache | None]],
+    *,
+    jobs: int | None = 1,
+    signatures: Sequence[Signature | None] | None = None,
 ) -> list[LintResult]:
     """`lint_path` of each (folder, settings, cache), results in the same order.
 
@@ -299,6 +302,7 @@ def lint_paths(
     other than 1 and several folders left, whole folders are shared out between forked
     processes (each folder's discovery and schema index then run once, in one process),
     unless one folder outweighs all the others together: it is then split by migrations.
+    `signatures` are the folders' stat signatures when the caller already walked them.
     """
     from guard.lint import folder_cache
     from guard.lint.pool import PER_MIGRATION_COST, folder_jobs, run_shared
@@ -306,7 +310,8 @@ def lint_paths(
     results: list[LintResult | None] = [None] * len(folders)
     todo: list[tuple[int, Signature | None, int]] = []  # (index, signature, weight)
     for i, (path, settings, cache) in enumerate(folders):
-        signature, stored = _from_snapshot(path, settings, cache)
+        walked = signatures[i] if signatures is not None else None
+        signature, stored = _from_snapshot(path, settings, cache, walked)
         if stored is not None:
             results[i] = stored
             continue
@@ -331,14 +336,15 @@ def lint_paths(
 
 
 def _from_snapshot(
-    path: Path, settings: Settings, cache: LintCache | None
+    path: Path, settings: Settings, cache: LintCache | None, signature: Signature | None = None
 ) -> tuple[Signature | None, LintResult | None]:
     """The folder's stat signature (with a cache) and its stored result when the snapshot holds."""
     if cache is None:
         return None, None
     from guard.lint import folder_cache
 
-    signature = folder_cache.folder_signature(path, settings.exclude)
+    if signature is None:
+        signature = folder_cache.folder_signature(path, settings.exclude)
     stored = folder_cache.load(cache, signature) if signature is not None else None
     if stored is None:
         return signature, None
