@@ -72,7 +72,7 @@ try:
 except SystemExit:
     pass
 loaded = sorted(m for m in sys.modules if m.split(".")[0] in ("sqlglot", "psycopg") or m.startswith(
-    ("guard.lint.rules", "guard.parsing")))
+    ("guard.lint.rules", "guard.parsing", "guard.layouts", "guard.lint.engine")))
 print("\\n" + json.dumps(loaded))
 """
 
@@ -94,4 +94,4 @@ def test_lint_never_imports_psycopg_and_a_cached_run_loads_no_rules(tmp_path: Pa
     assert not [m for m in cold if m.startswith("psycopg")]
     assert "guard.parsing" in cold  # the probe sees what a lint loads
     assert list((tmp_path / "cache").glob("folder-*.json"))
-    assert loaded() == []  # answered from the folder snapshot: no rules, no parser
+    assert loaded() == []  # answered from the folder snapshot: no rules, parser, layouts or engine

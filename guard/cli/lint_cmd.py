@@ -109,11 +109,10 @@ def lint(
     several projects in one run, each with its own config and layout, in one report.
     Exit 0 when clean, 1 when a finding reaches the fail level, 2 on usage or input errors.
     """
+    import atexit
     import gc
 
     from guard.lint.cache import open_cache
-    from guard.lint.engine import lint_paths, merge_results
-    from guard.report import render
 
     # A lint allocates a few hundred thousand small objects that live until the report
     # (statements, tokens, findings) and form no cycles worth collecting early; with the
@@ -121,6 +120,11 @@ def lint(
     # Restored once the lint is done (the command may run inside a longer-lived process).
     collector = gc.get_threshold()
     gc.set_threshold(10_000, 50, 100)
+    # At exit the interpreter runs one more full collection over everything still alive (every
+    # module included): 8-15 ms of a run, for nothing. Frozen objects are skipped; this runs
+    # only when the process ends, so a caller that embeds the command keeps its collector.
+    atexit.unregister(gc.freeze)
+    atexit.register(gc.freeze)
 
     if base is not None and len(paths) > 1:
         raise InputError(
@@ -163,8 +167,13 @@ def lint(
             gc.set_threshold(*collector)
             _write(output, replayed[0])
             sys.exit(replayed[1])
+        from guard.lint.engine import lint_paths  # not needed to replay a report
+
         results.extend(lint_paths(todo, jobs=jobs, signatures=signatures))
     gc.set_threshold(*collector)
+    from guard.lint.engine import merge_results
+    from guard.report import render
+
     result = merge_results(results)
     folder = folders[0]
     root = report_root(folder) if in_actions or fmt in ("github", "sarif") else None

@@ -15,7 +15,6 @@ never stops discovery.
 from __future__ import annotations
 
 import errno
-import fnmatch
 import os
 import re
 import stat
@@ -23,57 +22,25 @@ from collections.abc import Sequence
 from pathlib import Path, PurePosixPath
 
 from guard.errors import InputError
+from guard.paths import SKIPPED_DIRS, display, is_excluded
+
+__all__ = [
+    "MAX_FILE_BYTES",
+    "SKIPPED_DIRS",
+    "SqlFile",
+    "display",
+    "is_excluded",
+    "read_checked",
+    "walk_sql_files",
+]
 
 MAX_FILE_BYTES = 64 * 1024 * 1024
 """Largest migration file read (64 MiB). The linter handles a 50 MB data migration in
 seconds because statements over `guard.parsing.MAX_PARSE_CHARS` are never parsed; above
 this size the file is refused rather than risking minutes of work or memory pressure."""
 
-#: Folder names never searched: VCS metadata and package caches are never migrations.
-SKIPPED_DIRS = frozenset({"node_modules", "__pycache__"})
 
 _DBMATE_MARKER = re.compile(rb"^--[ \t]*migrate:(?:up|down)(?=[ \t\r\n]|$)", re.M)
-
-
-def display(path: Path | str) -> str:
-    """A finding's file: relative to the current directory, as the lint engine writes it.
-
-    The same text as `os.path.relpath(path)`, computed without normalising both sides on
-    every call when `path` is already normal (as pathlib makes it): a lint shows thousands.
-    """
-    text = os.fspath(path)
-    if os.sep == "/" and _is_normal(text):
-        if not text.startswith("/"):
-            return text or "."  # relative, normal and without `..`: relpath returns it as is
-        cwd = os.getcwd()
-        if text.startswith(cwd) and text[len(cwd) : len(cwd) + 1] == "/" and cwd != "/":
-            return text[len(cwd) + 1 :]
-        # posixpath.relpath's own steps, on parts that need no normalising.
-        here = [p for p in cwd.split("/") if p]
-        there = [p for p in text.split("/") if p]
-        common = 0
-        for a, b in zip(here, there, strict=False):
-            if a != b:
-                break
-            common += 1
-        return "/".join([".."] * (len(here) - common) + there[common:]) or "."
-    try:
-        return os.path.relpath(path)
-    except ValueError:  # another drive on Windows
-        return str(path)
-
-
-def _is_normal(text: str) -> bool:
-    """True when `os.path.normpath` would leave `text` unchanged and it has no `..` part."""
-    return (
-        text != ""
-        and "//" not in text
-        and "/./" not in text
-        and "/../" not in text
-        and not text.startswith(("./", "../"))
-        and not text.endswith(("/", "/.", "/.."))
-        and text not in (".", "..")
-    )
 
 
 def shown(path: Path) -> str:
@@ -252,29 +219,6 @@ def os_error(exc: OSError, path: Path) -> InputError:
     if exc.errno == errno.EISDIR:
         return InputError(f"{shown_path}: is a directory where a file was expected")
     return InputError(f"{shown_path}: cannot read ({exc.strerror or exc})")
-
-
-def is_excluded(rel: PurePosixPath | str, patterns: Sequence[str]) -> bool:
-    """Whether `rel` (relative to the root, `/`-separated) matches an `exclude` glob.
-
-    A pattern without `/` matches a file or folder name at any depth (`*.seed.sql`,
-    `drafts`); a pattern with `/` matches the whole relative path (`default/old_*`),
-    where `*` also crosses `/`. A trailing `/` is ignored.
-    """
-    text = str(rel)
-    name = text.rpartition("/")[2]
-    for raw in patterns:
-        pat = raw.strip().rstrip("/")
-        if pat.startswith("./"):
-            pat = pat[2:]
-        if not pat:
-            continue
-        if "/" in pat:
-            if fnmatch.fnmatchcase(text, pat):
-                return True
-        elif fnmatch.fnmatchcase(name, pat):
-            return True
-    return False
 
 
 def walk_sql_files(root: Path, exclude: Sequence[str] = ()) -> tuple[list[SqlFile], list[PurePosixPath], int]:

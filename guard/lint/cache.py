@@ -61,7 +61,7 @@ _CACHEDIR_TAG = (
 def _display(path: Path | None) -> str | None:
     if path is None:
         return None
-    from guard.layouts.files import display
+    from guard.paths import display
 
     return display(path)
 

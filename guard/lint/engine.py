@@ -86,7 +86,7 @@ def display_path(path: Path | None) -> str:
     """A path relative to the current directory when it is below it (as editors and CI expect)."""
     if path is None:
         return ""
-    from guard.layouts.files import display
+    from guard.paths import display
 
     return display(path)
 

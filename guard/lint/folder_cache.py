@@ -57,12 +57,12 @@ class Signature:
 def folder_signature(folder: Path, exclude: Sequence[str]) -> Signature | None:
     """The stat signature of `folder`, or None when it is not a folder or cannot be walked.
 
-    It covers at least everything discovery reads (see `guard.layouts.files.walk_sql_files`):
+    It covers at least everything discovery reads (see `guard.layouts.files.walk_sql_files` and `guard.paths`):
     the same folders are skipped (hidden, `node_modules`, excluded), every other file
     counts, `.sql` or not, and symlinked folders count by name. Any error returns None
     and leaves the reporting to discovery.
     """
-    from guard.layouts.files import SKIPPED_DIRS, is_excluded
+    from guard.paths import SKIPPED_DIRS, is_excluded
 
     walked_at = time.time_ns()
     rows: list[str] = []
