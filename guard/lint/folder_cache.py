@@ -66,35 +66,38 @@ def folder_signature(folder: Path, exclude: Sequence[str]) -> Signature | None:
 
     walked_at = time.time_ns()
     rows: list[str] = []
-    newest = sql_bytes = 0
+    newest = sql_bytes = sql_files = 0
     stack = [("", os.fspath(folder))]
     try:
         if not folder.is_dir():
             return None
         while stack:
             rel_dir, real_dir = stack.pop()
+            prefix = f"{rel_dir}/" if rel_dir else ""
             with os.scandir(real_dir) as entries:
                 for entry in entries:
-                    rel = f"{rel_dir}/{entry.name}" if rel_dir else entry.name
+                    name = entry.name
                     if entry.is_dir():  # follows links, as os.walk does
-                        if entry.name.startswith(".") or entry.name in SKIPPED_DIRS:
+                        if name.startswith(".") or name in SKIPPED_DIRS:
                             continue
-                        if exclude and is_excluded(rel, exclude):
+                        if exclude and is_excluded(prefix + name, exclude):
                             continue
                         if entry.is_symlink():
-                            rows.append(f"L\0{rel}")
+                            rows.append(f"L\0{prefix}{name}")
                         else:
-                            stack.append((rel, entry.path))
+                            stack.append((prefix + name, entry.path))
                         continue
-                    if not entry.name.lower().endswith(".sql"):
-                        rows.append(f"O\0{rel}")  # discovery only counts them
+                    if name[-4:].lower() != ".sql":
+                        rows.append(f"O\0{prefix}{name}")  # discovery only counts them
                         continue
                     st = entry.stat()  # follows a symlinked file to what discovery reads
-                    newest = max(newest, st.st_mtime_ns, st.st_ctime_ns)
-                    sql_bytes += st.st_size
+                    mtime, ctime, size = st.st_mtime_ns, st.st_ctime_ns, st.st_size
+                    if mtime > newest or ctime > newest:
+                        newest = max(mtime, ctime)
+                    sql_bytes += size
+                    sql_files += 1
                     rows.append(
-                        f"F\0{rel}\0{st.st_size}\0{st.st_mtime_ns}\0{st.st_ctime_ns}\0{st.st_ino}"
-                        f"\0{st.st_dev}\0{st.st_mode}"
+                        f"F\0{prefix}{name}\0{size}\0{mtime}\0{ctime}\0{st.st_ino}\0{st.st_dev}\0{st.st_mode}"
                     )
     except (OSError, ValueError):
         return None
@@ -103,7 +106,7 @@ def folder_signature(folder: Path, exclude: Sequence[str]) -> Signature | None:
     h = hashlib.sha256(f"{FORMAT}|{folder}|{os.getcwd()}".encode("utf-8", "surrogatepass"))
     h.update("\n".join(rows).encode("utf-8", "surrogatepass"))
     racy = newest >= walked_at - int(RACY_SECONDS * 1e9)
-    return Signature(h.hexdigest(), racy, sql_bytes, sum(1 for r in rows if r.startswith("F")))
+    return Signature(h.hexdigest(), racy, sql_bytes, sql_files)
 
 
 @dataclass(frozen=True)
