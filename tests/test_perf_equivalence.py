@@ -78,6 +78,104 @@ def test_not_null_check_needs_an_earlier_validation(tmp_path: Path) -> None:
     assert [f for f in lint_migrations(alone, settings).findings if f.rule == "avoid-set-not-null"]
 
 
+_DDL_PIECES = (
+    "CREATE TABLE users (id int, email varchar(50), name text);",
+    "CREATE TABLE users (id bigint NOT NULL, email text);",
+    'CREATE TABLE "Users" ("Email" varchar(9), "a""b" int);',
+    "ALTER TABLE users ALTER COLUMN email TYPE varchar(200);",
+    "ALTER TABLE users ALTER COLUMN email TYPE text, ADD COLUMN age smallint;",
+    "ALTER TABLE users ALTER COLUMN email TYPE ;",
+    'ALTER TABLE "Users" ALTER COLUMN "Email" TYPE text;',
+    'ALTER TABLE "Users" ALTER COLUMN "a""b" TYPE bigint;',
+    "ALTER TABLE users ADD COLUMN IF NOT EXISTS id uuid;",
+    "ALTER TABLE users ADD CONSTRAINT users_email_nn CHECK (email IS NOT NULL) NOT VALID;",
+    "ALTER TABLE users ADD CONSTRAINT chk CHECK (id IS NOT NULL) NOT VALID;",
+    "ALTER TABLE users VALIDATE CONSTRAINT users_email_nn;",
+    "ALTER TABLE users VALIDATE CONSTRAINT chk;",
+    "ALTER TABLE users ALTER COLUMN email SET NOT NULL;",
+    "ALTER TABLE users ALTER COLUMN id DROP NOT NULL;",
+    "CREATE UNIQUE INDEX users_id_key ON users (id);",
+    "CREATE UNIQUE INDEX users_id_key ON users (id, email);",
+    "ALTER TABLE users ADD CONSTRAINT users_pkey PRIMARY KEY USING INDEX users_id_key;",
+    "INSERT INTO users (id) VALUES (1), (2);",
+    "SELECT 1;",
+)
+_COLUMNS = ("email", "id", "age", "name", "Email", 'a"b', "missing")
+
+
+def _naive_check(migrations: list[Migration], mine: Migration, table: str, column: str) -> object:
+    """`has_validated_not_null_check` as the look-back before the index read it."""
+    from guard.lint.rules.not_null import not_null_check_actions
+
+    pending: set[str] = set()
+    for m in sorted(migrations, key=lambda m: m.version_key):
+        if m.version_key >= mine.version_key or column.lower() not in m.up_sql.lower():
+            continue
+        if "is not null" not in m.up_sql.lower() and "validate" not in m.up_sql.lower():
+            continue
+        for stmt in split_statements(m.up_sql)[0]:
+            for key, name, checked, valid in not_null_check_actions(stmt) if stmt.head == "ALTER" else ():
+                if key != table:
+                    continue
+                if checked == column and valid:
+                    return True, pending
+                if checked == column:
+                    pending.add(name)
+                elif valid and name in pending:
+                    return True, pending
+    return False, pending
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    files=st.lists(st.lists(st.sampled_from(_DDL_PIECES), max_size=4), min_size=1, max_size=7),
+    asks=st.lists(st.integers(min_value=0, max_value=6), min_size=1, max_size=10),
+)
+def test_linear_index_answers_like_the_look_back(files: list[list[str]], asks: list[int]) -> None:
+    """In any order of questions (the index folds only as far as asked, then further), each answer
+    equals a walk over every earlier migration: types, NOT NULL checks, table statements."""
+    from guard.lint.rules.not_null import nullability_tables
+
+    ms = [
+        Migration(
+            version=str(n + 1), name=f"m{n}", layout="plain", up_path=Path(f"/x/{n}.sql"), up_sql="\n".join(f)
+        )
+        for n, f in enumerate(files)
+    ]
+    index = SchemaIndex(ms)
+    for ask in asks:
+        mine = ms[ask % len(ms)]
+        earlier = [m for m in ms if m.version_key < mine.version_key]
+        for table in ("users", "Users"):
+            for column in _COLUMNS:
+                assert index.column_type_before(mine, table, column) == _naive_type(ms, mine, table, column)
+                assert index.has_validated_not_null_check(mine, table, column) == _naive_check(
+                    ms, mine, table, column
+                )
+            about = [s.text for s in index.statements_about(mine, table)]
+            walked = [
+                s.text
+                for m in earlier
+                for s in split_statements(m.up_sql)[0]
+                if s.head in ("CREATE", "ALTER") and table in nullability_tables(s)
+            ]
+            assert about == walked
+
+
+def test_type_before_a_statement_matches_the_rejoined_text() -> None:
+    from guard.lint.rules._types import type_before_statement
+
+    sql = "\n".join(_DDL_PIECES)
+    statements = split_statements(sql)[0]
+    for stmt in statements:
+        before = ";\n".join(s.text for s in statements if s.index < stmt.index)
+        for table in ("users", "Users"):
+            for column in _COLUMNS:
+                assert type_before_statement(statements, stmt, table, column, None) == column_types(
+                    before
+                ).get((table, column))
+
+
 def test_earlier_identities_ignore_later_and_equal_versions(tmp_path: Path) -> None:
     ms = [_m(v, f"SELECT {v};", tmp_path) for v in ("1", "2", "3")]
     before = earlier_identities(ms)

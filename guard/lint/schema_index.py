@@ -3,15 +3,22 @@
 Some rules judge a statement by what came before it: the current type of a
 column whose type changes (`avoid-column-type-change`, the rewrite rules), a
 validated `CHECK (col IS NOT NULL)` that makes `SET NOT NULL` instant, the
+nullability and unique indexes behind `ADD PRIMARY KEY USING INDEX`, the
 expand migration a `guard: contract` directive names. Asking the migrations
 list directly re-splits and re-reads every earlier migration for every such
 statement, which is quadratic in the size of the repository.
 
-`SchemaIndex` answers those questions from one lazily built index per run:
-migrations sorted once by version, each migration's SQL lower-cased once, the
-declared types of a column collected once per (table, column) as a list of
-(position, type) so "the type before migration X" is a bisect, and the
-`CHECK ... IS NOT NULL` / `VALIDATE CONSTRAINT` events collected once per run.
+`SchemaIndex` answers those questions from facts folded in one pass over the
+migrations in version order, each kind on its first question and only as far
+as the latest migration asked about (a worker linting early migrations never
+reads the later ones):
+
+- column types: per (table, column) the positions where a migration declared
+  or changed its type and the type it left, so "the type before migration X"
+  is a bisect;
+- `CHECK (col IS NOT NULL)` / `VALIDATE CONSTRAINT` events per table;
+- the statements that may tell about a table's nullability or unique indexes
+  (`CREATE TABLE`, `ALTER TABLE`, `CREATE UNIQUE INDEX ... ON`), per table.
 
 Every answer depends only on migrations strictly earlier than the one asking,
 which is what lets the findings cache key such a migration on its earlier
@@ -42,11 +49,14 @@ class SchemaIndex:
         self._migrations = migrations
         self._order: list[Migration] | None = None
         self._keys: list[tuple[int, ...]] = []
-        self._lowered: list[str] = []
-        self._types: dict[tuple[str, str], tuple[list[int], list[TypeSpec]]] = {}
-        self._checks: dict[str, list[CheckEvent]] | None = None
+        self._lowered: dict[int, str] = {}
         self._split: dict[int, tuple[Migration, tuple[list[Statement], list[Comment]]]] = {}
-        self._declared: dict[int, dict[tuple[str, str], TypeSpec]] = {}
+        #: (table, column) -> (positions, types): where a migration left the column's type, in order.
+        self._types: dict[tuple[str, str], tuple[list[int], list[TypeSpec]]] = {}
+        self._checks: dict[str, list[CheckEvent]] = {}
+        self._about: dict[str, list[tuple[int, Statement]]] = {}
+        #: How many migrations (in version order) each kind of fact has been folded from.
+        self._types_done = self._checks_done = self._about_done = 0
         #: How many questions were asked (the engine compares it before and after a lint).
         self.queries = 0
 
@@ -80,9 +90,10 @@ class SchemaIndex:
         return bisect_left(self._keys, migration.version_key)
 
     def _lower(self, position: int) -> str:
-        if not self._lowered:
-            self._lowered = [m.up_sql.lower() for m in self._sorted()]
-        return self._lowered[position]
+        found = self._lowered.get(position)
+        if found is None:
+            found = self._lowered[position] = self._sorted()[position].up_sql.lower()
+        return found
 
     def earlier(self, migration: Migration) -> list[Migration]:
         """The migrations with a lower version than `migration`, in version order."""
@@ -94,33 +105,26 @@ class SchemaIndex:
     def column_type_before(self, migration: Migration, table: str, column: str) -> TypeSpec | None:
         """The type of `table.column` after every migration earlier than `migration`, if declared."""
         self.queries += 1
-        positions, specs = self._column_history(table, column)
-        at = bisect_left(positions, self._cut(migration))
+        cut = self._cut(migration)
+        self._fold_types(cut)
+        positions, specs = self._types.get((table, column), ((), ()))
+        at = bisect_left(positions, cut)
         return specs[at - 1] if at else None
 
-    def _column_history(self, table: str, column: str) -> tuple[list[int], list[TypeSpec]]:
-        found = self._types.get((table, column))
-        if found is None:
-            from guard.lint.rules._types import column_types_of
+    def _fold_types(self, cut: int) -> None:
+        from guard.lint.rules._types import column_types_of
 
-            needle = column.lower()
-            positions: list[int] = []
-            specs: list[TypeSpec] = []
-            for pos, m in enumerate(self._sorted()):
-                # Cheap filters first: a file that never spells the column (or the word TABLE,
-                # as in a data load) cannot declare it.
-                lowered = self._lower(pos)
-                if needle not in lowered or "table" not in lowered:
-                    continue
-                declared = self._declared.get(pos)
-                if declared is None:
-                    declared = self._declared[pos] = column_types_of(self.statements(m)[0])
-                spec = declared.get((table, column))
-                if spec is not None:
-                    positions.append(pos)
-                    specs.append(spec)
-            found = self._types[(table, column)] = (positions, specs)
-        return found
+        order = self._sorted()
+        for pos in range(self._types_done, cut):
+            if "table" not in self._lower(pos):
+                continue  # cheap: a file without the word TABLE (a data load) declares no column
+            for key, spec in column_types_of(self.statements(order[pos])[0]).items():
+                found = self._types.get(key)
+                if found is None:
+                    found = self._types[key] = ([], [])
+                found[0].append(pos)
+                found[1].append(spec)
+        self._types_done = max(self._types_done, cut)
 
     # --- NOT NULL checks --------------------------------------------------------------------------
 
@@ -134,9 +138,10 @@ class SchemaIndex:
         """
         self.queries += 1
         cut = self._cut(migration)
+        self._fold_checks(cut)
         needle = column.lower()
         pending: set[str] = set()
-        for pos, name, checked, valid in self._check_events().get(table, ()):
+        for pos, name, checked, valid in self._checks.get(table, ()):
             if pos >= cut:
                 break
             if needle not in self._lower(pos):
@@ -149,19 +154,46 @@ class SchemaIndex:
                 return True, pending
         return False, pending
 
-    def _check_events(self) -> dict[str, list[CheckEvent]]:
-        if self._checks is None:
-            from guard.lint.rules.not_null import not_null_check_actions
+    def _fold_checks(self, cut: int) -> None:
+        from guard.lint.rules.not_null import not_null_check_actions
 
-            events: dict[str, list[CheckEvent]] = {}
-            for pos, m in enumerate(self._sorted()):
-                lowered = self._lower(pos)
-                if "is not null" not in lowered and "validate" not in lowered:
+        order = self._sorted()
+        for pos in range(self._checks_done, cut):
+            lowered = self._lower(pos)
+            # As before the index: only a file spelling one of these is read for checks.
+            if "is not null" not in lowered and "validate" not in lowered:
+                continue
+            found = [
+                event
+                for stmt in self.statements(order[pos])[0]
+                if stmt.head == "ALTER"
+                for event in not_null_check_actions(stmt)
+            ]
+            for key, name, checked, valid in found:
+                self._checks.setdefault(key, []).append((pos, name, checked, valid))
+        self._checks_done = max(self._checks_done, cut)
+
+    # --- nullability and unique indexes -----------------------------------------------------------
+
+    def statements_about(self, migration: Migration, table: str) -> list[Statement]:
+        """The statements of migrations earlier than `migration`, in order, that may tell about
+        `table`'s nullability or unique indexes (see `guard.lint.rules.not_null.nullability_tables`)."""
+        self.queries += 1
+        cut = self._cut(migration)
+        self._fold_about(cut)
+        return [stmt for pos, stmt in self._about.get(table, ()) if pos < cut]
+
+    def _fold_about(self, cut: int) -> None:
+        from guard.lint.rules.not_null import nullability_tables
+
+        order = self._sorted()
+        for pos in range(self._about_done, cut):
+            lowered = self._lower(pos)
+            if "table" not in lowered and "unique" not in lowered:
+                continue  # cheap: no CREATE/ALTER TABLE or CREATE UNIQUE INDEX in this file
+            for stmt in self.statements(order[pos])[0]:
+                if stmt.head not in ("CREATE", "ALTER"):
                     continue
-                for stmt in self.statements(m)[0]:
-                    if stmt.head != "ALTER":
-                        continue
-                    for key, name, checked, valid in not_null_check_actions(stmt):
-                        events.setdefault(key, []).append((pos, name, checked, valid))
-            self._checks = events
-        return self._checks
+                for key in nullability_tables(stmt):
+                    self._about.setdefault(key, []).append((pos, stmt))
+        self._about_done = max(self._about_done, cut)

@@ -191,33 +191,46 @@ def column_types_of(statements: Iterable[Statement]) -> dict[tuple[str, str], Ty
     """`column_types` of statements already split (the lint's own, so they are tokenized once)."""
     found: dict[tuple[str, str], TypeSpec] = {}
     for stmt in statements:
-        if stmt.head not in ("CREATE", "ALTER") or "TABLE" not in stmt.lead[:4]:
-            continue
-        toks = stmt.tokens
-        at = next(i for i, t in enumerate(toks) if t.upper == "TABLE") + 1
-        while at < len(toks) and toks[at].upper in ("IF", "NOT", "EXISTS", "ONLY"):
-            at += 1
-        parts, at = read_qualified_name(toks, at)
-        if not parts:
-            continue
-        table = parts[-1].name
-        if stmt.head == "CREATE":
-            if at >= len(toks) or toks[at].text != "(":
-                continue  # CREATE TABLE ... AS / PARTITION OF / OF type: no column list here
-            for column, ttoks in _column_defs(toks[at:]):
-                spec = parse_type(ttoks)
-                if spec is not None:
-                    found[(table, column)] = spec
-            continue
-        for action in split_on(toks[at:], ","):
-            column, ttoks = _action_type(action)
-            if column:
-                spec = parse_type(ttoks)
-                if spec is not None:
-                    found[(table, column)] = spec
-                else:
-                    found.pop((table, column), None)
+        for key, spec in column_type_events(stmt):
+            if spec is not None:
+                found[key] = spec
+            else:
+                found.pop(key, None)
     return found
+
+
+def column_type_events(stmt: Statement) -> tuple[tuple[tuple[str, str], TypeSpec | None], ...]:
+    """What one statement declares, in order: ((table, column), type) for each column a `CREATE
+    TABLE` or `ALTER TABLE ... ADD / ALTER TYPE` declares, type None when an `ALTER` gives a type
+    that cannot be read (the column's type is then unknown). Read once per statement."""
+    if stmt.head not in ("CREATE", "ALTER") or "TABLE" not in stmt.lead[:4]:
+        return ()
+    return stmt.derived("types.column_events", _column_type_events)
+
+
+def _column_type_events(stmt: Statement) -> tuple[tuple[tuple[str, str], TypeSpec | None], ...]:
+    toks = stmt.tokens
+    at = next(i for i, t in enumerate(toks) if t.upper == "TABLE") + 1
+    while at < len(toks) and toks[at].upper in ("IF", "NOT", "EXISTS", "ONLY"):
+        at += 1
+    parts, at = read_qualified_name(toks, at)
+    if not parts:
+        return ()
+    table = parts[-1].name
+    events: list[tuple[tuple[str, str], TypeSpec | None]] = []
+    if stmt.head == "CREATE":
+        if at >= len(toks) or toks[at].text != "(":
+            return ()  # CREATE TABLE ... AS / PARTITION OF / OF type: no column list here
+        for column, ttoks in _column_defs(toks[at:]):
+            spec = parse_type(ttoks)
+            if spec is not None:
+                events.append(((table, column), spec))
+        return tuple(events)
+    for action in split_on(toks[at:], ","):
+        column, ttoks = _action_type(action)
+        if column:
+            events.append(((table, column), parse_type(ttoks)))
+    return tuple(events)
 
 
 def _action_type(action: tuple[Token, ...]) -> tuple[str, tuple[Token, ...]]:
@@ -247,13 +260,21 @@ def _action_type(action: tuple[Token, ...]) -> tuple[str, tuple[Token, ...]]:
     return "", ()
 
 
-def current_column_type(
-    sql_texts: Iterable[str], table: str, column: str, spec: TypeSpec | None = None
+def type_before_statement(
+    statements: Sequence[Statement], stmt: Statement, table: str, column: str, spec: TypeSpec | None
 ) -> TypeSpec | None:
-    """The column's type after running `sql_texts` in order (starting from `spec`), or `spec`
-    when none of them declares it."""
-    for sql in sql_texts:
-        if column.lower() not in sql.lower():
-            continue
-        spec = column_types(sql).get((table, column), spec)
-    return spec
+    """The column's type just before `stmt`, from the statements of its file that precede it,
+    starting from `spec` (what the earlier migrations left); `spec` when none declares it.
+
+    Reads each statement's `column_type_events` (memoized), not a re-split of the file.
+    """
+    key = (table, column)
+    last: TypeSpec | None = None
+    for s in statements:
+        if s.index >= stmt.index:
+            break
+        for k, declared in column_type_events(s):
+            if k == key:
+                last = declared
+    # None: never declared here, or its last change has a type that cannot be read.
+    return spec if last is None else last

@@ -19,9 +19,9 @@ from guard.lint.rules._destructive import (
     is_contract_step,
     table_actions,
 )
-from guard.lint.rules._types import TypeSpec, current_column_type, is_binary_compatible, parse_type
+from guard.lint.rules._types import TypeSpec, is_binary_compatible, parse_type, type_before_statement
 from guard.model import Hit, Severity
-from guard.parsing import Statement, split_statements
+from guard.parsing import Statement
 from guard.tokens import PUNCT, Token, read_qualified_name, show_name
 
 
@@ -70,8 +70,7 @@ def _old_type(stmt: Statement, ctx: FileContext, table: str, column: str) -> Typ
     """The column's type before `stmt`: earlier migrations, then earlier statements of this file."""
     key = table.split(".")[-1].strip('"') if '"' in table else table.split(".")[-1].lower()
     spec = ctx.schema.column_type_before(ctx.migration, key, column)
-    before = [s.text for s in split_statements(ctx.migration.up_sql)[0] if s.index < stmt.index]
-    return current_column_type([";\n".join(before)], key, column, spec)
+    return type_before_statement(ctx.schema.statements(ctx.migration)[0], stmt, key, column, spec)
 
 
 # --- data loss ---------------------------------------------------------------------------------------

@@ -179,6 +179,14 @@ def _paren_names(tokens: tuple[Token, ...], i: int) -> list[str | None]:
 
 def _unique_index(stmt: Statement, index: str) -> tuple[str, list[str | None]] | None:
     """(table key, columns) when `stmt` is `CREATE UNIQUE INDEX <index> ON table (...)`."""
+    found = unique_index_def(stmt)
+    if found is None or found[0] != index:
+        return None
+    return found[1], found[2]
+
+
+def unique_index_def(stmt: Statement) -> tuple[str, str, list[str | None]] | None:
+    """(index name, table key, columns) when `stmt` is `CREATE UNIQUE INDEX name ON table (...)`."""
     if stmt.lead[:3] != ("CREATE", "UNIQUE", "INDEX"):
         return None
     toks = stmt.tokens
@@ -186,7 +194,7 @@ def _unique_index(stmt: Statement, index: str) -> tuple[str, list[str | None]] |
     while i < len(toks) and toks[i].upper in ("CONCURRENTLY", "IF", "NOT", "EXISTS"):
         i += 1
     name, i = read_qualified_name(toks, i)
-    if not name or name[-1].name != index or i >= len(toks) or toks[i].upper != "ON":
+    if not name or i >= len(toks) or toks[i].upper != "ON":
         return None
     i += 1
     while i < len(toks) and toks[i].upper == "ONLY":
@@ -194,7 +202,23 @@ def _unique_index(stmt: Statement, index: str) -> tuple[str, list[str | None]] |
     table, i = read_qualified_name(toks, i)
     if i < len(toks) and toks[i].upper == "USING":
         i += 2
-    return (table[-1].name, _paren_names(toks, i)) if table else None
+    return (name[-1].name, table[-1].name, _paren_names(toks, i)) if table else None
+
+
+def nullability_tables(stmt: Statement) -> set[str]:
+    """The tables whose nullability or unique indexes `stmt` may tell about (what `_nullability`
+    and `_unique_index` read): the schema index files each earlier statement under these."""
+    keys: set[str] = set()
+    created = create_table_columns(stmt)
+    if created is not None:
+        keys.add(created[0])
+    alter = read_alter_table(stmt)
+    if alter is not None:
+        keys.add(alter.key)
+    unique = unique_index_def(stmt)
+    if unique is not None:
+        keys.add(unique[1])
+    return keys
 
 
 def _nullability(stmt: Statement, table: str, known: dict[str, bool]) -> None:
@@ -229,10 +253,10 @@ def _nullability(stmt: Statement, table: str, known: dict[str, bool]) -> None:
                     known[col_name] = True
 
 
-def _history(stmt: Statement, ctx: FileContext) -> Iterator[Statement]:
-    """Statements before `stmt`: earlier migrations in version order, then this file."""
-    for m in ctx.schema.earlier(ctx.migration):
-        yield from ctx.schema.statements(m)[0]
+def _history(stmt: Statement, ctx: FileContext, table: str) -> Iterator[Statement]:
+    """Statements before `stmt` that may tell about `table`: earlier migrations in version order
+    (from the schema index), then every earlier statement of this file."""
+    yield from ctx.schema.statements_about(ctx.migration, table)
     for s in ctx.schema.statements(ctx.migration)[0]:
         if s.index >= stmt.index:
             break
@@ -276,7 +300,7 @@ def require_not_null_before_primary_key(stmt: Statement, ctx: FileContext) -> It
         index = action.tokens[-1].name
         columns: list[str | None] | None = None
         known: dict[str, bool] = {}
-        for earlier in _history(stmt, ctx):
+        for earlier in _history(stmt, ctx, alter.key):
             found = _unique_index(earlier, index)
             if found is not None and found[0] == alter.key:
                 columns = found[1]

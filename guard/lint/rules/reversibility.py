@@ -72,11 +72,9 @@ def is_noop_statement(stmt: Statement) -> bool:
 
 def noop_reason(down_sql: str) -> str | None:
     """Why this down migration undoes nothing, or None when it has a real statement."""
-    if HASURA_STUB in down_sql.lower() and not any(
-        not is_noop_statement(s) for s in split_statements(down_sql)[0]
-    ):
-        return "is Hasura's 'Could not auto-generate a down migration' stub"
     statements = split_statements(down_sql)[0]
+    if HASURA_STUB in down_sql.lower() and all(is_noop_statement(s) for s in statements):
+        return "is Hasura's 'Could not auto-generate a down migration' stub"
     if not down_sql.strip():
         return "is empty"
     if not statements:

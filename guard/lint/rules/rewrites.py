@@ -17,13 +17,13 @@ from guard.lint.locks import ACCESS_EXCLUSIVE, describe
 from guard.lint.registry import rule
 from guard.lint.rules._types import (
     TypeSpec,
-    current_column_type,
     is_binary_compatible,
     parse_type,
+    type_before_statement,
     type_tokens,
 )
 from guard.model import Hit, Severity
-from guard.parsing import Statement, split_statements
+from guard.parsing import Statement
 from guard.tokens import PUNCT, WORD, Token
 
 #: Functions Postgres marks VOLATILE that show up as column defaults.
@@ -282,5 +282,4 @@ def avoid_type_change_rewrite(stmt: Statement, ctx: FileContext) -> Iterator[Hit
 def _earlier_type(ctx: FileContext, stmt: Statement, table: str, column: str) -> TypeSpec | None:
     """The column's type before `stmt`: earlier migrations in version order, then this file."""
     spec = ctx.schema.column_type_before(ctx.migration, table, column)
-    before = ";\n".join(s.text for s in split_statements(ctx.migration.up_sql)[0] if s.index < stmt.index)
-    return current_column_type([before], table, column, spec)
+    return type_before_statement(ctx.schema.statements(ctx.migration)[0], stmt, table, column, spec)
