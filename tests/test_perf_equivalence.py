@@ -23,7 +23,7 @@ from guard.lint.engine import lint_migrations, lint_path
 from guard.lint.rules._types import column_types
 from guard.lint.schema_index import SchemaIndex
 from guard.model import Finding, Migration
-from guard.parsing import LEAD_WORDS, Statement, _split, split_statements
+from guard.parsing import LEAD_WORDS, Statement, _split, head_is_lead, split_statements
 from guard.tokens import _tokenize_nested, tokenize
 
 
@@ -413,6 +413,24 @@ def test_tokenizer_fast_path_matches_the_nested_comment_loop(text: str) -> None:
 def test_leading_words_are_the_first_words(text: str) -> None:
     full = Statement(text, 1, 1, 0)
     assert Statement(text, 1, 1, 0).lead == full.words[:LEAD_WORDS]
+
+
+@settings(max_examples=1000, deadline=None)
+@given(
+    st.lists(st.sampled_from([*SQL_PIECES, "START", "TRANSACTION", "BEGIN", "DROP", "_"]), max_size=24).map(
+        "".join
+    )
+)
+def test_head_is_lead_only_when_it_is(text: str) -> None:
+    """The shortcut the transaction and unanalysed-statement rules take: when `head_is_lead`, the
+    head is the first leading word, so a check on `lead[0]` can read `head`."""
+    from guard.lint.rules.meta import _ONE_WORD_SHAPES, is_analysed_shape
+
+    for stmt in [Statement(text, 1, 1, 0), *split_statements(text)[0]]:
+        if head_is_lead(stmt):
+            assert stmt.lead[:1] == (stmt.head,)
+            if stmt.head in _ONE_WORD_SHAPES:
+                assert is_analysed_shape(stmt.lead)
 
 
 @pytest.mark.skipif(not CORPUS.exists(), reason="shared corpus not present")

@@ -22,8 +22,15 @@ from guard.tokens import PUNCT, read_qualified_name, show_name
 
 def existing_alter(stmt: Statement, ctx: FileContext, *needles: str) -> AlterTable | None:
     """The ALTER TABLE of `stmt` when it mentions one of `needles` and targets an existing table."""
-    if stmt.words[1:2] != ("TABLE",) or (needles and not set(needles) & set(stmt.words)):
+    words = stmt.words
+    if words[1:2] != ("TABLE",):
         return None
+    for needle in needles:  # no sets per call: 17,000 calls on the corpus
+        if needle in words:
+            break
+    else:
+        if needles:
+            return None
     alter = read_alter_table(stmt)
     if alter is None or ctx.is_new_table(alter.key):
         return None

@@ -260,10 +260,12 @@ def prefer_text(stmt: Statement, ctx: FileContext) -> Iterator[Hit]:
     heads=_HEADS,
 )
 def identifier_too_long(stmt: Statement, ctx: FileContext) -> Iterator[Hit]:
-    # Cheap word check first; a character is at most 4 bytes, so shorter words cannot qualify.
-    if not any(
-        len(w) > MAX_IDENTIFIER_BYTES // 4 and len(w.encode()) > MAX_IDENTIFIER_BYTES for w in stmt.words
-    ):
+    # Cheap word checks first (the longest word, in C); a character is at most 4 bytes, so
+    # shorter words cannot qualify.
+    words = stmt.words
+    if not words or max(map(len, words)) <= MAX_IDENTIFIER_BYTES // 4:
+        return
+    if not any(len(w) > MAX_IDENTIFIER_BYTES // 4 and len(w.encode()) > MAX_IDENTIFIER_BYTES for w in words):
         return
     seen: set[str] = set()
     for t in stmt.tokens:

@@ -20,7 +20,7 @@ from guard.lint.ddl import sql_of
 from guard.lint.locks import ACCESS_EXCLUSIVE, SHARE_UPDATE_EXCLUSIVE, describe
 from guard.lint.registry import rule
 from guard.model import Hit, Severity
-from guard.parsing import Statement
+from guard.parsing import Statement, head_is_lead
 
 #: Statements that change nothing and may sit next to a CONCURRENTLY statement.
 _HARMLESS_HEADS = frozenset({"SET", "RESET", "SHOW", "BEGIN", "START", "COMMIT", "END", "ROLLBACK", "ABORT"})
@@ -49,7 +49,12 @@ def is_enum_add_value(stmt: Statement) -> bool:
 
 
 def _is_tx_open(stmt: Statement) -> bool:
-    return stmt.head == "BEGIN" or stmt.lead[:2] == ("START", "TRANSACTION")
+    head = stmt.head
+    if head == "BEGIN":
+        return True
+    if head != "START" and head_is_lead(stmt):
+        return False  # without reading the leading words of every statement (data loads)
+    return stmt.lead[:2] == ("START", "TRANSACTION")
 
 
 def _depths(statements: Sequence[Statement]) -> list[int]:
