@@ -19,16 +19,6 @@ from guard.cli.common import (
 from guard.errors import InputError
 
 
-def report_root(folder: Path) -> Path:
-    """Where report paths are relative to: the git work tree holding `folder`, else the cwd."""
-    from guard.gitutil import GitMissing, repo_root
-
-    try:
-        return repo_root(folder)
-    except GitMissing:
-        return Path.cwd()
-
-
 @click.command()
 @click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
 @format_option(("text", "json", "github", "sarif"))
@@ -109,30 +99,9 @@ def lint(
     several projects in one run, each with its own config and layout, in one report.
     Exit 0 when clean, 1 when a finding reaches the fail level, 2 on usage or input errors.
     """
-    import atexit
-    import gc
+    from guard.lint.run import run_lint
 
-    from guard.lint.cache import open_cache
-
-    # A lint allocates a few hundred thousand small objects that live until the report
-    # (statements, tokens, findings) and form no cycles worth collecting early; with the
-    # default threshold (700) the collector runs thousands of times over them (~8% of a run).
-    # Restored once the lint is done (the command may run inside a longer-lived process).
-    collector = gc.get_threshold()
-    gc.set_threshold(10_000, 50, 100)
-    # At exit the interpreter runs one more full collection over everything still alive (every
-    # module included): 8-15 ms of a run, for nothing. Frozen objects are skipped; this runs
-    # only when the process ends, so a caller that embeds the command keeps its collector.
-    atexit.unregister(gc.freeze)
-    atexit.register(gc.freeze)
-
-    if base is not None and len(paths) > 1:
-        raise InputError(
-            "--base compares one migrations folder with a git ref", "pass a single PATH with --base"
-        )
-    results = []
-    folders = []
-    todo = []  # (folder, settings, cache): linted together, so folders can share the cores
+    targets = []
     for path in paths or (None,):
         settings = settings_for(
             path,
@@ -144,75 +113,35 @@ def lint(
             cache=(False if no_cache else None, "--no-cache"),
             cache_dir=(cache_dir, "--cache-dir"),
         )
-        folder = resolve_migrations_dir(path, settings)
-        folders.append(folder)
-        cache = open_cache(settings, folder)
-        if base is not None:
-            from guard.lint.changeset import lint_change
-
-            results.append(
-                lint_change(folder, settings, base, all_migrations=all_migrations, cache=cache, jobs=jobs)
-            )
-        else:
-            todo.append((folder, settings, cache))
+        targets.append((resolve_migrations_dir(path, settings), settings))
     in_actions = os.environ.get("GITHUB_ACTIONS") == "true"
-    slot = None
-    if todo:
-        from guard.lint import report_cache
-
-        interactive = in_actions or (output is None and sys.stdout.isatty())
-        signatures, slot = report_cache.prepare(todo, fmt, interactive=interactive)
-        replayed = report_cache.load(slot) if slot is not None else None
-        if replayed is not None:  # every folder unchanged since this very report was written
-            gc.set_threshold(*collector)
-            _write(output, replayed[0])
-            sys.exit(replayed[1])
-        from guard.lint.engine import lint_paths  # not needed to replay a report
-
-        results.extend(lint_paths(todo, jobs=jobs, signatures=signatures))
-    gc.set_threshold(*collector)
-    from guard.lint.engine import merge_results
-    from guard.report import render
-
-    result = merge_results(results)
-    folder = folders[0]
-    root = report_root(folder) if in_actions or fmt in ("github", "sarif") else None
-    if slot is not None:
-        import io
-
-        from guard.lint import report_cache
-
-        text = io.StringIO()
-        render(result, fmt, text, root=root)
-        _write(output, text.getvalue())
-        report_cache.save(slot, text.getvalue(), result.exit_code)
-    elif output is not None:
+    report = run_lint(
+        targets,
+        fmt=fmt,
+        jobs=jobs,
+        base=base,
+        all_migrations=all_migrations,
+        interactive=in_actions or (output is None and sys.stdout.isatty()),
+        rooted=in_actions,
+    )
+    if output is not None:
         with output.open("w", encoding="utf-8") as fh:
-            render(result, fmt, fh, root=root)
+            report.write(fh)
     else:
-        render(result, fmt, sys.stdout, root=root)
-    if in_actions:
+        report.write(sys.stdout)
+    if in_actions and report.result is not None:
         from guard.report.github import publish_to_actions
 
         publish_to_actions(
-            result,
+            report.result,
             fmt=fmt,
             report_on_stdout=output is None,
             summary_file=os.environ.get("GITHUB_STEP_SUMMARY"),
             stdout=sys.stdout,
             stderr=sys.stderr,
-            root=root,
+            root=report.root,
         )
-    sys.exit(result.exit_code)
-
-
-def _write(output: Path | None, text: str) -> None:
-    """The report to `--output` or stdout, in one write."""
-    if output is not None:
-        with output.open("w", encoding="utf-8") as fh:
-            fh.write(text)
-    else:
-        sys.stdout.write(text)
+    sys.exit(report.exit_code)
 
 
 @click.command()
