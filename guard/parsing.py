@@ -61,6 +61,8 @@ _WORDS_SCAN = re.compile(
 #: can only start at one of these (one character class: the regex engine scans for it in C).
 _LEAD_STOP = re.compile(r"""[-'"/$]""")
 _LEAD_WINDOW = 500
+#: Up to this length, leading words the fast path cannot take are sliced from `words`.
+_LEAD_WORDS_FROM_ALL = 2_000
 _WORD_FINDALL = re.compile(r"[A-Za-z_][A-Za-z_0-9$]*").findall
 
 MAX_PARSE_CHARS = 200_000
@@ -150,6 +152,10 @@ class Statement:
             and (limit == len(text) or (text[limit] in "'\"-/" and found[-1] not in ("E", "e")))
         ):
             return tuple(" ".join(found[:LEAD_WORDS]).upper().split(" "))
+        if len(text) <= _LEAD_WORDS_FROM_ALL:
+            # A short statement quoting a name early (Prisma's `CREATE TABLE "User" (`): its
+            # words are one C scan, and every rule reading a DDL statement asks for them anyway.
+            return self.words[:LEAD_WORDS]
         out: list[str] = []
         skipped = 0
         for m in _WORDS_SCAN.finditer(text):
