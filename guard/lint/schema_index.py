@@ -15,7 +15,8 @@ reads the later ones):
 
 - column types: per (table, column) the positions where a migration declared
   or changed its type and the type it left, so "the type before migration X"
-  is a bisect;
+  is a bisect (the first `SCAN_LIMIT` columns asked are read from the files that
+  spell their name instead: a CI gate asking about one column splits a few files);
 - `CHECK (col IS NOT NULL)` / `VALIDATE CONSTRAINT` events per table;
 - the statements that may tell about a table's nullability or unique indexes
   (`CREATE TABLE`, `ALTER TABLE`, `CREATE UNIQUE INDEX ... ON`), per table.
@@ -38,6 +39,10 @@ if TYPE_CHECKING:
     from guard.lint.rules._types import TypeSpec
     from guard.parsing import Comment, Statement
 
+#: Columns whose type history is read by scanning for their name before every migration is folded:
+#: each scan reads all the text once, so a few are cheaper than a fold, many would be quadratic.
+SCAN_LIMIT = 8
+
 #: (position in version order, constraint name, checked column or "" for VALIDATE, validated)
 CheckEvent = tuple[int, str, str, bool]
 
@@ -53,6 +58,8 @@ class SchemaIndex:
         self._split: dict[int, tuple[Migration, tuple[list[Statement], list[Comment]]]] = {}
         #: (table, column) -> (positions, types): where a migration left the column's type, in order.
         self._types: dict[tuple[str, str], tuple[list[int], list[TypeSpec]]] = {}
+        #: The same for the first few columns asked, each read from the files spelling it.
+        self._scanned: dict[tuple[str, str], tuple[list[int], list[TypeSpec]]] = {}
         self._checks: dict[str, list[CheckEvent]] = {}
         self._about: dict[str, list[tuple[int, Statement]]] = {}
         #: How many migrations (in version order) each kind of fact has been folded from.
@@ -106,10 +113,35 @@ class SchemaIndex:
         """The type of `table.column` after every migration earlier than `migration`, if declared."""
         self.queries += 1
         cut = self._cut(migration)
-        self._fold_types(cut)
-        positions, specs = self._types.get((table, column), ((), ()))
+        key = (table, column)
+        found = self._scanned.get(key)
+        if found is None:
+            if self._types_done or len(self._scanned) >= SCAN_LIMIT or '"' in column:
+                self._fold_types(cut)
+                found = self._types.get(key, ([], []))
+            else:
+                found = self._scanned[key] = self._scan_column(table, column)
+        positions, specs = found
         at = bisect_left(positions, cut)
         return specs[at - 1] if at else None
+
+    def _scan_column(self, table: str, column: str) -> tuple[list[int], list[TypeSpec]]:
+        """The column's whole history read from only the migrations that spell its name: a CI
+        gate asking about one or two columns splits a few files, not the whole repository."""
+        from guard.lint.rules._types import column_types_of
+
+        needle = column.lower()
+        positions: list[int] = []
+        specs: list[TypeSpec] = []
+        for pos, m in enumerate(self._sorted()):
+            lowered = self._lower(pos)
+            if needle not in lowered or "table" not in lowered:
+                continue  # cannot declare it (a quoted name with a doubled quote is folded instead)
+            spec = column_types_of(self.statements(m)[0]).get((table, column))
+            if spec is not None:
+                positions.append(pos)
+                specs.append(spec)
+        return positions, specs
 
     def _fold_types(self, cut: int) -> None:
         from guard.lint.rules._types import column_types_of
