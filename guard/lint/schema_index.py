@@ -41,7 +41,7 @@ if TYPE_CHECKING:
 
 #: Columns whose type history is read by scanning for their name before every migration is folded:
 #: each scan reads all the text once, so a few are cheaper than a fold, many would be quadratic.
-SCAN_LIMIT = 8
+SCAN_LIMIT = 4
 
 #: (position in version order, constraint name, checked column or "" for VALIDATE, validated)
 CheckEvent = tuple[int, str, str, bool]
