@@ -134,6 +134,16 @@ SET_NN = "ALTER TABLE users ALTER COLUMN email SET NOT NULL;"
         ("ALTER TABLE users ALTER COLUMN name SET NOT NULL;", (CHECK_VALID,), 15, True),
         # validated in this file, then SET NOT NULL (the strong_migrations sequence)
         (VALIDATE + "\n" + SET_NN, (CHECK_NOT_VALID,), 15, False),
+        # a constraint name that does not spell the column, validated in its own migration
+        (
+            SET_NN,
+            (
+                "ALTER TABLE users ADD CONSTRAINT chk_1 CHECK (email IS NOT NULL) NOT VALID;",
+                "ALTER TABLE users VALIDATE CONSTRAINT chk_1;",
+            ),
+            15,
+            False,
+        ),
     ],
 )
 def test_avoid_set_not_null(sql: str, earlier: tuple[str, ...], version: int, expected: bool) -> None:

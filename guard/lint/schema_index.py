@@ -171,13 +171,12 @@ class SchemaIndex:
         self.queries += 1
         cut = self._cut(migration)
         self._fold_checks(cut)
-        needle = column.lower()
         pending: set[str] = set()
+        # A VALIDATE CONSTRAINT names the constraint, not the column, so every file's
+        # events for the table count (a filter on the column's name missed the safe pattern).
         for pos, name, checked, valid in self._checks.get(table, ()):
             if pos >= cut:
                 break
-            if needle not in self._lower(pos):
-                continue  # as before the index: a file that never spells the column is not read
             if checked == column and valid:
                 return True, pending
             if checked == column:
