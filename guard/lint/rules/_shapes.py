@@ -24,6 +24,8 @@ DROP_KINDS: dict[tuple[str, ...], str] = {
     ("FUNCTION",): "function",
     ("PROCEDURE",): "procedure",
     ("SEQUENCE",): "sequence",
+    ("EXTENSION",): "extension",
+    ("OWNED", "BY"): "owned",
 }
 
 #: Words after `DROP` in an ALTER TABLE action that do not name a column.

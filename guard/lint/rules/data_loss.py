@@ -116,20 +116,40 @@ def avoid_truncate(stmt: Statement, ctx: FileContext) -> Iterator[Hit]:
     good="DELETE FROM sessions WHERE expires_at < now();",
 )
 def require_where_clause(stmt: Statement, ctx: FileContext) -> Iterator[Hit]:
-    verb, table, has_where = _top_level_write(stmt)
-    if not verb or has_where or ctx.is_new_table(table[-1].name if table else ""):
-        return
-    shown = show_name(table)
-    yield Hit(
-        f"{verb} on {shown} has no WHERE clause: it touches every row",
-        f"Add the condition you mean, e.g. {verb} {'FROM ' if verb == 'DELETE' else ''}{shown}"
-        f" {'SET ... ' if verb == 'UPDATE' else ''}WHERE <condition>; batch full-table backfills by primary key.",
-    )
+    toks = stmt.tokens
+    # A data-modifying CTE (`WITH gone AS (DELETE FROM t RETURNING *) INSERT ...`) runs in full
+    # whatever the outer statement is, so each CTE body is judged like a statement of its own.
+    scopes = [toks, *_cte_bodies(toks)] if toks and toks[0].upper == "WITH" else [toks]
+    for scope in scopes:
+        verb, table, has_where = _top_level_write(scope)
+        if not verb or has_where or ctx.is_new_table(table[-1].name if table else ""):
+            continue
+        shown = show_name(table)
+        yield Hit(
+            f"{verb} on {shown} has no WHERE clause: it touches every row",
+            f"Add the condition you mean, e.g. {verb} {'FROM ' if verb == 'DELETE' else ''}{shown}"
+            f" {'SET ... ' if verb == 'UPDATE' else ''}WHERE <condition>; batch full-table backfills by primary key.",
+        )
 
 
-def _top_level_write(stmt: Statement) -> tuple[str, list[Token], bool]:
+def _cte_bodies(toks: tuple[Token, ...]) -> Iterator[tuple[Token, ...]]:
+    """The tokens inside each top-level `name AS [NOT] [MATERIALIZED] ( ... )` of a WITH clause."""
+    depth, start = 0, -1
+    for i, t in enumerate(toks):
+        if t.kind == PUNCT and t.text == "(":
+            if depth == 0 and i > 0 and toks[i - 1].upper in ("AS", "MATERIALIZED"):
+                start = i + 1
+            depth += 1
+        elif t.kind == PUNCT and t.text == ")":
+            depth -= 1
+            if depth == 0 and start >= 0:
+                yield toks[start:i]
+                start = -1
+
+
+def _top_level_write(toks: tuple[Token, ...]) -> tuple[str, list[Token], bool]:
     """(DELETE|UPDATE, target name parts, whether a WHERE follows at the same depth)."""
-    toks, depth = stmt.tokens, 0
+    depth = 0
     verb, has_where = "", False
     table: list[Token] = []
     for i, t in enumerate(toks):

@@ -59,6 +59,8 @@ _LOSS = {
     "function": "the running release, triggers or defaults still call it",
     "procedure": "the running release still calls it",
     "sequence": "defaults and code that call nextval() on it start failing",
+    "extension": "its types, functions and operators are gone, and code, defaults and indexes using them break",
+    "owned": "every table, view, function and sequence the role owns is gone, with its data",
 }
 
 
@@ -103,10 +105,11 @@ def avoid_drop_table(stmt: Statement, ctx: FileContext) -> Iterator[Hit]:
     family=FAMILY,
     heads=("DROP",),
     lock=ACCESS_EXCLUSIVE,
-    summary="Dropping a schema removes every table, view and function in it.",
+    summary="Dropping a schema (or `DROP OWNED BY` a role) removes every table, view and function in it.",
     why="""
         DROP SCHEMA (and with CASCADE, everything inside it) deletes data and objects the running
-        release may still use; nothing short of a backup restore brings them back.
+        release may still use; nothing short of a backup restore brings them back. `DROP OWNED BY`
+        does the same to every object a role owns, without naming any of them.
     """,
     fix="Move users off the schema first; drop it in a later contract migration.",
     bad="DROP SCHEMA reporting CASCADE;",
@@ -114,6 +117,7 @@ def avoid_drop_table(stmt: Statement, ctx: FileContext) -> Iterator[Hit]:
 )
 def avoid_drop_schema(stmt: Statement, ctx: FileContext) -> Iterator[Hit]:
     yield from _drop_check(frozenset({"schema"}), _retire_fix("schema"))(stmt, ctx)
+    yield from _drop_check(frozenset({"owned"}), _retire_fix("the objects owned by role"))(stmt, ctx)
 
 
 @rule(
@@ -136,10 +140,11 @@ def avoid_drop_database(stmt: Statement, ctx: FileContext) -> Iterator[Hit]:
     severity=Severity.ERROR,
     family=FAMILY,
     heads=("DROP",),
-    summary="Dropping a type or domain breaks columns, casts and functions that use it.",
+    summary="Dropping a type, domain or extension breaks columns, casts and functions that use it.",
     why="""
         Postgres refuses DROP TYPE while columns use it, and with CASCADE drops those columns, and
-        their data, too. Application code that casts to the type (`'x'::mood`) fails.
+        their data, too. Application code that casts to the type (`'x'::mood`) fails. DROP EXTENSION
+        removes the extension's types and functions the same way (`gen_random_uuid`, `citext`).
     """,
     fix="Move every column and function off the type first; drop it in a later contract migration.",
     bad="DROP TYPE mood;",
@@ -147,6 +152,7 @@ def avoid_drop_database(stmt: Statement, ctx: FileContext) -> Iterator[Hit]:
 )
 def avoid_drop_type(stmt: Statement, ctx: FileContext) -> Iterator[Hit]:
     yield from _drop_check(frozenset({"type", "domain"}), _retire_fix("type"))(stmt, ctx)
+    yield from _drop_check(frozenset({"extension"}), _retire_fix("extension"))(stmt, ctx)
 
 
 @rule(

@@ -88,7 +88,6 @@ ANALYSED_COMMAND_SHAPES: tuple[tuple[str, ...], ...] = (
     ("CALL",),
     ("REFRESH", "MATERIALIZED", "VIEW"),
     ("NOTIFY",),
-    ("SECURITY", "LABEL"),
     ("CREATE", "INDEX"),
     ("CREATE", "UNIQUE", "INDEX"),
     ("CREATE", "TABLE"),
