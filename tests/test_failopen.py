@@ -64,6 +64,11 @@ def _ids(sql: str) -> set[str]:
         ("ALTER FOREIGN TABLE ft DROP COLUMN a;", "unanalysed-statement"),
         ("IMPORT FOREIGN SCHEMA s FROM SERVER x INTO y;", "unanalysed-statement"),
         ("SECURITY LABEL ON TABLE t IS 'x';", "unanalysed-statement"),
+        # DROP forms no rule judges are unanalysed, not passed as safe
+        ("DROP FOREIGN TABLE ft;", "unanalysed-statement"),
+        ("DROP ROLE reporting;", "unanalysed-statement"),
+        ("DROP SERVER remote CASCADE;", "unanalysed-statement"),
+        ("DROP PUBLICATION changes;", "unanalysed-statement"),
         ("ALTER LARGE OBJECT 1 OWNER TO x;", "unanalysed-statement"),
         ("\\i file.sql", "unanalysed-statement"),
         ("\\connect other", "unanalysed-statement"),
