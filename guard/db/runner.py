@@ -14,7 +14,7 @@ the environment.
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -104,8 +104,6 @@ def migrate(
     `lint_gate(pending)` raises a `GuardError` to refuse. Raises `RunFailed` (with the
     report so far) when a migration fails; every refusal is audited.
     """
-    import psycopg
-
     action = "dry-run" if dry else "migrate"
     with Session(ctx, action, to) as session:
         report = RunReport(action, session.run_id)
@@ -140,41 +138,51 @@ def migrate(
             session.audit("ok", [])
             return report
         pid = ctx.conn.info.backend_pid
-        try:
-            with BlockerWatch(ctx.lock_conn, pid, _watch_interval(ctx.settings)) as watch:
-                if dry:
-                    for m in plan.pending:
-                        if m.version in specs and specs[m.version].preconditions:
-                            ctx.out(f"{m.id}: preconditions are checked when it is applied, not in a dry run")
-                    report.outcomes = dry_run(
-                        ctx.conn,
-                        plan.pending,
-                        ctx.settings,
-                        refuse_access_exclusive=refuse_access_exclusive,
-                        watch=watch,
-                    )
-                else:
-                    _apply_all(ctx, session, plan, specs, watch, report)
-        except GuardError as exc:
-            session.audit("refused", ids, exc.message)
-            raise
-        except MigrationFailed as failed:
-            report.outcomes.append(failed.outcome)
-            report.error = failed.message
-            session.audit("failed", ids, failed.message)
-            raise RunFailed(failed.message, failed.hint, report) from None
-        except psycopg.Error as exc:
-            report.error = _lost(exc)
-            with contextlib.suppress(GuardError):
-                session.audit("failed", ids, report.error)
-            raise RunFailed(
-                report.error,
-                "the database is at a migration boundary; `migration-guard status` shows what is applied",
-                report,
-            ) from None
+        lost_hint = "the database is at a migration boundary; `migration-guard status` shows what is applied"
+        with _failures_audited(session, ids, report, lost_hint):
+            try:
+                with BlockerWatch(ctx.lock_conn, pid, _watch_interval(ctx.settings)) as watch:
+                    if dry:
+                        for m in plan.pending:
+                            if m.version in specs and specs[m.version].preconditions:
+                                ctx.out(
+                                    f"{m.id}: preconditions are checked when it is applied, not in a dry run"
+                                )
+                        report.outcomes = dry_run(
+                            ctx.conn,
+                            plan.pending,
+                            ctx.settings,
+                            refuse_access_exclusive=refuse_access_exclusive,
+                            watch=watch,
+                        )
+                    else:
+                        _apply_all(ctx, session, plan, specs, watch, report)
+            except GuardError as exc:
+                session.audit("refused", ids, exc.message)
+                raise
         failed_dry = [o for o in report.outcomes if o.status == "dry-run failed"]
         session.audit("failed" if failed_dry else "ok", ids, failed_dry[0].error if failed_dry else None)
         return report
+
+
+@contextlib.contextmanager
+def _failures_audited(session: Session, ids: list[str], report: RunReport, lost_hint: str) -> Iterator[None]:
+    """Turn a failed migration or a lost connection into an audited `RunFailed` carrying the report so far."""
+    import psycopg
+
+    try:
+        yield
+    except MigrationFailed as failed:
+        report.outcomes.append(failed.outcome)
+        report.error = failed.message
+        session.audit("failed", ids, failed.message)
+        raise RunFailed(failed.message, failed.hint, report) from None
+    except psycopg.Error as exc:
+        report.error = _lost(exc)
+        # The connection that writes the audit may be the one that was lost.
+        with contextlib.suppress(GuardError):
+            session.audit("failed", ids, report.error)
+        raise RunFailed(report.error, lost_hint, report) from None
 
 
 def _lost(exc: Exception) -> str:
@@ -227,8 +235,6 @@ def rollback(
     to: str | None = None,
 ) -> RunReport:
     """Apply down migrations in reverse version order: the last `steps` (default 1), or all above `to`."""
-    import psycopg
-
     target = f"to {to}" if to is not None else f"steps {steps or 1}"
     with Session(ctx, "rollback", target) as session:
         report = RunReport("rollback", session.run_id)
@@ -248,25 +254,15 @@ def rollback(
             raise session.refuse(exc, ids) from None
         session.audit("started", ids)
         executor = Executor(ctx.conn, ctx.settings, ctx.host, ctx.tool_version, out=ctx.out)
-        try:
-            with BlockerWatch(
-                ctx.lock_conn, ctx.conn.info.backend_pid, _watch_interval(ctx.settings)
-            ) as watch:
-                executor.watch = watch
-                for m, row in todo:
-                    ctx.out(f"rolling back {m.id}")
-                    resume = row.statements_done if row.status == PARTIAL_DOWN else 0
-                    report.outcomes.append(executor.down(m, resume))
-        except MigrationFailed as failed:
-            report.outcomes.append(failed.outcome)
-            report.error = failed.message
-            session.audit("failed", ids, failed.message)
-            raise RunFailed(failed.message, failed.hint, report) from None
-        except psycopg.Error as exc:
-            report.error = _lost(exc)
-            with contextlib.suppress(GuardError):
-                session.audit("failed", ids, report.error)
-            raise RunFailed(report.error, "`migration-guard status` shows what is applied", report) from None
+        with (
+            _failures_audited(session, ids, report, "`migration-guard status` shows what is applied"),
+            BlockerWatch(ctx.lock_conn, ctx.conn.info.backend_pid, _watch_interval(ctx.settings)) as watch,
+        ):
+            executor.watch = watch
+            for m, row in todo:
+                ctx.out(f"rolling back {m.id}")
+                resume = row.statements_done if row.status == PARTIAL_DOWN else 0
+                report.outcomes.append(executor.down(m, resume))
         if not todo:
             report.notes.append("nothing to roll back")
         session.audit("ok", ids)
