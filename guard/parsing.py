@@ -19,6 +19,7 @@ import logging
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import cache
 from typing import TYPE_CHECKING, Any, Generic, TypeVar, overload
 
 from guard.tokens import NAME_START, TAG_PART
@@ -248,16 +249,12 @@ def _first_line(text: str) -> str:
     return text.strip().splitlines()[0] if text.strip() else ""
 
 
-_DIALECT: list[Any] = []
-
-
+@cache
 def _dialect() -> Any:
-    # Built once per process; the dialect object is immutable and reused.
-    if not _DIALECT:
-        from sqlglot.dialects.dialect import Dialect
+    # Built once per process, on first use (sqlglot is imported only when a statement needs it).
+    from sqlglot.dialects.dialect import Dialect
 
-        _DIALECT.append(Dialect.get_or_raise("postgres"))
-    return _DIALECT[0]
+    return Dialect.get_or_raise("postgres")
 
 
 def normalize_text(text: str) -> str:
