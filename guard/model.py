@@ -61,6 +61,15 @@ class Migration:
         return f"{self.version}_{self.name}" if self.name else self.version
 
     @property
+    def key(self) -> str:
+        """The identity the layout's own tool keys its history by.
+
+        Prisma keys `_prisma_migrations` by folder name, so two folders may share a
+        timestamp; every other supported tool keys by version.
+        """
+        return self.id if self.layout == "prisma" else self.version
+
+    @property
     def version_key(self) -> tuple[int, ...]:
         """Numeric ordering key: `1.2.10` sorts after `1.2.9`, `20240102` after `9`."""
         return version_key(self.version)
