@@ -61,12 +61,20 @@ class Settings:
     node_env_default: str = "dev"
     schema_file: Path | None = None
     shadow: str = "embedded"
-    shadow_image: str = "postgres:15"
+    #: Docker image for `--shadow docker`; empty = `postgres:<pg_version>`.
+    shadow_image: str = ""
+    #: Postgres bin folder for the embedded shadow server; None = chosen automatically.
+    shadow_bindir: Path | None = None
     cache: bool = True
     cache_dir: Path | None = None
     #: Where each non-default value came from: key -> "pyproject.toml", "--pg-version", ...
     sources: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}), compare=False)
     config_path: Path | None = field(default=None, compare=False)
+
+    @property
+    def docker_image(self) -> str:
+        """The image `--shadow docker` runs: `shadow_image`, or the official image of `pg_version`."""
+        return self.shadow_image or f"postgres:{self.pg_version}"
 
     def source_of(self, key: str) -> str:
         """Where `key`'s value came from (`default` when nobody set it)."""
@@ -204,6 +212,7 @@ PARSERS: Mapping[str, Callable[[Any, str, Path], Any]] = MappingProxyType(
         "schema_file": _optional_path,
         "shadow": _choice(SHADOW_PROVIDERS),
         "shadow_image": _str,
+        "shadow_bindir": _optional_path,
         "cache": _bool,
         "cache_dir": _optional_path,
     }

@@ -28,6 +28,7 @@ from typing import TYPE_CHECKING, Any
 from guard import verify_findings as words
 from guard.db.apply import statements_and_mode
 from guard.db.execute import StatementFailure, refuse_open_transaction, run_statements
+from guard.db.extensions import MissingExtensionError, missing_extension
 from guard.db.snapshot import Change, Snapshot, data_fingerprint, diff_data, diff_snapshots, take_snapshot
 from guard.errors import ConfigError, InputError
 from guard.model import Finding, Migration, Severity
@@ -161,6 +162,15 @@ class _Session:
                 refuse_open_transaction(self.conn, statements)
             return transactional, None
         except StatementFailure as exc:
+            if (extension := missing_extension(exc.error)) is not None:
+                raise MissingExtensionError(
+                    extension,
+                    f"{migration.id} ({direction}) line {exc.line}",
+                    f"verify ran on {self.db.server.description}; use a server that has it: install "
+                    "the extension's package where the embedded server's binaries live (e.g. "
+                    "postgresql-contrib), or --shadow docker (the official image carries contrib), "
+                    "or --shadow-url",
+                ) from None
             return transactional, exc
         finally:
             self.timings.migrations += time.perf_counter() - started

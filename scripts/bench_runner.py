@@ -6,13 +6,14 @@ against a fresh database on the same server; the runner side includes its histor
 rows, audit rows, advisory locks and timeouts (library API, no lint: that is its own
 benchmark). Prints both medians and the ratio.
 
-    .venv/bin/python scripts/bench_runner.py                       # embedded server (pgserver)
+    .venv/bin/python scripts/bench_runner.py                       # the embedded throwaway server
     .venv/bin/python scripts/bench_runner.py --url postgresql://postgres@127.0.0.1:5432/postgres
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import shutil
 import statistics
 import subprocess
@@ -84,19 +85,16 @@ def main() -> int:
     )
     parser.add_argument("--count", type=int, default=500, help="migrations per run (default 500)")
     parser.add_argument("--repeat", type=int, default=5, help="runs per side (default 5)")
-    parser.add_argument("--url", default=None, help="admin URL of the server (default: embedded pgserver)")
+    parser.add_argument("--url", default=None, help="admin URL of the server (default: the embedded throwaway server)")
     parser.add_argument("--psql", default=shutil.which("psql") or "/usr/bin/psql")
     args = parser.parse_args()
 
-    server = None
-    data_dir = None
     admin = args.url
+    stack = contextlib.ExitStack()
     if admin is None:
-        import pgserver
+        from guard.db import embedded
 
-        data_dir = Path(tempfile.mkdtemp(prefix="guard-bench-"))
-        server = pgserver.get_server(data_dir, cleanup_mode="stop")
-        admin = server.get_uri()
+        admin = stack.enter_context(embedded.start(15)).url
     migrations = make_migrations(args.count)
     with tempfile.TemporaryDirectory() as tmp:
         script = Path(tmp) / "all.sql"
@@ -117,9 +115,7 @@ def main() -> int:
                 finally:
                     drop(admin, name)
         finally:
-            if server is not None:
-                server.cleanup()
-                shutil.rmtree(data_dir or "", ignore_errors=True)
+            stack.close()
     r, p = statistics.median(runner_times), statistics.median(psql_times)
     print(
         f"{args.count} migrations, {args.repeat} runs each, server: {'embedded' if args.url is None else 'given URL'}"

@@ -66,7 +66,7 @@ def main() -> int:
         generate(folder, args.count)
         settings = Settings()
         migrations = discover(folder, "hasura").migrations
-        with start_server(args.shadow, url=args.shadow_url) as server:
+        with start_server(args.shadow, settings, url=args.shadow_url) as server:
             t = time.perf_counter()
             with throwaway_database(server, settings) as db:
                 setup = time.perf_counter() - t

