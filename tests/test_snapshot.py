@@ -18,7 +18,7 @@ from guard.db.snapshot import (
 pytestmark = pytest.mark.db
 
 SCHEMA = """
-CREATE EXTENSION IF NOT EXISTS vector;
+CREATE EXTENSION IF NOT EXISTS citext;
 CREATE TYPE mood AS ENUM ('sad', 'ok', 'happy');
 CREATE DOMAIN positive AS integer CHECK (VALUE > 0);
 CREATE TABLE users (
@@ -85,9 +85,9 @@ def test_every_object_kind_is_described(conn: psycopg.Connection) -> None:
     assert o[("table", "public.users")]["row_level_security"] is True
     assert o[("sequence", "public.invoice_no")]["start"] == "100"
     assert o[("sequence", "public.orders_id_seq")]["owned_by"] == "public.orders.id"
-    assert ("extension", "vector") in o
+    assert ("extension", "citext") in o
     # Extension members, the history schema and the marker table are not the user's schema.
-    assert not any("vector" in k[1] for k in o if k[0] != "extension")
+    assert not any("citext" in k[1] for k in o if k[0] != "extension")
     assert not any("migration_guard" in k[1] for k in o)
     assert not any("bk_env_marker" in k[1] for k in o)
     # Primary-key indexes are described by their constraint, not twice.
