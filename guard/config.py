@@ -328,7 +328,8 @@ def _check_gate_envs(settings: Settings) -> None:
                 raise ConfigError(
                     f"{settings.source_of(key)}: {key} names environment {env!r}, which is not in "
                     f"`environments` ({', '.join(settings.environments)})",
-                    _hint(env, settings.environments) or f"list only configured environments in {key}",
+                    _hint(env, settings.environments)
+                    or f"use one of {', '.join(settings.environments)}, or add it to `environments`",
                 )
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import shutil
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -64,7 +65,7 @@ def test_contract_waits_inside_the_window_with_time_remaining(fresh_db: str) -> 
         audit = read_audit(ctx.conn, "migration_guard")[0]
     assert report.outcomes == [] and report.wait is not None
     msg = report.wait.message()
-    assert msg.startswith("3_m3 waits: it contracts 1_m1")
+    assert msg.startswith("3_m3 waits for its expand/contract window: it contracts 1_m1")
     assert opens is not None and f"window opens at {opens[0]} UTC" in msg
     assert "in 59m" in msg or "in 1h 00m" in msg  # ~1h left
     assert msg.endswith("waiting behind it: 4_m4")
@@ -89,7 +90,7 @@ def test_configured_window(fresh_db: str) -> None:
         migrate(ctx, [EXPAND, BACKFILL])
         _age_expand(fresh_db, 1.5)
         waited = migrate(ctx, [EXPAND, BACKFILL, CONTRACT]).wait
-        assert waited is not None and "the 2h expand/contract window" in waited.message()
+        assert waited is not None and "the 2h window opens" in waited.message()
         assert "in 29m" in waited.message() or "in 30m" in waited.message()
         _age_expand(fresh_db, 2.5)
         migrate(ctx, [EXPAND, BACKFILL, CONTRACT])
@@ -207,8 +208,11 @@ APP = Path(__file__).resolve().parent.parent / "sample_migrations" / "app"
 CONTRACT_ID = "20240110090000_contract_users_full_name"
 
 
-def _cli(url: str, env: str, monkeypatch: pytest.MonkeyPatch, tmp_path: Path, *args: str) -> Result:
-    """`migration-guard migrate sample_migrations/app --env ENV ARGS` against a database marked ENV."""
+def _cli(
+    url: str, env: str, monkeypatch: pytest.MonkeyPatch, tmp_path: Path, *args: str, cmd: str = "migrate"
+) -> Result:
+    """`migration-guard CMD <args> --env ENV` (default args: sample_migrations/app) against a
+    database marked ENV."""
     with psycopg.connect(url, autocommit=True) as conn:
         conn.execute("CREATE TABLE IF NOT EXISTS bk_env_marker (id int PRIMARY KEY, env text NOT NULL)")
         conn.execute("INSERT INTO bk_env_marker VALUES (1, %s) ON CONFLICT DO NOTHING", (env,))
@@ -220,7 +224,8 @@ def _cli(url: str, env: str, monkeypatch: pytest.MonkeyPatch, tmp_path: Path, *a
         monkeypatch.setenv("CONFIRM_PROD_MIGRATE", "YES")
     else:
         monkeypatch.delenv("CONFIRM_PROD_MIGRATE", raising=False)
-    return CliRunner().invoke(cli, ["migrate", str(APP), "--env", env, *args], catch_exceptions=False)
+    args = args if args and not args[0].startswith("-") else (str(APP), *args)
+    return CliRunner().invoke(cli, [cmd, *args, "--env", env], catch_exceptions=False)
 
 
 def test_sample_app_builds_in_one_run_on_an_empty_dev_database(
@@ -229,7 +234,7 @@ def test_sample_app_builds_in_one_run_on_an_empty_dev_database(
     result = _cli(fresh_db, "dev", monkeypatch, tmp_path)
     assert result.exit_code == 0, result.output
     assert len(history_versions(fresh_db)) == 11
-    assert f"applied          {CONTRACT_ID}" in result.stdout
+    assert any(line.startswith("applied") and CONTRACT_ID in line for line in result.stdout.splitlines())
 
 
 def test_sample_app_in_prod_stops_before_the_contract_with_exit_3(
@@ -239,10 +244,12 @@ def test_sample_app_in_prod_stops_before_the_contract_with_exit_3(
     assert result.exit_code == EXIT_WAITING == 3, result.output
     assert history_versions(fresh_db) == [p.name.split("_")[0] for p in sorted(APP.iterdir())][:9]
     out = result.stdout
-    assert f"waiting: {CONTRACT_ID} waits: it contracts 20240108090000_expand_users_display_name" in out
-    assert "the 48h expand/contract window opens at 20" in out and " UTC, in 47h 59m" in out
+    assert f"{CONTRACT_ID} waits for its expand/contract window: it contracts 20240108090000_expand" in out
+    assert "the 48h window opens at 20" in out and " UTC, in 47h 59m" in out
     assert out.rstrip().splitlines()[-2].endswith("waiting behind it: 20240111090000_unique_users_email")
     assert "next: nothing failed: run migrate again after 20" in out
+    planned = _cli(fresh_db, "prod", monkeypatch, tmp_path, cmd="plan")
+    assert planned.exit_code == 3 and f"note     {CONTRACT_ID} waits for its" in planned.stdout
     # every deploy inside the window says the same and applies nothing, with the same exit code
     again = _cli(fresh_db, "prod", monkeypatch, tmp_path, "--format", "json")
     assert again.exit_code == 3
@@ -255,3 +262,26 @@ def test_sample_app_in_prod_stops_before_the_contract_with_exit_3(
         conn.execute("UPDATE migration_guard.history SET applied_at = applied_at - interval '48 hours'")
     assert _cli(fresh_db, "prod", monkeypatch, tmp_path).exit_code == 0
     assert len(history_versions(fresh_db)) == 11
+
+
+def test_after_to_on_dev_a_later_migration_can_be_planned_and_dry_run(
+    fresh_db: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    app = tmp_path / "app"
+    shutil.copytree(APP, app)
+    result = _cli(fresh_db, "dev", monkeypatch, tmp_path, str(app), "--to", "20240109090000")
+    assert result.exit_code == 0 and len(history_versions(fresh_db)) == 9
+    later = app / "20240112090000_add_users_nickname"
+    later.mkdir()
+    (later / "up.sql").write_text("ALTER TABLE users ADD COLUMN nickname text;\n")
+    (later / "down.sql").write_text("ALTER TABLE users DROP COLUMN nickname;\n")
+    planned = _cli(fresh_db, "dev", monkeypatch, tmp_path, str(app), cmd="plan")
+    assert planned.exit_code == 0, planned.output
+    assert "does not bind in dev (contract_window_envs)" in planned.stdout
+    dry = _cli(fresh_db, "dev", monkeypatch, tmp_path, str(app), "--dry-run")
+    assert dry.exit_code == 0, dry.output
+    assert any(
+        line.startswith("dry-run ok") and "20240112090000_add_users_nickname" in line
+        for line in dry.stdout.splitlines()
+    )
+    assert len(history_versions(fresh_db)) == 9

@@ -172,7 +172,7 @@ def _render_report(report: RunReport, fmt: str) -> None:
     for note in report.notes:
         click.echo(note)
     if report.wait is not None:
-        click.echo(f"waiting: {report.wait.message()}")
+        click.echo(report.wait.message())
         click.echo(f"  next: {report.wait.hint()}")
 
 
@@ -260,7 +260,7 @@ def plan(
     state = "is open" if binds else f"does not bind in {here} (contract_window_envs)"
     notes += [f"{s.migration.id}: contract window for {s.expand} {state}" for s in gate.specs.values() if s.expand]
     if gate.wait is not None:
-        notes.append(f"waits: {gate.wait.message()}")
+        notes.append(gate.wait.message())
         code = code or EXIT_WAITING
     notes += [f"refused: {exc.message}" for exc in refusals]
     code = 2 if refusals else code

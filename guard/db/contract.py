@@ -103,8 +103,8 @@ class ContractWait:
             else "applied in this run"
         )
         text = (
-            f"{m.id} waits: it contracts {expand} ({applied}); the {self.window_hours:g}h "
-            f"expand/contract window opens at {utc(self.opens)}, "
+            f"{m.id} waits for its expand/contract window: it contracts {expand} ({applied}); "
+            f"the {self.window_hours:g}h window opens at {utc(self.opens)}, "
             f"in {format_remaining(self.opens - self.now)}"
         )
         if self.behind:
