@@ -16,8 +16,7 @@ from click.testing import CliRunner, Result
 from runner_helpers import FAST, history_versions, mig, runner_ctx
 
 from guard.cli import cli
-from guard.cli.run_cmd import EXIT_WAITING
-from guard.db.contract import ContractRefusal, contract_spec, format_remaining
+from guard.db.contract import ContractRefusal, ContractWait, contract_spec, format_remaining
 from guard.db.history import read_audit
 from guard.db.runner import migrate
 
@@ -241,7 +240,7 @@ def test_sample_app_in_prod_stops_before_the_contract_with_exit_3(
     fresh_db: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     result = _cli(fresh_db, "prod", monkeypatch, tmp_path)
-    assert result.exit_code == EXIT_WAITING == 3, result.output
+    assert result.exit_code == ContractWait.exit_code == 3, result.output
     assert history_versions(fresh_db) == [p.name.split("_")[0] for p in sorted(APP.iterdir())][:9]
     out = result.stdout
     assert f"{CONTRACT_ID} waits for its expand/contract window: it contracts 20240108090000_expand" in out

@@ -36,12 +36,6 @@ if TYPE_CHECKING:
     from guard.model import Migration
 
 
-#: `migrate` applied what it could and stopped before a contract whose window has not opened:
-#: not a failure (exit 2 pages people), not plain success (the migrations behind the contract did
-#: not run, so an application release that needs them must not roll out). See docs/safety-gates.md.
-EXIT_WAITING = 3
-
-
 def _err(line: str) -> None:
     click.echo(line, err=True)
 
@@ -89,7 +83,7 @@ def _lint_gate(settings: Settings, discovery: Discovery) -> Callable[[list[Migra
     """The lint gate: findings at the fail level in the migrations about to run refuse the run (exit 1)."""
 
     def gate(pending: list[Migration]) -> None:
-        from guard.db.runner import LintRefusal
+        from guard.db.lintgate import LintRefusal
         from guard.lint.engine import lint_migrations
         from guard.report import render
 
@@ -230,48 +224,20 @@ def plan(
     """The developer's dry run: gates, lint findings, drift, contract timing and the pending list,
     without changing anything. Exit 0 when `migrate` would proceed, 1 on lint findings where the
     lint gate binds, 2 on refusals, 3 when a contract would wait for its window."""
-    from guard.db.contract import ContractRefusal, db_now
-    from guard.db.plan import check_drift, contract_checks
-    from guard.db.runner import LintRefusal, read_plan, run_lint_gate
-    from guard.errors import SafetyError
+    from guard.db.preview import preview
     from guard.gates import open_gated_connection
 
     settings, runtime = _setup(path, config_file, layout, env, database_url)
     conn = open_gated_connection(settings, runtime, mutating=False, out=_err)
-    notes: list[str] = []
-    code = 0
-    here = runtime.expected_env
-    binds = here in settings.contract_window_envs
     try:
         discovery = _discover(path, settings)
-        the_plan = read_plan(conn, discovery.migrations, settings, to)
-        try:
-            if warning := run_lint_gate(_lint_gate(settings, discovery), the_plan.pending, settings, here):
-                notes.append(warning)
-        except LintRefusal as exc:
-            notes.append(exc.message)
-            code = 1
-        refusals: list[ContractRefusal] = []
-        gate = contract_checks(
-            the_plan, db_now(conn), settings.contract_window_hours, window_binds=binds, refusals=refusals
+        seen = preview(
+            conn, discovery.migrations, settings, runtime.expected_env, _lint_gate(settings, discovery), to
         )
     finally:
         conn.close()
-    state = "is open" if binds else f"does not bind in {here} (contract_window_envs)"
-    notes += [f"{s.migration.id}: contract window for {s.expand} {state}" for s in gate.specs.values() if s.expand]
-    if gate.wait is not None:
-        notes.append(gate.wait.message())
-        code = code or EXIT_WAITING
-    notes += [f"refused: {exc.message}" for exc in refusals]
-    code = 2 if refusals else code
-    try:
-        check_drift(the_plan)  # the same refusal `migrate` would give
-    except SafetyError as exc:
-        notes.append(f"refused: {exc.message}")
-        code = 2
-    waiting = gate.wait.as_dict() if gate.wait is not None else None
-    _render_plan(the_plan, fmt, {"notes": notes, "exit_code": code, "waiting": waiting})
-    sys.exit(code)
+    _render_plan(seen.plan, fmt, seen.extra())
+    sys.exit(seen.exit_code)
 
 
 @click.command()
@@ -325,7 +291,7 @@ def migrate(
     if dry_run and any(o.status == "dry-run failed" for o in report.outcomes):
         sys.exit(1)
     if report.wait is not None:
-        sys.exit(EXIT_WAITING)
+        sys.exit(report.wait.exit_code)
 
 
 @click.command()

@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from guard.db.history import APPLIED, AppliedMigration
 from guard.errors import SafetyError
@@ -82,6 +82,11 @@ def utc(moment: datetime) -> str:
 @dataclass(frozen=True)
 class ContractWait:
     """A contract whose expand/contract window has not opened: it and every migration behind it wait."""
+
+    #: `migrate` applied what it could and stopped before the contract: not a failure (exit 2
+    #: would page people and fail every deploy for up to the window), not plain success (what
+    #: waits did not run, so a release that needs it must not roll out). See docs/safety-gates.md.
+    exit_code: ClassVar[int] = 3
 
     spec: ContractSpec
     window_hours: float

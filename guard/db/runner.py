@@ -28,6 +28,7 @@ from guard.db.apply import statements_and_mode as _mode
 from guard.db.contract import ContractSpec, ContractWait, check_preconditions, db_now
 from guard.db.dryrun import dry_run, predict_access_exclusive
 from guard.db.history import APPLIED, PARTIAL, PARTIAL_DOWN, AppliedMigration
+from guard.db.lintgate import LintRefusal, run_lint_gate
 from guard.db.locks import BlockerWatch, parse_pg_duration
 from guard.db.plan import Plan, build_plan, check_drift, contract_checks, read_plan
 from guard.db.session import RunnerContext, Session
@@ -61,44 +62,6 @@ class RunFailed(GuardError):
     def __init__(self, message: str, hint: str | None, report: RunReport) -> None:
         super().__init__(message, hint)
         self.report = report
-
-
-class LintRefusal(GuardError):
-    """Pending migrations have lint findings at the fail level (exit 1, like `lint`).
-
-    `count` is how many; where the lint gate does not bind they become a warning.
-    """
-
-    exit_code = 1
-
-    def __init__(self, message: str, hint: str | None = None, count: int = 0) -> None:
-        super().__init__(message, hint)
-        self.count = count
-
-
-def run_lint_gate(
-    lint_gate: Callable[[list[Migration]], None] | None,
-    pending: list[Migration],
-    settings: Settings,
-    env: str,
-) -> str | None:
-    """Run the lint gate: it refuses (`LintRefusal`) where `lint_gate_envs` names `env`, the
-    environment the runner protects; elsewhere (dev by default) its findings, already printed,
-    come back as a warning line and the run goes on."""
-    if lint_gate is None:
-        return None
-    try:
-        lint_gate(pending)
-    except LintRefusal as exc:
-        envs = settings.lint_gate_envs
-        if env in envs:
-            raise
-        return (
-            f"warning: lint found {exc.count or 'some'} problem(s) at the fail level in the migrations "
-            f"about to run; the lint gate refuses only in {', '.join(envs) or 'no environment'} "
-            f"(lint_gate_envs) and this is {env}: going on"
-        )
-    return None
 
 
 @dataclass
