@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 from guard.db.history import APPLIED, AppliedMigration
 from guard.errors import SafetyError
 from guard.model import Migration, version_key
+from guard.timefmt import format_remaining, utc
 
 if TYPE_CHECKING:
     import psycopg
@@ -59,24 +60,6 @@ def _find_applied(applied: Mapping[str, AppliedMigration], version: str) -> Appl
         key = version_key(version)
         row = next((r for v, r in applied.items() if version_key(v) == key), None)
     return row if row is not None and row.status == APPLIED else None
-
-
-def format_remaining(delta: timedelta) -> str:
-    """`13h 05m` / `49h 00m` / `42m 10s` / `42s`: how long until the window opens, in hours
-    (the unit the window is configured in)."""
-    total = max(0, int(delta.total_seconds()))
-    hours, rest = divmod(total, 3600)
-    minutes, seconds = divmod(rest, 60)
-    if hours:
-        return f"{hours}h {minutes:02d}m"
-    if minutes:
-        return f"{minutes}m {seconds:02d}s"
-    return f"{seconds}s"
-
-
-def utc(moment: datetime) -> str:
-    """`2024-01-10 09:00:00 UTC`: one way to print a moment, whatever the session time zone."""
-    return f"{moment.astimezone(UTC):%Y-%m-%d %H:%M:%S} UTC"
 
 
 @dataclass(frozen=True)
