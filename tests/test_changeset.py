@@ -468,3 +468,30 @@ class TestContractWindow:
         (_, when), expected = found.found[path], self.NOW - timedelta(hours=100)
         assert abs((when - expected).total_seconds()) < 1
         assert any("deepened the shallow clone" in n for n in found.notes)
+
+    def test_a_clone_that_cannot_show_the_expand_commit_refuses_the_contract(
+        self, repo: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        from guard.config import Settings
+        from guard.lint.changeset import lint_change
+
+        self._expand_on_main(repo, 100)
+        git(repo, "checkout", "-q", "main")
+        for i in range(3):
+            add_migration(repo, f"2024020200000{i}", f"later{i}")
+            commit_all(repo, f"later {i}", at=self.NOW - timedelta(hours=1))
+        git(repo, "checkout", "-q", "-B", "feature")
+        self._contract(repo)
+        # the contract's version must be later than main's newest
+        git(repo, "mv", "migrations/20240203000000_contract", "migrations/20240301000000_contract")
+        commit_all(repo, "later version")
+        clone = tmp_path / "clone"
+        git(tmp_path, "clone", "-q", "--depth", "4", "--no-single-branch", "--branch", "feature", repo.as_uri(), str(clone))
+        monkeypatch.chdir(clone)
+        offline = lint_change(clone / "migrations", Settings(), "origin/main", fetch=False)
+        [f] = [f for f in offline.findings if f.rule == WINDOW]
+        assert "git cannot tell when migrations/20240201000000_expand/up.sql reached origin/main" in f.message
+        assert "fetch-depth: 0" in f.fix
+        online = lint_change(clone / "migrations", Settings(), "origin/main")
+        assert [f for f in online.findings if f.rule == WINDOW] == []
+        assert any("deepened the shallow clone" in n for n in online.notices)
