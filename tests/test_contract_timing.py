@@ -112,6 +112,14 @@ def test_prod_applies_the_expand_and_stops_before_its_contract(fresh_db: str) ->
     assert "applied 20" in wait.message() and "in 47h 59m" in wait.message()
 
 
+def test_a_prod_dry_run_stops_where_migrate_would(fresh_db: str) -> None:
+    with runner_ctx(fresh_db) as ctx:
+        dry = migrate(ctx, [EXPAND, BACKFILL, CONTRACT], dry=True)
+    assert [(o.version, o.status) for o in dry.outcomes] == [("1", "dry-run ok"), ("2", "dry-run ok")]
+    assert dry.wait is not None and dry.wait.spec.migration is CONTRACT
+    assert history_versions(fresh_db) == []
+
+
 def test_dev_replays_expand_and_contract_in_one_run(fresh_db: str) -> None:
     with runner_ctx(fresh_db, env="dev") as ctx:
         report = migrate(ctx, [EXPAND, BACKFILL, CONTRACT])

@@ -168,12 +168,13 @@ def migrate(
             except GuardError as exc:
                 session.audit("refused", ids, exc.message)
                 raise
+        failed_dry = [o for o in report.outcomes if o.status == "dry-run failed"]
         if gate.wait is not None:
             report.wait = _waited(ctx, migrations, gate.wait, dry)
+        if failed_dry or report.wait is None:
+            session.audit("failed" if failed_dry else "ok", ids, failed_dry[0].error if failed_dry else None)
+        else:
             session.audit("waiting", ids, report.wait.message())
-            return report
-        failed_dry = [o for o in report.outcomes if o.status == "dry-run failed"]
-        session.audit("failed" if failed_dry else "ok", ids, failed_dry[0].error if failed_dry else None)
         return report
 
 
