@@ -108,8 +108,8 @@ def check_contract_windows(
             message = (
                 f"{m.id} contracts {c.expand.id}, which reached {base.ref} at {utc(when)} (commit "
                 f"{sha[:12]}); the {hours:g}h expand/contract window opens at {utc(opens)}, "
-                f"{format_remaining(opens - now)} from now. Merged earlier, every production deploy "
-                "would stop before this contract until then, holding back what is merged behind it"
+                f"{format_remaining(opens - now)} from now; merged before then, every production deploy "
+                "stops before this contract until it opens, holding back what is merged behind it"
             )
             fix = f"merge it after {utc(opens)}; until then keep the pull request open (or in draft)"
         out.findings.append(
