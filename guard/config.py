@@ -47,6 +47,10 @@ class Settings:
     #: Require `SET lock_timeout` / `SET statement_timeout` in each file (for teams using another runner).
     require_timeouts: bool = False
     contract_window_hours: float = 48.0
+    #: Environments where the runner's lint gate refuses (exit 1); elsewhere findings are warnings.
+    lint_gate_envs: tuple[str, ...] = ("prod",)
+    #: Environments where a contract waits for its window; elsewhere expand and contract run together.
+    contract_window_envs: tuple[str, ...] = ("prod",)
     lock_timeout: str = "5s"
     statement_timeout: str = "15min"
     lock_retries: int = 3
@@ -143,6 +147,13 @@ def _bool(value: Any, key: str, base: Path) -> bool:
     raise ConfigError(f"setting {key!r} must be true or false, got {value!r}")
 
 
+def _window_hours(value: Any, key: str, base: Path) -> float:
+    hours = _float(value, key, base)
+    if not 0 <= hours < float("inf"):
+        raise ConfigError(f"setting {key!r} must be a number of hours, 0 or more, got {value!r}")
+    return hours
+
+
 def _str(value: Any, key: str, base: Path) -> str:
     if not isinstance(value, str) or not value:
         raise ConfigError(f"setting {key!r} must be a non-empty string, got {value!r}")
@@ -196,7 +207,9 @@ PARSERS: Mapping[str, Callable[[Any, str, Path], Any]] = MappingProxyType(
         "transaction": _bool,
         "require_down": _bool,
         "require_timeouts": _bool,
-        "contract_window_hours": _float,
+        "contract_window_hours": _window_hours,
+        "lint_gate_envs": _str_list,
+        "contract_window_envs": _str_list,
         "lock_timeout": _str,
         "statement_timeout": _str,
         "lock_retries": _int,
@@ -307,7 +320,26 @@ def load_settings(
         if value is None:
             continue
         settings = _apply(settings, {key: value}, source, cwd)
+    _check_gate_envs(settings)
     return settings
+
+
+#: Settings whose values must name configured environments.
+GATE_ENV_KEYS = ("lint_gate_envs", "contract_window_envs")
+
+
+def _check_gate_envs(settings: Settings) -> None:
+    """Refuse a gate bound to an environment `environments` does not list: a typo such as
+    `"production"` would otherwise switch the gate off where it matters."""
+    for key in GATE_ENV_KEYS:
+        for env in getattr(settings, key):
+            if env not in settings.environments:
+                raise ConfigError(
+                    f"{settings.source_of(key)}: {key} names environment {env!r}, which is not in "
+                    f"`environments` ({', '.join(settings.environments)})",
+                    _hint(env, settings.environments)
+                    or f"use one of {', '.join(settings.environments)}, or add it to `environments`",
+                )
 
 
 def check_rule_names(settings: Settings, known: Iterable[str]) -> None:

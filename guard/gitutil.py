@@ -1,4 +1,5 @@
-"""Small git helpers for the CI gate: repository root, merge base, files at a commit, shallow clones.
+"""Small git helpers for the CI gate: repository root, merge base, files at a commit, when a file
+reached a branch, shallow clones.
 
 Everything runs `git` as a subprocess with `GIT_TERMINAL_PROMPT=0` (a fetch must
 never hang waiting for a password) and `LC_ALL=C` (messages we match on stay in
@@ -17,6 +18,7 @@ import shutil
 import subprocess
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 
 from guard.errors import InputError
@@ -261,3 +263,79 @@ def file_at(root: Path, commit: str, path: str) -> bytes | None:
     """One file's bytes at `commit` (path relative to the repository root), or None when absent."""
     proc = run_git(root, ["cat-file", "blob", f"{commit}:{path}"])
     return proc.stdout if proc.returncode == 0 else None
+
+
+def _shallow_boundary(root: Path) -> set[str]:
+    """Commits at the edge of a shallow clone: git shows them as adding every file they hold."""
+    proc = run_git(root, ["rev-parse", "--git-path", "shallow"])
+    if proc.returncode != 0:
+        return set()
+    path = Path(proc.stdout.decode().strip())
+    try:
+        text = (path if path.is_absolute() else root / path).read_text()
+    except OSError:
+        return set()
+    return set(text.split())
+
+
+def _first_added(root: Path, tip: str, path: str) -> tuple[str, int] | None:
+    """(sha, committer time) of the oldest commit on `tip`'s first-parent line that added `path`.
+
+    First parents only: on the base branch the commit that brought a file in is the merge
+    (or squash, or rebased) commit, stamped when it reached the branch, not when the
+    feature branch's own commit was written.
+    """
+    proc = run_git(
+        root, ["log", "--first-parent", "--diff-filter=A", "--format=%H %ct", tip, "--", path], timeout=120
+    )
+    if proc.returncode != 0:
+        raise InputError(f"git cannot read the history of {path}: {_stderr(proc)}")
+    lines = proc.stdout.decode().split("\n")
+    last = [line for line in lines if line.strip()]
+    if not last:
+        return None
+    sha, when = last[-1].split()
+    return sha, int(when)
+
+
+@dataclass(frozen=True)
+class Arrivals:
+    """When files reached a branch: path -> (commit, committer time); paths git could not place are absent."""
+
+    found: dict[str, tuple[str, datetime]]
+    notes: tuple[str, ...] = ()
+
+
+def arrivals(root: Path, base: str, tip: str, paths: Sequence[str], *, fetch: bool = True) -> Arrivals:
+    """When each of `paths` (relative to the repository root) first reached `base` (whose tip is
+    `tip`): the committer time of the first commit on its first-parent line that added it.
+
+    A shallow clone shows its edge commits as adding everything, so an answer at the edge (or
+    none) deepens the clone step by step, like `ensure_merge_base`, then asks for the full
+    history; paths still unplaced are left out of the answer for the caller to refuse.
+    """
+    notes: list[str] = []
+    found: dict[str, tuple[str, datetime]] = {}
+    todo = list(dict.fromkeys(paths))
+    remote = _remote_of(root, base) if fetch else None
+    steps: list[list[str]] = []
+    if remote is not None:
+        name, branch = remote
+        refspec = f"+refs/heads/{branch}:refs/remotes/{name}/{branch}"
+        steps = [[f"--deepen={depth}", name, refspec] for depth in DEEPEN_STEPS]
+        steps.append(["--unshallow", name, refspec])
+    while True:
+        edge = _shallow_boundary(root)
+        for path in list(todo):
+            hit = _first_added(root, tip, path)
+            if hit is not None and hit[0] not in edge:
+                found[path] = (hit[0], datetime.fromtimestamp(hit[1], UTC))
+                todo.remove(path)
+        if not todo or not edge or not steps:
+            return Arrivals(found, tuple(notes))
+        step = steps.pop(0)
+        if not _fetch(root, step):
+            return Arrivals(found, tuple(notes))
+        notes.append(
+            f"deepened the shallow clone ({step[0]}) to find when {', '.join(todo)} reached {base}"
+        )

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import subprocess
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -15,9 +16,11 @@ SAFE_UP = "CREATE TABLE {t} (id bigint PRIMARY KEY);\n"
 SAFE_DOWN = "DROP TABLE {t};\n"
 
 
-def git(cwd: Path, *args: str) -> str:
-    """Run git in `cwd`; fail the test with git's stderr when it fails."""
-    proc = subprocess.run(["git", *args], cwd=cwd, capture_output=True, text=True, check=False)
+def git(cwd: Path, *args: str, env: dict[str, str] | None = None) -> str:
+    """Run git in `cwd` (with `env` added to the environment); fail the test with git's stderr when it fails."""
+    proc = subprocess.run(
+        ["git", *args], cwd=cwd, capture_output=True, text=True, check=False, env={**os.environ, **(env or {})}
+    )
     if proc.returncode != 0:
         raise AssertionError(f"git {' '.join(args)} failed: {proc.stderr}")
     return proc.stdout.strip()
@@ -51,10 +54,18 @@ def add_migration(
     return folder
 
 
-def commit_all(repo: Path, message: str) -> None:
-    """Stage everything and commit."""
+def commit_all(repo: Path, message: str, at: datetime | None = None) -> None:
+    """Stage everything and commit (committed `at` that moment, when given: GIT_COMMITTER_DATE)."""
     git(repo, "add", "-A")
-    git(repo, "commit", "-q", "-m", message)
+    git(repo, "commit", "-q", "-m", message, env=dated(at))
+
+
+def dated(at: datetime | None) -> dict[str, str]:
+    """The environment that makes git stamp a commit (author and committer) at `at`."""
+    if at is None:
+        return {}
+    stamp = at.strftime("%Y-%m-%dT%H:%M:%S%z")
+    return {"GIT_COMMITTER_DATE": stamp, "GIT_AUTHOR_DATE": stamp}
 
 
 def make_repo(root: Path, versions: int = 3) -> Path:

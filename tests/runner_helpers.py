@@ -47,14 +47,15 @@ def mig(
 
 @contextmanager
 def runner_ctx(
-    url: str, settings: Settings = FAST, lines: list[str] | None = None
+    url: str, settings: Settings = FAST, lines: list[str] | None = None, env: str = "prod"
 ) -> Iterator[RunnerContext]:
-    """A RunnerContext with two autocommit connections to `url`, closed afterwards."""
+    """A RunnerContext with two autocommit connections to `url`, closed afterwards; `env` is the
+    environment the runner protects (prod: the gates bind, as they do by default)."""
     conn = psycopg.connect(url, autocommit=True, application_name="guard-test-runner")
     lock_conn = psycopg.connect(url, autocommit=True, application_name="guard-test-lock")
     sink = lines if lines is not None else []
     try:
-        yield RunnerContext(conn, lock_conn, settings, host="testhost", out=sink.append)
+        yield RunnerContext(conn, lock_conn, settings, host="testhost", out=sink.append, env=env)
     finally:
         conn.close()
         lock_conn.close()

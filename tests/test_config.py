@@ -21,6 +21,19 @@ def write(path: Path, text: str) -> Path:
     return path
 
 
+def test_gates_bind_in_prod_by_default_and_follow_the_config(tmp_path: Path) -> None:
+    s = load_settings(tmp_path)
+    assert s.lint_gate_envs == ("prod",) and s.contract_window_envs == ("prod",)
+    write(
+        tmp_path / "migration-guard.toml",
+        'environments = ["dev", "staging", "prod"]\nlint_gate_envs = ["staging", "prod"]\n'
+        "contract_window_envs = []\ncontract_window_hours = 0\n",
+    )
+    s = load_settings(tmp_path)
+    assert s.lint_gate_envs == ("staging", "prod") and s.contract_window_envs == ()
+    assert s.contract_window_hours == 0 and s.source_of("lint_gate_envs") == "migration-guard.toml"
+
+
 def test_defaults_without_a_config_file(tmp_path: Path) -> None:
     s = load_settings(tmp_path)
     assert s.pg_version == 15 and s.fail_on is Severity.ERROR and s.transaction is True
@@ -94,6 +107,12 @@ def test_all_issue_keys_are_accepted(tmp_path: Path) -> None:
         ("disable = [1, 2]\n", "list of strings", None),
         ('severity = "error"\n', "table of rule", None),
         ("pg_version = \n", "not valid TOML", None),
+        ('lint_gate_envs = ["production"]\n', "names environment 'production'", "use one of dev, prod"),
+        ('lint_gate_envs = ["prd"]\n', "names environment 'prd'", "did you mean 'prod'?"),
+        ('contract_window_envs = ["qa"]\n', "not in `environments` (dev, prod)", "or add it to `environments`"),
+        ('contract_window_envs = "prod"\nenvironments = ["dev"]\n', "names environment 'prod'", None),
+        ("contract_window_hours = -1\n", "0 or more", None),
+        ('contract_window_hours = "nan"\n', "0 or more", None),
     ],
 )
 def test_bad_values_are_config_errors(tmp_path: Path, text: str, message: str, hint: str | None) -> None:

@@ -1,15 +1,23 @@
 """Expand/contract timing against a real Postgres: the window on both sides (history timestamps
-written directly, no sleeps), expand in the same run, and precondition queries."""
+written directly, no sleeps), where it binds (prod) and where it does not (dev), expand in the
+same run, what waits behind a contract, and precondition queries."""
 
 from __future__ import annotations
 
 import dataclasses
+import json
+import shutil
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
+import psycopg
 import pytest
+from click.testing import CliRunner, Result
 from runner_helpers import FAST, history_versions, mig, runner_ctx
 
-from guard.db.contract import ContractRefusal, contract_spec, format_remaining
+from guard.cli import cli
+from guard.db.contract import ContractRefusal, ContractWait, contract_spec, format_remaining
+from guard.db.history import read_audit
 from guard.db.runner import migrate
 
 pytestmark = pytest.mark.db
@@ -25,8 +33,6 @@ CONTRACT = mig(
 
 
 def _age_expand(url: str, hours: float) -> None:
-    import psycopg
-
     with psycopg.connect(url, autocommit=True) as conn:
         conn.execute(
             "UPDATE migration_guard.history SET applied_at = now() - make_interval(secs => %s) WHERE version = '1'",
@@ -40,19 +46,32 @@ def test_contract_spec_reads_the_directives() -> None:
     assert spec.preconditions == [(2, "SELECT count(*) = 0 FROM users WHERE email_new IS NULL")]
     assert contract_spec(EXPAND) is None
     assert format_remaining(timedelta(hours=13, minutes=5, seconds=9)) == "13h 05m"
-    assert format_remaining(timedelta(days=2, hours=1)) == "2d 01h 00m"
+    assert format_remaining(timedelta(days=2, hours=1)) == "49h 00m"  # hours, the window's unit
+    assert format_remaining(timedelta(minutes=3, seconds=4)) == "3m 04s"
 
 
-def test_contract_refused_inside_the_window_with_time_remaining(fresh_db: str) -> None:
+def test_contract_waits_inside_the_window_with_time_remaining(fresh_db: str) -> None:
+    later = mig("4", "CREATE TABLE later (id int)")
     with runner_ctx(fresh_db) as ctx:
         migrate(ctx, [EXPAND, BACKFILL])
         _age_expand(fresh_db, 47)
-        with pytest.raises(ContractRefusal) as info:
-            migrate(ctx, [EXPAND, BACKFILL, CONTRACT])
-    msg = info.value.message
-    assert "48h expand/contract window opens at" in msg
-    assert "59m" in msg and "from now" in msg  # ~1h left: "59m 59s" or "1h 00m"
+        opens = ctx.conn.execute(
+            "SELECT to_char((applied_at + interval '48 hours') AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI:SS')"
+            " FROM migration_guard.history WHERE version = '1'"
+        ).fetchone()
+        ctx.conn.execute("SET timezone = 'America/New_York'")  # the message is UTC whatever the session says
+        report = migrate(ctx, [EXPAND, BACKFILL, CONTRACT, later])
+        audit = read_audit(ctx.conn, "migration_guard")[0]
+    assert report.outcomes == [] and report.wait is not None
+    msg = report.wait.message()
+    assert msg.startswith("3_m3 waits for its expand/contract window: it contracts 1_m1")
+    assert opens is not None and f"window opens at {opens[0]} UTC" in msg
+    assert "in 59m" in msg or "in 1h 00m" in msg  # ~1h left
+    assert msg.endswith("waiting behind it: 4_m4")
+    assert f"run migrate again after {opens[0]} UTC" in report.wait.hint()
+    assert report.as_dict()["waiting"]["behind"] == ["4_m4"]
     assert history_versions(fresh_db) == ["1", "2"]
+    assert audit.outcome == "waiting" and "3_m3 waits" in (audit.error or "")
 
 
 def test_contract_applied_once_the_window_has_passed(fresh_db: str) -> None:
@@ -69,18 +88,77 @@ def test_configured_window(fresh_db: str) -> None:
     with runner_ctx(fresh_db, settings) as ctx:
         migrate(ctx, [EXPAND, BACKFILL])
         _age_expand(fresh_db, 1.5)
-        with pytest.raises(ContractRefusal, match=r"2h expand/contract window"):
-            migrate(ctx, [EXPAND, BACKFILL, CONTRACT])
+        waited = migrate(ctx, [EXPAND, BACKFILL, CONTRACT]).wait
+        assert waited is not None and "the 2h window opens" in waited.message()
+        assert "in 29m" in waited.message() or "in 30m" in waited.message()
         _age_expand(fresh_db, 2.5)
         migrate(ctx, [EXPAND, BACKFILL, CONTRACT])
+    assert history_versions(fresh_db) == ["1", "2", "3"]
 
 
-def test_expand_in_the_same_run_is_refused_and_nothing_applied(fresh_db: str) -> None:
-    with runner_ctx(fresh_db) as ctx, pytest.raises(ContractRefusal) as info:
-        migrate(ctx, [EXPAND, BACKFILL, CONTRACT])
-    assert "only being applied in this same run" in info.value.message
-    assert "--to" in (info.value.hint or "")
+def test_prod_applies_the_expand_and_stops_before_its_contract(fresh_db: str) -> None:
+    later = mig("4", "CREATE TABLE later (id int)")
+    with runner_ctx(fresh_db) as ctx:
+        report = migrate(ctx, [EXPAND, BACKFILL, CONTRACT, later])
+        applied_at = ctx.conn.execute(
+            "SELECT applied_at FROM migration_guard.history WHERE version = '1'"
+        ).fetchone()
+    assert [o.version for o in report.outcomes] == ["1", "2"]
+    assert history_versions(fresh_db) == ["1", "2"]
+    wait = report.wait
+    assert wait is not None and wait.behind == (later,)
+    # the opening is measured from the expand's own applied_at, written during this run
+    assert applied_at is not None and wait.opens == applied_at[0] + timedelta(hours=48)
+    assert "applied 20" in wait.message() and "in 47h 59m" in wait.message()
+
+
+def test_a_prod_dry_run_stops_where_migrate_would(fresh_db: str) -> None:
+    with runner_ctx(fresh_db) as ctx:
+        dry = migrate(ctx, [EXPAND, BACKFILL, CONTRACT], dry=True)
+    assert [(o.version, o.status) for o in dry.outcomes] == [("1", "dry-run ok"), ("2", "dry-run ok")]
+    assert dry.wait is not None and dry.wait.spec.migration is CONTRACT
     assert history_versions(fresh_db) == []
+
+
+def test_dev_replays_expand_and_contract_in_one_run(fresh_db: str) -> None:
+    with runner_ctx(fresh_db, env="dev") as ctx:
+        report = migrate(ctx, [EXPAND, BACKFILL, CONTRACT])
+    assert report.wait is None
+    assert [o.version for o in report.outcomes] == ["1", "2", "3"]
+
+
+def test_the_window_binds_where_contract_window_envs_says(fresh_db: str) -> None:
+    settings = dataclasses.replace(FAST, contract_window_envs=("dev", "prod"))
+    with runner_ctx(fresh_db, settings, env="dev") as ctx:
+        report = migrate(ctx, [EXPAND, BACKFILL, CONTRACT])
+    assert report.wait is not None and history_versions(fresh_db) == ["1", "2"]
+
+
+def test_a_zero_window_never_waits_even_in_prod(fresh_db: str) -> None:
+    settings = dataclasses.replace(FAST, contract_window_hours=0)
+    with runner_ctx(fresh_db, settings) as ctx:
+        report = migrate(ctx, [EXPAND, BACKFILL, CONTRACT])
+        orphan = mig("5", "-- guard: contract 4\nSELECT 1")
+        with pytest.raises(ContractRefusal) as info:
+            migrate(ctx, [EXPAND, BACKFILL, CONTRACT, orphan])
+    assert report.wait is None and history_versions(fresh_db) == ["1", "2", "3"]
+    assert "0h" not in str(info.value)
+
+
+def test_preconditions_still_bind_on_dev(fresh_db: str) -> None:
+    skip_backfill = mig("2", "INSERT INTO users VALUES (1, 'a@example.com', NULL)")
+    with runner_ctx(fresh_db, env="dev") as ctx, pytest.raises(ContractRefusal, match="returned False"):
+        migrate(ctx, [EXPAND, skip_backfill, CONTRACT])
+    assert history_versions(fresh_db) == ["1", "2"]
+
+
+def test_after_to_on_dev_a_later_migration_can_be_dry_run(fresh_db: str) -> None:
+    later = mig("4", "CREATE TABLE later (id int)")
+    with runner_ctx(fresh_db, env="dev") as ctx:
+        migrate(ctx, [EXPAND, BACKFILL, CONTRACT], to="2")
+        dry = migrate(ctx, [EXPAND, BACKFILL, CONTRACT, later], dry=True)
+    assert [(o.version, o.status) for o in dry.outcomes] == [("3", "dry-run ok"), ("4", "dry-run ok")]
+    assert dry.wait is None and history_versions(fresh_db) == ["1", "2"]
 
 
 def test_expand_never_applied_is_refused(fresh_db: str) -> None:
@@ -120,12 +198,97 @@ def test_precondition_cannot_write_and_errors_are_quoted(fresh_db: str) -> None:
 
 
 def test_window_uses_the_database_clock() -> None:
-    from guard.db.contract import ContractSpec, check_window
+    from guard.db.contract import ContractSpec, window_opens
     from guard.db.history import AppliedMigration
 
     applied_at = datetime(2024, 1, 1, tzinfo=UTC)
     row = AppliedMigration("1", "m1", "x", "applied", 1, applied_at, 1.0, "u@h", "0")
     spec = ContractSpec(CONTRACT, "1", 1)
-    check_window(spec, {"1": row}, applied_at + timedelta(hours=48), 48)
-    with pytest.raises(ContractRefusal, match="1s from now"):
-        check_window(spec, {"1": row}, applied_at + timedelta(hours=48) - timedelta(seconds=1), 48)
+    assert window_opens(spec, {"1": row}, applied_at + timedelta(hours=48), 48) is None
+    wait = window_opens(spec, {"1": row}, applied_at + timedelta(hours=48) - timedelta(seconds=1), 48)
+    assert wait is not None and "opens at 2024-01-03 00:00:00 UTC, in 1s" in wait.message()
+
+
+# --- the sample project end to end through the CLI ----------------------------------------------
+
+APP = Path(__file__).resolve().parent.parent / "sample_migrations" / "app"
+CONTRACT_ID = "20240110090000_contract_users_full_name"
+
+
+def _cli(
+    url: str, env: str, monkeypatch: pytest.MonkeyPatch, tmp_path: Path, *args: str, cmd: str = "migrate"
+) -> Result:
+    """`migration-guard CMD <args> --env ENV` (default args: sample_migrations/app) against a
+    database marked ENV."""
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute("CREATE TABLE IF NOT EXISTS bk_env_marker (id int PRIMARY KEY, env text NOT NULL)")
+        conn.execute("INSERT INTO bk_env_marker VALUES (1, %s) ON CONFLICT DO NOTHING", (env,))
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("DATABASE_URL", url)
+    for var in ("NODE_ENV", "VERCEL_ENV"):
+        monkeypatch.delenv(var, raising=False)
+    if env == "prod":
+        monkeypatch.setenv("CONFIRM_PROD_MIGRATE", "YES")
+    else:
+        monkeypatch.delenv("CONFIRM_PROD_MIGRATE", raising=False)
+    args = args if args and not args[0].startswith("-") else (str(APP), *args)
+    return CliRunner().invoke(cli, [cmd, *args, "--env", env], catch_exceptions=False)
+
+
+def test_sample_app_builds_in_one_run_on_an_empty_dev_database(
+    fresh_db: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    result = _cli(fresh_db, "dev", monkeypatch, tmp_path)
+    assert result.exit_code == 0, result.output
+    assert len(history_versions(fresh_db)) == 11
+    assert any(line.startswith("applied") and CONTRACT_ID in line for line in result.stdout.splitlines())
+
+
+def test_sample_app_in_prod_stops_before_the_contract_with_exit_3(
+    fresh_db: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    result = _cli(fresh_db, "prod", monkeypatch, tmp_path)
+    assert result.exit_code == ContractWait.exit_code == 3, result.output
+    assert history_versions(fresh_db) == [p.name.split("_")[0] for p in sorted(APP.iterdir())][:9]
+    out = result.stdout
+    assert f"{CONTRACT_ID} waits for its expand/contract window: it contracts 20240108090000_expand" in out
+    assert "the 48h window opens at 20" in out and " UTC, in 47h 59m" in out
+    assert out.rstrip().splitlines()[-2].endswith("waiting behind it: 20240111090000_unique_users_email")
+    assert "next: nothing failed: run migrate again after 20" in out
+    planned = _cli(fresh_db, "prod", monkeypatch, tmp_path, cmd="plan")
+    assert planned.exit_code == 3 and f"note     {CONTRACT_ID} waits for its" in planned.stdout
+    # every deploy inside the window says the same and applies nothing, with the same exit code
+    again = _cli(fresh_db, "prod", monkeypatch, tmp_path, "--format", "json")
+    assert again.exit_code == 3
+    doc = json.loads(again.stdout)
+    assert doc["outcomes"] == [] and doc["waiting"]["migration"] == CONTRACT_ID
+    assert doc["waiting"]["behind"] == ["20240111090000_unique_users_email"]
+    assert 47 * 3600 < doc["waiting"]["remaining_seconds"] <= 48 * 3600
+    # once the window has passed, the next deploy applies the rest and exits 0
+    with psycopg.connect(fresh_db, autocommit=True) as conn:
+        conn.execute("UPDATE migration_guard.history SET applied_at = applied_at - interval '48 hours'")
+    assert _cli(fresh_db, "prod", monkeypatch, tmp_path).exit_code == 0
+    assert len(history_versions(fresh_db)) == 11
+
+
+def test_after_to_on_dev_a_later_migration_can_be_planned_and_dry_run(
+    fresh_db: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    app = tmp_path / "app"
+    shutil.copytree(APP, app)
+    result = _cli(fresh_db, "dev", monkeypatch, tmp_path, str(app), "--to", "20240109090000")
+    assert result.exit_code == 0 and len(history_versions(fresh_db)) == 9
+    later = app / "20240112090000_add_users_nickname"
+    later.mkdir()
+    (later / "up.sql").write_text("ALTER TABLE users ADD COLUMN nickname text;\n")
+    (later / "down.sql").write_text("ALTER TABLE users DROP COLUMN nickname;\n")
+    planned = _cli(fresh_db, "dev", monkeypatch, tmp_path, str(app), cmd="plan")
+    assert planned.exit_code == 0, planned.output
+    assert "does not bind in dev (contract_window_envs)" in planned.stdout
+    dry = _cli(fresh_db, "dev", monkeypatch, tmp_path, str(app), "--dry-run")
+    assert dry.exit_code == 0, dry.output
+    assert any(
+        line.startswith("dry-run ok") and "20240112090000_add_users_nickname" in line
+        for line in dry.stdout.splitlines()
+    )
+    assert len(history_versions(fresh_db)) == 9

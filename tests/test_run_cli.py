@@ -142,26 +142,51 @@ def test_prod_migrate_needs_the_hard_lock(
     assert "lock ACCESS EXCLUSIVE on public.users" in result.stdout
 
 
-def test_lint_errors_refuse_with_exit_1(
+LINT_FAILS = {
+    **LAYOUTS["golang-migrate"],
+    "3_drop.up.sql": "ALTER TABLE users DROP COLUMN email;\n",
+    "3_drop.down.sql": "ALTER TABLE users ADD COLUMN email text;\n",
+}
+
+
+def test_lint_errors_refuse_with_exit_1_in_prod(
+    fresh_db: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    url = _marked(fresh_db, "prod")
+    folder = _write(tmp_path / "migrations", LINT_FAILS)
+    monkeypatch.setenv("CONFIRM_PROD_MIGRATE", "YES")
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("DATABASE_URL", url)
+    result = CliRunner().invoke(cli, ["migrate", str(folder), "--env", "prod"])
+    assert result.exit_code == 1, result.stderr
+    assert "nothing was applied" in result.stderr
+    assert scalar(url, "SELECT to_regclass('users')") is None
+    result = CliRunner().invoke(cli, ["plan", str(folder), "--env", "prod", "--format", "json"])
+    assert result.exit_code == 1 and json.loads(result.stdout)["pending"] == ["1_users", "2_email", "3_drop"]
+
+
+def test_lint_errors_are_warnings_on_dev_and_migrate_goes_on(
     fresh_db: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     url = _marked(fresh_db)
-    folder = _write(
-        tmp_path / "migrations",
-        {
-            **LAYOUTS["golang-migrate"],
-            "3_drop.up.sql": "ALTER TABLE users DROP COLUMN email;\n",
-            "3_drop.down.sql": "ALTER TABLE users ADD COLUMN email text;\n",
-        },
-    )
+    folder = _write(tmp_path / "migrations", LINT_FAILS)
+    code, out, _ = _invoke(["plan", str(folder), "--env", "dev", "--format", "json"], url, monkeypatch, tmp_path)
+    assert code == 0 and any(n.startswith("warning: lint found 1 problem(s)") for n in json.loads(out)["notes"])
+    code, out, err = _invoke(["migrate", str(folder), "--env", "dev"], url, monkeypatch, tmp_path)
+    assert code == 0, err
+    assert "avoid-drop-column" in err  # the findings themselves are printed
+    assert "warning: lint found 1 problem(s) at the fail level" in err
+    assert "refuses only in prod (lint_gate_envs) and this is dev: going on" in out
+    assert history_versions(url) == ["1", "2", "3"]
+
+
+def test_lint_gate_envs_makes_dev_refuse(fresh_db: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    url = _marked(fresh_db)
+    folder = _write(tmp_path / "migrations", LINT_FAILS)
+    (tmp_path / "migration-guard.toml").write_text('lint_gate_envs = ["dev", "prod"]\n')
     code, _, err = _invoke(["migrate", str(folder), "--env", "dev"], url, monkeypatch, tmp_path)
-    assert code == 1, err
-    assert "nothing was applied" in err
+    assert code == 1 and "nothing was applied" in err
     assert scalar(url, "SELECT to_regclass('users')") is None
-    code, out, _ = _invoke(
-        ["plan", str(folder), "--env", "dev", "--format", "json"], url, monkeypatch, tmp_path
-    )
-    assert code == 1 and json.loads(out)["pending"] == ["1_users", "2_email", "3_drop"]
 
 
 def test_edited_applied_migration_refused_and_status_shows_drift(

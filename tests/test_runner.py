@@ -187,6 +187,36 @@ def test_lint_gate_refusal_is_audited(fresh_db: str) -> None:
         assert entry.outcome == "refused" and entry.attempted == ["1_m1", "2_m2", "3_m3"]
 
 
+def test_lint_gate_is_a_warning_where_it_does_not_bind(fresh_db: str) -> None:
+    def gate(pending: list) -> None:
+        raise LintRefusal("lint found 2 problem(s)", count=2)
+
+    lines: list[str] = []
+    with runner_ctx(fresh_db, lines=lines, env="dev") as ctx:
+        report = migrate(ctx, THREE, lint_gate=gate)
+    warning = "warning: lint found 2 problem(s) at the fail level in the migrations about to run"
+    assert [o.status for o in report.outcomes] == ["applied"] * 3
+    assert any(n.startswith(warning) for n in report.notes) and any(ln.startswith(warning) for ln in lines)
+    settings = dataclasses.replace(FAST, lint_gate_envs=("dev", "prod"))
+    with runner_ctx(fresh_db, settings, env="dev") as ctx, pytest.raises(LintRefusal):
+        migrate(ctx, [*THREE, mig("4", "SELECT 1")], lint_gate=gate)
+    assert history_versions(fresh_db) == ["1", "2", "3"]
+
+
+def test_exec_gates_follow_lint_gate_envs(fresh_db: str) -> None:
+    from guard.db.runner import Session, gate_check
+
+    def gate(pending: list) -> None:
+        raise LintRefusal("lint found 1 problem(s)", count=1)
+
+    lines: list[str] = []
+    with runner_ctx(fresh_db, lines=lines, env="dev") as ctx, Session(ctx, "exec", "true") as session:
+        plan = gate_check(ctx, session, THREE, gate)
+    assert len(plan.pending) == 3 and any(ln.startswith("warning: lint found 1 problem(s)") for ln in lines)
+    with runner_ctx(fresh_db) as ctx, Session(ctx, "exec", "true") as session, pytest.raises(LintRefusal):
+        gate_check(ctx, session, THREE, gate)
+
+
 def test_audit_trail_records_every_attempt_and_is_append_only(fresh_db: str) -> None:
     with runner_ctx(fresh_db) as ctx:
         migrate(ctx, THREE)

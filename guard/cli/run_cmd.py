@@ -70,7 +70,9 @@ def _runner(settings: Settings, runtime: Runtime, *, mutating: bool) -> Iterator
         assert runtime.database_url is not None  # the gates refused otherwise
         lock_conn = connect(runtime.database_url, application_name="migration-guard lock")
         try:
-            yield RunnerContext(conn, lock_conn, settings, host=socket.gethostname(), out=_err)
+            yield RunnerContext(
+                conn, lock_conn, settings, host=socket.gethostname(), out=_err, env=runtime.expected_env
+            )
         finally:
             lock_conn.close()
     finally:
@@ -81,7 +83,7 @@ def _lint_gate(settings: Settings, discovery: Discovery) -> Callable[[list[Migra
     """The lint gate: findings at the fail level in the migrations about to run refuse the run (exit 1)."""
 
     def gate(pending: list[Migration]) -> None:
-        from guard.db.runner import LintRefusal
+        from guard.db.lintgate import LintRefusal
         from guard.lint.engine import lint_migrations
         from guard.report import render
 
@@ -92,10 +94,12 @@ def _lint_gate(settings: Settings, discovery: Discovery) -> Callable[[list[Migra
         )
         if result.exit_code:
             render(result, "text", sys.stderr)
+            count = len([f for f in result.findings if f.severity >= result.fail_on])
             raise LintRefusal(
-                f"lint found {len([f for f in result.findings if f.severity >= result.fail_on])} problem(s) "
+                f"lint found {count} problem(s) "
                 f"at or above {result.fail_on} in the migrations about to run; nothing was applied",
                 "fix them, or suppress one with `-- guard: ignore RULE reason: why it is safe`",
+                count=count,
             )
 
     return gate
@@ -161,6 +165,9 @@ def _render_report(report: RunReport, fmt: str) -> None:
             click.echo(f"    note: {note}")
     for note in report.notes:
         click.echo(note)
+    if report.wait is not None:
+        click.echo(report.wait.message())
+        click.echo(f"  next: {report.wait.hint()}")
 
 
 def _run(fmt: str, call: Callable[[], RunReport]) -> RunReport:
@@ -215,39 +222,22 @@ def plan(
     to: str | None,
 ) -> None:
     """The developer's dry run: gates, lint findings, drift, contract timing and the pending list,
-    without changing anything. Exit 0 when `migrate` would proceed, 1 on lint findings, 2 on refusals."""
-    from guard.db.contract import ContractRefusal, db_now
-    from guard.db.plan import check_drift, contract_checks
-    from guard.db.runner import LintRefusal, read_plan
-    from guard.errors import SafetyError
+    without changing anything. Exit 0 when `migrate` would proceed, 1 on lint findings where the
+    lint gate binds, 2 on refusals, 3 when a contract would wait for its window."""
+    from guard.db.preview import preview
     from guard.gates import open_gated_connection
 
     settings, runtime = _setup(path, config_file, layout, env, database_url)
     conn = open_gated_connection(settings, runtime, mutating=False, out=_err)
-    notes: list[str] = []
-    code = 0
     try:
         discovery = _discover(path, settings)
-        the_plan = read_plan(conn, discovery.migrations, settings, to)
-        try:
-            _lint_gate(settings, discovery)(the_plan.pending)
-        except LintRefusal as exc:
-            notes.append(exc.message)
-            code = 1
-        refusals: list[ContractRefusal] = []
-        specs = contract_checks(the_plan, db_now(conn), settings.contract_window_hours, refusals)
+        seen = preview(
+            conn, discovery.migrations, settings, runtime.expected_env, _lint_gate(settings, discovery), to
+        )
     finally:
         conn.close()
-    notes += [f"{s.migration.id}: contract window for {s.expand} is open" for s in specs.values() if s.expand]
-    notes += [f"refused: {exc.message}" for exc in refusals]
-    code = 2 if refusals else code
-    try:
-        check_drift(the_plan)  # the same refusal `migrate` would give
-    except SafetyError as exc:
-        notes.append(f"refused: {exc.message}")
-        code = 2
-    _render_plan(the_plan, fmt, {"notes": notes, "exit_code": code})
-    sys.exit(code)
+    _render_plan(seen.plan, fmt, seen.extra())
+    sys.exit(seen.exit_code)
 
 
 @click.command()
@@ -272,8 +262,13 @@ def migrate(
     marker, lint (errors refuse), drift (edited applied migrations refuse), contract timing, then
     each pending migration in its own transaction with its history row.
 
+    Where the lint gate or the contract window does not bind (`lint_gate_envs`,
+    `contract_window_envs`; both prod only by default), lint findings are warnings and a contract
+    runs right after its expand.
+
     Exit 0 when done, 1 when lint refuses (or a dry run finds a failing migration), 2 on any
-    other refusal or failure.
+    other refusal or failure, 3 when a contract waits for its window: everything before it was
+    applied, it and the migrations behind it were not.
     """
     from guard.db import runner
 
@@ -295,6 +290,8 @@ def migrate(
     _render_report(report, fmt)
     if dry_run and any(o.status == "dry-run failed" for o in report.outcomes):
         sys.exit(1)
+    if report.wait is not None:
+        sys.exit(report.wait.exit_code)
 
 
 @click.command()

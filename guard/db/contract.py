@@ -1,6 +1,7 @@
-"""Expand/contract timing, enforced: a contract migration runs only when its expand migration
-was applied to the same database at least the configured window earlier, and only when
-each of its precondition queries returns true.
+"""Expand/contract timing, enforced: where the window binds (`contract_window_envs`, prod by
+default), a contract migration runs only when its expand migration was applied to the same
+database at least the configured window earlier; until then it waits (`ContractWait`). It
+runs only when each of its precondition queries returns true, everywhere.
 
 The clock is the database's (`now()`), the same clock that stamped `applied_at`, so a
 runner on a machine with a skewed clock cannot open the window early.
@@ -10,12 +11,13 @@ from __future__ import annotations
 
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
-from typing import TYPE_CHECKING
+from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from guard.db.history import APPLIED, AppliedMigration
 from guard.errors import SafetyError
 from guard.model import Migration, version_key
+from guard.timefmt import format_remaining, utc
 
 if TYPE_CHECKING:
     import psycopg
@@ -60,56 +62,93 @@ def _find_applied(applied: Mapping[str, AppliedMigration], version: str) -> Appl
     return row if row is not None and row.status == APPLIED else None
 
 
-def format_remaining(delta: timedelta) -> str:
-    """`13h 05m` / `2d 01h` / `42s`: how long until the window opens."""
-    total = max(0, int(delta.total_seconds()))
-    days, rest = divmod(total, 86400)
-    hours, rest = divmod(rest, 3600)
-    minutes, seconds = divmod(rest, 60)
-    if days:
-        return f"{days}d {hours:02d}h {minutes:02d}m"
-    if hours:
-        return f"{hours}h {minutes:02d}m"
-    if minutes:
-        return f"{minutes}m {seconds:02d}s"
-    return f"{seconds}s"
+@dataclass(frozen=True)
+class ContractWait:
+    """A contract whose expand/contract window has not opened: it and every migration behind it wait."""
+
+    #: `migrate` applied what it could and stopped before the contract: not a failure (exit 2
+    #: would page people and fail every deploy for up to the window), not plain success (what
+    #: waits did not run, so a release that needs it must not roll out). See docs/safety-gates.md.
+    exit_code: ClassVar[int] = 3
+
+    spec: ContractSpec
+    window_hours: float
+    #: The expand's history row; None when the expand is applied in this same run.
+    expand_row: AppliedMigration | None
+    #: When the window opens (for an expand applied in this run: at the earliest, now + window).
+    opens: datetime
+    now: datetime
+    #: Pending migrations after the contract, which wait with it (version order).
+    behind: tuple[Migration, ...] = ()
+
+    def message(self) -> str:
+        """What waits, until when, and why; one paragraph for the deploy log."""
+        m = self.spec.migration
+        expand = self.expand_row.id if self.expand_row is not None else self.spec.expand
+        applied = (
+            f"applied {utc(self.expand_row.applied_at)}"
+            if self.expand_row is not None
+            else "applied in this run"
+        )
+        text = (
+            f"{m.id} waits for its expand/contract window: it contracts {expand} ({applied}); "
+            f"the {self.window_hours:g}h window opens at {utc(self.opens)}, "
+            f"in {format_remaining(self.opens - self.now)}"
+        )
+        if self.behind:
+            text += f"; waiting behind it: {', '.join(b.id for b in self.behind)}"
+        return text
+
+    def hint(self) -> str:
+        """The next step: when to run again."""
+        return (
+            f"nothing failed: run migrate again after {utc(self.opens)} to apply the contract"
+            + (" and what waits behind it" if self.behind else "")
+            + " (old application code may still use what the contract removes)"
+        )
+
+    def as_dict(self) -> dict[str, Any]:
+        """JSON shape of the wait."""
+        return {
+            "migration": self.spec.migration.id,
+            "expand": self.expand_row.id if self.expand_row is not None else self.spec.expand,
+            "window_hours": self.window_hours,
+            "opens_at": self.opens.astimezone(UTC).isoformat(),
+            "remaining_seconds": max(0, int((self.opens - self.now).total_seconds())),
+            "behind": [b.id for b in self.behind],
+        }
 
 
-def check_window(
+def window_opens(
     spec: ContractSpec,
     applied: Mapping[str, AppliedMigration],
     now: datetime,
     window_hours: float,
     pending: Collection[str] = (),
-) -> None:
-    """Refuse (`ContractRefusal`) unless the expand migration was applied `window_hours` before `now`.
+) -> ContractWait | None:
+    """The wait of `spec` when its expand was applied less than `window_hours` before `now`
+    (None: the window is open). `pending` holds versions applied earlier in the same run:
+    an expand among them has its whole window ahead.
 
-    `pending` holds versions that would be applied earlier in the same run: an expand
-    among them still has its whole window ahead.
+    Refuses (`ContractRefusal`) a contract whose expand is neither applied nor earlier in
+    the run: there is no window to wait for, the order is wrong.
     """
     if not spec.expand:
-        return
-    m = spec.migration
+        return None
     window = timedelta(hours=window_hours)
     row = _find_applied(applied, spec.expand)
     if row is None:
-        in_run = spec.expand in pending
+        if spec.expand in pending:
+            return ContractWait(spec, window_hours, None, now + window, now) if window_hours > 0 else None
+        m = spec.migration
+        wait = f" and let it run in production for {window_hours:g}h (contract_window_hours)" if window_hours > 0 else ""
         raise ContractRefusal(
-            f"{m.id} contracts expand migration {spec.expand} (line {spec.line}), which "
-            + ("is only being applied in this same run" if in_run else "is not applied to this database"),
-            f"apply {spec.expand} first and let it run in production for {window_hours:g}h "
-            f"(contract_window_hours); then migrate again"
-            + ("; use --to to stop before the contract" if in_run else ""),
+            f"{m.id} contracts expand migration {spec.expand} (line {spec.line}), which is not applied "
+            "to this database and not pending before it",
+            f"apply {spec.expand} first{wait}, then migrate again; check the version in `-- guard: contract`",
         )
     opens = row.applied_at + window
-    if now < opens:
-        raise ContractRefusal(
-            f"{m.id} contracts {row.id}, applied {row.applied_at:%Y-%m-%d %H:%M:%S %Z}; the "
-            f"{window_hours:g}h expand/contract window opens at {opens:%Y-%m-%d %H:%M:%S %Z}, "
-            f"{format_remaining(opens - now)} from now",
-            "wait for the window (old application code may still read what this removes), "
-            "or migrate with --to to apply only the migrations before it",
-        )
+    return ContractWait(spec, window_hours, row, opens, now) if now < opens else None
 
 
 def check_preconditions(conn: psycopg.Connection, spec: ContractSpec, statement_timeout: str) -> None:

@@ -1,16 +1,16 @@
 """The plan: what the files and the history say, and what `migrate` would do.
 
-Pure except `read_plan` (one read of the history table) and `contract_checks`
-(the database clock). Shared by `status`, `plan`, `migrate`, `rollback` and `exec`.
+Pure except `read_plan` (one read of the history table); `contract_checks` is handed
+the database clock. Shared by `status`, `plan`, `migrate`, `rollback` and `exec`.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
-from guard.db.contract import ContractRefusal, ContractSpec, check_window, contract_spec
+from guard.db.contract import ContractRefusal, ContractSpec, ContractWait, contract_spec, window_opens
 from guard.db.history import PARTIAL, PARTIAL_DOWN, AppliedMigration, Drift, compute_drift, read_history
 from guard.errors import InputError, SafetyError
 from guard.model import Migration, version_key
@@ -92,25 +92,54 @@ def check_drift(plan: Plan) -> None:
         )
 
 
-def contract_checks(
-    plan: Plan, now: datetime, window_hours: float, refusals: list[ContractRefusal] | None = None
-) -> dict[str, ContractSpec]:
-    """The contract specs of the pending migrations, each window checked against `now`.
+@dataclass
+class ContractGate:
+    """The contracts among the pending migrations: their specs (preconditions are checked right
+    before each runs) and the first one that must wait for its window, if any."""
 
-    Raises the first `ContractRefusal`, or, when `refusals` is given, collects every one
-    there (the developer's `plan` shows them all) and leaves the refused specs out.
+    specs: dict[str, ContractSpec] = field(default_factory=dict)
+    wait: ContractWait | None = None
+
+    def runnable(self, pending: Sequence[Migration]) -> list[Migration]:
+        """The pending migrations before the waiting contract (all of them when none waits)."""
+        if self.wait is None:
+            return list(pending)
+        stop = self.wait.spec.migration.version
+        return list(pending[: next(i for i, m in enumerate(pending) if m.version == stop)])
+
+
+def contract_checks(
+    plan: Plan,
+    now: datetime,
+    window_hours: float,
+    *,
+    window_binds: bool = True,
+    refusals: list[ContractRefusal] | None = None,
+) -> ContractGate:
+    """The contract specs of the pending migrations, and the first one whose window (measured
+    from its expand's `applied_at`, against `now`) has not opened; that one and everything
+    behind it wait. With `window_binds` False (an environment where the application is not
+    live) no contract waits: a fresh or dev database replays expand and contract in one run.
+
+    A contract whose expand is neither applied nor earlier in the run raises `ContractRefusal`,
+    or, when `refusals` is given, is collected there (the developer's `plan` shows them all).
     """
-    specs: dict[str, ContractSpec] = {}
+    gate = ContractGate()
     earlier: set[str] = set()
-    for m in plan.pending:
+    for i, m in enumerate(plan.pending):
         spec = contract_spec(m)
         if spec is not None:
             try:
-                check_window(spec, plan.applied, now, window_hours, earlier)
-                specs[m.version] = spec
+                wait = window_opens(spec, plan.applied, now, window_hours if window_binds else 0, earlier)
             except ContractRefusal as exc:
                 if refusals is None:
                     raise
                 refusals.append(exc)
+                earlier.add(m.version)
+                continue
+            if wait is not None:  # what comes after it waits too, whatever it is
+                gate.wait = replace(wait, behind=tuple(plan.pending[i + 1 :]))
+                break
+            gate.specs[m.version] = spec
         earlier.add(m.version)
-    return specs
+    return gate

@@ -7,6 +7,11 @@ plan -> lint gate -> drift check -> contract window checks -> apply each pending
 migration in order (contract preconditions checked right before it). Every
 attempt, refusal and outcome is written to the append-only audit table.
 
+The lint gate and the contract window bind in the environments their settings name
+(`lint_gate_envs`, `contract_window_envs`; prod by default), judged by `ctx.env`.
+Where a contract must wait, the migrations before it are applied and the run stops
+there with `RunReport.wait` set: not a failure, the CLI gives it its own exit code.
+
 Library code only: it is handed two open autocommit connections and never reads
 the environment.
 """
@@ -20,9 +25,10 @@ from typing import TYPE_CHECKING, Any
 
 from guard.db.apply import Executor, MigrationFailed, Outcome, index_names, invalid_indexes
 from guard.db.apply import statements_and_mode as _mode
-from guard.db.contract import ContractSpec, check_preconditions, db_now
+from guard.db.contract import ContractSpec, ContractWait, check_preconditions, db_now
 from guard.db.dryrun import dry_run, predict_access_exclusive
 from guard.db.history import APPLIED, PARTIAL, PARTIAL_DOWN, AppliedMigration
+from guard.db.lintgate import LintRefusal, run_lint_gate
 from guard.db.locks import BlockerWatch, parse_pg_duration
 from guard.db.plan import Plan, build_plan, check_drift, contract_checks, read_plan
 from guard.db.session import RunnerContext, Session
@@ -46,6 +52,7 @@ __all__ = [
     "predict_access_exclusive",
     "read_plan",
     "rollback",
+    "run_lint_gate",
 ]
 
 
@@ -55,12 +62,6 @@ class RunFailed(GuardError):
     def __init__(self, message: str, hint: str | None, report: RunReport) -> None:
         super().__init__(message, hint)
         self.report = report
-
-
-class LintRefusal(GuardError):
-    """Pending migrations have lint findings at the fail level (exit 1, like `lint`)."""
-
-    exit_code = 1
 
 
 @dataclass
@@ -73,6 +74,8 @@ class RunReport:
     outcomes: list[Outcome] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     error: str | None = None
+    #: The contract that waits for its window (it and what is behind it were not applied).
+    wait: ContractWait | None = None
 
     def as_dict(self) -> dict[str, Any]:
         """JSON shape of migrate/rollback output."""
@@ -83,6 +86,7 @@ class RunReport:
             "notes": self.notes,
             "error": self.error,
             "pending": [m.id for m in self.plan.pending] if self.plan else [],
+            "waiting": self.wait.as_dict() if self.wait is not None else None,
         }
 
 
@@ -114,15 +118,18 @@ def migrate(
         report.plan = plan
         ids = [m.id for m in plan.pending]
         try:
-            if lint_gate is not None:
-                lint_gate(plan.pending)
+            if warning := run_lint_gate(lint_gate, plan.pending, ctx.settings, ctx.env):
+                ctx.out(warning)
+                report.notes.append(warning)
             check_drift(plan)
-            specs = contract_checks(plan, db_now(ctx.conn), ctx.settings.contract_window_hours)
-            if (
-                dry
-                and refuse_access_exclusive
-                and (where := predict_access_exclusive(plan.pending, ctx.settings))
-            ):
+            gate = contract_checks(
+                plan,
+                db_now(ctx.conn),
+                ctx.settings.contract_window_hours,
+                window_binds=ctx.env in ctx.settings.contract_window_envs,
+            )
+            todo = gate.runnable(plan.pending)
+            if dry and refuse_access_exclusive and (where := predict_access_exclusive(todo, ctx.settings)):
                 raise SafetyError(
                     f"dry run refused: {where} takes an ACCESS EXCLUSIVE lock and the target is production",
                     "set CONFIRM_PROD_MIGRATE=YES in the process environment to dry-run on production, "
@@ -132,6 +139,7 @@ def migrate(
                 report.notes.append(f"{m.id} is older than the newest applied migration (out of order)")
         except GuardError as exc:
             raise session.refuse(exc, ids) from None
+        ids = [m.id for m in todo]
         session.audit("started", ids)
         if not plan.pending:
             report.notes.append("nothing to apply: the database is up to date")
@@ -143,25 +151,30 @@ def migrate(
             try:
                 with BlockerWatch(ctx.lock_conn, pid, _watch_interval(ctx.settings)) as watch:
                     if dry:
-                        for m in plan.pending:
-                            if m.version in specs and specs[m.version].preconditions:
+                        for m in todo:
+                            if m.version in gate.specs and gate.specs[m.version].preconditions:
                                 ctx.out(
                                     f"{m.id}: preconditions are checked when it is applied, not in a dry run"
                                 )
                         report.outcomes = dry_run(
                             ctx.conn,
-                            plan.pending,
+                            todo,
                             ctx.settings,
                             refuse_access_exclusive=refuse_access_exclusive,
                             watch=watch,
                         )
                     else:
-                        _apply_all(ctx, session, plan, specs, watch, report)
+                        _apply_all(ctx, todo, plan, gate.specs, watch, report)
             except GuardError as exc:
                 session.audit("refused", ids, exc.message)
                 raise
         failed_dry = [o for o in report.outcomes if o.status == "dry-run failed"]
-        session.audit("failed" if failed_dry else "ok", ids, failed_dry[0].error if failed_dry else None)
+        if gate.wait is not None:
+            report.wait = _waited(ctx, migrations, gate.wait, dry)
+        if failed_dry or report.wait is None:
+            session.audit("failed" if failed_dry else "ok", ids, failed_dry[0].error if failed_dry else None)
+        else:
+            session.audit("waiting", ids, report.wait.message())
         return report
 
 
@@ -191,16 +204,26 @@ def _lost(exc: Exception) -> str:
     return f"database connection lost or failed: {redact(str(exc).strip())}"
 
 
+def _waited(ctx: RunnerContext, migrations: Sequence[Migration], wait: ContractWait, dry: bool) -> ContractWait:
+    """The wait as it stands after the run: an expand applied in this run now has its own
+    `applied_at`, so the window's opening is exact rather than estimated."""
+    if wait.expand_row is not None or dry:
+        return wait
+    after = read_plan(ctx.conn, migrations, ctx.settings)
+    gate = contract_checks(after, db_now(ctx.conn), wait.window_hours)
+    return gate.wait if gate.wait is not None else wait
+
+
 def _apply_all(
     ctx: RunnerContext,
-    session: Session,
+    todo: Sequence[Migration],
     plan: Plan,
     specs: dict[str, ContractSpec],
     watch: BlockerWatch,
     report: RunReport,
 ) -> None:
     executor = Executor(ctx.conn, ctx.settings, ctx.host, ctx.tool_version, watch=watch, out=ctx.out)
-    for m in plan.pending:
+    for m in todo:
         if watch.lost:
             raise DatabaseError(
                 f"the runner lock connection was lost ({watch.lost}); stopped before {m.id}",
@@ -321,8 +344,9 @@ def gate_check(
     """For `exec`: under a session, run the lint gate on pending migrations and the drift check."""
     plan = read_plan(ctx.conn, migrations, ctx.settings)
     try:
-        if lint_gate is not None:
-            lint_gate(plan.pending if plan.applied else list(plan.migrations))
+        checked = plan.pending if plan.applied else list(plan.migrations)
+        if warning := run_lint_gate(lint_gate, checked, ctx.settings, ctx.env):
+            ctx.out(warning)
         if plan.applied:
             check_drift(plan)
     except GuardError as exc:

@@ -37,6 +37,9 @@ class RunnerContext:
     host: str = ""
     out: Callable[[str], None] = lambda line: None
     tool_version: str = __version__
+    #: The environment the gates confirmed (the marker matched it): where the lint gate and the
+    #: contract window bind depends on it. Production unless told otherwise, so gates fail closed.
+    env: str = "prod"
 
 
 class Session:

@@ -8,6 +8,8 @@ reads the base's migrations folder through one `git cat-file --batch`, and repor
   whitespace and line endings count; the message carries a short diff), deleted or renamed;
 - `require-later-version`: a new migration not later than every migration at the base;
 - `separate-expand-and-contract`: a new contract whose expand is new in the same change;
+- `wait-for-contract-window`: a new contract whose expand reached the base branch less than
+  the contract window ago (`guard.lint.contract_window`);
 - `require-schema-file-sync`: the schema file and the migrations not changed together.
 
 Only new migrations are linted for statement rules unless `all_migrations` is set.
@@ -22,13 +24,14 @@ import os
 import tempfile
 from collections.abc import Mapping, Sequence
 from dataclasses import replace
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from guard.config import Settings
 from guard.errors import InputError
 from guard.lint.changes import BaseTree, ChangeSet, SchemaChange, compare, read_bytes, rel_path
+from guard.lint.contract_window import check_contract_windows
 from guard.lint.engine import LintResult, display_path, lint_migrations
 from guard.model import Migration
 
@@ -177,19 +180,23 @@ def lint_change(
         schema=schema,
         now=now,
     )
+    windows = check_contract_windows(
+        root, folder_rel, change.new, tree, where.tip, settings, now or datetime.now(UTC), fetch=fetch
+    )
     if not all_migrations:  # discovery problems in files identical to the base are not this change's
         extra = [f for f in extra if _folder_rel(f.file, folder) not in change.unchanged]
     only = None if all_migrations else [m.id for m in change.new]
     result = lint_migrations(
         discovery.migrations,
         settings,
-        extra_findings=[*extra, *change.findings],
+        extra_findings=[*extra, *change.findings, *windows.findings],
         only=only,
         layout=discovery.layout,
         cache=cache,
         jobs=jobs,
     )
     result.notices.extend(where.notes)
+    result.notices.extend(windows.notices)
     result.notices.append(_summary_notice(base, commit, discovery.migrations, change, all_migrations))
     return result
 

@@ -63,6 +63,24 @@ separate_expand_and_contract = external_rule(
     good="pull request 1 adds 20240301000000_add_email_new; pull request 2, days later, adds 20240305000000_drop_email",
 )
 
+wait_for_contract_window = external_rule(
+    id="wait-for-contract-window",
+    severity=Severity.ERROR,
+    family="changeset",
+    summary="A contract migration is merged before its expand has been on the base branch for the contract window.",
+    why="""
+        The window (`contract_window_hours`, 48 by default) is how long old application code may
+        still use what the contract removes. In production the runner measures it from when the
+        expand was applied and stops every deploy before a contract whose window has not opened
+        (exit 3), holding back every migration merged behind it. Measured here from when the expand
+        reached the base branch (its merge commit's time), the pull request waits instead of the
+        deploys.
+    """,
+    fix="Merge the contract after the time the message gives; until then keep the pull request open or in draft.",
+    bad="main got 20240301000000_add_email_new an hour ago; this pull request adds 20240301000100_drop_email (-- guard: contract 20240301000000)",
+    good="the same pull request, merged 48 hours after 20240301000000_add_email_new reached main",
+)
+
 require_schema_file_sync = external_rule(
     id="require-schema-file-sync",
     severity=Severity.ERROR,
