@@ -4,6 +4,7 @@ shallow clones, no git."""
 
 from __future__ import annotations
 
+import re
 import shutil
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -415,7 +416,8 @@ class TestContractWindow:
         opens = (self.NOW + timedelta(hours=38)).astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S")
         assert "20240201000000_expand, which reached main at" in f["message"]
         assert f"the 48h expand/contract window opens at {opens} UTC" in f["message"]
-        assert "37h 59m from now" in f["message"] or "38h 00m from now" in f["message"]
+        # NOW is taken when the module is imported; a slow suite may reach this test minutes later.
+        assert re.search(r"(3[67]h \d\dm|38h 00m) from now", f["message"]), f["message"]
         assert f["fix"].startswith(f"merge it after {opens} UTC")
 
     def test_a_contract_of_an_old_enough_expand_passes(self, repo: Path) -> None:
