@@ -214,9 +214,9 @@ def config_cmd(path: Path | None, fmt: str, config_file: Path | None, layout: st
         }
         click.echo(json.dumps(doc, indent=2))
         return
-    click.echo(f"config file: {settings.config_path or '(none found)'}")
-    for key, value, source in items:
-        click.echo(f"{key} = {_jsonable(value)!r}  ({source})")
+    from guard.config_toml import render_settings
+
+    click.echo(render_settings(items, settings.config_path), nl=False)
 
 
 def _jsonable(value: object) -> object:
