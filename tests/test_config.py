@@ -10,7 +10,7 @@ import pytest
 from click.testing import CliRunner
 
 from guard.cli import cli
-from guard.config import Settings, check_rule_names, find_config_file, load_settings
+from guard.config import Settings, check_rule_names, load_settings
 from guard.errors import ConfigError
 from guard.model import Severity
 
