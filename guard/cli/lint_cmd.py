@@ -21,7 +21,7 @@ from guard.errors import InputError
 
 @click.command()
 @click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
-@format_option(("text", "json", "github", "sarif"))
+@format_option(("text", "json", "github", "sarif", "gitlab"))
 @config_options
 @click.option(
     "--fail-on",
@@ -70,6 +70,12 @@ from guard.errors import InputError
     help="Where to keep the findings cache (default: .migration-guard-cache at the project root).",
 )
 @click.option(
+    "--statistics",
+    is_flag=True,
+    default=False,
+    help="Print only how many findings each rule has (text format), not the findings.",
+)
+@click.option(
     "--jobs",
     "-j",
     type=click.IntRange(min=0),
@@ -91,6 +97,7 @@ def lint(
     no_cache: bool,
     cache_dir: str | None,
     jobs: int,
+    statistics: bool,
 ) -> None:
     """Lint migrations for destructive, lock-heavy and irreversible changes.
 
@@ -114,6 +121,10 @@ def lint(
             cache_dir=(cache_dir, "--cache-dir"),
         )
         targets.append((resolve_migrations_dir(path, settings), settings))
+    if statistics:
+        if fmt != "text":
+            raise click.UsageError("--statistics goes with the text format")
+        fmt = "statistics"
     in_actions = os.environ.get("GITHUB_ACTIONS") == "true"
     report = run_lint(
         targets,
