@@ -232,6 +232,8 @@ PARSERS: Mapping[str, Callable[[Any, str, Path], Any]] = MappingProxyType(
 )
 
 CONFIG_FILE_NAMES = ("migration-guard.toml", "pyproject.toml")
+#: Parsers of values that TOML writes without quotes (numbers, booleans, lists).
+_NOT_STRINGS = frozenset({_int, _float, _bool, _str_list, _str_set})
 
 
 def _hint(word: Any, options: Iterable[str]) -> str | None:
@@ -246,14 +248,21 @@ def find_config_file(start: Path) -> Path | None:
         here = here.parent
     for folder in (here, *here.parents):
         own = folder / "migration-guard.toml"
-        if own.is_file():
-            return own
         pyproject = folder / "pyproject.toml"
-        if (
+        in_pyproject = (
             pyproject.is_file()
             and "tool" in (data := _read_toml(pyproject))
             and "migration-guard" in data["tool"]
-        ):
+        )
+        if own.is_file() and in_pyproject:
+            raise ConfigError(
+                f"both {own} and [tool.migration-guard] in {pyproject} configure migration-guard; "
+                "refusing to guess which one you meant",
+                "keep one of them (or pass --config FILE)",
+            )
+        if own.is_file():
+            return own
+        if in_pyproject:
             return pyproject
     return None
 
@@ -280,7 +289,9 @@ def read_config_table(path: Path) -> dict[str, Any]:
     return table
 
 
-def _apply(settings: Settings, raw: Mapping[str, Any], source: str, base: Path) -> Settings:
+def _apply(
+    settings: Settings, raw: Mapping[str, Any], source: str, base: Path, *, from_file: bool = False
+) -> Settings:
     changes: dict[str, Any] = {}
     sources = dict(settings.sources)
     for key, value in raw.items():
@@ -292,8 +303,20 @@ def _apply(settings: Settings, raw: Mapping[str, Any], source: str, base: Path) 
                 _hint(norm, PARSERS) or "run `migration-guard config` to list settings",
             )
         changes[norm] = parser(value, norm, base)
+        if from_file and isinstance(value, str) and parser in _NOT_STRINGS:
+            # Flags arrive as text; a config file has real TOML types, so "15" is a mistake there.
+            raise ConfigError(
+                f"{source}: setting {key!r} is the string {value!r}; write it without quotes",
+                f"e.g. {key} = {_unquoted(value, parser in (_str_list, _str_set))}",
+            )
         sources[norm] = source
     return replace(settings, **changes, sources=MappingProxyType(sources))
+
+
+def _unquoted(value: str, is_list: bool) -> str:
+    if not is_list:
+        return value.strip()
+    return "[" + ", ".join(f'"{v.strip()}"' for v in value.split(",") if v.strip()) + "]"
 
 
 def load_settings(
@@ -314,7 +337,7 @@ def load_settings(
     else:
         path = find_config_file(start or cwd)
     if path is not None:
-        settings = _apply(settings, read_config_table(path), path.name, path.parent)
+        settings = _apply(settings, read_config_table(path), path.name, path.parent, from_file=True)
         settings = replace(settings, config_path=path)
     for key, (value, source) in (overrides or {}).items():
         if value is None:

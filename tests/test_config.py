@@ -10,7 +10,7 @@ import pytest
 from click.testing import CliRunner
 
 from guard.cli import cli
-from guard.config import Settings, check_rule_names, find_config_file, load_settings
+from guard.config import Settings, check_rule_names, load_settings
 from guard.errors import ConfigError
 from guard.model import Severity
 
@@ -55,13 +55,6 @@ def test_pyproject_without_our_table_is_skipped(tmp_path: Path) -> None:
     write(tmp_path / "pyproject.toml", "[tool.migration-guard]\npg_version = 13\n")
     write(tmp_path / "app" / "pyproject.toml", '[project]\nname = "x"\n')
     assert load_settings(tmp_path / "app").pg_version == 13
-
-
-def test_own_file_wins_in_the_same_folder(tmp_path: Path) -> None:
-    write(tmp_path / "pyproject.toml", "[tool.migration-guard]\npg_version = 13\n")
-    write(tmp_path / "migration-guard.toml", "pg_version = 14\n")
-    assert find_config_file(tmp_path) == tmp_path / "migration-guard.toml"
-    assert load_settings(tmp_path).pg_version == 14
 
 
 def test_explicit_config_file_and_missing_one(tmp_path: Path) -> None:
@@ -154,7 +147,63 @@ def test_config_command_prints_values_and_sources(tmp_path: Path) -> None:
     assert doc["settings"]["layout"] == {"value": "hasura", "source": "--layout"}
     assert doc["settings"]["fail_on"] == {"value": "error", "source": "default"}
     text = CliRunner().invoke(cli, ["config", str(folder)])
-    assert "pg_version = 12  (migration-guard.toml)" in text.output
+    assert "pg_version = 12  # migration-guard.toml" in text.output
+    assert 'layout = "auto"  # default' in text.output
+    assert "transaction = true  # default" in text.output
+    assert "# schema_file is not set  (default)" in text.output
+
+
+def test_config_command_prints_toml_that_reads_back_to_the_same_settings(tmp_path: Path) -> None:
+    import tomllib
+
+    folder = _project(
+        tmp_path,
+        'pg_version = 14\ndisable = ["prefer-text"]\nseverity = { "prefer-text" = "warning" }\n'
+        'node_env_map = { production = "prod", "my env" = "dev" }\nexclude = ["a\\"b"]\n',
+        "SELECT 1;\n",
+    )
+    text = CliRunner().invoke(cli, ["config", str(folder)]).output
+    doc = tomllib.loads(text)
+    assert doc["pg_version"] == 14 and doc["transaction"] is True
+    assert doc["disable"] == ["prefer-text"] and doc["severity"] == {"prefer-text": "warning"}
+    assert doc["node_env_map"] == {"production": "prod", "my env": "dev"}
+    assert doc["exclude"] == ['a"b']
+    # Pasted back as a config file, it is accepted whole.
+    (tmp_path / "again").mkdir()
+    write(tmp_path / "again" / "migration-guard.toml", text)
+    assert load_settings(tmp_path / "again").pg_version == 14
+
+
+@pytest.mark.parametrize(
+    ("text", "hint"),
+    [
+        ('pg_version = "15"\n', "pg_version = 15"),
+        ('transaction = "false"\n', "transaction = false"),
+        ('contract_window_hours = "24"\n', "contract_window_hours = 24"),
+        ('disable = "prefer-text, prefer-bigint"\n', 'disable = ["prefer-text", "prefer-bigint"]'),
+    ],
+)
+def test_quoted_numbers_booleans_and_lists_are_refused_in_a_file(tmp_path: Path, text: str, hint: str) -> None:
+    write(tmp_path / "migration-guard.toml", text)
+    with pytest.raises(ConfigError, match="write it without quotes") as info:
+        load_settings(tmp_path)
+    assert hint in (info.value.hint or "")
+
+
+def test_flags_still_take_text(tmp_path: Path) -> None:
+    settings = load_settings(tmp_path, overrides={"pg_version": ("16", "--pg-version")})
+    assert settings.pg_version == 16
+
+
+def test_both_config_files_are_an_error_naming_both(tmp_path: Path) -> None:
+    write(tmp_path / "migration-guard.toml", "pg_version = 14\n")
+    write(tmp_path / "pyproject.toml", "[tool.migration-guard]\npg_version = 16\n")
+    with pytest.raises(ConfigError) as info:
+        load_settings(tmp_path)
+    assert "migration-guard.toml" in info.value.message and "pyproject.toml" in info.value.message
+    # A pyproject without our table is no conflict.
+    write(tmp_path / "pyproject.toml", "[project]\nname = 'x'\n")
+    assert load_settings(tmp_path).pg_version == 14
 
 
 def test_config_command_refuses_typos_with_exit_2(tmp_path: Path) -> None:

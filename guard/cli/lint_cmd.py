@@ -21,7 +21,7 @@ from guard.errors import InputError
 
 @click.command()
 @click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
-@format_option(("text", "json", "github", "sarif"))
+@format_option(("text", "json", "github", "sarif", "gitlab"))
 @config_options
 @click.option(
     "--fail-on",
@@ -70,6 +70,12 @@ from guard.errors import InputError
     help="Where to keep the findings cache (default: .migration-guard-cache at the project root).",
 )
 @click.option(
+    "--statistics",
+    is_flag=True,
+    default=False,
+    help="Print only how many findings each rule has (text format), not the findings.",
+)
+@click.option(
     "--jobs",
     "-j",
     type=click.IntRange(min=0),
@@ -91,6 +97,7 @@ def lint(
     no_cache: bool,
     cache_dir: str | None,
     jobs: int,
+    statistics: bool,
 ) -> None:
     """Lint migrations for destructive, lock-heavy and irreversible changes.
 
@@ -114,6 +121,10 @@ def lint(
             cache_dir=(cache_dir, "--cache-dir"),
         )
         targets.append((resolve_migrations_dir(path, settings), settings))
+    if statistics:
+        if fmt != "text":
+            raise click.UsageError("--statistics goes with the text format")
+        fmt = "statistics"
     in_actions = os.environ.get("GITHUB_ACTIONS") == "true"
     report = run_lint(
         targets,
@@ -214,9 +225,9 @@ def config_cmd(path: Path | None, fmt: str, config_file: Path | None, layout: st
         }
         click.echo(json.dumps(doc, indent=2))
         return
-    click.echo(f"config file: {settings.config_path or '(none found)'}")
-    for key, value, source in items:
-        click.echo(f"{key} = {_jsonable(value)!r}  ({source})")
+    from guard.config_toml import render_settings
+
+    click.echo(render_settings(items, settings.config_path), nl=False)
 
 
 def _jsonable(value: object) -> object:

@@ -27,8 +27,8 @@ if TYPE_CHECKING:
     from guard.config import Settings
     from guard.lint.engine import LintResult
 
-#: Formats whose report names files relative to the repository root (GitHub, SARIF viewers).
-ROOTED_FORMATS = ("github", "sarif")
+#: Formats whose report names files relative to the repository root (GitHub, SARIF viewers, GitLab).
+ROOTED_FORMATS = ("github", "sarif", "gitlab")
 
 
 @dataclass(frozen=True)

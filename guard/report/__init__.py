@@ -14,6 +14,8 @@ FORMATS = {
     "json": "guard.report.json",
     "github": "guard.report.github",
     "sarif": "guard.report.sarif",
+    "gitlab": "guard.report.gitlab",
+    "statistics": "guard.report.statistics",
 }
 
 

@@ -17,6 +17,7 @@ from urllib.parse import quote
 
 from guard import __version__
 from guard.model import Finding, Rule, Severity
+from guard.report.fingerprint import fingerprints
 from guard.report.github import repo_path
 from guard.report.ruledoc import rule_markdown, rule_text
 
@@ -26,6 +27,8 @@ if TYPE_CHECKING:
 SCHEMA_URI = "https://json.schemastore.org/sarif-2.1.0.json"
 INFORMATION_URI = "https://pypi.org/project/migration-guard/"
 SRCROOT = "%SRCROOT%"
+#: Our own fingerprint key (line-independent, see guard.report.fingerprint), versioned as SARIF advises.
+FINGERPRINT_KEY = "migrationGuardFinding/v1"
 _LEVEL = {Severity.ERROR: "error", Severity.WARNING: "warning", Severity.INFO: "note"}
 
 
@@ -103,8 +106,8 @@ def as_document(result: LintResult, root: Path | None = None) -> dict[str, Any]:
         },
         "columnKind": "unicodeCodePoints",
         "results": [
-            result_object(f, index.get(f.rule), root)
-            for f in sorted(result.findings, key=lambda f: (f.file, f.line, f.rule))
+            {**result_object(f, index.get(f.rule), root), "partialFingerprints": {FINGERPRINT_KEY: digest}}
+            for f, digest in fingerprints(sorted(result.findings, key=lambda f: (f.file, f.line, f.rule)), root)
         ],
         "invocations": [
             {

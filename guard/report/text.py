@@ -6,6 +6,7 @@ Colours only when the stream is a terminal and `NO_COLOR` is not set.
 from __future__ import annotations
 
 import os
+from collections import Counter
 from itertools import groupby
 from typing import IO, TYPE_CHECKING
 
@@ -49,10 +50,26 @@ def render(result: LintResult, stream: IO[str], **_: object) -> None:
                     prefix = "      fix: " if i == 0 else "           "
                     write(paint(prefix + line, _DIM) + "\n")
         write("\n")
+    out += statistics_lines(result)
+    out.append(summary_line(result))
+    stream.write("".join(out))
+
+
+def statistics_lines(result: LintResult) -> list[str]:
+    """Findings counted per rule, most frequent first (a long report's table of contents)."""
+    if not result.findings:
+        return []
+    counts = Counter((f.rule, f.severity) for f in result.findings)
+    width = len(str(max(counts.values())))
+    ordered = sorted(counts.items(), key=lambda item: (-item[1], -item[0][1], item[0][0]))
+    return ["by rule:\n"] + [f"  {n:>{width}}  {sev!s:7}  {rule}\n" for (rule, sev), n in ordered] + ["\n"]
+
+
+def summary_line(result: LintResult) -> str:
+    """The closing line: how many migrations, errors and warnings, and the verdict."""
     s = result.summary()
     verdict = "failed" if result.exit_code else "passed"
-    write(
+    return (
         f"{s['migrations']} migrations checked: {s['errors']} errors, {s['warnings']} warnings"
         f" ({verdict}; fail level: {s['fail_on']})\n"
     )
-    stream.write("".join(out))
