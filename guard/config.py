@@ -65,8 +65,8 @@ class Settings:
     node_env_default: str = "dev"
     schema_file: Path | None = None
     shadow: str = "embedded"
-    #: Docker image for `--shadow docker`; empty = `postgres:<pg_version>`.
-    shadow_image: str = ""
+    #: Docker image for `--shadow docker`; None = `postgres:<pg_version>`.
+    shadow_image: str | None = None
     #: Postgres bin folder for the embedded shadow server; None = chosen automatically.
     shadow_bindir: Path | None = None
     cache: bool = True
@@ -233,7 +233,7 @@ PARSERS: Mapping[str, Callable[[Any, str, Path], Any]] = MappingProxyType(
 
 CONFIG_FILE_NAMES = ("migration-guard.toml", "pyproject.toml")
 #: Parsers of values that TOML writes without quotes (numbers, booleans, lists).
-_NOT_STRINGS = frozenset({_int, _float, _bool, _str_list, _str_set})
+_NOT_STRINGS = frozenset({_int, _float, _bool, _str_list, _str_set, _window_hours})
 
 
 def _hint(word: Any, options: Iterable[str]) -> str | None:

@@ -103,7 +103,7 @@ def test_all_issue_keys_are_accepted(tmp_path: Path) -> None:
         ('lint_gate_envs = ["production"]\n', "names environment 'production'", "use one of dev, prod"),
         ('lint_gate_envs = ["prd"]\n', "names environment 'prd'", "did you mean 'prod'?"),
         ('contract_window_envs = ["qa"]\n', "not in `environments` (dev, prod)", "or add it to `environments`"),
-        ('contract_window_envs = "prod"\nenvironments = ["dev"]\n', "names environment 'prod'", None),
+        ('contract_window_envs = ["prod"]\nenvironments = ["dev"]\n', "names environment 'prod'", None),
         ("contract_window_hours = -1\n", "0 or more", None),
         ('contract_window_hours = "nan"\n', "0 or more", None),
     ],
