@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 from guard.cli import COMMANDS, cli
 
 REPO = Path(__file__).resolve().parent.parent
-SCHEMA = REPO / "docs" / "json-schema.json"
+SCHEMA = REPO / "guard" / "schemas" / "lint-report.json"
 
 
 def write_hasura(root: Path, up: str, down: str | None = "SELECT pg_sleep(0);") -> Path:
