@@ -21,7 +21,7 @@ from typing import Any
 from guard.errors import ConfigError
 from guard.model import Severity
 
-LAYOUTS = ("auto", "hasura", "golang-migrate", "dbmate", "flyway", "prisma", "plain")
+LAYOUTS = ("auto", "hasura", "golang-migrate", "dbmate", "flyway", "prisma", "drizzle", "plain")
 SHADOW_PROVIDERS = ("embedded", "docker", "url")
 DEFAULT_SOURCE = "default"
 

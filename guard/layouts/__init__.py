@@ -12,7 +12,8 @@ migrations, binary or non-UTF-8 file, oversized file, permission denied) is an
 Auto-detection counts, for each layout, the `.sql` files whose shape it explains, and
 picks the layout that explains the most; ties go to the first of `LAYOUT_SPECS`
 (Prisma before Hasura: a Prisma tree whose every folder has a `down.sql` explains as
-many files as Hasura would). Files the chosen layout does not run are reported as
+many files as Hasura would; Drizzle before plain: a drizzle-kit folder's numbered files are plain
+files too, but only Drizzle reads the journal beside them). Files the chosen layout does not run are reported as
 `ignored-migration-file`, never dropped silently.
 
 A path that is a file is linted on its own: its partner (the `.down.sql` of an
@@ -33,6 +34,7 @@ from pathlib import Path, PurePosixPath
 
 from guard.errors import InputError
 from guard.layouts.collect import Collector, LayoutSpec, sha256_hex, split_versioned
+from guard.layouts.drizzle import DRIZZLE
 from guard.layouts.files import (
     MAX_FILE_BYTES,
     SqlFile,
@@ -49,7 +51,7 @@ from guard.model import Finding, Migration, Severity
 __all__ = ["LAYOUT_SPECS", "MAX_FILE_BYTES", "Discovery", "discover", "parse_dbmate"]
 
 #: Every layout, in tie-break order for auto-detection.
-LAYOUT_SPECS: tuple[LayoutSpec, ...] = (PRISMA, HASURA, GOLANG_MIGRATE, DBMATE, FLYWAY, PLAIN)
+LAYOUT_SPECS: tuple[LayoutSpec, ...] = (PRISMA, HASURA, GOLANG_MIGRATE, DBMATE, FLYWAY, DRIZZLE, PLAIN)
 _BY_NAME = {s.name: s for s in LAYOUT_SPECS}
 
 

@@ -244,6 +244,39 @@ malformed_dbmate_migration = external_rule(
     good="-- migrate:up\nCREATE TABLE t (id bigint);\n-- migrate:down\nDROP TABLE t;",
 )
 
+malformed_drizzle_migration = external_rule(
+    id="malformed-drizzle-migration",
+    severity=Severity.ERROR,
+    family="discovery",
+    summary="A Drizzle migration whose `--> statement-breakpoint` markers split it differently from its SQL.",
+    why="""
+        drizzle-kit migrate splits the file on the literal `--> statement-breakpoint` and sends each piece
+        as one query. A marker inside a string, quoted identifier or block comment cuts a statement in
+        two, and a statement with no `;` before its marker runs into the next one for every tool that
+        splits on `;`, so what is linted is not what drizzle runs.
+    """,
+    fix="Keep `--> statement-breakpoint` on a line of its own, directly after a statement's `;`.",
+    bad="CREATE TABLE t (id bigint)\n--> statement-breakpoint\nCREATE INDEX t_id ON t (id);",
+    good="CREATE TABLE t (id bigint);\n--> statement-breakpoint\nCREATE INDEX t_id ON t (id);",
+)
+
+drizzle_journal_mismatch = external_rule(
+    id="drizzle-journal-mismatch",
+    severity=Severity.ERROR,
+    family="discovery",
+    summary="Drizzle's `meta/_journal.json` and the migration files disagree.",
+    why="""
+        drizzle-kit migrate runs exactly the journal's entries, in its order, and skips an entry whose
+        `when` is not later than the last one a database applied. A `.sql` file with no entry never
+        runs, an entry with no file stops every deploy, an entry with an older `when` is skipped for
+        good on databases that already applied a later one, and a journal order that disagrees with
+        the file numbers applies migrations in a different order than migration-guard does.
+    """,
+    fix="Create migrations with `drizzle-kit generate` (`--custom` for hand-written SQL) and never edit the journal by hand.",
+    bad="drizzle/0002_extra.sql with no `0002_extra` entry in drizzle/meta/_journal.json",
+    good="drizzle/0002_extra.sql created by `drizzle-kit generate --custom --name extra`",
+)
+
 ignored_migration_file = external_rule(
     id="ignored-migration-file",
     severity=Severity.WARNING,

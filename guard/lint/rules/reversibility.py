@@ -1,8 +1,8 @@
 """Reversibility: every up migration needs a down migration that actually undoes something.
 
 Layouts with down files (Hasura, golang-migrate, dbmate, Flyway with undo
-scripts) always require one. Layouts without them (Prisma, plain SQL, Flyway
-without undo) follow the `require_down` setting (default true), and the message
+scripts) always require one. Layouts without them (Prisma, Drizzle, plain SQL,
+Flyway without undo) follow the `require_down` setting (default true), and the message
 says where the down file goes for that layout. Whether the down truly restores
 the schema is proven by `migration-guard verify`; these rules catch the static
 cases: missing, empty, comment-only, or a no-op such as `SELECT 1` or Hasura's
