@@ -134,6 +134,12 @@ def _render_plan(plan: Plan, fmt: str, extra: dict[str, Any] | None = None) -> N
     drift = plan.drift
     for m, _ in drift.edited:
         click.echo(f"drift    {m.id}: edited since it was applied (checksum differs)")
+    for m, a in drift.reused:
+        click.echo(
+            f"drift    {m.id}: {m.version} is already applied as {a.id}; give the new migration a later version"
+        )
+    for m, a in drift.ambiguous:
+        click.echo(f"drift    {m.id}: shares its version with {a.id}, recorded by an older release; may have run")
     for a in drift.missing:
         click.echo(f"drift    {a.id}: applied, but no file")
     for m in drift.out_of_order:
@@ -142,7 +148,8 @@ def _render_plan(plan: Plan, fmt: str, extra: dict[str, Any] | None = None) -> N
         click.echo(f"note     {note}")
     click.echo(
         f"{len(plan.applied)} applied, {len(plan.pending)} pending, "
-        f"{len(drift.edited) + len(drift.missing) + len(drift.out_of_order)} drift"
+        f"{len(drift.edited) + len(drift.missing) + len(drift.out_of_order) + len(drift.reused) + len(drift.ambiguous)}"
+        " drift"
     )
 
 

@@ -252,7 +252,7 @@ class Executor:
             if self.conn.info.transaction_status == pq.TransactionStatus.IDLE:
                 done = index + 1
                 if done < len(statements):
-                    set_progress(self.conn, schema, migration.version, progress_status, done)
+                    set_progress(self.conn, schema, migration.key, progress_status, done)
         try:
             refuse_open_transaction(self.conn, statements)
         except StatementFailure as failure:
@@ -288,7 +288,7 @@ class Executor:
             )
             outcome.status = "applied"
         else:
-            self.conn.execute(history_delete_sql(self.conn, schema, migration.version))
+            self.conn.execute(history_delete_sql(self.conn, schema, migration.key))
             outcome.status = "rolled back"
         outcome.completed = len(statements)
         return outcome
@@ -320,7 +320,7 @@ class Executor:
         statements, reason = statements_and_mode(migration, "down", self.settings)
         if reason is not None:
             return self.run_autocommit(migration, statements, "down", resume_from, reason)
-        delete = history_delete_sql(self.conn, self.settings.history_schema, migration.version)
+        delete = history_delete_sql(self.conn, self.settings.history_schema, migration.key)
         return self.run_in_transaction(migration, statements, "down", lambda _ms: delete)
 
 

@@ -56,9 +56,9 @@ def contract_spec(migration: Migration) -> ContractSpec | None:
 
 def _find_applied(applied: Mapping[str, AppliedMigration], version: str) -> AppliedMigration | None:
     row = applied.get(version)
-    if row is None:
+    if row is None:  # `1.0` names `1`; a Prisma row is keyed by folder name, not version
         key = version_key(version)
-        row = next((r for v, r in applied.items() if version_key(v) == key), None)
+        row = next((r for r in applied.values() if version_key(r.version) == key), None)
     return row if row is not None and row.status == APPLIED else None
 
 

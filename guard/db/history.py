@@ -1,6 +1,12 @@
 """The history table (what is applied, with checksum, timing and who), the append-only audit
 table (every migrate, rollback, dry run and exec attempt), checksums and drift.
 
+History rows are keyed by the migration's identity in its layout, `Migration.key`,
+stored in the `version` column: the version, or for Prisma the folder name (two Prisma
+folders may share a timestamp). Releases before 0.2 stored Prisma migrations under the
+bare version; `build_plan` recognises such a row by its version and name, and the runner
+rewrites it to the folder name (`rekey_history`) before it writes any history.
+
 Both tables live in a schema of their own (`settings.history_schema`). The audit
 table refuses UPDATE and DELETE with a trigger, so the trail cannot be rewritten
 by accident from a migration or a console.
@@ -63,7 +69,8 @@ CREATE TRIGGER audit_append_only BEFORE UPDATE OR DELETE ON {schema}.audit
 
 @dataclass(frozen=True)
 class AppliedMigration:
-    """One history row."""
+    """One history row. `version` is the migration's version; `key` the identity the row is stored
+    under (`Migration.key`); empty means the version."""
 
     version: str
     name: str
@@ -74,15 +81,22 @@ class AppliedMigration:
     duration_ms: float | None
     applied_by: str
     tool_version: str
+    key: str = ""
 
     @property
     def id(self) -> str:
         """`<version>_<name>`, like `Migration.id`."""
         return f"{self.version}_{self.name}" if self.name else self.version
 
+    @property
+    def history_key(self) -> str:
+        """What the row is stored under in the `version` column."""
+        return self.key or self.version
+
     def as_dict(self) -> dict[str, Any]:
         """JSON shape used by `status --format json`."""
         return {
+            "key": self.history_key,
             "version": self.version,
             "name": self.name,
             "checksum": self.checksum,
@@ -120,9 +134,14 @@ class Drift:
     missing: list[AppliedMigration] = field(default_factory=list)
     #: Pending migrations older than the newest applied one.
     out_of_order: list[Migration] = field(default_factory=list)
+    #: New files that reuse the version of an applied migration: (file migration, history row).
+    reused: list[tuple[Migration, AppliedMigration]] = field(default_factory=list)
+    #: Prisma folders sharing the timestamp of a row an older release recorded under the bare
+    #: version: that release kept one row per version, so these may have run too.
+    ambiguous: list[tuple[Migration, AppliedMigration]] = field(default_factory=list)
 
     def __bool__(self) -> bool:
-        return bool(self.edited or self.missing or self.out_of_order)
+        return bool(self.edited or self.missing or self.out_of_order or self.reused or self.ambiguous)
 
     def as_dict(self) -> dict[str, Any]:
         """JSON shape for status/plan."""
@@ -132,6 +151,8 @@ class Drift:
             ],
             "missing": [a.id for a in self.missing],
             "out_of_order": [m.id for m in self.out_of_order],
+            "reused": [{"migration": m.id, "applied": a.id} for m, a in self.reused],
+            "ambiguous": [{"migration": m.id, "recorded": a.id} for m, a in self.ambiguous],
         }
 
 
@@ -171,7 +192,7 @@ def audit_exists(conn: psycopg.Connection, schema: str) -> bool:
 
 
 def read_history(conn: psycopg.Connection, schema: str) -> dict[str, AppliedMigration]:
-    """Every history row keyed by version (empty when the table does not exist yet)."""
+    """Every history row keyed by what it is stored under (empty when the table does not exist yet)."""
     from psycopg import sql
 
     if not history_exists(conn, schema):
@@ -182,8 +203,42 @@ def read_history(conn: psycopg.Connection, schema: str) -> dict[str, AppliedMigr
             " applied_by, tool_version FROM {}.history"
         ).format(_ident(schema))
     ).fetchall()
-    out = {r[0]: AppliedMigration(*r) for r in rows}
-    return dict(sorted(out.items(), key=lambda kv: version_key(kv[0])))
+    out = {
+        r[0]: AppliedMigration(
+            version=_version_of(r[0], r[1]),
+            name=r[1],
+            checksum=r[2],
+            status=r[3],
+            statements_done=r[4],
+            applied_at=r[5],
+            duration_ms=r[6],
+            applied_by=r[7],
+            tool_version=r[8],
+            key=r[0],
+        )
+        for r in rows
+    }
+    return dict(sorted(out.items(), key=lambda kv: (version_key(kv[1].version), kv[1].name)))
+
+
+def _version_of(key: str, name: str) -> str:
+    """The version of a row stored under `key`: a Prisma key is `<version>_<name>`; versions hold no `_<name>`."""
+    suffix = f"_{name}"
+    return key[: -len(suffix)] if name and key.endswith(suffix) else key
+
+
+def rekey_history(conn: psycopg.Connection, schema: str, renames: Mapping[str, str]) -> None:
+    """Move rows stored under an old key (stored key -> `Migration.key`) in one transaction."""
+    from psycopg import sql
+
+    if not renames:
+        return
+    with conn.transaction():
+        for old, new in renames.items():
+            conn.execute(
+                sql.SQL("UPDATE {}.history SET version = %s WHERE version = %s").format(_ident(schema)),
+                (new, old),
+            )
 
 
 def history_insert_sql(
@@ -203,7 +258,7 @@ def history_insert_sql(
     query = sql.SQL(
         "INSERT INTO {schema}.history AS h (version, name, checksum, status, statements_done, duration_ms,"
         " applied_by, tool_version, applied_at)"
-        " VALUES ({version}, {name}, {checksum}, {status}, {done}, {duration},"
+        " VALUES ({key}, {name}, {checksum}, {status}, {done}, {duration},"
         " current_user || '@' || {host}, {tool}, now())"
         " ON CONFLICT (version) DO UPDATE SET name = EXCLUDED.name, checksum = EXCLUDED.checksum,"
         " status = EXCLUDED.status, statements_done = EXCLUDED.statements_done,"
@@ -212,7 +267,7 @@ def history_insert_sql(
         " applied_at = EXCLUDED.applied_at"
     ).format(
         schema=_ident(schema),
-        version=sql.Literal(migration.version),
+        key=sql.Literal(migration.key),
         name=sql.Literal(migration.name),
         checksum=sql.Literal(checksum_of(migration)),
         status=sql.Literal(status),
@@ -224,25 +279,25 @@ def history_insert_sql(
     return query.as_string(conn)
 
 
-def set_progress(conn: psycopg.Connection, schema: str, version: str, status: str, done: int) -> None:
-    """Record how many statements of a non-transactional migration have run (autocommit)."""
+def set_progress(conn: psycopg.Connection, schema: str, key: str, status: str, done: int) -> None:
+    """Record how many statements of a non-transactional migration (`Migration.key`) have run (autocommit)."""
     from psycopg import sql
 
     conn.execute(
         sql.SQL("UPDATE {}.history SET status = %s, statements_done = %s WHERE version = %s").format(
             _ident(schema)
         ),
-        (status, done, version),
+        (status, done, key),
     )
 
 
-def history_delete_sql(conn: psycopg.Connection, schema: str, version: str) -> str:
-    """Deleting one history row as literal SQL (it shares the round trip with COMMIT on rollback)."""
+def history_delete_sql(conn: psycopg.Connection, schema: str, key: str) -> str:
+    """Deleting one history row (by `Migration.key`) as literal SQL (it shares the round trip with COMMIT)."""
     from psycopg import sql
 
     return (
         sql.SQL("DELETE FROM {}.history WHERE version = {}")
-        .format(_ident(schema), sql.Literal(version))
+        .format(_ident(schema), sql.Literal(key))
         .as_string(conn)
     )
 
@@ -289,20 +344,22 @@ def read_audit(conn: psycopg.Connection, schema: str, limit: int = 100) -> list[
 
 
 def compute_drift(migrations: Iterable[Migration], applied: Mapping[str, AppliedMigration]) -> Drift:
-    """Edited applied migrations, applied versions without a file, and out-of-order pending ones."""
+    """Edited applied migrations, new files reusing an applied version, applied rows without a file,
+    and out-of-order pending ones. `applied` is keyed by `Migration.key`."""
     drift = Drift()
-    files = {m.version: m for m in migrations}
-    for version, row in applied.items():
-        m = files.get(version)
+    files = {m.key: m for m in migrations}
+    for key, row in applied.items():
+        m = files.get(key)
         if m is None:
             drift.missing.append(row)
+        elif m.name != row.name and checksum_of(m) != row.checksum:
+            # Same version, other name and content: a new migration, not an edit of the applied one.
+            drift.reused.append((m, row))
         elif checksum_of(m) != row.checksum:
             drift.edited.append((m, row))
-    done = [version_key(v) for v, r in applied.items() if r.status == APPLIED]
+    done = [version_key(r.version) for r in applied.values() if r.status == APPLIED]
     newest = max(done, default=None)
     if newest is not None:
-        drift.out_of_order = [
-            m for m in files.values() if m.version not in applied and m.version_key < newest
-        ]
+        drift.out_of_order = [m for m in files.values() if m.key not in applied and m.version_key < newest]
         drift.out_of_order.sort(key=lambda m: m.version_key)
     return drift

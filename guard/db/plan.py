@@ -11,9 +11,19 @@ from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
 from guard.db.contract import ContractRefusal, ContractSpec, ContractWait, contract_spec, window_opens
-from guard.db.history import PARTIAL, PARTIAL_DOWN, AppliedMigration, Drift, compute_drift, read_history
+from guard.db.history import (
+    PARTIAL,
+    PARTIAL_DOWN,
+    AppliedMigration,
+    Drift,
+    checksum_of,
+    compute_drift,
+    read_history,
+)
 from guard.errors import InputError, SafetyError
+from guard.layouts.collect import same_version_key
 from guard.model import Migration, version_key
+from guard.paths import display
 
 if TYPE_CHECKING:
     from datetime import datetime
@@ -34,6 +44,9 @@ class Plan:
     target: str | None = None
     #: Migrations left part-way by a failed non-transactional run.
     partial: list[AppliedMigration] = field(default_factory=list)
+    #: Rows stored under an older key than `Migration.key` (new key -> stored key); the runner
+    #: rewrites them (`rekey_history`) before it writes history.
+    rekeyed: dict[str, str] = field(default_factory=dict)
 
     def as_dict(self) -> dict[str, Any]:
         """JSON shape for status/plan."""
@@ -49,17 +62,94 @@ class Plan:
 def build_plan(
     migrations: Sequence[Migration], applied: dict[str, AppliedMigration], to: str | None = None
 ) -> Plan:
-    """Pending migrations in version order (up to `to` inclusive), drift and partial runs. Pure."""
-    ordered = sorted(migrations, key=lambda m: m.version_key)
-    if to is not None and not any(m.version == to for m in ordered) and to not in applied:
+    """Pending migrations in order (up to `to` inclusive), drift and partial runs. Pure.
+
+    `applied` is keyed by what each row is stored under; rows an older release stored under
+    a Prisma migration's bare version are matched to their folder by version and name.
+    """
+    ordered = sorted(migrations, key=order_key)
+    applied, rekeyed, ambiguous = _recognise_legacy(ordered, applied)
+    limit = _limit(ordered, applied, to)
+    pending = [m for m in ordered if m.key not in applied or applied[m.key].status == PARTIAL]
+    if limit is not None:
+        pending = [m for m in pending if order_key(m) <= limit]
+    partial = [a for a in applied.values() if a.status in (PARTIAL, PARTIAL_DOWN)]
+    drift = compute_drift(ordered, applied)
+    drift.ambiguous = ambiguous
+    return Plan(list(ordered), applied, pending, drift, to, partial, rekeyed)
+
+
+def order_key(m: Migration) -> tuple[tuple[int, ...], str]:
+    """Apply order: numeric version, then name (Prisma applies same-timestamp folders by name)."""
+    return (m.version_key, m.name)
+
+
+def _limit(
+    ordered: Sequence[Migration], applied: dict[str, AppliedMigration], to: str | None
+) -> tuple[tuple[int, ...], str] | None:
+    """The last position `--to` includes: a version (every migration of it) or a key/id (that one)."""
+    if to is None:
+        return None
+    named = next((m for m in ordered if to in (m.key, m.id)), None)
+    if named is not None and to != named.version:
+        return order_key(named)
+    if named is None and to not in applied and not any(m.version == to for m in ordered):
         raise InputError(
             f"--to {to}: no migration has this version", "run `migration-guard status` to list them"
         )
-    pending = [m for m in ordered if m.version not in applied or applied[m.version].status == PARTIAL]
-    if to is not None:
-        pending = [m for m in pending if m.version_key <= version_key(to)]
-    partial = [a for a in applied.values() if a.status in (PARTIAL, PARTIAL_DOWN)]
-    return Plan(list(ordered), dict(applied), pending, compute_drift(ordered, applied), to, partial)
+    return (version_key(to), "\U0010ffff")
+
+
+def _recognise_legacy(
+    ordered: Sequence[Migration], applied: dict[str, AppliedMigration]
+) -> tuple[dict[str, AppliedMigration], dict[str, str], list[tuple[Migration, AppliedMigration]]]:
+    """Re-key rows stored under a Prisma migration's bare version (releases before 0.2) to its folder name.
+
+    Returns the history keyed by `Migration.key`, the renames (new key -> stored key), and the
+    Prisma folders that share such a row's version: the old release kept one row per version
+    (the last folder applied), so whether they ran cannot be told from the history.
+    """
+    keys = {m.key for m in ordered}
+    out: dict[str, AppliedMigration] = {}
+    rekeyed: dict[str, str] = {}
+    ambiguous: list[tuple[Migration, AppliedMigration]] = []
+    for stored, row in applied.items():
+        legacy = (
+            next((m for m in ordered if m.layout == "prisma" and m.version == stored and m.name == row.name), None)
+            if stored not in keys
+            else None
+        )
+        if legacy is None or legacy.key in applied:
+            out[stored] = row
+            continue
+        out[legacy.key] = replace(row, key=legacy.key)
+        rekeyed[legacy.key] = stored
+        ambiguous.extend(
+            (m, row)
+            for m in ordered
+            if m.layout == "prisma" and m.version == legacy.version and m is not legacy and m.key not in applied
+        )
+    return out, rekeyed, ambiguous
+
+
+def check_duplicates(migrations: Sequence[Migration]) -> None:
+    """Refuse two migrations that share a version where the layout's tool keys history by version.
+
+    Every layout but Prisma keys by version, so one of the two would be skipped or recorded
+    over the other; Prisma keys by folder name and applies both (see `Migration.key`).
+    """
+    seen: dict[tuple[int, ...], Migration] = {}
+    for m in migrations:
+        if m.key != m.version:
+            continue
+        slot = same_version_key(m.version)
+        first = seen.setdefault(slot, m)
+        if first is not m:
+            raise InputError(
+                f"version {m.version} is used by both {display(first.up_path)} and {display(m.up_path)}; "
+                "nothing was applied",
+                "give one of them a new, later version (rename its file or folder)",
+            )
 
 
 def read_plan(
@@ -72,6 +162,20 @@ def read_plan(
 def check_drift(plan: Plan) -> None:
     """Refuse (`SafetyError`) edited or missing applied migrations and a rollback stopped part-way."""
     drift = plan.drift
+    if drift.reused:
+        m, row = drift.reused[0]
+        raise SafetyError(
+            f"{m.version} is already applied as {row.id}; {m.id} reuses its version",
+            "give the new migration a later version (rename its file or folder)",
+        )
+    if drift.ambiguous:
+        m, row = drift.ambiguous[0]
+        raise SafetyError(
+            f"{m.id} shares version {m.version} with {row.id}, which an older migration-guard recorded "
+            f"under the bare version, one row for both: whether {m.id} ran cannot be told",
+            f"if its changes are in the database, add its history row (version '{m.key}', name '{m.name}', "
+            f"checksum '{checksum_of(m)}') and migrate again; if they are not, apply it by hand and add the row",
+        )
     if drift.edited:
         names = ", ".join(m.id for m, _ in drift.edited)
         raise SafetyError(
@@ -104,8 +208,8 @@ class ContractGate:
         """The pending migrations before the waiting contract (all of them when none waits)."""
         if self.wait is None:
             return list(pending)
-        stop = self.wait.spec.migration.version
-        return list(pending[: next(i for i, m in enumerate(pending) if m.version == stop)])
+        stop = self.wait.spec.migration.key
+        return list(pending[: next(i for i, m in enumerate(pending) if m.key == stop)])
 
 
 def contract_checks(
@@ -140,6 +244,6 @@ def contract_checks(
             if wait is not None:  # what comes after it waits too, whatever it is
                 gate.wait = replace(wait, behind=tuple(plan.pending[i + 1 :]))
                 break
-            gate.specs[m.version] = spec
+            gate.specs[m.key] = spec
         earlier.add(m.version)
     return gate

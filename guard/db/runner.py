@@ -27,10 +27,10 @@ from guard.db.apply import Executor, MigrationFailed, Outcome, index_names, inva
 from guard.db.apply import statements_and_mode as _mode
 from guard.db.contract import ContractSpec, ContractWait, check_preconditions, db_now
 from guard.db.dryrun import dry_run, predict_access_exclusive
-from guard.db.history import APPLIED, PARTIAL, PARTIAL_DOWN, AppliedMigration
+from guard.db.history import APPLIED, PARTIAL, PARTIAL_DOWN, AppliedMigration, rekey_history
 from guard.db.lintgate import LintRefusal, run_lint_gate
 from guard.db.locks import BlockerWatch, parse_pg_duration
-from guard.db.plan import Plan, build_plan, check_drift, contract_checks, read_plan
+from guard.db.plan import Plan, build_plan, check_drift, check_duplicates, contract_checks, read_plan
 from guard.db.session import RunnerContext, Session
 from guard.errors import DatabaseError, GuardError, InputError, SafetyError
 from guard.model import Migration, version_key
@@ -118,6 +118,7 @@ def migrate(
         report.plan = plan
         ids = [m.id for m in plan.pending]
         try:
+            check_duplicates(migrations)
             if warning := run_lint_gate(lint_gate, plan.pending, ctx.settings, ctx.env):
                 ctx.out(warning)
                 report.notes.append(warning)
@@ -141,6 +142,8 @@ def migrate(
             raise session.refuse(exc, ids) from None
         ids = [m.id for m in todo]
         session.audit("started", ids)
+        if not dry:
+            rekey_history(ctx.conn, ctx.settings.history_schema, plan.rekeyed)
         if not plan.pending:
             report.notes.append("nothing to apply: the database is up to date")
             session.audit("ok", [])
@@ -152,7 +155,7 @@ def migrate(
                 with BlockerWatch(ctx.lock_conn, pid, _watch_interval(ctx.settings)) as watch:
                     if dry:
                         for m in todo:
-                            if m.version in gate.specs and gate.specs[m.version].preconditions:
+                            if m.key in gate.specs and gate.specs[m.key].preconditions:
                                 ctx.out(
                                     f"{m.id}: preconditions are checked when it is applied, not in a dry run"
                                 )
@@ -229,10 +232,10 @@ def _apply_all(
                 f"the runner lock connection was lost ({watch.lost}); stopped before {m.id}",
                 "the database is at a migration boundary; run again",
             )
-        spec = specs.get(m.version)
+        spec = specs.get(m.key)
         if spec is not None and spec.preconditions:
             check_preconditions(ctx.conn, spec, ctx.settings.statement_timeout)
-        row = plan.applied.get(m.version)
+        row = plan.applied.get(m.key)
         resume = row.statements_done if row is not None and row.status == PARTIAL else 0
         statements, reason = _mode(m, "up", ctx.settings)
         if reason is not None:
@@ -263,18 +266,20 @@ def rollback(
         report = RunReport("rollback", session.run_id)
         plan = read_plan(ctx.conn, migrations, ctx.settings)
         report.plan = plan
-        files = {m.version: m for m in migrations}
-        rows = sorted(plan.applied.values(), key=lambda a: version_key(a.version), reverse=True)
+        files = {m.key: m for m in migrations}
+        rows = sorted(plan.applied.values(), key=_row_order, reverse=True)
         if to is not None:
-            chosen = [a for a in rows if version_key(a.version) > version_key(to)]
+            chosen = [a for a in rows if _row_order(a) > _rollback_limit(to, plan)]
         else:
             chosen = rows[: steps if steps is not None else 1]
         ids = [a.id for a in chosen]
         try:
+            check_duplicates(migrations)
             _check_rollback_to(to, plan)
             todo = _rollback_targets(chosen, files)
         except GuardError as exc:
             raise session.refuse(exc, ids) from None
+        rekey_history(ctx.conn, ctx.settings.history_schema, plan.rekeyed)
         session.audit("started", ids)
         executor = Executor(ctx.conn, ctx.settings, ctx.host, ctx.tool_version, out=ctx.out)
         with (
@@ -292,14 +297,35 @@ def rollback(
         return report
 
 
+def _row_order(row: AppliedMigration) -> tuple[tuple[int, ...], str]:
+    return (version_key(row.version), row.name)
+
+
+def _rollback_limit(to: str, plan: Plan) -> tuple[tuple[int, ...], str]:
+    """What `--to` keeps: a version keeps every migration of it; a Prisma folder name keeps up to that folder."""
+    row = plan.applied.get(to)
+    if row is not None and row.history_key != row.version:
+        return _row_order(row)
+    named = next((m for m in plan.migrations if to in (m.key, m.id) and to != m.version), None)
+    if named is not None:
+        return (named.version_key, named.name)
+    return (version_key(to), "\U0010ffff")
+
+
 def _check_rollback_to(to: str | None, plan: Plan) -> None:
-    """`--to` must name a known version (or `0`: undo everything): a typo such as `2024010`
+    """`--to` must name a known version or key (or `0`: undo everything): a typo such as `2024010`
     sorts below every real version and would otherwise roll the whole database back."""
-    if to is None or to == "0" or to in plan.applied or any(m.version == to for m in plan.migrations):
+    if (
+        to is None
+        or to == "0"
+        or to in plan.applied
+        or any(to in (m.version, m.key) for m in plan.migrations)
+    ):
         return
     raise InputError(
         f"rollback --to {to}: no applied migration or migration file has this version; refusing to guess "
-        f"(it would undo {sum(version_key(v) > version_key(to) for v in plan.applied)} migration(s))",
+        f"(it would undo {sum(version_key(a.version) > version_key(to) for a in plan.applied.values())} "
+        "migration(s))",
         "run `migration-guard status` to list the versions; `--to 0` undoes every migration",
     )
 
@@ -311,7 +337,7 @@ def _rollback_targets(
 
     todo = []
     for row in chosen:
-        m = files.get(row.version)
+        m = files.get(row.history_key)
         if m is None:
             raise SafetyError(f"cannot roll back {row.id}: its file is missing", "restore the migration file")
         if row.status == PARTIAL:
