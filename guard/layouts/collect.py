@@ -174,10 +174,11 @@ class Collector:
             for m in group[1:]:
                 if self.layout == "prisma":
                     # Prisma records migrations by folder name and applies same-timestamp folders
-                    # in name order, so this is legal for Prisma but ambiguous for version-keyed tools.
+                    # in name order, so this is legal for Prisma (and migration-guard's runner, which
+                    # keys Prisma history by folder name) but ambiguous for version-keyed tools.
                     message = (
-                        f"version {m.version} is shared with `{first.id}`; Prisma applies them in folder-name "
-                        "order, but tools that key history by version cannot tell them apart"
+                        f"version {m.version} is shared with `{first.id}`; Prisma and migration-guard apply "
+                        "both, in folder-name order, but tools that key history by version cannot tell them apart"
                     )
                     severity = Severity.WARNING
                 else:

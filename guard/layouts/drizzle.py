@@ -74,7 +74,8 @@ def _has_journal(f: SqlFile) -> bool:
 
 
 def _explains(f: SqlFile) -> bool:
-    return not f.name.endswith((".down.sql", ".up.sql")) and _has_journal(f)
+    # `<tag>.down.sql` counts too: with every down written, golang-migrate would explain as many files.
+    return not f.name.endswith(".up.sql") and _has_journal(f)
 
 
 def read_journal(folder: Path | str) -> Journal:
