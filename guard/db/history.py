@@ -228,13 +228,13 @@ def _version_of(key: str, name: str) -> str:
 
 
 def rekey_history(conn: psycopg.Connection, schema: str, renames: Mapping[str, str]) -> None:
-    """Move rows stored under an old key (stored key -> `Migration.key`) in one transaction."""
+    """Move rows stored under an older key to their `Migration.key` (`renames`: new key -> stored key), in one transaction."""
     from psycopg import sql
 
     if not renames:
         return
     with conn.transaction():
-        for old, new in renames.items():
+        for new, old in renames.items():
             conn.execute(
                 sql.SQL("UPDATE {}.history SET version = %s WHERE version = %s").format(_ident(schema)),
                 (new, old),
