@@ -211,7 +211,7 @@ PRISMA = {
 
 
 def _as_older_release_stored_it(url: str) -> None:
-    """Releases before 0.2 stored a Prisma migration under its bare version."""
+    """Builds before history keys stored a Prisma migration under its bare version."""
     with psycopg.connect(url, autocommit=True) as conn:
         conn.execute("UPDATE migration_guard.history SET version = split_part(version, '_', 1)")
 

@@ -56,6 +56,24 @@ LAYOUTS = {
         "V2__email.sql": "ALTER TABLE users ADD COLUMN email text;\n",
         "U2__email.sql": "ALTER TABLE users DROP COLUMN email;\n",
     },
+    "drizzle": {
+        "0000_users.sql": "CREATE TABLE users (id bigint PRIMARY KEY);\n",
+        "0000_users.down.sql": "DROP TABLE users;\n",
+        "0001_email.sql": "ALTER TABLE users ADD COLUMN email text;\n--> statement-breakpoint\n"
+        "ALTER TABLE users ADD COLUMN phone text;\n",
+        "0001_email.down.sql": "ALTER TABLE users DROP COLUMN phone;\n--> statement-breakpoint\n"
+        "ALTER TABLE users DROP COLUMN email;\n",
+        "meta/_journal.json": json.dumps(
+            {
+                "version": "7",
+                "dialect": "postgresql",
+                "entries": [
+                    {"idx": i, "version": "7", "when": 1717000000000 + i, "tag": tag, "breakpoints": True}
+                    for i, tag in enumerate(("0000_users", "0001_email"))
+                ],
+            }
+        ),
+    },
     "prisma": {
         "20240101000000_users/migration.sql": "CREATE TABLE users (id bigint PRIMARY KEY);\n",
         "20240101000000_users/down.sql": "DROP TABLE users;\n",

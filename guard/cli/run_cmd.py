@@ -139,7 +139,7 @@ def _render_plan(plan: Plan, fmt: str, extra: dict[str, Any] | None = None) -> N
             f"drift    {m.id}: {m.version} is already applied as {a.id}; give the new migration a later version"
         )
     for m, a in drift.ambiguous:
-        click.echo(f"drift    {m.id}: shares its version with {a.id}, recorded by an older release; may have run")
+        click.echo(f"drift    {m.id}: shares its version with {a.id}, recorded by an earlier build; it may have run")
     for a in drift.missing:
         click.echo(f"drift    {a.id}: applied, but no file")
     for m in drift.out_of_order:

@@ -3,9 +3,9 @@ table (every migrate, rollback, dry run and exec attempt), checksums and drift.
 
 History rows are keyed by the migration's identity in its layout, `Migration.key`,
 stored in the `version` column: the version, or for Prisma the folder name (two Prisma
-folders may share a timestamp). Releases before 0.2 stored Prisma migrations under the
-bare version; `build_plan` recognises such a row by its version and name, and the runner
-rewrites it to the folder name (`rekey_history`) before it writes any history.
+folders may share a timestamp). Builds before history keys stored Prisma migrations under
+the bare version; `build_plan` recognises such a row by its version and name, and the
+runner rewrites it to the folder name (`rekey_history`) before it writes any history.
 
 Both tables live in a schema of their own (`settings.history_schema`). The audit
 table refuses UPDATE and DELETE with a trigger, so the trail cannot be rewritten
@@ -136,7 +136,7 @@ class Drift:
     out_of_order: list[Migration] = field(default_factory=list)
     #: New files that reuse the version of an applied migration: (file migration, history row).
     reused: list[tuple[Migration, AppliedMigration]] = field(default_factory=list)
-    #: Prisma folders sharing the timestamp of a row an older release recorded under the bare
+    #: Prisma folders sharing the timestamp of a row an earlier build recorded under the bare
     #: version: that release kept one row per version, so these may have run too.
     ambiguous: list[tuple[Migration, AppliedMigration]] = field(default_factory=list)
 

@@ -64,7 +64,7 @@ def build_plan(
 ) -> Plan:
     """Pending migrations in order (up to `to` inclusive), drift and partial runs. Pure.
 
-    `applied` is keyed by what each row is stored under; rows an older release stored under
+    `applied` is keyed by what each row is stored under; rows an earlier build stored under
     a Prisma migration's bare version are matched to their folder by version and name.
     """
     ordered = sorted(migrations, key=order_key)
@@ -103,7 +103,7 @@ def _limit(
 def _recognise_legacy(
     ordered: Sequence[Migration], applied: dict[str, AppliedMigration]
 ) -> tuple[dict[str, AppliedMigration], dict[str, str], list[tuple[Migration, AppliedMigration]]]:
-    """Re-key rows stored under a Prisma migration's bare version (releases before 0.2) to its folder name.
+    """Re-key rows stored under a Prisma migration's bare version (builds before history keys) to its folder name.
 
     Returns the history keyed by `Migration.key`, the renames (new key -> stored key), and the
     Prisma folders that share such a row's version: the old release kept one row per version
