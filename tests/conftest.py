@@ -18,8 +18,7 @@ import pytest
 
 REPO = Path(__file__).resolve().parent.parent
 SAMPLES = REPO / "sample_migrations"
-#: The shared corpus beside the checkout; `GUARD_TEST_CORPUS` points elsewhere (a git worktree).
-CORPUS = Path(os.environ.get("GUARD_TEST_CORPUS") or REPO.parent / "shared" / "corpus")
+CORPUS = REPO.parent / "shared" / "corpus"
 LOCAL_PG = os.environ.get("GUARD_TEST_LOCAL_PG", "postgresql://postgres@127.0.0.1:5432/postgres")
 
 

@@ -266,3 +266,20 @@ def test_prisma_sibling_of_an_older_release_row_is_refused(fresh_db: str, tmp_pa
         with pytest.raises(SafetyError, match="whether 20240202000000_email ran cannot be told"):
             migrate(ctx, migrations)
     assert history_versions(fresh_db) == ["20240101000000", "20240202000000"]
+
+
+def test_older_row_beside_a_row_under_the_folder_name_is_dropped(fresh_db: str, tmp_path: Path) -> None:
+    migrations = _found(_write(tmp_path / "migrations", PRISMA))
+    with runner_ctx(fresh_db) as ctx:
+        migrate(ctx, migrations)
+        # an older build's row for the same migration, beside the one under its folder name
+        with psycopg.connect(fresh_db, autocommit=True) as conn:
+            conn.execute(
+                "INSERT INTO migration_guard.history (version, name, checksum)"
+                " SELECT '20240202000000', name, checksum FROM migration_guard.history"
+                " WHERE version = '20240202000000_email'"
+            )
+        plan = read_plan(ctx.conn, migrations, ctx.settings)
+        assert list(plan.applied) == ["20240101000000_init", "20240202000000_email"] and not plan.drift
+        migrate(ctx, migrations)
+    assert history_versions(fresh_db) == ["20240101000000_init", "20240202000000_email"]

@@ -228,17 +228,22 @@ def _version_of(key: str, name: str) -> str:
 
 
 def rekey_history(conn: psycopg.Connection, schema: str, renames: Mapping[str, str]) -> None:
-    """Move rows stored under an older key to their `Migration.key` (`renames`: new key -> stored key), in one transaction."""
+    """Move rows stored under an older key to their `Migration.key` (`renames`: new key -> stored
+    key), in one transaction; an old row whose migration also has a row under the new key goes."""
     from psycopg import sql
 
     if not renames:
         return
+    table = sql.SQL("{}.history").format(_ident(schema))
     with conn.transaction():
         for new, old in renames.items():
             conn.execute(
-                sql.SQL("UPDATE {}.history SET version = %s WHERE version = %s").format(_ident(schema)),
-                (new, old),
+                sql.SQL("DELETE FROM {t} WHERE version = %s AND EXISTS (SELECT FROM {t} WHERE version = %s)").format(
+                    t=table
+                ),
+                (old, new),
             )
+            conn.execute(sql.SQL("UPDATE {} SET version = %s WHERE version = %s").format(table), (new, old))
 
 
 def history_insert_sql(

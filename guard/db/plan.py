@@ -110,20 +110,19 @@ def _recognise_legacy(
     (the last folder applied), so whether they ran cannot be told from the history.
     """
     keys = {m.key for m in ordered}
+    prisma = {(m.version, m.name): m for m in ordered if m.layout == "prisma"}
     out: dict[str, AppliedMigration] = {}
     rekeyed: dict[str, str] = {}
     ambiguous: list[tuple[Migration, AppliedMigration]] = []
     for stored, row in applied.items():
-        legacy = (
-            next((m for m in ordered if m.layout == "prisma" and m.version == stored and m.name == row.name), None)
-            if stored not in keys
-            else None
-        )
-        if legacy is None or legacy.key in applied:
+        legacy = prisma.get((stored, row.name)) if stored not in keys else None
+        if legacy is None:
             out[stored] = row
             continue
-        out[legacy.key] = replace(row, key=legacy.key)
         rekeyed[legacy.key] = stored
+        if legacy.key in applied:
+            continue  # also recorded under its folder name (by `exec` or `adopt`): the old row goes
+        out[legacy.key] = replace(row, key=legacy.key)
         ambiguous.extend(
             (m, row)
             for m in ordered

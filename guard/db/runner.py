@@ -269,7 +269,8 @@ def rollback(
         files = {m.key: m for m in migrations}
         rows = sorted(plan.applied.values(), key=_row_order, reverse=True)
         if to is not None:
-            chosen = [a for a in rows if _row_order(a) > _rollback_limit(to, plan)]
+            keep = _rollback_limit(to, plan)
+            chosen = [a for a in rows if _row_order(a) > keep]
         else:
             chosen = rows[: steps if steps is not None else 1]
         ids = [a.id for a in chosen]
