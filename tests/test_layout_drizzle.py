@@ -185,3 +185,17 @@ def test_hand_written_down_beside_the_file_is_read(tmp_path: Path) -> None:
     folder = tmp_path / "with" / "drizzle"
     (folder / "0009_gone.down.sql").write_text("SELECT 1;")
     assert rules(discover(folder)) == [("orphan-down-migration", "0009_gone.down.sql")]
+
+
+def test_lint_finds_drizzle_folder_without_a_path(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from click.testing import CliRunner
+
+    from guard.cli import cli
+
+    write_project(tmp_path)
+    (tmp_path / "drizzle" / "0001_touch_posts.sql").write_text("DROP TABLE users;")
+    monkeypatch.chdir(tmp_path)
+    result = CliRunner().invoke(cli, ["lint", "--no-cache", "--format", "json"])
+    findings = json.loads(result.stdout)["findings"]
+    assert result.exit_code == 1
+    assert ("avoid-drop-table", "drizzle/0001_touch_posts.sql") in {(f["rule"], f["file"]) for f in findings}

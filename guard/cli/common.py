@@ -17,7 +17,7 @@ from guard.errors import InputError
 F = TypeVar("F", bound=Callable[..., Any])
 
 #: Where migrations usually live, tried in order when neither PATH nor config names a folder.
-USUAL_PLACES = ("migrations", "supabase/migrations", "prisma/migrations", "db/migrations")
+USUAL_PLACES = ("migrations", "supabase/migrations", "prisma/migrations", "drizzle", "db/migrations")
 
 
 def path_argument(func: F) -> F:

@@ -102,7 +102,7 @@ def lint(
     """Lint migrations for destructive, lock-heavy and irreversible changes.
 
     PATH is the migrations folder (default: the configured one, then migrations/,
-    supabase/migrations/, prisma/migrations/, db/migrations/). Several PATHs lint
+    supabase/migrations/, prisma/migrations/, drizzle/, db/migrations/). Several PATHs lint
     several projects in one run, each with its own config and layout, in one report.
     Exit 0 when clean, 1 when a finding reaches the fail level, 2 on usage or input errors.
     """
