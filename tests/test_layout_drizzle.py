@@ -199,3 +199,17 @@ def test_lint_finds_drizzle_folder_without_a_path(tmp_path: Path, monkeypatch: p
     findings = json.loads(result.stdout)["findings"]
     assert result.exit_code == 1
     assert ("avoid-drop-table", "drizzle/0001_touch_posts.sql") in {(f["rule"], f["file"]) for f in findings}
+
+
+def test_entry_naming_a_file_in_another_folder_is_a_finding(tmp_path: Path) -> None:
+    folder = write_project(tmp_path)
+    (folder / "extra").mkdir()
+    (folder / "extra" / "0002_x.sql").write_text("DROP TABLE users;")
+    write_journal(folder, [entry(0, "0000_sharp_lizard"), entry(1, "0001_touch_posts"), entry(2, "extra/0002_x")])
+    d = discover(folder)
+    assert d.layout == "drizzle"  # the numbered files beside the journal are not plain ones
+    assert [(f.rule, Path(f.file).name, f.severity) for f in d.findings] == [
+        ("drizzle-journal-mismatch", "_journal.json", Severity.ERROR),
+        ("ignored-migration-file", "0002_x.sql", Severity.WARNING),
+    ]
+    assert "`extra/0002_x.sql`, outside the journal's folder" in d.findings[0].message

@@ -28,7 +28,6 @@ from __future__ import annotations
 
 import itertools
 import json
-import os
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -69,13 +68,9 @@ def journal_path(folder: Path | str) -> Path:
     return Path(folder) / JOURNAL
 
 
-def _has_journal(f: SqlFile) -> bool:
-    return os.path.isfile(os.path.join(os.path.dirname(f.os_path), "meta", "_journal.json"))
-
-
 def _explains(f: SqlFile) -> bool:
     # `<tag>.down.sql` counts too: with every down written, golang-migrate would explain as many files.
-    return not f.name.endswith(".up.sql") and _has_journal(f)
+    return not f.name.endswith(".up.sql") and f.beside_drizzle_journal()
 
 
 def read_journal(folder: Path | str) -> Journal:
@@ -140,7 +135,7 @@ def drizzle_checksum(data: bytes) -> str:
 def _collect(files: Sequence[SqlFile], out: Collector) -> None:
     folders: dict[PurePosixPath, list[SqlFile]] = {}
     for f in files:
-        if _has_journal(f):
+        if f.beside_drizzle_journal():
             folders.setdefault(f.folder_rel, []).append(f)
     for group in folders.values():
         _collect_folder(group, out)
@@ -159,6 +154,16 @@ def _collect_folder(group: list[SqlFile], out: Collector) -> None:
             _mismatch(out, journal, entry, f"`{entry.tag}` is listed twice in the journal")
             continue
         listed.add(name)
+        if "/" in entry.tag or "\\" in entry.tag:
+            _mismatch(
+                out,
+                journal,
+                entry,
+                f"journal entry {entry.idx} names `{entry.tag}.sql`, outside the journal's folder, "
+                "which migration-guard does not read, so it is not linted",
+                "keep every migration beside meta/ as drizzle-kit generates it",
+            )
+            continue
         up = by_name.get(name)
         if up is None and (journal.path.parent.parent / name).is_file():
             continue  # left out by an `exclude` pattern

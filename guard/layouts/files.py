@@ -59,6 +59,7 @@ class SqlFile:
     __slots__ = (
         "_data",
         "_folder_rel",
+        "_journal",
         "_path",
         "_rel",
         "_text",
@@ -75,6 +76,7 @@ class SqlFile:
         rel: PurePosixPath | str,
         root_name: str,
         folder_rel: PurePosixPath | None = None,
+        journal: bool | None = None,
     ) -> None:
         self.os_path = os.fspath(path)
         self._path = path if isinstance(path, Path) else None
@@ -90,6 +92,7 @@ class SqlFile:
         self._folder_rel = folder_rel
         self._data: bytes | None = None
         self._text: str | None = None
+        self._journal = journal
 
     @property
     def path(self) -> Path:
@@ -123,6 +126,12 @@ class SqlFile:
         if self._text is None:
             self._text = decode_utf8(self.data(), self.path)
         return self._text
+
+    def beside_drizzle_journal(self) -> bool:
+        """True when the file's folder holds drizzle-kit's `meta/_journal.json` (the walk knows it per folder)."""
+        if self._journal is None:
+            self._journal = os.path.isfile(os.path.join(os.path.dirname(self.os_path), "meta", "_journal.json"))
+        return self._journal
 
     def has_dbmate_marker(self) -> bool:
         """True when a line starts with `-- migrate:up` or `-- migrate:down` (space optional)."""
@@ -251,12 +260,13 @@ def walk_sql_files(root: Path, exclude: Sequence[str] = ()) -> tuple[list[SqlFil
             raise os_error(exc, root) from None
         prefix = f"{rel_dir}/" if rel_dir else ""
         base = real_dir + (sep if not rel_dir else os.sep)
+        journal = "meta" in dirs and os.path.isfile(os.path.join(base, "meta", "_journal.json"))
         for name in sorted(files):
             rel = prefix + name
             if exclude and is_excluded(rel, exclude):
                 continue
             if name.lower().endswith(".sql"):
-                found.append(SqlFile(base + name, rel, root_name, folder_rel))
+                found.append(SqlFile(base + name, rel, root_name, folder_rel, journal))
             else:
                 others += 1
         below: list[tuple[str, str]] = []

@@ -141,7 +141,8 @@ def _dbmate_collect(files: Sequence[SqlFile], out: Collector) -> None:
 
 
 def _plain_explains(f: SqlFile) -> bool:
-    return _versioned(f) is not None and not f.has_dbmate_marker()
+    # Beside a drizzle-kit journal the numbered files are Drizzle's, which only the journal orders.
+    return _versioned(f) is not None and not f.beside_drizzle_journal() and not f.has_dbmate_marker()
 
 
 def _plain_collect(files: Sequence[SqlFile], out: Collector) -> None:
