@@ -209,7 +209,7 @@ def test_entry_naming_a_file_in_another_folder_is_a_finding(tmp_path: Path) -> N
     d = discover(folder)
     assert d.layout == "drizzle"  # the numbered files beside the journal are not plain ones
     assert [(f.rule, Path(f.file).name, f.severity) for f in d.findings] == [
-        ("drizzle-journal-mismatch", "_journal.json", Severity.ERROR),
         ("ignored-migration-file", "0002_x.sql", Severity.WARNING),
+        ("drizzle-journal-mismatch", "_journal.json", Severity.ERROR),
     ]
-    assert "`extra/0002_x.sql`, outside the journal's folder" in d.findings[0].message
+    assert "`extra/0002_x.sql`, outside the journal's folder" in d.findings[1].message
