@@ -106,7 +106,7 @@ def _recognise_legacy(
     """Re-key rows stored under a Prisma migration's bare version (builds before history keys) to its folder name.
 
     Returns the history keyed by `Migration.key`, the renames (new key -> stored key), and the
-    Prisma folders that share such a row's version: the old release kept one row per version
+    Prisma folders that share such a row's version: those builds kept one row per version
     (the last folder applied), so whether they ran cannot be told from the history.
     """
     keys = {m.key for m in ordered}
