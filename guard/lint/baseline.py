@@ -241,18 +241,21 @@ def apply(
     *,
     eligible: Callable[[Finding], bool] | None = None,
     linted: Callable[[str], bool] | None = None,
+    why_not: str = "",
 ) -> LintResult:
     """`result` without the findings `baseline` accepts, counted in `baselined`.
 
     Per key, the first `count` findings (in file and line order) are accepted and the rest
     stay. `eligible(finding)` False keeps a finding whatever the file says (the CI gate: a
-    migration new in the change is never baselined). `linted(owner)` says which entries the
-    run could have matched; those left unmatched are reported as `unused-baseline-entry`
-    (None: no stale report, e.g. the runner's gate, which lints pending migrations only).
+    migration new in the change is never baselined; `why_not` says so in the report).
+    `linted(owner)` says which entries the run could have matched; those left unmatched are
+    reported as `unused-baseline-entry` (None: no such report, e.g. the runner's gate, which
+    lints pending migrations only).
     """
     if baseline is None:
         return result
     left = {k: e.count for k, e in baseline.entries.items()}
+    refused: set[Key] = set()
     kept: list[Finding] = []
     accepted = 0
     for f in sorted(result.findings, key=lambda f: (f.file, f.line, f.rule)):
@@ -261,14 +264,21 @@ def apply(
             left[key] -= 1
             accepted += 1
         else:
+            if key in left:
+                refused.add(key)
             kept.append(f)
     if linted is not None:
-        kept.extend(_stale(baseline, left, settings, linted))
+        kept.extend(_stale(baseline, left, refused, settings, linted, why_not))
     return replace(result, findings=kept, baselined=result.baselined + accepted)
 
 
 def _stale(
-    baseline: Baseline, left: dict[Key, int], settings: Settings, linted: Callable[[str], bool]
+    baseline: Baseline,
+    left: dict[Key, int],
+    refused: set[Key],
+    settings: Settings,
+    linted: Callable[[str], bool],
+    why_not: str,
 ) -> list[Finding]:
     if STALE_RULE in settings.disable:
         return []
@@ -282,13 +292,17 @@ def _stale(
         if n <= 0 or not linted(entry.migration):
             continue
         what = f"{n} of {entry.count}" if n != entry.count else "it"
+        if key in refused:
+            message = f"baseline entry for {entry.rule} in {entry.migration} is not honoured: {why_not}"
+        else:
+            message = f"baseline entry for {entry.rule} in {entry.migration} no longer occurs ({what})"
         out.append(
             Finding(
                 STALE_RULE,
                 severity,
                 shown,
                 entry.line or 1,
-                f"baseline entry for {entry.rule} in {entry.migration} no longer occurs ({what})",
+                message,
                 "run `migration-guard baseline` to rewrite the file without it",
                 migration=None,
             )

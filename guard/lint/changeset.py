@@ -204,7 +204,8 @@ def lint_change(
     result.notices.append(_summary_notice(base, commit, discovery.migrations, change, all_migrations))
     merged = _merged_finding(change, folder)
     linted = _everything(baseline, folder) if all_migrations else None
-    return apply_baseline(result, baseline, settings, eligible=merged, linted=linted)
+    why = "a migration new or edited in this change, or a change-set rule, is never baselined"
+    return apply_baseline(result, baseline, settings, eligible=merged, linted=linted, why_not=why)
 
 
 def _merged_finding(change: ChangeSet, folder: Path) -> Callable[[Finding], bool]:
