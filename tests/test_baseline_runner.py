@@ -110,3 +110,17 @@ def test_the_extension_is_named_from_the_statement_when_messages_are_translated(
     assert needed_extension(failure) == "Vektor"
     other = StatementFailure(3, "SELECT 1", "something else", "0A000", 0)
     assert needed_extension(other) is None
+
+
+def test_a_known_extension_function_missing_names_the_extension_only_when_the_server_lacks_it() -> None:
+    failure = StatementFailure(
+        1,
+        "SELECT create_hypertable('public.a', 'at')",
+        "function create_hypertable(unknown, unknown) does not exist",
+        "42883",
+        0,
+    )
+    assert needed_extension(failure, lambda name: False) == "timescaledb"
+    assert needed_extension(failure, lambda name: True) is None  # available: just not created
+    other = StatementFailure(1, "SELECT f()", "function f() does not exist", "42883", 0)
+    assert needed_extension(other, lambda name: False) is None
