@@ -160,14 +160,34 @@ def test_an_entry_that_no_longer_occurs_is_reported_and_baseline_shrinks_it(tmp_
     assert (code, doc["findings"], doc["summary"]["baselined"]) == (0, [], 0)
 
 
-def test_a_changed_baseline_is_never_answered_from_the_cache(tmp_path: Path) -> None:
+def test_fingerprints_survive_the_findings_cache() -> None:
+    from guard.lint.cache import _decode, _encode
+    from guard.model import Finding, Severity
+
+    finding = Finding("r", Severity.ERROR, "a.sql", 3, "m", fingerprint="0123456789abcdef")
+    assert _decode(json.loads(json.dumps(_encode(finding)))).fingerprint == "0123456789abcdef"
+
+
+def test_a_changed_baseline_is_never_answered_from_the_cache(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """Findings are cached raw and the report replayed only under the baseline's digest."""
+    import os
+    import time
+
+    from guard.lint import folder_cache
+
+    monkeypatch.setattr(folder_cache, "RACY_SECONDS", 0.0)  # let snapshots and replays happen at once
     root = _adopted(tmp_path, config="")  # cache on
+    old = time.time() - 60
+    for path in (root / "migrations").iterdir():
+        os.utime(path, (old, old))
     baseline = root / "migration-guard-baseline.json"
     accepted = baseline.read_text()
-    for _ in range(2):  # the second run is answered by the folder snapshot / report replay
+    for _ in range(2):  # the second run is answered by the report replay
         code, doc = _lint(root)
         assert (code, doc["summary"]["baselined"]) == (0, 1)
+    assert list((root / ".migration-guard-cache").glob("report-*")), "the report was not stored for replay"
     baseline.unlink()
     code, doc = _lint(root)
     assert (code, rules_of(doc)) == (1, ["avoid-drop-column"])
@@ -177,7 +197,7 @@ def test_a_changed_baseline_is_never_answered_from_the_cache(tmp_path: Path) -> 
     assert [f["message"] for f in doc["findings"]] == [
         "baseline entry for avoid-drop-column in 2_drop no longer occurs (1 of 2)"
     ]
-    assert (root / ".migration-guard-cache").is_dir()
+    assert list((root / ".migration-guard-cache").glob("folder-*")), "no folder snapshot answered"
 
 
 def test_a_broken_baseline_is_refused(tmp_path: Path) -> None:

@@ -17,9 +17,10 @@ from typing import TYPE_CHECKING
 from guard.tokens import IDENT, STRING, WORD, tokenize
 
 if TYPE_CHECKING:
-    from collections.abc import Sequence
+    from collections.abc import Iterable, Sequence
 
     from guard.parsing import Statement
+    from guard.tokens import Token
 
 #: Hex digits kept of the sha256 (64 bits: no collision among a project's findings).
 FINGERPRINT_CHARS = 16
@@ -27,15 +28,14 @@ FINGERPRINT_CHARS = 16
 
 def normalize_statement(text: str) -> str:
     """The canonical spelling of one statement (see the module doc)."""
-    out: list[str] = []
-    for tok in tokenize(text):
-        if tok.kind == WORD:
-            out.append(tok.text.lower())
-        elif tok.kind in (IDENT, STRING):
-            out.append(tok.shown())
-        else:
-            out.append(tok.text)
-    return " ".join(out)
+    return normalize_tokens(tokenize(text))
+
+
+def normalize_tokens(tokens: Iterable[Token]) -> str:
+    """`normalize_statement` of a statement already read into tokens."""
+    return " ".join(
+        t.text.lower() if t.kind == WORD else t.shown() if t.kind in (IDENT, STRING) else t.text for t in tokens
+    )
 
 
 def fingerprint_text(normalized: str) -> str:
@@ -45,7 +45,8 @@ def fingerprint_text(normalized: str) -> str:
 
 def statement_fingerprint(stmt: Statement) -> str:
     """The fingerprint of `stmt`, computed once per statement (several rules may flag it)."""
-    return stmt.derived("baseline-fingerprint", lambda s: fingerprint_text(normalize_statement(s.text)))
+    # `tokens` is cached on the statement: most flagged statements were read into tokens by a rule.
+    return stmt.derived("baseline-fingerprint", lambda s: fingerprint_text(normalize_tokens(s.tokens)))
 
 
 def statement_at(statements: Sequence[Statement], line: int) -> Statement | None:
