@@ -136,6 +136,8 @@ def load(path: Path) -> Baseline | None:
     ):
         raise _broken(path, f"not a migration-guard baseline of format {FORMAT}")
     lines = _entry_lines(raw)
+    if len(lines) != len(doc["findings"]):  # not laid out as `render` writes it: no line numbers
+        lines = []
     entries: dict[Key, Entry] = {}
     for i, item in enumerate(doc["findings"]):
         entry = _entry(item, lines[i] if i < len(lines) else 0)
