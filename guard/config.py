@@ -71,6 +71,8 @@ class Settings:
     shadow_bindir: Path | None = None
     cache: bool = True
     cache_dir: Path | None = None
+    #: The lint baseline file (default: `migration-guard-baseline.json` at the project root).
+    baseline: Path | None = None
     #: Where each non-default value came from: key -> "pyproject.toml", "--pg-version", ...
     sources: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}), compare=False)
     config_path: Path | None = field(default=None, compare=False)
@@ -228,6 +230,7 @@ PARSERS: Mapping[str, Callable[[Any, str, Path], Any]] = MappingProxyType(
         "shadow_bindir": _optional_path,
         "cache": _bool,
         "cache_dir": _optional_path,
+        "baseline": _optional_path,
     }
 )
 

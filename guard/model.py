@@ -96,6 +96,9 @@ class Finding:
     end_line: int | None = None
     #: Lock mode the statement takes, when the rule knows it (`ACCESS EXCLUSIVE`, ...).
     lock: str | None = None
+    #: The flagged statement's identity for the lint baseline (`guard.lint.fingerprint`); "" for
+    #: findings about a file, a down file or the migration set rather than one up statement.
+    fingerprint: str = field(default="", compare=False)
 
     def as_dict(self) -> dict[str, Any]:
         """The JSON shape documented in docs/json-schema.md."""

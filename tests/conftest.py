@@ -18,7 +18,8 @@ import pytest
 
 REPO = Path(__file__).resolve().parent.parent
 SAMPLES = REPO / "sample_migrations"
-CORPUS = REPO.parent / "shared" / "corpus"
+#: The shared corpus beside the checkout (GUARD_TEST_CORPUS names it for a checkout elsewhere, e.g. a worktree).
+CORPUS = Path(os.environ.get("GUARD_TEST_CORPUS") or REPO.parent / "shared" / "corpus")
 LOCAL_PG = os.environ.get("GUARD_TEST_LOCAL_PG", "postgresql://postgres@127.0.0.1:5432/postgres")
 
 

@@ -22,6 +22,10 @@ COMMANDS: dict[str, tuple[str, str]] = {
         "guard.cli.lint_cmd:lint",
         "Lint migrations for destructive, lock-heavy and irreversible changes.",
     ),
+    "baseline": (
+        "guard.cli.baseline_cmd:baseline",
+        "Record today's lint findings as accepted, so only new ones block (adoption).",
+    ),
     "rules": ("guard.cli.lint_cmd:rules", "List every rule with its severity and summary."),
     "explain": ("guard.cli.lint_cmd:explain", "Explain one rule: why it matters and the safe alternative."),
     "config": (

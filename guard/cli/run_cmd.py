@@ -84,6 +84,7 @@ def _lint_gate(settings: Settings, discovery: Discovery) -> Callable[[list[Migra
 
     def gate(pending: list[Migration]) -> None:
         from guard.db.lintgate import LintRefusal
+        from guard.lint.baseline import apply, load_for
         from guard.lint.engine import lint_migrations
         from guard.report import render
 
@@ -92,13 +93,16 @@ def _lint_gate(settings: Settings, discovery: Discovery) -> Callable[[list[Migra
         result = lint_migrations(
             discovery.migrations, settings, extra_findings=extra, only=ids, layout=discovery.layout
         )
+        result = apply(result, load_for(settings, discovery.root), settings)  # accepted findings pass
         if result.exit_code:
             render(result, "text", sys.stderr)
             count = len([f for f in result.findings if f.severity >= result.fail_on])
+            accepted = f" ({result.baselined} more accepted by the baseline)" if result.baselined else ""
             raise LintRefusal(
                 f"lint found {count} problem(s) "
-                f"at or above {result.fail_on} in the migrations about to run; nothing was applied",
-                "fix them, or suppress one with `-- guard: ignore RULE reason: why it is safe`",
+                f"at or above {result.fail_on} in the migrations about to run{accepted}; nothing was applied",
+                "fix them, or suppress one with `-- guard: ignore RULE reason: why it is safe`; an existing "
+                "project accepts its history's findings with `migration-guard baseline`",
                 count=count,
             )
 

@@ -139,6 +139,15 @@ class Executor:
         outcome.attempts += 1
         return True
 
+    def _refuse_environment(
+        self, migration: Migration, direction: str, failure: StatementFailure, outcome: Outcome, remains: str
+    ) -> None:
+        """Raise the failure as the environment problem it is when the server lacks an extension."""
+        from guard.db.extensions import extension_problem
+
+        if problem := extension_problem(self.conn, migration.id, direction, failure, remains):
+            raise MigrationFailed(outcome, *problem) from None
+
     # -- transactional ---------------------------------------------------------------------------
 
     def run_in_transaction(
@@ -169,6 +178,9 @@ class Executor:
                     continue
                 outcome.error, outcome.line = failure.error, failure.line
                 lost = "; database connection lost" if self.conn.closed else ""
+                self._refuse_environment(
+                    migration, direction, failure, outcome, "nothing of this migration remains"
+                )
                 raise MigrationFailed(
                     outcome,
                     f"{migration.id} ({direction}) failed at line {failure.line}: {failure.error}{lost}",
@@ -238,6 +250,9 @@ class Executor:
                     outcome.completed = done
                     outcome.error, outcome.line = failure.error, failure.line
                     ran = f"statements 1-{done} of {len(statements)} ran" if done else "no statement ran"
+                    self._refuse_environment(
+                        migration, direction, failure, outcome, f"{ran} and stay applied (history: {done})"
+                    )
                     raise MigrationFailed(
                         outcome,
                         f"{migration.id} ({direction}, not transactional) failed at statement {index + 1} "

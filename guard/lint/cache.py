@@ -46,10 +46,13 @@ from guard import __version__
 from guard.config import Settings
 from guard.model import Finding, Migration, Severity
 
-FORMAT = 1
+FORMAT = 2  # 2: findings carry their baseline fingerprint
 DEFAULT_DIR_NAME = ".migration-guard-cache"
 #: Settings that cannot change which findings a migration gets.
-_IRRELEVANT_SETTINGS = frozenset({"cache", "cache_dir", "fail_on", "migrations", "sources", "config_path"})
+#: `baseline` is applied to each run's findings after the cache (see `guard.lint.baseline`).
+_IRRELEVANT_SETTINGS = frozenset(
+    {"cache", "cache_dir", "fail_on", "migrations", "sources", "config_path", "baseline"}
+)
 #: Packs untouched for this long are removed when a new pack is written.
 _PRUNE_AFTER_SECONDS = 14 * 24 * 3600
 _CACHEDIR_TAG = (
@@ -203,7 +206,9 @@ def default_cache_dir(settings: Settings, folder: Path) -> Path:
 
 
 def _encode(f: Finding) -> list[Any]:
-    return [f.rule, int(f.severity), f.file, f.line, f.message, f.fix, f.migration, f.end_line, f.lock]
+    return [
+        f.rule, int(f.severity), f.file, f.line, f.message, f.fix, f.migration, f.end_line, f.lock, f.fingerprint
+    ]
 
 
 _SEVERITIES = {int(s): s for s in Severity}
@@ -211,9 +216,9 @@ _SEVERITIES = {int(s): s for s in Severity}
 
 def _decode(row: Any) -> Finding:
     """A finding from its JSON row; ValueError when the row is not exactly what `_encode` writes."""
-    if type(row) is not list or len(row) != 9:
+    if type(row) is not list or len(row) != 10:
         raise ValueError("bad finding row")
-    rule, sev, file, line, message, fix, migration, end_line, lock = row
+    rule, sev, file, line, message, fix, migration, end_line, lock, fingerprint = row
     severity = _SEVERITIES.get(sev) if type(sev) is int else None
     if not (
         isinstance(rule, str)
@@ -225,9 +230,10 @@ def _decode(row: Any) -> Finding:
         and (migration is None or isinstance(migration, str))
         and (end_line is None or type(end_line) is int)
         and (lock is None or isinstance(lock, str))
+        and isinstance(fingerprint, str)
     ):
         raise ValueError("bad finding field")
-    return Finding(rule, severity, file, line, message, fix, migration, end_line, lock)
+    return Finding(rule, severity, file, line, message, fix, migration, end_line, lock, fingerprint)
 
 
 # --- the cache ------------------------------------------------------------------------------------------

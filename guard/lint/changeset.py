@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import os
 import tempfile
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
@@ -33,9 +33,10 @@ from guard.errors import InputError
 from guard.lint.changes import BaseTree, ChangeSet, SchemaChange, compare, read_bytes, rel_path
 from guard.lint.contract_window import check_contract_windows
 from guard.lint.engine import LintResult, display_path, lint_migrations
-from guard.model import Migration
+from guard.model import Finding, Migration
 
 if TYPE_CHECKING:
+    from guard.lint.baseline import Baseline
     from guard.lint.cache import LintCache
 
 __all__ = ["BaseTree", "ChangeSet", "SchemaChange", "compare", "discover_at_base", "lint_change"]
@@ -113,16 +114,19 @@ def lint_change(
     now: datetime | None = None,
     cache: LintCache | None = None,
     jobs: int | None = 1,
+    baseline: Baseline | None = None,
 ) -> LintResult:
     """The CI gate: lint the change against `base` (a branch, tag or commit, e.g. `origin/main`).
 
     Statement rules run on new migrations only unless `all_migrations`; the schema file
     (`schema_file`, else the `schema_file` setting) must change together with the migrations.
     Outside git the change-set rules are skipped and every migration is linted, with a notice.
-    `cache` and `jobs` go to `lint_migrations`.
+    `cache` and `jobs` go to `lint_migrations`. `baseline` accepts findings of migrations that
+    were already merged, never of new or edited ones nor a change-set rule's.
     """
     from guard import gitutil
     from guard.layouts import discover
+    from guard.lint.baseline import apply as apply_baseline
 
     discovery = discover(folder, settings.layout, exclude=settings.exclude)
     extra = list(discovery.findings)
@@ -138,7 +142,7 @@ def lint_change(
             jobs=jobs,
         )
         result.notices.append(f"change-set rules against {base} skipped: {exc}; every migration was linted")
-        return result
+        return apply_baseline(result, baseline, settings, linted=_everything(baseline, folder))
 
     where = gitutil.ensure_merge_base(root, base, fetch=fetch)
     commit = where.merge_base
@@ -198,7 +202,36 @@ def lint_change(
     result.notices.extend(where.notes)
     result.notices.extend(windows.notices)
     result.notices.append(_summary_notice(base, commit, discovery.migrations, change, all_migrations))
-    return result
+    merged = _merged_finding(change, folder)
+    linted = _everything(baseline, folder) if all_migrations else None
+    why = "a migration new or edited in this change, or a change-set rule, is never baselined"
+    return apply_baseline(result, baseline, settings, eligible=merged, linted=linted, why_not=why)
+
+
+def _merged_finding(change: ChangeSet, folder: Path) -> Callable[[Finding], bool]:
+    """Which findings the baseline may accept in the gate: those of migrations already merged
+    and unchanged (a new or edited migration, or a change-set rule, is never baselined)."""
+    from guard.lint.registry import all_rules
+
+    fresh = {m.id for m in (*change.new, *change.edited)}
+    rules = all_rules()
+
+    def merged(f: Finding) -> bool:
+        rule = rules.get(f.rule)
+        if rule is None or rule.family == "changeset":
+            return False
+        if f.migration is None:
+            return _folder_rel(f.file, folder) in change.unchanged
+        return f.migration not in fresh
+
+    return merged
+
+
+def _everything(baseline: Baseline | None, folder: Path) -> Callable[[str], bool] | None:
+    """Stale entries can be judged when every migration of the baseline's folder was linted."""
+    if baseline is None or folder.resolve() != baseline.folder:
+        return None
+    return lambda _owner: True
 
 
 def new_since(

@@ -38,6 +38,8 @@ class LintResult:
     notices: list[str] = field(default_factory=list)
     #: Exit code of the parts a merged result was made from (see `merge_results`).
     parts_exit: int = 0
+    #: Findings the lint baseline accepted (left out of `findings`; see `guard.lint.baseline`).
+    baselined: int = 0
 
     def count(self, severity: Severity) -> int:
         """How many findings have exactly this severity."""
@@ -55,6 +57,7 @@ class LintResult:
             "errors": self.count(Severity.ERROR),
             "warnings": self.count(Severity.WARNING),
             "infos": self.count(Severity.INFO),
+            "baselined": self.baselined,
             "fail_on": str(self.fail_on),
             "exit_code": self.exit_code,
             "layout": self.layout,
@@ -79,6 +82,7 @@ def merge_results(results: Sequence[LintResult]) -> LintResult:
         layout=",".join(layouts),
         notices=[n for r in results for n in r.notices],
         parts_exit=max(r.exit_code for r in results),
+        baselined=sum(r.baselined for r in results),
     )
 
 
@@ -149,6 +153,7 @@ def lint_migration(
     """
     from guard.lint.context import FileContext
     from guard.lint.directives import read_file_directives
+    from guard.lint.fingerprint import statement_at, statement_fingerprint
     from guard.lint.registry import all_rules, selected_rules
     from guard.parsing import split_statements
 
@@ -176,6 +181,10 @@ def lint_migration(
                 return
         line = hit.line if hit.line is not None else (stmt.line if stmt else migration.up_line)
         end_line = stmt.end_line if stmt is not None and hit.line is None else line
+        # The baseline's identity of the finding: its statement, not its line (none for a down file).
+        if stmt is None and hit.file is None and hit.line is not None:
+            stmt = statement_at(statements, hit.line)
+        fingerprint = statement_fingerprint(stmt) if stmt is not None and hit.file is None else ""
         findings.append(
             Finding(
                 rule=rule.id,
@@ -187,6 +196,7 @@ def lint_migration(
                 fix=hit.fix,
                 migration=migration.id,
                 lock=hit.lock or rule.lock,
+                fingerprint=fingerprint,
             )
         )
 

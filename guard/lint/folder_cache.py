@@ -37,7 +37,7 @@ from guard.model import Finding
 if TYPE_CHECKING:
     from guard.lint.cache import LintCache
 
-FORMAT = 1
+FORMAT = 2  # 2: findings carry their baseline fingerprint
 #: Files changed this recently (seconds) are racy: their stat may not change on the next edit.
 RACY_SECONDS = 2.0
 

@@ -5,7 +5,8 @@ every finding, rebuilds the report and encodes it (about a quarter of a warm run
 large repository). When every folder's stat signature is the same as when a report was
 written, the report is the same too: it is a function of each folder's findings (keyed by
 the signature and the pack name: code, tool version and effective settings), each folder's
-`fail_on` (not part of the pack name) and the format. So the rendered text is stored next
+`fail_on` (not part of the pack name), the digest of each folder's lint baseline (applied
+after the cache, see `guard.lint.baseline`) and the format. So the rendered text is stored next
 to the snapshots under a key of exactly those, and replayed byte for byte with its exit code.
 
 Only for `json` and `text` written to a file or a pipe, outside GitHub Actions: a terminal
@@ -43,28 +44,35 @@ class Replay:
 
 
 def prepare(
-    folders: Sequence[tuple[Path, Settings, LintCache | None]], fmt: str, *, interactive: bool
+    folders: Sequence[tuple[Path, Settings, LintCache | None]],
+    fmt: str,
+    *,
+    interactive: bool,
+    baselines: Sequence[str] = (),
 ) -> tuple[list[Signature | None], Replay | None]:
     """The folders' stat signatures (walked once: pass them on to `lint_paths`) and the run's
-    replay slot (None when `interactive`: a terminal or GitHub Actions, or not replayable)."""
+    replay slot (None when `interactive`: a terminal or GitHub Actions, or not replayable).
+    `baselines` are the digests of the folders' baseline files ("" for none): the report
+    depends on them, so they are part of the key."""
     from guard.lint.folder_cache import folder_signature
 
     signatures = [
         folder_signature(folder, settings.exclude) if cache is not None else None
         for folder, settings, cache in folders
     ]
-    return signatures, None if interactive else replay_slot(folders, signatures, fmt)
+    return signatures, None if interactive else replay_slot(folders, signatures, fmt, baselines)
 
 
 def replay_slot(
     folders: Sequence[tuple[Path, Settings, LintCache | None]],
     signatures: Sequence[Signature | None],
     fmt: str,
+    baselines: Sequence[str] = (),
 ) -> Replay | None:
     """The replay file for this run, or None when the run cannot be replayed (see module doc)."""
     if fmt not in REPLAYABLE or not folders:
         return None
-    h = hashlib.sha256(f"{FORMAT}|{fmt}".encode())
+    h = hashlib.sha256(f"{FORMAT}|{fmt}|{','.join(baselines)}".encode())
     for (_folder, settings, cache), signature in zip(folders, signatures, strict=True):
         if cache is None or signature is None or signature.racy:
             return None

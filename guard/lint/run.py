@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import gc
 import io
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, TYPE_CHECKING
@@ -25,6 +25,7 @@ from guard.errors import InputError
 
 if TYPE_CHECKING:
     from guard.config import Settings
+    from guard.lint.baseline import Baseline
     from guard.lint.engine import LintResult
 
 #: Formats whose report names files relative to the repository root (GitHub, SARIF viewers, GitLab).
@@ -95,24 +96,43 @@ def run_lint(
     collector = gc.get_threshold()
     gc.set_threshold(10_000, 50, 100)
     try:
+        from guard.lint.baseline import load_for
+
         folders = [(folder, settings, open_cache(settings, folder)) for folder, settings in targets]
+        # Findings are cached raw; each run applies the baseline as the file says now.
+        baselines = [load_for(settings, folder) for folder, settings in targets]
         if base is not None:
             from guard.lint.changeset import lint_change
 
             folder, settings, cache = folders[0]
             result = lint_change(
-                folder, settings, base, all_migrations=all_migrations, cache=cache, jobs=jobs
+                folder,
+                settings,
+                base,
+                all_migrations=all_migrations,
+                cache=cache,
+                jobs=jobs,
+                baseline=baselines[0],
             )
             return _report(result, fmt, folders[0][0], rooted)
         from guard.lint import report_cache
 
-        signatures, slot = report_cache.prepare(folders, fmt, interactive=interactive)
+        signatures, slot = report_cache.prepare(
+            folders, fmt, interactive=interactive, baselines=[b.digest if b else "" for b in baselines]
+        )
         replayed = report_cache.load(slot) if slot is not None else None
         if replayed is not None:  # every folder unchanged since this very report was written
             return LintReport(fmt, replayed[1], None, text=replayed[0])
+        from guard.lint.baseline import apply as apply_baseline
         from guard.lint.engine import lint_paths, merge_results  # not needed to replay a report
 
-        result = merge_results(lint_paths(folders, jobs=jobs, signatures=signatures))
+        results = lint_paths(folders, jobs=jobs, signatures=signatures)
+        result = merge_results(
+            [
+                apply_baseline(r, b, settings, linted=_whole_folder(b, folder))
+                for r, b, (folder, settings, _) in zip(results, baselines, folders, strict=True)
+            ]
+        )
         report = _report(result, fmt, folders[0][0], rooted)
         if slot is None:
             return report
@@ -122,6 +142,13 @@ def run_lint(
         return LintReport(fmt, report.exit_code, result, text=text.getvalue(), root=report.root)
     finally:
         gc.set_threshold(*collector)
+
+
+def _whole_folder(baseline: Baseline | None, target: Path) -> Callable[[str], bool] | None:
+    """Every entry can be judged stale when the run linted the baseline's whole folder (not one file)."""
+    if baseline is None or target.resolve() != baseline.folder:
+        return None
+    return lambda _owner: True
 
 
 def _report(result: LintResult, fmt: str, first: Path, rooted: bool) -> LintReport:

@@ -69,7 +69,8 @@ def summary_line(result: LintResult) -> str:
     """The closing line: how many migrations, errors and warnings, and the verdict."""
     s = result.summary()
     verdict = "failed" if result.exit_code else "passed"
+    accepted = f", {s['baselined']} baselined" if s["baselined"] else ""
     return (
-        f"{s['migrations']} migrations checked: {s['errors']} errors, {s['warnings']} warnings"
+        f"{s['migrations']} migrations checked: {s['errors']} errors, {s['warnings']} warnings{accepted}"
         f" ({verdict}; fail level: {s['fail_on']})\n"
     )

@@ -196,6 +196,21 @@ unused_suppression = external_rule(
     good="CREATE TABLE t (id bigint);",
 )
 
+unused_baseline_entry = external_rule(
+    id="unused-baseline-entry",
+    severity=Severity.INFO,
+    family="meta",
+    summary="An entry of the lint baseline matches no finding any more.",
+    why="""
+        The baseline accepts findings that existing migrations had when migration-guard was adopted.
+        An entry nothing matches (the rule was fixed, the statement changed, the migration is gone)
+        would accept the next finding that happens to match it; shrinking the file keeps it honest.
+    """,
+    fix="Run `migration-guard baseline` to rewrite the file without it.",
+    bad='{"migration": "20240101_a", "rule": "avoid-drop-column", "count": 1, ...} (no such finding)',
+    good="(the entry removed by `migration-guard baseline`)",
+)
+
 duplicate_version = external_rule(
     id="duplicate-version",
     severity=Severity.ERROR,
