@@ -33,7 +33,7 @@ def test_runner_rolls_back_an_unfinished_transaction_and_fails(fresh_db: str) ->
             migrate(ctx, [TABLE, unfinished])
         message = info.value.message
         assert "line 2" in message and "BEGIN without COMMIT" in message
-        assert "statements 1-1 of 3 stay applied" in message
+        assert "statement 1 of 3 stays applied" in message
         assert "end the file with COMMIT" in (info.value.hint or "")
         row = read_history(ctx.conn, "migration_guard")["2"]
         assert (row.status, row.statements_done) == ("partial", 1)

@@ -96,7 +96,10 @@ def test_non_transactional_migration_progress_and_resume(fresh_db: str) -> None:
         with pytest.raises(RunFailed) as info:
             migrate(ctx, [*THREE[:2], conc])
         msg = info.value.message
-        assert "statement 2 (line 2)" in msg and "statements 1-1 of 3 ran" in msg
+        assert "statement 2 (line 2)" in msg and "; statement 1 of 3 stays applied" in msg
+        # The INVALID index the failed build left is named right away, with the statement that removes it.
+        assert "left INVALID index public.dup_v_key" in msg
+        assert 'DROP INDEX CONCURRENTLY IF EXISTS "public"."dup_v_key";' in (info.value.hint or "")
         row = read_history(ctx.conn, "migration_guard")["4"]
         assert (row.status, row.statements_done) == ("partial", 1)
         assert scalar(fresh_db, "SELECT to_regclass('a_id_idx') IS NOT NULL") is True

@@ -4,9 +4,10 @@
   its history row (insert on up, delete on down), committed in the same round trip.
   A failure anywhere rolls both back, so the database stays at a migration boundary.
 - Non-transactional (`CREATE INDEX CONCURRENTLY` and friends, the `no-transaction`
-  directive, dbmate's `transaction:false`): statement by statement in autocommit;
-  the history row is `partial` with the count of statements done, updated after each
-  one, so a failure says exactly what ran and a re-run resumes after it.
+  directive, dbmate's `transaction:false`): statement by statement (`guard.db.stepwise`);
+  the history row is `partial` with the count of statements done, recorded atomically
+  with each statement where Postgres allows, so a failure says exactly what ran and a
+  re-run resumes after it (checking in the catalog a statement that ran on its own).
 - `lock_timeout` / `statement_timeout` are set for every migration; a lock timeout
   is retried with exponential backoff, naming the session that blocked it each time.
 """
@@ -15,19 +16,13 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-from guard.db.execute import StatementFailure, needs_autocommit, refuse_open_transaction, run_statements
-from guard.db.history import (
-    APPLIED,
-    PARTIAL,
-    PARTIAL_DOWN,
-    history_delete_sql,
-    history_insert_sql,
-    set_progress,
-)
-from guard.db.locks import Blocker, BlockerWatch, parse_pg_duration
+from guard.db.execute import StatementFailure, needs_autocommit, run_statements
+from guard.db.history import APPLIED, history_delete_sql, history_insert_sql
+from guard.db.locks import BlockerWatch, parse_pg_duration
+from guard.db.outcome import MigrationFailed, Outcome
 from guard.parsing import Statement, split_statements
 
 if TYPE_CHECKING:
@@ -37,55 +32,6 @@ if TYPE_CHECKING:
     from guard.model import Migration
 
 LOCK_NOT_AVAILABLE = "55P03"
-
-
-@dataclass
-class Outcome:
-    """What happened to one migration (up, down or dry run)."""
-
-    migration: str
-    version: str
-    direction: str  # "up" | "down"
-    status: str  # applied | rolled back | failed | dry-run ok | dry-run failed | not dry-runnable
-    transactional: bool
-    duration_ms: float = 0.0
-    statements: int = 0
-    completed: int = 0
-    error: str | None = None
-    line: int | None = None
-    attempts: int = 1
-    blockers: list[Blocker] = field(default_factory=list)
-    locks: list[tuple[str, str]] = field(default_factory=list)
-    notes: list[str] = field(default_factory=list)
-
-    def as_dict(self) -> dict[str, Any]:
-        """JSON shape for migrate/rollback output."""
-        return {
-            "migration": self.migration,
-            "version": self.version,
-            "direction": self.direction,
-            "status": self.status,
-            "transactional": self.transactional,
-            "duration_ms": round(self.duration_ms, 3),
-            "statements": self.statements,
-            "completed": self.completed,
-            "error": self.error,
-            "line": self.line,
-            "attempts": self.attempts,
-            "blockers": [b.as_dict() for b in self.blockers],
-            "locks": [{"mode": m, "relation": r} for m, r in self.locks],
-            "notes": self.notes,
-        }
-
-
-class MigrationFailed(Exception):
-    """A migration failed; `outcome` says where and what stays applied."""
-
-    def __init__(self, outcome: Outcome, message: str, hint: str) -> None:
-        super().__init__(message)
-        self.outcome = outcome
-        self.message = message
-        self.hint = hint
 
 
 @dataclass
@@ -204,117 +150,21 @@ class Executor:
         direction: str,
         start: int,
         reason: str,
+        in_flight: int | None = None,
     ) -> Outcome:
-        """Statement by statement outside a transaction, recording progress after each one."""
-        schema = self.settings.history_schema
-        progress_status = PARTIAL if direction == "up" else PARTIAL_DOWN
-        outcome = Outcome(
-            migration.id, migration.version, direction, "failed", False, statements=len(statements)
-        )
-        outcome.notes.append(f"ran statement by statement: {reason}")
-        if start:
-            outcome.notes.append(f"resumed at statement {start + 1}; statements 1-{start} had run before")
-        if direction == "up" and start == 0:
-            self.conn.execute(
-                history_insert_sql(
-                    self.conn,
-                    schema,
-                    migration,
-                    status=PARTIAL,
-                    statements_done=0,
-                    duration_ms=None,
-                    host=self.host,
-                    tool_version=self.tool_version,
-                )
-            )
-        self.conn.execute(self._session_prelude)
-        done = start
-        started = time.perf_counter()
-        for index in range(start, len(statements)):
-            stmt = statements[index]
-            attempt = 0
-            while True:
-                try:
-                    run_statements(self.conn, [stmt])
-                    break
-                except StatementFailure as failure:
-                    self._rollback_if_open()
-                    if (
-                        failure.sqlstate == LOCK_NOT_AVAILABLE
-                        and not _creates_index(stmt)
-                        and self._retry_wait(outcome, failure, attempt)
-                    ):
-                        attempt += 1
-                        continue
-                    outcome.duration_ms = (time.perf_counter() - started) * 1000
-                    outcome.completed = done
-                    outcome.error, outcome.line = failure.error, failure.line
-                    ran = f"statements 1-{done} of {len(statements)} ran" if done else "no statement ran"
-                    self._refuse_environment(
-                        migration, direction, failure, outcome, f"{ran} and stay applied (history: {done})"
-                    )
-                    raise MigrationFailed(
-                        outcome,
-                        f"{migration.id} ({direction}, not transactional) failed at statement {index + 1} "
-                        f"(line {failure.line}): {failure.error}; {ran} and stay applied"
-                        + ("; database connection lost" if self.conn.closed else ""),
-                        f"history marks it {progress_status} ({done}/{len(statements)}); fix the cause and run "
-                        f"again: it resumes at statement {done + 1}",
-                    ) from None
-            from psycopg import pq
+        """Statement by statement outside one transaction, each statement's progress recorded with
+        it (`guard.db.stepwise`); `in_flight` is the statement history says was running."""
+        from guard.db.stepwise import Stepwise
 
-            # A file with its own BEGIN/COMMIT: progress is only real between its transactions.
-            if self.conn.info.transaction_status == pq.TransactionStatus.IDLE:
-                done = index + 1
-                if done < len(statements):
-                    set_progress(self.conn, schema, migration.key, progress_status, done)
-        try:
-            refuse_open_transaction(self.conn, statements)
-        except StatementFailure as failure:
-            # Rolled back: only the statements before the unfinished BEGIN stay applied.
-            outcome.duration_ms = (time.perf_counter() - started) * 1000
-            outcome.completed = done
-            outcome.error, outcome.line = failure.error, failure.line
-            kept = (
-                f"statements 1-{done} of {len(statements)} stay applied"
-                if done
-                else "nothing of it stays applied"
-            )
-            raise MigrationFailed(
-                outcome,
-                f"{migration.id} ({direction}, not transactional) failed at line {failure.line}: "
-                f"{failure.error}; {kept}",
-                f"history marks it {progress_status} ({done}/{len(statements)}); end the file with COMMIT "
-                f"and run again: it resumes at statement {done + 1}",
-            ) from None
-        outcome.duration_ms = (time.perf_counter() - started) * 1000
-        if direction == "up":
-            self.conn.execute(
-                history_insert_sql(
-                    self.conn,
-                    schema,
-                    migration,
-                    status=APPLIED,
-                    statements_done=len(statements),
-                    duration_ms=outcome.duration_ms,
-                    host=self.host,
-                    tool_version=self.tool_version,
-                )
-            )
-            outcome.status = "applied"
-        else:
-            self.conn.execute(history_delete_sql(self.conn, schema, migration.key))
-            outcome.status = "rolled back"
-        outcome.completed = len(statements)
-        return outcome
+        return Stepwise(self, migration, statements, direction, reason).run(start, in_flight)
 
     # -- entry points ----------------------------------------------------------------------------
 
-    def up(self, migration: Migration, resume_from: int = 0) -> Outcome:
-        """Apply `migration` and record it in the history."""
+    def up(self, migration: Migration, resume_from: int = 0, in_flight: int | None = None) -> Outcome:
+        """Apply `migration` and record it in the history (resuming a partial run: see `run_autocommit`)."""
         statements, reason = statements_and_mode(migration, "up", self.settings)
         if reason is not None:
-            return self.run_autocommit(migration, statements, "up", resume_from, reason)
+            return self.run_autocommit(migration, statements, "up", resume_from, reason, in_flight)
 
         def finish(duration_ms: float) -> str:
             return history_insert_sql(
@@ -330,11 +180,11 @@ class Executor:
 
         return self.run_in_transaction(migration, statements, "up", finish)
 
-    def down(self, migration: Migration, resume_from: int = 0) -> Outcome:
+    def down(self, migration: Migration, resume_from: int = 0, in_flight: int | None = None) -> Outcome:
         """Undo `migration` with its down SQL and remove its history row."""
         statements, reason = statements_and_mode(migration, "down", self.settings)
         if reason is not None:
-            return self.run_autocommit(migration, statements, "down", resume_from, reason)
+            return self.run_autocommit(migration, statements, "down", resume_from, reason, in_flight)
         delete = history_delete_sql(self.conn, self.settings.history_schema, migration.key)
         return self.run_in_transaction(migration, statements, "down", lambda _ms: delete)
 
@@ -355,41 +205,6 @@ def statements_and_mode(
     if read_file_directives(comments, ()).no_transaction:
         return statements, "the file has a `guard: no-transaction` directive"
     return statements, needs_autocommit(statements, settings.pg_version)
-
-
-def _creates_index(stmt: Statement) -> bool:
-    # A concurrent index build that timed out may leave an INVALID index behind; retrying
-    # the same CREATE would fail or (IF NOT EXISTS) silently keep the broken index.
-    return stmt.words[:1] == ("CREATE",) and "INDEX" in stmt.words[:4]
-
-
-def index_names(statements: list[Statement]) -> list[str]:
-    """Names of the indexes that `CREATE INDEX` statements build (folded like Postgres does)."""
-    names: list[str] = []
-    for stmt in statements:
-        words = list(stmt.words)
-        if not _creates_index(stmt):
-            continue
-        rest = words[words.index("INDEX") + 1 :]
-        while rest and rest[0] in ("CONCURRENTLY", "IF", "NOT", "EXISTS"):
-            rest = rest[1:]
-        if rest and rest[0] != "ON":
-            name = rest[0]
-            names.append(name[1:-1] if name.startswith('"') else name.lower())
-    return names
-
-
-def invalid_indexes(conn: psycopg.Connection, names: list[str]) -> list[tuple[str, str]]:
-    """(schema, index) of INVALID indexes with these names (left by a failed concurrent build)."""
-    if not names:
-        return []
-    rows = conn.execute(
-        "SELECT n.nspname, c.relname FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid"
-        " JOIN pg_namespace n ON n.oid = c.relnamespace"
-        " WHERE NOT i.indisvalid AND c.relname = ANY(%s) ORDER BY 1, 2",
-        (names,),
-    ).fetchall()
-    return [(r[0], r[1]) for r in rows]
 
 
 def quote_setting(value: str) -> str:

@@ -82,6 +82,9 @@ class AppliedMigration:
     applied_by: str
     tool_version: str
     key: str = ""
+    #: The 1-based statement that was sent outside a transaction and not yet recorded as done
+    #: (a run that stopped there may or may not have applied it); None otherwise.
+    statement_running: int | None = None
 
     @property
     def id(self) -> str:
@@ -106,6 +109,7 @@ class AppliedMigration:
             "duration_ms": self.duration_ms,
             "applied_by": self.applied_by,
             "tool_version": self.tool_version,
+            "statement_running": self.statement_running,
         }
 
 
@@ -179,10 +183,28 @@ def ensure_tables(conn: psycopg.Connection, schema: str) -> None:
     """Create the history schema and tables when missing (call under the runner lock: DDL races)."""
     from psycopg import sql
 
-    if history_exists(conn, schema) and audit_exists(conn, schema):
-        return
-    with conn.transaction():
-        conn.execute(sql.SQL(_DDL).format(schema=_ident(schema)))
+    if not (history_exists(conn, schema) and audit_exists(conn, schema)):
+        with conn.transaction():
+            conn.execute(sql.SQL(_DDL).format(schema=_ident(schema)))
+    _add_statement_running(conn, schema)
+
+
+def _add_statement_running(conn: psycopg.Connection, schema: str) -> None:
+    """Upgrade a history table made before `statement_running` existed (additive, nullable)."""
+    from psycopg import sql
+
+    row = conn.execute(
+        "SELECT 1 FROM pg_attribute WHERE attrelid = to_regclass(format('%%I.history', %s::text))"
+        " AND attname = 'statement_running' AND NOT attisdropped",
+        (schema,),
+    ).fetchone()
+    if row is None:
+        # Checked first: ADD COLUMN IF NOT EXISTS still takes ACCESS EXCLUSIVE on every run.
+        conn.execute(
+            sql.SQL("ALTER TABLE {}.history ADD COLUMN IF NOT EXISTS statement_running integer").format(
+                _ident(schema)
+            )
+        )
 
 
 def audit_exists(conn: psycopg.Connection, schema: str) -> bool:
@@ -200,7 +222,7 @@ def read_history(conn: psycopg.Connection, schema: str) -> dict[str, AppliedMigr
     rows = conn.execute(
         sql.SQL(
             "SELECT version, name, checksum, status, statements_done, applied_at, duration_ms,"
-            " applied_by, tool_version FROM {}.history"
+            " applied_by, tool_version, (to_jsonb(h) ->> 'statement_running')::int FROM {}.history h"
         ).format(_ident(schema))
     ).fetchall()
     out = {
@@ -215,6 +237,7 @@ def read_history(conn: psycopg.Connection, schema: str) -> dict[str, AppliedMigr
             applied_by=r[7],
             tool_version=r[8],
             key=r[0],
+            statement_running=r[9],
         )
         for r in rows
     }
@@ -284,16 +307,28 @@ def history_insert_sql(
     return query.as_string(conn)
 
 
-def set_progress(conn: psycopg.Connection, schema: str, key: str, status: str, done: int) -> None:
-    """Record how many statements of a non-transactional migration (`Migration.key`) have run (autocommit)."""
+def progress_sql(
+    conn: psycopg.Connection, schema: str, key: str, status: str, done: int, running: int | None = None
+) -> str:
+    """Recording progress of a non-transactional migration (`Migration.key`) as literal SQL (it can
+    share a round trip with COMMIT): `done` statements finished, statement `running` sent but not
+    confirmed."""
     from psycopg import sql
 
-    conn.execute(
-        sql.SQL("UPDATE {}.history SET status = %s, statements_done = %s WHERE version = %s").format(
-            _ident(schema)
-        ),
-        (status, done, key),
+    return (
+        sql.SQL(
+            "UPDATE {}.history SET status = {}, statements_done = {}, statement_running = {} WHERE version = {}"
+        )
+        .format(_ident(schema), sql.Literal(status), sql.Literal(done), sql.Literal(running), sql.Literal(key))
+        .as_string(conn)
     )
+
+
+def set_progress(
+    conn: psycopg.Connection, schema: str, key: str, status: str, done: int, running: int | None = None
+) -> None:
+    """Record progress of a non-transactional migration (see `progress_sql`) on `conn` as it is."""
+    conn.execute(progress_sql(conn, schema, key, status, done, running))
 
 
 def history_delete_sql(conn: psycopg.Connection, schema: str, key: str) -> str:

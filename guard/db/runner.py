@@ -23,11 +23,12 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from guard.db.apply import Executor, MigrationFailed, Outcome, index_names, invalid_indexes
+from guard.db.apply import Executor, MigrationFailed, Outcome
 from guard.db.apply import statements_and_mode as _mode
 from guard.db.contract import ContractSpec, ContractWait, check_preconditions, db_now
 from guard.db.dryrun import dry_run, predict_access_exclusive
 from guard.db.history import APPLIED, PARTIAL, PARTIAL_DOWN, AppliedMigration, rekey_history
+from guard.db.indexes import leftovers_for
 from guard.db.lintgate import LintRefusal, run_lint_gate
 from guard.db.locks import BlockerWatch, parse_pg_duration
 from guard.db.plan import Plan, build_plan, check_drift, check_duplicates, contract_checks, read_plan
@@ -149,7 +150,14 @@ def migrate(
             session.audit("ok", [])
             return report
         pid = ctx.conn.info.backend_pid
-        lost_hint = "the database is at a migration boundary; `migration-guard status` shows what is applied"
+        # A lost connection outside a non-transactional migration (those say where they stopped
+        # themselves) leaves the database at a migration boundary, unless one was left partial before.
+        lost_hint = (
+            "the database is at a migration boundary; `migration-guard status` shows what is applied"
+            if not plan.partial
+            else f"history marks {', '.join(a.id for a in plan.partial)} partly applied; "
+            "`migration-guard status` shows how far, and `migrate` resumes it"
+        )
         with _failures_audited(session, ids, report, lost_hint):
             try:
                 with BlockerWatch(ctx.lock_conn, pid, _watch_interval(ctx.settings)) as watch:
@@ -236,21 +244,30 @@ def _apply_all(
         if spec is not None and spec.preconditions:
             check_preconditions(ctx.conn, spec, ctx.settings.statement_timeout)
         row = plan.applied.get(m.key)
-        resume = row.statements_done if row is not None and row.status == PARTIAL else 0
-        statements, reason = _mode(m, "up", ctx.settings)
-        if reason is not None:
-            leftovers = invalid_indexes(ctx.conn, index_names(statements))
-            if leftovers:
-                fix = "; ".join(f'DROP INDEX CONCURRENTLY IF EXISTS "{s}"."{i}"' for s, i in leftovers)
-                raise SafetyError(
-                    f"{m.id}: INVALID index left by a failed concurrent build: "
-                    + ", ".join(f"{s}.{i}" for s, i in leftovers),
-                    f"run `{fix};` then migrate again (the build restarts from scratch)",
-                )
+        partial = row is not None and row.status == PARTIAL
+        resume = row.statements_done if row is not None and partial else 0
+        statements, _reason = _mode(m, "up", ctx.settings)
+        _refuse_leftovers(ctx, m, statements[resume:])
         ctx.out(f"applying {m.id}" + (f" (resuming at statement {resume + 1})" if resume else ""))
-        outcome = executor.up(m, resume)
+        outcome = executor.up(m, resume, row.statement_running if row is not None and partial else None)
         report.outcomes.append(outcome)
         ctx.out(f"  applied {m.id} in {outcome.duration_ms:.0f} ms")
+
+
+def _refuse_leftovers(ctx: RunnerContext, m: Migration, statements: list[Any]) -> None:
+    """Refuse before `m` runs when a `CREATE INDEX` of it would trip over an INVALID index
+    (a failed concurrent build): by name it fails or is skipped, unnamed it silently adds `..._idx1`."""
+    leftovers = leftovers_for(ctx.conn, statements)
+    if not leftovers:
+        return
+    described = "; ".join(
+        f"{x.schema}.{x.name} on {x.table} (for line {stmt.line})" for stmt, x in leftovers
+    )
+    fix = " ".join(dict.fromkeys(x.drop_sql for _, x in leftovers))
+    raise SafetyError(
+        f"{m.id}: INVALID index left by a failed or interrupted index build: {described}",
+        f"run `{fix}` then migrate again (the build restarts from scratch)",
+    )
 
 
 def rollback(
@@ -291,7 +308,8 @@ def rollback(
             for m, row in todo:
                 ctx.out(f"rolling back {m.id}")
                 resume = row.statements_done if row.status == PARTIAL_DOWN else 0
-                report.outcomes.append(executor.down(m, resume))
+                running = row.statement_running if row.status == PARTIAL_DOWN else None
+                report.outcomes.append(executor.down(m, resume, running))
         if not todo:
             report.notes.append("nothing to roll back")
         session.audit("ok", ids)

@@ -1,0 +1,57 @@
+"""What happened to one migration, and the error that says so when it failed."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from guard.db.locks import Blocker
+
+
+@dataclass
+class Outcome:
+    """What happened to one migration (up, down or dry run)."""
+
+    migration: str
+    version: str
+    direction: str  # "up" | "down"
+    status: str  # applied | rolled back | failed | dry-run ok | dry-run failed | not dry-runnable
+    transactional: bool
+    duration_ms: float = 0.0
+    statements: int = 0
+    completed: int = 0
+    error: str | None = None
+    line: int | None = None
+    attempts: int = 1
+    blockers: list[Blocker] = field(default_factory=list)
+    locks: list[tuple[str, str]] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+
+    def as_dict(self) -> dict[str, Any]:
+        """JSON shape for migrate/rollback output."""
+        return {
+            "migration": self.migration,
+            "version": self.version,
+            "direction": self.direction,
+            "status": self.status,
+            "transactional": self.transactional,
+            "duration_ms": round(self.duration_ms, 3),
+            "statements": self.statements,
+            "completed": self.completed,
+            "error": self.error,
+            "line": self.line,
+            "attempts": self.attempts,
+            "blockers": [b.as_dict() for b in self.blockers],
+            "locks": [{"mode": m, "relation": r} for m, r in self.locks],
+            "notes": self.notes,
+        }
+
+
+class MigrationFailed(Exception):
+    """A migration failed; `outcome` says where and what stays applied."""
+
+    def __init__(self, outcome: Outcome, message: str, hint: str) -> None:
+        super().__init__(message)
+        self.outcome = outcome
+        self.message = message
+        self.hint = hint
