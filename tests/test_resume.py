@@ -1,0 +1,204 @@
+"""Resuming a non-transactional migration runs each statement exactly once (issue 16 #3, #6, #16).
+
+Statements that can run in a transaction commit with their progress row; statements that cannot
+(`CONCURRENTLY`, ...) are checked in the catalog when a run stopped while one was running; INVALID
+indexes left by a failed build are reported with the statement that removes them.
+"""
+
+from __future__ import annotations
+
+import psycopg
+import pytest
+from runner_helpers import mig, runner_ctx, scalar
+
+from guard.db.history import checksum_of, ensure_tables, read_history, set_progress
+from guard.db.runner import RunFailed, migrate, rollback
+from guard.errors import SafetyError
+
+pytestmark = pytest.mark.db
+
+TABLE = mig("1", "CREATE TABLE t (id int, v int)", "DROP TABLE t")
+
+
+def _index_names(url: str, table: str) -> list[str]:
+    with psycopg.connect(url, autocommit=True) as conn:
+        rows = conn.execute(
+            "SELECT c.relname FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid"
+            " WHERE i.indrelid = %s::regclass ORDER BY 1",
+            (table,),
+        ).fetchall()
+    return [r[0] for r in rows]
+
+
+def test_progress_commits_with_the_statement(fresh_db: str) -> None:
+    # The progress update of statement 2 fails after the statement itself succeeded: the
+    # statement must not stay applied, or the resume runs it a second time.
+    inserts = mig(
+        "2",
+        "-- guard: no-transaction\nINSERT INTO t VALUES (1);\nINSERT INTO t VALUES (2);\nINSERT INTO t VALUES (3);",
+    )
+    with runner_ctx(fresh_db) as ctx:
+        migrate(ctx, [TABLE])
+        ctx.conn.execute(
+            "CREATE FUNCTION boom() RETURNS trigger LANGUAGE plpgsql AS "
+            "$$ BEGIN RAISE EXCEPTION 'progress write failed'; END $$;"
+            "CREATE TRIGGER boom BEFORE UPDATE ON migration_guard.history FOR EACH ROW "
+            "WHEN (NEW.statements_done = 2) EXECUTE FUNCTION boom()"
+        )
+        with pytest.raises(RunFailed) as info:
+            migrate(ctx, [TABLE, inserts])
+        assert "progress write failed" in info.value.message
+        assert "at a migration boundary" not in (info.value.hint or "")
+        assert scalar(fresh_db, "SELECT count(*) FROM t") == 1
+        row = read_history(ctx.conn, "migration_guard")["2"]
+        assert (row.status, row.statements_done) == ("partial", 1)
+        ctx.conn.execute("DROP TRIGGER boom ON migration_guard.history")
+        report = migrate(ctx, [TABLE, inserts])
+    assert report.outcomes[0].status == "applied"
+    assert scalar(fresh_db, "SELECT string_agg(id::text, ',' ORDER BY id) FROM t") == "1,2,3"
+
+
+def test_unnamed_concurrent_build_leftover_is_reported_and_refused(fresh_db: str) -> None:
+    build = mig(
+        "2",
+        "CREATE UNIQUE INDEX CONCURRENTLY ON t (v);\nINSERT INTO t VALUES (9, 9);",
+        "DROP INDEX CONCURRENTLY t_v_idx",
+    )
+    with runner_ctx(fresh_db) as ctx:
+        migrate(ctx, [TABLE])
+        ctx.conn.execute("INSERT INTO t VALUES (1, 1), (2, 1)")
+        with pytest.raises(RunFailed) as info:
+            migrate(ctx, [TABLE, build])
+        # Named right away, not only on the next run.
+        assert "left INVALID index public.t_v_idx" in info.value.message
+        assert "nothing of it is applied" in info.value.message and "no statement ran" not in info.value.message
+        assert 'DROP INDEX CONCURRENTLY IF EXISTS "public"."t_v_idx";' in (info.value.hint or "")
+
+        ctx.conn.execute("DELETE FROM t WHERE id = 2")
+        # Re-running would build `t_v_idx1` beside the broken `t_v_idx`: refused with the fix.
+        with pytest.raises(SafetyError) as refused:
+            migrate(ctx, [TABLE, build])
+        assert "public.t_v_idx on public.t (for line 1)" in refused.value.message
+        assert _index_names(fresh_db, "t") == ["t_v_idx"]
+
+        ctx.conn.execute('DROP INDEX CONCURRENTLY IF EXISTS "public"."t_v_idx"')
+        assert migrate(ctx, [TABLE, build]).outcomes[0].status == "applied"
+        assert _index_names(fresh_db, "t") == ["t_v_idx"]
+        assert scalar(fresh_db, "SELECT bool_and(indisvalid) FROM pg_index WHERE indrelid = 't'::regclass")
+        rollback(ctx, [TABLE, build])
+        assert _index_names(fresh_db, "t") == []
+
+
+def test_other_definitions_and_partitioned_indexes_are_not_leftovers(fresh_db: str) -> None:
+    with runner_ctx(fresh_db) as ctx:
+        migrate(ctx, [TABLE])
+        ctx.conn.execute("INSERT INTO t VALUES (1, 1), (2, 1)")
+        with pytest.raises(psycopg.Error):
+            ctx.conn.execute("CREATE UNIQUE INDEX CONCURRENTLY ON t (v)")  # leaves INVALID t_v_idx
+        ctx.conn.execute(
+            "CREATE TABLE p (a int) PARTITION BY RANGE (a); CREATE INDEX ON ONLY p (a)"  # INVALID by design
+        )
+        others = mig(
+            "2",
+            "CREATE INDEX CONCURRENTLY ON t (v) WHERE v > 0;\nCREATE INDEX CONCURRENTLY ON t (id, v);\n"
+            "CREATE INDEX ON ONLY p (a)",
+        )
+        assert migrate(ctx, [TABLE, others]).outcomes[0].status == "applied"
+    assert _index_names(fresh_db, "t") == ["t_id_v_idx", "t_v_idx", "t_v_idx1"]
+
+
+def _stopped_while_running(url: str, migration_version: str, done: int, running: int) -> None:
+    """History as a run killed while statement `running` was in flight outside a transaction leaves it."""
+    with psycopg.connect(url, autocommit=True) as conn:
+        set_progress(conn, "migration_guard", migration_version, "partial", done, running)
+
+
+def test_resume_counts_a_finished_concurrent_build_as_done(fresh_db: str) -> None:
+    build = mig(
+        "2",
+        "CREATE INDEX CONCURRENTLY t_v_idx ON t (v);\nCREATE INDEX CONCURRENTLY ON t (id);\n"
+        "INSERT INTO t VALUES (1, 1)",
+    )
+    with runner_ctx(fresh_db) as ctx:
+        migrate(ctx, [TABLE, build])
+        # As if killed after the unnamed build finished but before its progress was recorded.
+        ctx.conn.execute("DELETE FROM t")
+        _stopped_while_running(fresh_db, "2", 1, 2)
+        report = migrate(ctx, [TABLE, build])
+    notes = report.outcomes[0].notes
+    assert any("statement 2 (line 2) was running" in n and "counted as done" in n for n in notes), notes
+    assert _index_names(fresh_db, "t") == ["t_id_idx", "t_v_idx"]  # no t_id_idx1
+    assert scalar(fresh_db, "SELECT count(*) FROM t") == 1
+
+
+def test_resume_refuses_an_invalid_index_and_reruns_a_missing_one(fresh_db: str) -> None:
+    build = mig("2", "CREATE UNIQUE INDEX CONCURRENTLY t_v_key ON t (v);\nINSERT INTO t VALUES (5, 5)")
+    with runner_ctx(fresh_db) as ctx:
+        migrate(ctx, [TABLE])
+        ctx.conn.execute("INSERT INTO t VALUES (1, 1), (2, 1)")
+        with pytest.raises(psycopg.Error):
+            ctx.conn.execute("CREATE UNIQUE INDEX CONCURRENTLY t_v_key ON t (v)")
+        ensure_tables(ctx.conn, "migration_guard")
+        ctx.conn.execute(
+            "INSERT INTO migration_guard.history (version, name, checksum, status, statements_done,"
+            " statement_running) VALUES ('2', 'm2', %s, 'partial', 0, 1)",
+            (checksum_of(build),),
+        )
+        with pytest.raises(SafetyError) as refused:
+            migrate(ctx, [TABLE, build])
+        assert "INVALID index" in refused.value.message and "t_v_key" in refused.value.message
+        assert 'DROP INDEX CONCURRENTLY IF EXISTS "public"."t_v_key";' in (refused.value.hint or "")
+        ctx.conn.execute('DROP INDEX CONCURRENTLY "public"."t_v_key"')
+        ctx.conn.execute("DELETE FROM t WHERE id = 2")
+        report = migrate(ctx, [TABLE, build])
+    assert any("does not exist: running it again" in n for n in report.outcomes[0].notes)
+    assert _index_names(fresh_db, "t") == ["t_v_key"]
+    assert scalar(fresh_db, "SELECT count(*) FROM t") == 2
+
+
+def test_resume_after_a_concurrent_drop_that_finished(fresh_db: str) -> None:
+    build = mig("2", "CREATE INDEX CONCURRENTLY t_v_idx ON t (v)")
+    drop = mig("3", "DROP INDEX CONCURRENTLY t_v_idx;\nINSERT INTO t VALUES (1, 1)")
+    with runner_ctx(fresh_db) as ctx:
+        migrate(ctx, [TABLE, build, drop])
+        ctx.conn.execute("DELETE FROM t")
+        _stopped_while_running(fresh_db, "3", 0, 1)
+        # Without the check the resume would run `DROP INDEX CONCURRENTLY t_v_idx` again and fail.
+        report = migrate(ctx, [TABLE, build, drop])
+    assert any("no longer exists: counted as done" in n for n in report.outcomes[0].notes)
+    assert scalar(fresh_db, "SELECT count(*) FROM t") == 1
+
+
+def test_statement_postgres_refuses_in_a_transaction_runs_alone_and_is_not_resumed_blindly(
+    fresh_db: str,
+) -> None:
+    # `CLUSTER` without a table cannot run in a transaction block, and no word check says so.
+    odd = mig("2", "-- guard: no-transaction\nINSERT INTO t VALUES (1, 1);\nCLUSTER;\nINSERT INTO t VALUES (2, 2)")
+    with runner_ctx(fresh_db) as ctx:
+        report = migrate(ctx, [TABLE, odd])
+        assert report.outcomes[0].status == "applied"
+        assert scalar(fresh_db, "SELECT count(*) FROM t") == 2
+        ctx.conn.execute("DELETE FROM t WHERE id = 2")
+        _stopped_while_running(fresh_db, "2", 1, 2)
+        with pytest.raises(SafetyError) as refused:
+            migrate(ctx, [TABLE, odd])
+    assert "statement 2 (line 3) was running" in refused.value.message
+    assert "cannot be read from the catalog" in refused.value.message
+    hint = refused.value.hint or ""
+    assert "SET statements_done = 2, statement_running = NULL WHERE version = '2'" in hint
+
+
+def test_history_table_of_an_older_version_gains_the_column(fresh_db: str) -> None:
+    with psycopg.connect(fresh_db, autocommit=True) as conn:
+        ensure_tables(conn, "migration_guard")
+        conn.execute("ALTER TABLE migration_guard.history DROP COLUMN statement_running")
+        conn.execute(
+            "INSERT INTO migration_guard.history (version, name, checksum, status, statements_done)"
+            " VALUES ('1', 'm1', 'x', 'partial', 1)"
+        )
+        # Read-only commands read an old table as it is ...
+        assert read_history(conn, "migration_guard")["1"].statement_running is None
+        # ... and the runner adds the column, keeping the rows.
+        ensure_tables(conn, "migration_guard")
+        set_progress(conn, "migration_guard", "1", "partial", 1, 2)
+        assert read_history(conn, "migration_guard")["1"].statement_running == 2
