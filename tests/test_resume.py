@@ -202,3 +202,40 @@ def test_history_table_of_an_older_version_gains_the_column(fresh_db: str) -> No
         ensure_tables(conn, "migration_guard")
         set_progress(conn, "migration_guard", "1", "partial", 1, 2)
         assert read_history(conn, "migration_guard")["1"].statement_running == 2
+
+
+def test_status_lists_a_partial_migration_once(fresh_db: str, tmp_path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import json
+
+    from click.testing import CliRunner
+
+    from guard.cli import cli
+
+    with psycopg.connect(fresh_db, autocommit=True) as conn:
+        conn.execute("CREATE TABLE bk_env_marker (id int PRIMARY KEY, env text NOT NULL)")
+        conn.execute("INSERT INTO bk_env_marker VALUES (1, 'dev')")
+    folder = tmp_path / "migrations"
+    folder.mkdir()
+    for name, text in {
+        "1_users.up.sql": "CREATE TABLE users (id bigint PRIMARY KEY);\n",
+        "2_seed.up.sql": "-- guard: no-transaction\nINSERT INTO users VALUES (1);\nINSERT INTO users VALUES (1);\n",
+        "3_more.up.sql": "INSERT INTO users VALUES (3);\n",
+        "1_users.down.sql": "DROP TABLE users;\n",
+        "2_seed.down.sql": "DELETE FROM users WHERE id = 1;\n",
+        "3_more.down.sql": "DELETE FROM users WHERE id = 3;\n",
+    }.items():
+        (folder / name).write_text(text)
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("DATABASE_URL", fresh_db)
+    for var in ("CONFIRM_PROD_MIGRATE", "NODE_ENV", "VERCEL_ENV"):
+        monkeypatch.delenv(var, raising=False)
+    args = [str(folder), "--layout", "golang-migrate", "--env", "dev"]
+    result = CliRunner().invoke(cli, ["migrate", *args])
+    assert result.exit_code == 2, result.stdout + result.stderr
+    text = CliRunner().invoke(cli, ["status", *args]).stdout
+    assert [line.split()[0] for line in text.splitlines()[:3]] == ["applied", "partial", "pending"]
+    assert text.count("2_seed") == 1 and "partial  2_seed  1 statements of its up done" in text
+    assert "1 applied, 1 partial, 1 pending, 0 drift" in text
+    doc = json.loads(CliRunner().invoke(cli, ["status", *args, "--format", "json"]).stdout)
+    assert [a["version"] for a in doc["applied"]] == ["1"]
+    assert [a["version"] for a in doc["partial"]] == ["2"] and doc["pending"] == ["3_more"]

@@ -130,10 +130,15 @@ def _render_plan(plan: Plan, fmt: str, extra: dict[str, Any] | None = None) -> N
     if fmt == "json":
         click.echo(json.dumps({**plan.as_dict(), **(extra or {})}, indent=2, default=str))
         return
-    for a in plan.applied.values():
-        state = "" if a.status == "applied" else f"  [{a.status}: {a.statements_done} statements done]"
-        click.echo(f"applied  {a.id}  {a.applied_at:%Y-%m-%d %H:%M:%S%z}  by {a.applied_by}{state}")
-    for m in plan.pending:
+    for a in plan.fully_applied:
+        click.echo(f"applied  {a.id}  {a.applied_at:%Y-%m-%d %H:%M:%S%z}  by {a.applied_by}")
+    for a in plan.partial:
+        what = "up" if a.status == "partial" else "rollback"
+        click.echo(
+            f"partial  {a.id}  {a.statements_done} statements of its {what} done "
+            f"(stopped {a.applied_at:%Y-%m-%d %H:%M:%S%z}, by {a.applied_by})"
+        )
+    for m in plan.not_started:
         click.echo(f"pending  {m.id}")
     drift = plan.drift
     for m, _ in drift.edited:
@@ -151,7 +156,7 @@ def _render_plan(plan: Plan, fmt: str, extra: dict[str, Any] | None = None) -> N
     for note in (extra or {}).get("notes", []):
         click.echo(f"note     {note}")
     click.echo(
-        f"{len(plan.applied)} applied, {len(plan.pending)} pending, "
+        f"{len(plan.fully_applied)} applied, {len(plan.partial)} partial, {len(plan.not_started)} pending, "
         f"{len(drift.edited) + len(drift.missing) + len(drift.out_of_order) + len(drift.reused) + len(drift.ambiguous)}"
         " drift"
     )

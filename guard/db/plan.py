@@ -48,11 +48,21 @@ class Plan:
     #: rewrites them (`rekey_history`) before it writes history.
     rekeyed: dict[str, str] = field(default_factory=dict)
 
+    @property
+    def fully_applied(self) -> list[AppliedMigration]:
+        """History rows of migrations applied whole (`applied` also holds the partial ones)."""
+        return [a for a in self.applied.values() if a.status not in (PARTIAL, PARTIAL_DOWN)]
+
+    @property
+    def not_started(self) -> list[Migration]:
+        """Pending migrations no run has started (`pending` also holds the partial ones `migrate` resumes)."""
+        return [m for m in self.pending if m.key not in self.applied]
+
     def as_dict(self) -> dict[str, Any]:
-        """JSON shape for status/plan."""
+        """JSON shape for status/plan: each migration in exactly one of applied, partial, pending."""
         return {
-            "applied": [a.as_dict() for a in self.applied.values()],
-            "pending": [m.id for m in self.pending],
+            "applied": [a.as_dict() for a in self.fully_applied],
+            "pending": [m.id for m in self.not_started],
             "partial": [a.as_dict() for a in self.partial],
             "drift": self.drift.as_dict(),
             "target": self.target,
