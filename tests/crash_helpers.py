@@ -168,7 +168,9 @@ def crash_round(pg_server: object, seed: int, tally: Tally) -> None:
         with psycopg.connect(url, autocommit=True) as watch:
             deadline = time.monotonic() + 20
             while (
-                child.poll() is None and not _reached(_progress(watch), phase, k) and time.monotonic() < deadline
+                child.poll() is None
+                and not _reached(_progress(watch), phase, k)
+                and time.monotonic() < deadline
             ):
                 time.sleep(0.002)
         time.sleep(delay)

@@ -71,7 +71,9 @@ def test_unnamed_concurrent_build_leftover_is_reported_and_refused(fresh_db: str
             migrate(ctx, [TABLE, build])
         # Named right away, not only on the next run.
         assert "left INVALID index public.t_v_idx" in info.value.message
-        assert "nothing of it is applied" in info.value.message and "no statement ran" not in info.value.message
+        assert (
+            "nothing of it is applied" in info.value.message and "no statement ran" not in info.value.message
+        )
         assert 'DROP INDEX CONCURRENTLY IF EXISTS "public"."t_v_idx";' in (info.value.hint or "")
 
         ctx.conn.execute("DELETE FROM t WHERE id = 2")
@@ -173,7 +175,9 @@ def test_statement_postgres_refuses_in_a_transaction_runs_alone_and_is_not_resum
     fresh_db: str,
 ) -> None:
     # `CLUSTER` without a table cannot run in a transaction block, and no word check says so.
-    odd = mig("2", "-- guard: no-transaction\nINSERT INTO t VALUES (1, 1);\nCLUSTER;\nINSERT INTO t VALUES (2, 2)")
+    odd = mig(
+        "2", "-- guard: no-transaction\nINSERT INTO t VALUES (1, 1);\nCLUSTER;\nINSERT INTO t VALUES (2, 2)"
+    )
     with runner_ctx(fresh_db) as ctx:
         report = migrate(ctx, [TABLE, odd])
         assert report.outcomes[0].status == "applied"
@@ -204,7 +208,9 @@ def test_history_table_of_an_older_version_gains_the_column(fresh_db: str) -> No
         assert read_history(conn, "migration_guard")["1"].statement_running == 2
 
 
-def test_status_lists_a_partial_migration_once(fresh_db: str, tmp_path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_status_lists_a_partial_migration_once(
+    fresh_db: str, tmp_path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     import json
 
     from click.testing import CliRunner
@@ -239,3 +245,53 @@ def test_status_lists_a_partial_migration_once(fresh_db: str, tmp_path, monkeypa
     doc = json.loads(CliRunner().invoke(cli, ["status", *args, "--format", "json"]).stdout)
     assert [a["version"] for a in doc["applied"]] == ["1"]
     assert [a["version"] for a in doc["partial"]] == ["2"] and doc["pending"] == ["3_more"]
+
+
+def test_resume_refuses_a_pending_detach_with_the_finalize_fix(fresh_db: str) -> None:
+    import threading
+    import time
+
+    parts = mig(
+        "1",
+        "CREATE TABLE pt (a int) PARTITION BY RANGE (a);\nCREATE TABLE pt1 PARTITION OF pt FOR VALUES FROM (0) TO (10)",
+    )
+    detach = mig("2", "ALTER TABLE pt DETACH PARTITION pt1 CONCURRENTLY;\nCREATE TABLE after_detach (id int)")
+    with runner_ctx(fresh_db) as ctx:
+        migrate(ctx, [parts])
+        # Stop a concurrent detach in its second phase (it waits for the open transaction below).
+        with psycopg.connect(fresh_db) as reader, psycopg.connect(fresh_db, autocommit=True) as detacher:
+            reader.execute("SELECT * FROM pt")
+            pid = detacher.info.backend_pid
+
+            def cancel() -> None:
+                with psycopg.connect(fresh_db, autocommit=True) as admin:
+                    for _ in range(200):
+                        waiting = admin.execute(
+                            "SELECT wait_event_type = 'Lock' FROM pg_stat_activity WHERE pid = %s", (pid,)
+                        ).fetchone()
+                        if waiting and waiting[0]:
+                            break
+                        time.sleep(0.01)
+                    admin.execute("SELECT pg_cancel_backend(%s)", (pid,))
+
+            thread = threading.Thread(target=cancel)
+            thread.start()
+            with pytest.raises(psycopg.errors.QueryCanceled):
+                detacher.execute("ALTER TABLE pt DETACH PARTITION pt1 CONCURRENTLY")
+            thread.join()
+        assert scalar(fresh_db, "SELECT inhdetachpending FROM pg_inherits WHERE inhrelid = 'pt1'::regclass")
+        ensure_tables(ctx.conn, "migration_guard")
+        ctx.conn.execute(
+            "INSERT INTO migration_guard.history (version, name, checksum, status, statements_done,"
+            " statement_running) VALUES ('2', 'm2', %s, 'partial', 0, 1)",
+            (checksum_of(detach),),
+        )
+        with pytest.raises(SafetyError) as refused:
+            migrate(ctx, [parts, detach])
+        assert "detach pending" in refused.value.message
+        fix = 'ALTER TABLE "pt" DETACH PARTITION "pt1" FINALIZE;'
+        assert fix in (refused.value.hint or "")
+        ctx.conn.execute(fix)
+        report = migrate(ctx, [parts, detach])
+    assert any("is no longer a partition" in n and "counted as done" in n for n in report.outcomes[0].notes)
+    assert scalar(fresh_db, "SELECT to_regclass('after_detach') IS NOT NULL") is True

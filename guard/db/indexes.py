@@ -64,8 +64,8 @@ def _quote(name: str) -> str:
 
 
 def creates_index(stmt: Statement) -> bool:
-    """`CREATE [UNIQUE] INDEX ...` (word check)."""
-    w = stmt.words
+    """`CREATE [UNIQUE] INDEX ...` (leading words only: a data load is never scanned whole)."""
+    w = stmt.lead
     return w[:2] == ("CREATE", "INDEX") or w[:3] == ("CREATE", "UNIQUE", "INDEX")
 
 

@@ -152,7 +152,9 @@ def _detach(conn: psycopg.Connection, stmt: Statement) -> Verdict:
     at = next((k for k, t in enumerate(toks) if t.upper == "PARTITION"), None)
     child, _ = read_qualified_name(toks, at + 1) if at is not None else ([], 0)
     if not parent or not child:
-        return Verdict(REFUSE, "its tables could not be read; check by hand whether the partition is detached")
+        return Verdict(
+            REFUSE, "its tables could not be read; check by hand whether the partition is detached"
+        )
     p = ".".join(_quote(x.name) for x in parent)
     c = ".".join(_quote(x.name) for x in child)
     row = conn.execute(
@@ -175,7 +177,9 @@ def _enum_value(conn: psycopg.Connection, stmt: Statement) -> Verdict:
     name, _ = read_qualified_name(toks, 2)
     label = next((t.text for t in toks if t.kind == STRING), None)
     if not name or label is None:
-        return Verdict(REFUSE, "its type and value could not be read; check by hand whether the value was added")
+        return Verdict(
+            REFUSE, "its type and value could not be read; check by hand whether the value was added"
+        )
     found = _one(
         conn,
         "SELECT count(*) FROM pg_enum WHERE enumtypid = to_regtype(%s) AND enumlabel = %s",

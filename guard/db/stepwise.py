@@ -47,11 +47,11 @@ _TX_CONTROL = frozenset({"BEGIN", "START", "COMMIT", "END", "ROLLBACK", "ABORT",
 
 def _commits(stmt: Statement) -> bool:
     """The file's own `COMMIT` / `END` (not `COMMIT PREPARED`, which commits another transaction)."""
-    return stmt.words[:1] in (("COMMIT",), ("END",)) and "PREPARED" not in stmt.words[:2]
+    return stmt.lead[:1] in (("COMMIT",), ("END",)) and "PREPARED" not in stmt.lead[:2]
 
 
 def _tx_control(stmt: Statement) -> bool:
-    return bool(stmt.words) and stmt.words[0] in _TX_CONTROL and "PREPARED" not in stmt.words[:2]
+    return bool(stmt.lead) and stmt.lead[0] in _TX_CONTROL and "PREPARED" not in stmt.lead[:2]
 
 
 def _kept(done: int, total: int) -> str:
