@@ -295,3 +295,20 @@ def test_resume_refuses_a_pending_detach_with_the_finalize_fix(fresh_db: str) ->
         report = migrate(ctx, [parts, detach])
     assert any("is no longer a partition" in n and "counted as done" in n for n in report.outcomes[0].notes)
     assert scalar(fresh_db, "SELECT to_regclass('after_detach') IS NOT NULL") is True
+
+
+def test_a_failed_audit_write_keeps_the_partial_hint(fresh_db: str) -> None:
+    half = mig("2", "-- guard: no-transaction\nINSERT INTO t VALUES (1, 1);\nSELECT 1/0;")
+    with runner_ctx(fresh_db) as ctx:
+        migrate(ctx, [TABLE])
+        ctx.conn.execute(
+            "CREATE FUNCTION no_failed() RETURNS trigger LANGUAGE plpgsql AS "
+            "$$ BEGIN RAISE EXCEPTION 'audit unavailable'; END $$;"
+            "CREATE TRIGGER no_failed BEFORE INSERT ON migration_guard.audit FOR EACH ROW "
+            "WHEN (NEW.outcome = 'failed') EXECUTE FUNCTION no_failed()"
+        )
+        with pytest.raises(RunFailed) as info:
+            migrate(ctx, [TABLE, half])
+    assert "audit unavailable" in info.value.message and "statement 1 of 2 stays applied" in info.value.message
+    hint = info.value.hint or ""
+    assert "history marks it partial (1/2)" in hint and "migration boundary" not in hint

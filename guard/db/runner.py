@@ -199,7 +199,11 @@ def _failures_audited(session: Session, ids: list[str], report: RunReport, lost_
     except MigrationFailed as failed:
         report.outcomes.append(failed.outcome)
         report.error = failed.message
-        session.audit("failed", ids, failed.message)
+        try:
+            session.audit("failed", ids, failed.message)
+        except DatabaseError as exc:
+            # Keep the migration's own hint: it says what stays applied (maybe part of a migration).
+            raise RunFailed(f"{failed.message}; {exc.message}", failed.hint, report) from None
         raise RunFailed(failed.message, failed.hint, report) from None
     except psycopg.Error as exc:
         report.error = _lost(exc)
