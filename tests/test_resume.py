@@ -312,3 +312,21 @@ def test_a_failed_audit_write_keeps_the_partial_hint(fresh_db: str) -> None:
     assert "audit unavailable" in info.value.message and "statement 1 of 2 stays applied" in info.value.message
     hint = info.value.hint or ""
     assert "history marks it partial (1/2)" in hint and "migration boundary" not in hint
+
+
+def test_rollback_resume_checks_the_statement_that_was_running(fresh_db: str) -> None:
+    index = mig(
+        "2",
+        "CREATE INDEX CONCURRENTLY t_v_idx ON t (v)",
+        "DROP INDEX CONCURRENTLY t_v_idx;\nINSERT INTO t VALUES (7, 7);",
+    )
+    with runner_ctx(fresh_db) as ctx:
+        migrate(ctx, [TABLE, index])
+        # As if a rollback was killed after its concurrent drop finished, before recording it.
+        ctx.conn.execute("DROP INDEX CONCURRENTLY t_v_idx")
+        set_progress(ctx.conn, "migration_guard", "2", "partial_down", 0, 1)
+        report = rollback(ctx, [TABLE, index])
+    assert report.outcomes[0].status == "rolled back"
+    assert any("no longer exists: counted as done" in n for n in report.outcomes[0].notes)
+    assert scalar(fresh_db, "SELECT count(*) FROM t WHERE id = 7") == 1
+    assert scalar(fresh_db, "SELECT count(*) FROM migration_guard.history WHERE version = '2'") == 0
