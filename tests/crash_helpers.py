@@ -65,6 +65,9 @@ class Tally:
     terminated: int = 0
     finished_before_kill: int = 0
     repaired_invalid_index: int = 0
+    #: Resumes that found a statement recorded as running outside a transaction, by verdict.
+    in_flight_done: int = 0
+    in_flight_rerun: int = 0
     failures: list[str] = field(default_factory=list)
 
 
@@ -93,7 +96,10 @@ def _resume(url: str, tally: Tally, where: str) -> None:
             with runner_ctx(url, RESUME) as ctx:
                 from guard.db.runner import migrate
 
-                migrate(ctx, MIGRATIONS)
+                report = migrate(ctx, MIGRATIONS)
+            notes = [n for o in report.outcomes for n in o.notes if "was running" in n]
+            tally.in_flight_done += sum("counted as done" in n for n in notes)
+            tally.in_flight_rerun += sum("running it again" in n for n in notes)
             return
         except SafetyError as exc:
             fix = re.findall(r"`(DROP INDEX CONCURRENTLY IF EXISTS [^`]*)`", exc.hint or "")
@@ -160,7 +166,7 @@ def crash_round(pg_server: object, seed: int, tally: Tally) -> None:
     mode = "kill9" if seed % 2 == 0 else "terminate"
     phase = rng.choices(["load", "index", "tx"], weights=[5, 3, 2])[0]
     k = rng.randrange(ROWS // BATCH)
-    delay = rng.uniform(0.0, {"load": 0.01, "index": 0.25, "tx": 0.15}[phase])
+    delay = rng.uniform(0.0, {"load": 0.01, "index": 0.06, "tx": 0.15}[phase])
     where = f"seed {seed} ({mode} in {phase}{f' after batch {k}' if phase == 'load' else ''} +{delay:.3f}s)"
     name, url = pg_server.create_database()  # type: ignore[attr-defined]
     try:
