@@ -126,6 +126,10 @@ def check_exactly_once(url: str) -> list[str]:
         ).fetchall()
         if [(v, s) for v, s, _ in rows] != [(m.version, "applied") for m in MIGRATIONS]:
             problems.append(f"history {rows}")
+        if conn.execute("SELECT to_regclass('items') IS NULL OR to_regclass('marks') IS NULL").fetchone() == (
+            True,
+        ):
+            return [*problems, "tables missing"]
         count, distinct = conn.execute("SELECT count(*), count(DISTINCT id) FROM items").fetchone() or (0, 0)
         if (count, distinct) != (ROWS + 1000, ROWS + 1000):
             problems.append(f"items has {count} rows ({distinct} distinct ids), expected {ROWS + 1000}")
