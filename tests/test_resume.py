@@ -309,7 +309,9 @@ def test_a_failed_audit_write_keeps_the_partial_hint(fresh_db: str) -> None:
         )
         with pytest.raises(RunFailed) as info:
             migrate(ctx, [TABLE, half])
-    assert "audit unavailable" in info.value.message and "statement 1 of 2 stays applied" in info.value.message
+    assert (
+        "audit unavailable" in info.value.message and "statement 1 of 2 stays applied" in info.value.message
+    )
     hint = info.value.hint or ""
     assert "history marks it partial (1/2)" in hint and "migration boundary" not in hint
 
@@ -330,3 +332,42 @@ def test_rollback_resume_checks_the_statement_that_was_running(fresh_db: str) ->
     assert any("no longer exists: counted as done" in n for n in report.outcomes[0].notes)
     assert scalar(fresh_db, "SELECT count(*) FROM t WHERE id = 7") == 1
     assert scalar(fresh_db, "SELECT count(*) FROM migration_guard.history WHERE version = '2'") == 0
+
+
+@pytest.mark.parametrize(
+    ("setup", "statement", "action"),
+    [
+        ("CREATE TYPE mood AS ENUM ('sad', 'ok')", "ALTER TYPE mood ADD VALUE 'ok'", "done"),
+        ("CREATE TYPE mood AS ENUM ('sad')", "ALTER TYPE mood ADD VALUE 'ok'", "rerun"),
+        ("CREATE TABLE v (id int)", "VACUUM v", "rerun"),
+        (
+            "CREATE TABLE r (id int); CREATE INDEX r_id_idx ON r (id)",
+            "REINDEX INDEX CONCURRENTLY r_id_idx",
+            "rerun",
+        ),
+        ("SELECT 1", "DROP INDEX CONCURRENTLY IF EXISTS gone_idx", "done"),
+        ("SELECT 1", "CREATE SUBSCRIPTION s CONNECTION 'x' PUBLICATION p", "refuse"),
+    ],
+)
+def test_in_flight_verdicts(fresh_db: str, setup: str, statement: str, action: str) -> None:
+    from guard.db.inflight import check
+    from guard.parsing import parse_sql
+
+    with psycopg.connect(fresh_db, autocommit=True) as conn:
+        conn.execute(setup)  # type: ignore[arg-type]
+        assert check(conn, parse_sql(statement)[0]).action == action
+
+
+def test_in_flight_reindex_leftover_is_refused_with_its_drop(fresh_db: str) -> None:
+    from guard.db.inflight import check
+    from guard.parsing import parse_sql
+
+    with psycopg.connect(fresh_db, autocommit=True) as conn:
+        conn.execute("CREATE TABLE r (v int); INSERT INTO r VALUES (1), (1); CREATE INDEX r_v_idx ON r (v)")
+        # A REINDEX CONCURRENTLY stopped part-way leaves an INVALID `<index>_ccnew`: made here by a
+        # concurrent build of that name that fails.
+        with pytest.raises(psycopg.Error):
+            conn.execute("CREATE UNIQUE INDEX CONCURRENTLY r_v_idx_ccnew ON r (v)")
+        verdict = check(conn, parse_sql("REINDEX INDEX CONCURRENTLY r_v_idx")[0])
+    assert verdict.action == "refuse" and "r_v_idx_ccnew" in verdict.why
+    assert verdict.fix == "DROP INDEX CONCURRENTLY IF EXISTS public.r_v_idx_ccnew;"
