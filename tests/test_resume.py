@@ -371,3 +371,28 @@ def test_in_flight_reindex_leftover_is_refused_with_its_drop(fresh_db: str) -> N
         verdict = check(conn, parse_sql("REINDEX INDEX CONCURRENTLY r_v_idx")[0])
     assert verdict.action == "refuse" and "r_v_idx_ccnew" in verdict.why
     assert verdict.fix == "DROP INDEX CONCURRENTLY IF EXISTS public.r_v_idx_ccnew;"
+
+
+@pytest.mark.parametrize(
+    ("statement", "expected"),
+    [
+        ("CREATE INDEX CONCURRENTLY ON t (v)", ("", '"t"', False, ("v",), False)),
+        (
+            'CREATE UNIQUE INDEX CONCURRENTLY IF NOT EXISTS "Idx" ON ONLY s."T" USING btree ((v) DESC, lower(w))'
+            " INCLUDE (x) WHERE v > 0",
+            ("Idx", '"s"."T"', True, ("v", None), True),
+        ),
+        (
+            'CREATE INDEX ON t (v text_pattern_ops, w COLLATE "C" NULLS LAST)',
+            ("", '"t"', False, ("v", "w"), False),
+        ),
+        ("CREATE TABLE t (v int)", None),
+    ],
+)
+def test_read_create_index(statement: str, expected: tuple[object, ...] | None) -> None:
+    from guard.db.indexes import read_create_index
+    from guard.parsing import parse_sql
+
+    target = read_create_index(parse_sql(statement)[0])
+    got = None if target is None else (target.name, target.table, target.unique, target.keys, target.partial)
+    assert got == expected

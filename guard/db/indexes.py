@@ -117,8 +117,15 @@ def _parenthesised(toks: tuple[Token, ...], i: int) -> tuple[tuple[Token, ...] |
     return None, len(toks)
 
 
+def _punct(tok: Token, text: str) -> bool:
+    return tok.kind == PUNCT and tok.text == text
+
+
 def _key(part: tuple[Token, ...]) -> str | None:
     # `col`, `col DESC`, `col text_pattern_ops`: a column; `lower(col)`, `(a + b)`: an expression.
+    # Postgres stores `(col)` as the plain column `col`.
+    if len(part) >= 3 and _punct(part[0], "(") and _punct(part[2], ")") and part[1].is_name():
+        part = part[1:2] + part[3:]
     first = part[0]
     if not first.is_name() or (len(part) > 1 and part[1].kind == PUNCT):
         return None

@@ -38,6 +38,7 @@ from guard.model import Migration, version_key
 
 if TYPE_CHECKING:
     from guard.config import Settings
+    from guard.parsing import Statement
 
 #: Names other modules and tests import from here.
 __all__ = [
@@ -258,7 +259,7 @@ def _apply_all(
         ctx.out(f"  applied {m.id} in {outcome.duration_ms:.0f} ms")
 
 
-def _refuse_leftovers(ctx: RunnerContext, m: Migration, statements: list[Any]) -> None:
+def _refuse_leftovers(ctx: RunnerContext, m: Migration, statements: list[Statement]) -> None:
     """Refuse before `m` runs when a `CREATE INDEX` of it would trip over an INVALID index
     (a failed concurrent build): by name it fails or is skipped, unnamed it silently adds `..._idx1`."""
     leftovers = leftovers_for(ctx.conn, statements)
