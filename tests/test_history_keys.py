@@ -166,7 +166,7 @@ def test_trigger_dev_pair_is_applied_and_listed(
     )
     out = _status(fresh_db, folder, monkeypatch)
     assert all(f"applied  {name}" in out for name in PAIR)
-    assert "3 applied, 0 pending, 0 drift" in out
+    assert "3 applied, 0 partial, 0 pending, 0 drift" in out
 
 
 def test_new_file_reusing_an_applied_version_is_named_as_such(
