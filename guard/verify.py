@@ -26,10 +26,10 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from guard import verify_findings as words
-from guard.db.apply import statements_and_mode
-from guard.db.execute import StatementFailure, refuse_open_transaction, run_statements
+from guard.db.execute import StatementFailure, TransactionEnded, refuse_open_transaction, run_statements
 from guard.db.extensions import MissingExtensionError, missing_extension
 from guard.db.snapshot import Change, Snapshot, data_fingerprint, diff_data, diff_snapshots, take_snapshot
+from guard.db.txplan import TransactionControlRefusal, statements_and_mode
 from guard.errors import ConfigError, InputError
 from guard.model import Finding, Migration, Severity
 from guard.parsing import split_statements
@@ -150,13 +150,16 @@ class _Session:
     def apply(self, migration: Migration, direction: str) -> tuple[bool, StatementFailure | None]:
         """Run up or down; returns (ran in one transaction, failure or None)."""
         # The runner's own decision, so verify applies each script exactly as a deploy would.
-        statements, reason = statements_and_mode(migration, direction, self.settings)
+        try:
+            statements, reason = statements_and_mode(migration, direction, self.settings)
+        except TransactionControlRefusal as refused:
+            return True, StatementFailure(refused.line, "", refused.detail, None, 0)
         transactional = reason is None
         started = time.perf_counter()
         try:
             if transactional:
                 with self.conn.transaction():
-                    run_statements(self.conn, statements)
+                    run_statements(self.conn, statements, in_transaction=True)
             else:
                 run_statements(self.conn, statements)
                 refuse_open_transaction(self.conn, statements)
@@ -172,6 +175,8 @@ class _Session:
                     "or --shadow-url",
                 ) from None
             return transactional, exc
+        except TransactionEnded as ended:
+            return transactional, StatementFailure(ended.line, ended.statement, str(ended), None, ended.completed)
         finally:
             self.timings.migrations += time.perf_counter() - started
 

@@ -13,10 +13,16 @@ from pathlib import Path
 import psycopg
 import pytest
 from click.testing import CliRunner, Result
-from runner_helpers import FAST, history_versions, mig, runner_ctx
+from runner_helpers import FAST, history_versions, mig, runner_ctx, scalar
 
 from guard.cli import cli
-from guard.db.contract import ContractRefusal, ContractWait, contract_spec, format_remaining
+from guard.db.contract import (
+    ContractRefusal,
+    ContractWait,
+    check_preconditions,
+    contract_spec,
+    format_remaining,
+)
 from guard.db.history import read_audit
 from guard.db.runner import migrate
 
@@ -117,7 +123,8 @@ def test_a_prod_dry_run_stops_where_migrate_would(fresh_db: str) -> None:
         dry = migrate(ctx, [EXPAND, BACKFILL, CONTRACT], dry=True)
     assert [(o.version, o.status) for o in dry.outcomes] == [("1", "dry-run ok"), ("2", "dry-run ok")]
     assert dry.wait is not None and dry.wait.spec.migration is CONTRACT
-    assert history_versions(fresh_db) == []
+    # A dry run only reads: it does not even create the history tables.
+    assert scalar(fresh_db, "SELECT to_regclass('migration_guard.history')") is None
 
 
 def test_dev_replays_expand_and_contract_in_one_run(fresh_db: str) -> None:
@@ -191,7 +198,7 @@ def test_precondition_cannot_write_and_errors_are_quoted(fresh_db: str) -> None:
         migrate(ctx, [EXPAND])
         ctx.conn.execute("INSERT INTO users VALUES (1, 'a', 'a')")
         _age_expand(fresh_db, 100)
-        with pytest.raises(ContractRefusal, match="read-only transaction"):
+        with pytest.raises(ContractRefusal, match="read-only"):
             migrate(ctx, [EXPAND, sneaky])
         rows = ctx.conn.execute("SELECT count(*) FROM users").fetchone()
     assert rows == (1,)
@@ -292,3 +299,39 @@ def test_after_to_on_dev_a_later_migration_can_be_planned_and_dry_run(
         for line in dry.stdout.splitlines()
     )
     assert len(history_versions(fresh_db)) == 9
+
+
+def test_issue_16_11_multi_statement_precondition_is_refused_and_creates_nothing(fresh_db: str) -> None:
+    sneaky = mig(
+        "2",
+        "-- guard: precondition SELECT true; COMMIT; CREATE TABLE x (id int); SELECT true\nSELECT 1",
+    )
+    with runner_ctx(fresh_db) as ctx:
+        with pytest.raises(ContractRefusal, match="4 statements, not one read-only query"):
+            migrate(ctx, [EXPAND, sneaky])
+        # Refused before anything ran: the expand before it was not applied either.
+        assert ctx.conn.execute("SELECT to_regclass('x'), to_regclass('users')").fetchone() == (None, None)
+        # The check itself refuses too, whoever calls it, and never sends the text.
+        spec = contract_spec(sneaky)
+        assert spec is not None
+        with pytest.raises(ContractRefusal, match="not one read-only query"):
+            check_preconditions(ctx.conn, spec, "5s")
+        assert ctx.conn.execute("SELECT to_regclass('x')").fetchone() == (None,)
+
+
+@pytest.mark.parametrize("nested", [False, True])
+def test_precondition_runs_in_a_read_only_transaction(fresh_db: str, nested: bool) -> None:
+    reads_a_sequence = mig("2", "-- guard: precondition SELECT nextval('s') > 0\nSELECT 1")
+    spec = contract_spec(reads_a_sequence)
+    assert spec is not None
+    with runner_ctx(fresh_db) as ctx:
+        ctx.conn.execute("CREATE SEQUENCE s")
+        if nested:
+            ctx.conn.execute("BEGIN")
+        with pytest.raises(ContractRefusal, match="read-only transaction"):
+            check_preconditions(ctx.conn, spec, "5s")
+        if nested:
+            # Still inside the caller's transaction, which can go on.
+            assert ctx.conn.execute("SELECT 1").fetchone() == (1,)
+            ctx.conn.execute("ROLLBACK")
+        assert ctx.conn.execute("SELECT last_value, is_called FROM s").fetchone() == (1, False)

@@ -15,36 +15,31 @@ from runner_helpers import mig, runner_ctx, scalar
 
 from guard.cli import cli
 from guard.db.history import read_history
-from guard.db.runner import RunFailed, migrate
+from guard.db.runner import migrate
+from guard.errors import SafetyError
 
 pytestmark = pytest.mark.db
 
 TABLE = mig("1", "CREATE TABLE t (id int)", "DROP TABLE t")
 
 
-def test_runner_rolls_back_an_unfinished_transaction_and_fails(fresh_db: str) -> None:
+def test_runner_refuses_an_unfinished_transaction_before_running(fresh_db: str) -> None:
     unfinished = mig(
         "2",
         "ALTER TABLE t ADD COLUMN a int;\nBEGIN;\nALTER TABLE t ADD COLUMN b int;",
         "ALTER TABLE t DROP COLUMN IF EXISTS b;\nALTER TABLE t DROP COLUMN IF EXISTS a;",
     )
     with runner_ctx(fresh_db) as ctx:
-        with pytest.raises(RunFailed) as info:
+        with pytest.raises(SafetyError) as info:
             migrate(ctx, [TABLE, unfinished])
         message = info.value.message
-        assert "line 2" in message and "BEGIN without COMMIT" in message
-        assert "statement 1 of 3 stays applied" in message
-        assert "end the file with COMMIT" in (info.value.hint or "")
-        row = read_history(ctx.conn, "migration_guard")["2"]
-        assert (row.status, row.statements_done) == ("partial", 1)
-        # The runner's connection is usable again, not stuck inside the abandoned transaction.
+        assert "2_m2" in message and "line 2" in message and "never commits" in message
+        assert "refused before running" in message
+        assert "COMMIT" in (info.value.hint or "")
+        # Refused before anything ran: not even the migration before it.
+        assert read_history(ctx.conn, "migration_guard") == {}
         assert ctx.conn.execute("SELECT 1").fetchone() == (1,)
-    columns = scalar(
-        fresh_db,
-        "SELECT string_agg(attname, ',' ORDER BY attnum) FROM pg_attribute "
-        "WHERE attrelid = 't'::regclass AND attnum > 0",
-    )
-    assert columns == "id,a"
+    assert scalar(fresh_db, "SELECT to_regclass('t')") is None
 
 
 def test_runner_applies_a_file_that_commits_its_own_transactions(fresh_db: str) -> None:
@@ -56,6 +51,8 @@ def test_runner_applies_a_file_that_commits_its_own_transactions(fresh_db: str) 
     with runner_ctx(fresh_db) as ctx:
         report = migrate(ctx, [TABLE, nested])
     assert [o.status for o in report.outcomes] == ["applied", "applied"]
+    # Its own BEGIN/COMMIT were dropped: one transaction with its history row.
+    assert report.outcomes[1].transactional and "dropped" in report.outcomes[1].notes[0]
     assert (
         scalar(fresh_db, "SELECT count(*) FROM pg_attribute WHERE attrelid = 't'::regclass AND attname = 'a'")
         == 1
@@ -89,8 +86,8 @@ def test_verify_reports_an_unfinished_transaction_as_up_fails(tmp_path: Path, pg
         (
             "20240102000000_open",
             "up-fails",
-            "up of 20240102000000_open fails: line 1: the script ends inside the transaction opened on "
-            "line 1 (BEGIN without COMMIT); it was rolled back",
+            "up of 20240102000000_open fails: line 1: `BEGIN` opens a transaction that the file never "
+            "commits; refused before running",
         )
     ]
     assert [m["status"] for m in doc["migrations"]] == ["ok", "failed", "not-reached"]

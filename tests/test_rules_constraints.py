@@ -53,10 +53,17 @@ def test_not_valid_fix_uses_real_names() -> None:
         (FK + " NOT VALID;\nALTER TABLE orders VALIDATE CONSTRAINT orders_user_fk;", {}, True),
         # validating a constraint added by an earlier migration is the safe second step
         ("ALTER TABLE o VALIDATE CONSTRAINT c;", {}, False),
-        # committed in between: a separate transaction
+        # the runner drops BEGIN/COMMIT and runs both blocks in its one transaction
         (
             "BEGIN;\nALTER TABLE o ADD CONSTRAINT c CHECK (a > 0) NOT VALID;\nCOMMIT;\n"
             "BEGIN;\nALTER TABLE o VALIDATE CONSTRAINT c;\nCOMMIT;",
+            {},
+            True,
+        ),
+        # committed in between by a file that manages its own transactions: separate transactions
+        (
+            "-- guard: no-transaction\nBEGIN;\nALTER TABLE o ADD CONSTRAINT c CHECK (a > 0) NOT VALID;\n"
+            "COMMIT;\nBEGIN;\nALTER TABLE o VALIDATE CONSTRAINT c;\nCOMMIT;",
             {},
             False,
         ),

@@ -29,8 +29,9 @@ CIT = "concurrent-in-transaction"
         ("BEGIN;\nALTER TABLE p DETACH PARTITION c CONCURRENTLY;\nCOMMIT;", {}, True),
         # REFRESH ... CONCURRENTLY may run in a transaction
         ("BEGIN;\nREFRESH MATERIALIZED VIEW CONCURRENTLY v;\nCOMMIT;", {}, False),
-        # after COMMIT the block is closed
-        ("BEGIN;\nALTER TABLE users ADD COLUMN a text;\nCOMMIT;\n" + CIC, {}, False),
+        # the runner drops BEGIN/COMMIT and runs the whole file in one transaction (it refuses this file)
+        ("BEGIN;\nALTER TABLE users ADD COLUMN a text;\nCOMMIT;\n" + CIC, {}, True),
+        ("-- guard: no-transaction\nBEGIN;\nALTER TABLE users ADD COLUMN a text;\nCOMMIT;\n" + CIC, {}, False),
     ],
 )
 def test_concurrent_in_transaction(sql: str, kw: dict[str, object], expected: bool) -> None:
@@ -104,9 +105,16 @@ HOLD = "hold-access-exclusive"
         ("LOCK TABLE users;\nUPDATE users SET a = 1 WHERE id = 1;", {}, True),
         # a short literal insert is fine
         ("ALTER TABLE users ADD COLUMN plan text;\nINSERT INTO plans VALUES ('free');", {}, False),
-        # the lock is released at COMMIT
+        # the runner drops BEGIN/COMMIT: one transaction, so the lock is still held for the backfill
         (
             "BEGIN;\nALTER TABLE users ADD COLUMN plan text;\nCOMMIT;\nUPDATE users SET plan = 'free';",
+            {},
+            True,
+        ),
+        # a file that manages its own transactions releases the lock at COMMIT
+        (
+            "-- guard: no-transaction\nBEGIN;\nALTER TABLE users ADD COLUMN plan text;\nCOMMIT;\n"
+            "UPDATE users SET plan = 'free';",
             {},
             False,
         ),
@@ -143,3 +151,33 @@ def test_hold_access_exclusive_names_tables_and_lock() -> None:
     ]
     assert "users" in f.message and "ACCESS EXCLUSIVE (blocks reads and writes)" in f.message
     assert f.line == 2
+
+
+@pytest.mark.parametrize(
+    ("sql", "kw", "expected"),
+    [
+        ("CREATE TABLE a (id int);\nEND;\nCREATE TABLE b (id int);", {}, True),
+        ("CREATE TABLE a (id int);\nROLLBACK;", {}, True),
+        ("BEGIN;\nCREATE TABLE a (id int);\nABORT;", {}, True),
+        ("BEGIN;\nCREATE TABLE a (id int);\nCOMMIT AND CHAIN;\nCOMMIT;", {}, True),
+        ("BEGIN;\nCREATE TABLE a (id int);\nPREPARE TRANSACTION 'x';", {}, True),
+        ("BEGIN ISOLATION LEVEL SERIALIZABLE;\nCREATE TABLE a (id int);\nCOMMIT;", {}, True),
+        ("RELEASE SAVEPOINT somebody_elses;", {}, True),
+        ("-- guard: no-transaction\nCREATE TABLE a (id int);\nEND;", {}, False),
+        ("-- guard: no-transaction\nCOMMIT PREPARED 'x';", {}, True),
+        ("BEGIN;\nCREATE TABLE a (id int);\nCOMMIT;", {}, False),
+        ("begin work;\nCREATE TABLE a (id int);\nend transaction;", {}, False),
+        ("SAVEPOINT s;\nCREATE TABLE a (id int);\nROLLBACK TO SAVEPOINT s;", {}, False),
+        ("SELECT 'ROLLBACK';\n-- END;\nDO $$ BEGIN NULL; END $$;", {}, False),
+        ("CREATE TABLE a (id int);\nEND;", {"transaction": False}, False),
+        # an open block is `uncommitted-transaction`'s finding, not this one's
+        ("BEGIN;\nCREATE TABLE a (id int);", {}, False),
+    ],
+)
+def test_transaction_control(sql: str, kw: dict[str, object], expected: bool) -> None:
+    assert ("transaction-control" in fired(sql, **kw)) is expected
+
+
+def test_transaction_control_names_the_statement_and_line() -> None:
+    [f] = [f for f in lint_sql("CREATE TABLE a (id int);\n/* x */ End -- y\n;") if f.rule == "transaction-control"]
+    assert f.line == 2 and "`End -- y` commits outside any BEGIN block" in f.message

@@ -171,8 +171,8 @@ def _render_report(report: RunReport, fmt: str) -> None:
         if o.attempts > 1:
             line += f"  ({o.attempts} attempts)"
         click.echo(line)
-        for mode, rel in o.locks:
-            click.echo(f"    lock {mode} on {rel}")
+        for u in o.locks:
+            click.echo(f"    lock {u.describe()}")
         if o.error:
             click.echo(f"    error at line {o.line}: {o.error}")
         for b in o.blockers:

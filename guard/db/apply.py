@@ -19,11 +19,19 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from guard.db.execute import StatementFailure, needs_autocommit, run_statements
+from guard.db.execute import (
+    StatementFailure,
+    TransactionEnded,
+    check_same_transaction,
+    run_statements,
+    transaction_token,
+)
 from guard.db.history import APPLIED, history_delete_sql, history_insert_sql
 from guard.db.locks import BlockerWatch, parse_pg_duration
 from guard.db.outcome import MigrationFailed, Outcome
-from guard.parsing import Statement, split_statements
+from guard.db.txplan import prepare
+from guard.db.txplan import statements_and_mode as statements_and_mode  # re-exported
+from guard.parsing import Statement
 
 if TYPE_CHECKING:
     import psycopg
@@ -102,20 +110,35 @@ class Executor:
         statements: list[Statement],
         direction: str,
         finish_sql: Callable[[float], str],
+        notes: list[str] | None = None,
     ) -> Outcome:
         """Statements plus `finish_sql(duration_ms)` (the history change) in one transaction,
-        committed in the same round trip, with lock retries."""
+        committed in the same round trip, with lock retries. A statement that ends the
+        transaction stops the run loudly (`TransactionEnded`: a bug, never silent)."""
         outcome = Outcome(
             migration.id, migration.version, direction, "failed", True, statements=len(statements)
         )
+        outcome.notes.extend(notes or [])
         attempt = 0
         while True:
             started = time.perf_counter()
             try:
                 self.conn.execute(self._tx_prelude)
-                run_statements(self.conn, statements)
+                token = transaction_token(self.conn)
+                run_statements(self.conn, statements, in_transaction=True)
+                check_same_transaction(self.conn, token, statements)
                 outcome.duration_ms = (time.perf_counter() - started) * 1000
                 self.conn.execute(finish_sql(outcome.duration_ms) + "; COMMIT")
+            except TransactionEnded as ended:
+                self._rollback_if_open()
+                outcome.error, outcome.line, outcome.completed = str(ended), ended.line, ended.completed
+                raise MigrationFailed(
+                    outcome,
+                    f"{migration.id} ({direction}) stopped: {ended}; what ran before it may be committed "
+                    "without a history row",
+                    "compare the schema with the migration by hand before running again, and report this "
+                    "as a bug: the file should have been refused before it ran",
+                ) from None
             except StatementFailure as failure:
                 outcome.duration_ms = (time.perf_counter() - started) * 1000
                 self._rollback_if_open()
@@ -162,7 +185,8 @@ class Executor:
 
     def up(self, migration: Migration, resume_from: int = 0, in_flight: int | None = None) -> Outcome:
         """Apply `migration` and record it in the history (resuming a partial run: see `run_autocommit`)."""
-        statements, reason = statements_and_mode(migration, "up", self.settings)
+        prepared = prepare(migration, "up", self.settings)
+        statements, reason = prepared.statements, prepared.reason
         if reason is not None:
             return self.run_autocommit(migration, statements, "up", resume_from, reason, in_flight)
 
@@ -178,33 +202,16 @@ class Executor:
                 tool_version=self.tool_version,
             )
 
-        return self.run_in_transaction(migration, statements, "up", finish)
+        return self.run_in_transaction(migration, statements, "up", finish, prepared.notes)
 
     def down(self, migration: Migration, resume_from: int = 0, in_flight: int | None = None) -> Outcome:
         """Undo `migration` with its down SQL and remove its history row."""
-        statements, reason = statements_and_mode(migration, "down", self.settings)
+        prepared = prepare(migration, "down", self.settings)
+        statements, reason = prepared.statements, prepared.reason
         if reason is not None:
             return self.run_autocommit(migration, statements, "down", resume_from, reason, in_flight)
         delete = history_delete_sql(self.conn, self.settings.history_schema, migration.key)
-        return self.run_in_transaction(migration, statements, "down", lambda _ms: delete)
-
-
-def statements_and_mode(
-    migration: Migration, direction: str, settings: Settings
-) -> tuple[list[Statement], str | None]:
-    """The statements of one direction and why they cannot run in a transaction (None: they can)."""
-    from guard.lint.directives import read_file_directives
-
-    sql = migration.up_sql if direction == "up" else (migration.down_sql or "")
-    first = migration.up_line if direction == "up" else migration.down_line
-    statements, comments = split_statements(sql, first)
-    if migration.transaction is False:
-        return statements, "the layout marks it transaction:false"
-    if not settings.transaction:
-        return statements, "the `transaction` setting is false"
-    if read_file_directives(comments, ()).no_transaction:
-        return statements, "the file has a `guard: no-transaction` directive"
-    return statements, needs_autocommit(statements, settings.pg_version)
+        return self.run_in_transaction(migration, statements, "down", lambda _ms: delete, prepared.notes)
 
 
 def quote_setting(value: str) -> str:

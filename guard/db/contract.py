@@ -151,26 +151,46 @@ def window_opens(
     return ContractWait(spec, window_hours, row, opens, now) if now < opens else None
 
 
+_QUERY_HEADS = frozenset({"SELECT", "WITH", "VALUES", "TABLE"})
+
+
+def check_precondition_shape(spec: ContractSpec) -> None:
+    """Refuse (`ContractRefusal`) a precondition that is not exactly one query (checked before
+    anything runs: `SELECT true; COMMIT; CREATE TABLE x ...` must never reach the database)."""
+    from guard.parsing import parse_sql
+
+    for line, query in spec.preconditions:
+        statements = parse_sql(query, line)
+        heads = [s.words[0] if s.words else "" for s in statements]
+        if len(statements) != 1 or heads[0] not in _QUERY_HEADS or statements[0].unterminated:
+            what = (
+                f"{len(statements)} statements" if len(statements) != 1 else f"a {heads[0] or 'non-query'} statement"
+            )
+            raise ContractRefusal(
+                f"precondition of {spec.migration.id} line {line} is {what}, not one read-only query: {query}",
+                "write one query that returns a single true value (SELECT ...), without `;` between statements",
+            )
+
+
 def check_preconditions(conn: psycopg.Connection, spec: ContractSpec, statement_timeout: str) -> None:
-    """Run each precondition query read-only and roll it back; refuse, quoting the query, unless it
-    returns true. Works both outside a transaction and inside one (a dry run), via a savepoint."""
+    """Run each precondition query in a READ ONLY transaction and roll it back; refuse, quoting
+    the query, unless it returns true. Inside a transaction (a dry run) it runs in a savepoint
+    made read-only the same way."""
     import psycopg
     from psycopg import pq
 
+    check_precondition_shape(spec)
     nested = conn.info.transaction_status != pq.TransactionStatus.IDLE
     begin, end = (
-        ("SAVEPOINT guard_precondition", "ROLLBACK TO SAVEPOINT guard_precondition")
+        ("SAVEPOINT guard_precondition; SET TRANSACTION READ ONLY", "ROLLBACK TO SAVEPOINT guard_precondition")
         if nested
-        else ("BEGIN", "ROLLBACK")
+        else ("BEGIN READ ONLY", "ROLLBACK")
     )
     for line, query in spec.preconditions:
         where = f"{spec.migration.id} line {line}"
-        conn.execute(
-            f"{begin}; SET LOCAL transaction_read_only = on;"
-            f" SET LOCAL statement_timeout = '{_quote(statement_timeout)}'"
-        )
+        conn.execute(f"{begin}; SET LOCAL statement_timeout = '{_quote(statement_timeout)}'")
         try:
-            row = conn.execute(query).fetchone()  # the directive text is the SQL
+            row = conn.execute(query).fetchone()  # the directive text is the SQL: one query (checked above)
         except psycopg.Error as exc:
             diag = getattr(exc, "diag", None)
             message = (diag.message_primary if diag is not None else None) or str(exc)
@@ -179,7 +199,7 @@ def check_preconditions(conn: psycopg.Connection, spec: ContractSpec, statement_
                 "fix the precondition query (it must return a single true value)",
             ) from None
         finally:
-            if not conn.closed:
+            if not conn.closed and conn.info.transaction_status != pq.TransactionStatus.IDLE:
                 conn.execute(end)
         value = row[0] if row else None
         if value is not True:

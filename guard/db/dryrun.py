@@ -1,9 +1,14 @@
 """Dry runs: each pending migration inside one outer transaction that is rolled back, with the
-time it took and the relation locks it took (what production would feel).
+time it took and, per migration, the table locks it needs (`guard.db.lockuse`).
 
-On production without the hard lock, a migration that would take an ACCESS EXCLUSIVE
-lock is refused: statically before anything runs (`predict_access_exclusive`), and
-from `pg_locks` when a statement takes one the prediction missed.
+A dry run never commits: every migration runs in the dry run's transaction (its own
+`BEGIN`/`COMMIT` dropped by `guard.db.txplan`, which refuses any other transaction control
+before anything runs); after each statement the connection must still be inside that
+transaction, and after each migration inside the very same one, or the dry run stops.
+
+On production without the hard lock, `refuse_unpredicted_locks` refuses before anything
+runs when a statement may take ACCESS EXCLUSIVE on an existing relation, or when its lock
+cannot be told (fail closed); `pg_locks` is checked after every statement as a backstop.
 """
 
 from __future__ import annotations
@@ -12,9 +17,20 @@ import time
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
-from guard.db.apply import LOCK_NOT_AVAILABLE, Outcome, quote_setting, statements_and_mode
-from guard.db.execute import StatementFailure, run_statements
-from guard.db.locks import BlockerWatch, held_locks, relation_oids
+from guard.db.apply import LOCK_NOT_AVAILABLE, Outcome, quote_setting
+from guard.db.execute import (
+    StatementFailure,
+    TransactionEnded,
+    check_same_transaction,
+    run_statements,
+    transaction_token,
+)
+from guard.db.lockpredict import statement_locks
+from guard.db.locks import BlockerWatch, relation_oids
+from guard.db.lockuse import LockTracker, fill_sizes
+from guard.db.txplan import prepare
+from guard.errors import SafetyError
+from guard.lint.locks import ACCESS_EXCLUSIVE
 
 if TYPE_CHECKING:
     import psycopg
@@ -22,24 +38,46 @@ if TYPE_CHECKING:
     from guard.config import Settings
     from guard.model import Migration
 
+_NO_LOCK_HINT = (
+    "set CONFIRM_PROD_MIGRATE=YES in the process environment to dry-run it on production, "
+    "or dry-run against a copy"
+)
 
-def predict_access_exclusive(migrations: Sequence[Migration], settings: Settings) -> str | None:
-    """The first statement that would take an ACCESS EXCLUSIVE lock, as `id line N: text` (static)."""
+
+def refuse_unpredicted_locks(conn: psycopg.Connection, migrations: Sequence[Migration], settings: Settings) -> None:
+    """Raise `SafetyError` naming the first statement that may take ACCESS EXCLUSIVE on a relation
+    that exists now, or whose lock cannot be predicted; nothing has run yet."""
     for m in migrations:
-        statements, _ = statements_and_mode(m, "up", settings)
-        for stmt in statements:
-            w = stmt.words
-            if (
-                w[:2]
-                in (("ALTER", "TABLE"), ("ALTER", "INDEX"), ("ALTER", "MATERIALIZED"), ("LOCK", "TABLE"))
-                or w[:1] in (("TRUNCATE",), ("CLUSTER",), ("LOCK",))
-                or (w[:1] == ("DROP",) and "CONCURRENTLY" not in w[:4])
-                or (w[:1] == ("REINDEX",) and "CONCURRENTLY" not in w)
-                or (w[:1] == ("VACUUM",) and "FULL" in w[:3])
-                or (w[:3] == ("REFRESH", "MATERIALIZED", "VIEW") and "CONCURRENTLY" not in w[:4])
-            ):
-                return f"{m.id} line {stmt.line}: {' '.join(stmt.text.split())[:80]}"
-    return None
+        prepared = prepare(m, "up", settings)
+        if prepared.reason is not None and not prepared.fits_in_transaction:
+            continue  # not executed by a dry run
+        for stmt in prepared.statements:
+            text = " ".join(stmt.text.split())[:80]
+            where = f"{m.id} line {stmt.line}: `{text}`"
+            locks = statement_locks(stmt)
+            if locks is None:
+                raise SafetyError(
+                    f"dry run refused: cannot tell which locks {where} takes, and the target is production",
+                    _NO_LOCK_HINT,
+                )
+            for mode, name in locks:
+                if mode == ACCESS_EXCLUSIVE and (name is None or _exists(conn, name)):
+                    on = f" on {name}" if name else ""
+                    raise SafetyError(
+                        f"dry run refused: {where} takes an ACCESS EXCLUSIVE lock{on} and the target is "
+                        "production",
+                        _NO_LOCK_HINT,
+                    )
+
+
+def _exists(conn: psycopg.Connection, name: str) -> bool:
+    import psycopg
+
+    try:
+        row = conn.execute("SELECT to_regclass(%s) IS NOT NULL", (name,)).fetchone()
+    except psycopg.Error:
+        return True  # cannot tell: fail closed
+    return bool(row and row[0])
 
 
 def dry_run(
@@ -53,13 +91,11 @@ def dry_run(
     """Run each migration inside one outer transaction (a savepoint each), then roll everything back.
 
     Later migrations see earlier ones, as they would in production. Reports per migration
-    the outcome, time and relation locks taken; non-transactional ones are reported as such.
-    With `refuse_access_exclusive`, a migration that takes an ACCESS EXCLUSIVE lock
-    stops the dry run at once (its transaction is rolled back).
+    the outcome, time and the locks it needs. With `refuse_access_exclusive`, a statement
+    that takes an ACCESS EXCLUSIVE lock on an existing relation stops the dry run at once.
     """
-    from guard.errors import SafetyError
-
     schema = settings.history_schema
+    prepared_all = [prepare(m, "up", settings) for m in migrations]  # refusals before anything runs
     outcomes: list[Outcome] = []
     existing = relation_oids(conn)
     conn.execute(
@@ -67,45 +103,64 @@ def dry_run(
         f" SET LOCAL statement_timeout = '{quote_setting(settings.statement_timeout)}'"
     )
     try:
-        for m in migrations:
-            statements, reason = statements_and_mode(m, "up", settings)
+        token = transaction_token(conn)
+        tracker = LockTracker(conn, schema, existing)
+        for m, prepared in zip(migrations, prepared_all, strict=True):
+            statements = prepared.statements
             outcome = Outcome(
-                m.id, m.version, "up", "dry-run failed", reason is None, statements=len(statements)
+                m.id, m.version, "up", "dry-run failed", prepared.reason is None, statements=len(statements)
             )
+            outcome.notes.extend(prepared.notes)
             outcomes.append(outcome)
-            if reason is not None:
-                outcome.status = "not dry-runnable"
-                outcome.notes.append(f"cannot be dry-run inside a transaction ({reason}); not executed")
-                continue
-            before = set(held_locks(conn, schema, existing))
+            if prepared.reason is not None:
+                if not prepared.fits_in_transaction:
+                    outcome.status = "not dry-runnable"
+                    outcome.notes.append(f"cannot be dry-run inside a transaction ({prepared.reason}); not executed")
+                    continue
+                outcome.notes.append(
+                    f"runs statement by statement when applied ({prepared.reason}); dry-run inside the dry "
+                    "run's transaction"
+                )
+            tracker.start_migration()
             conn.execute("SAVEPOINT guard_dry_run")
             started = time.perf_counter()
             try:
-                run_statements(conn, statements)
+                for done, stmt in enumerate(statements):
+                    began = time.perf_counter()
+                    try:
+                        run_statements(conn, [stmt], in_transaction=True)
+                    except StatementFailure as failure:
+                        failure.completed = done
+                        raise
+                    new = tracker.after(stmt, (time.perf_counter() - began) * 1000)
+                    if refuse_access_exclusive and any(u.mode == ACCESS_EXCLUSIVE for u in new):
+                        tables = ", ".join(u.relation for u in new if u.mode == ACCESS_EXCLUSIVE)
+                        raise SafetyError(
+                            f"dry run of {m.id} line {stmt.line} took an ACCESS EXCLUSIVE lock on production "
+                            f"({tables}); stopped and rolled back",
+                            _NO_LOCK_HINT,
+                        )
+                check_same_transaction(conn, token, statements)
             except StatementFailure as failure:
                 outcome.duration_ms = (time.perf_counter() - started) * 1000
-                outcome.error, outcome.line, outcome.completed = (
-                    failure.error,
-                    failure.line,
-                    failure.completed,
-                )
+                outcome.error, outcome.line, outcome.completed = failure.error, failure.line, failure.completed
                 if watch is not None and failure.sqlstate == LOCK_NOT_AVAILABLE:
                     outcome.blockers = watch.take()
+                outcome.locks = tracker.result()
                 conn.execute("ROLLBACK TO SAVEPOINT guard_dry_run")
                 continue
+            except TransactionEnded as ended:
+                raise SafetyError(
+                    f"dry run of {m.id} stopped: {ended} (a bug: the file should have been refused before "
+                    "running); what ran before it may have been committed",
+                    "check the database by hand and report this bug",
+                ) from None
             outcome.duration_ms = (time.perf_counter() - started) * 1000
             outcome.completed = len(statements)
             outcome.status = "dry-run ok"
-            outcome.locks = [lk for lk in held_locks(conn, schema, existing) if lk not in before]
-            if refuse_access_exclusive and any(mode == "ACCESS EXCLUSIVE" for mode, _ in outcome.locks):
-                tables = ", ".join(r for mode, r in outcome.locks if mode == "ACCESS EXCLUSIVE")
-                raise SafetyError(
-                    f"dry run of {m.id} takes ACCESS EXCLUSIVE locks on production ({tables}); stopped and "
-                    "rolled back",
-                    "set CONFIRM_PROD_MIGRATE=YES in the process environment to dry-run it on production, "
-                    "or dry-run against a copy",
-                )
+            outcome.locks = tracker.result()
     finally:
         if not conn.closed:
             conn.execute("ROLLBACK")
+    fill_sizes(conn, [u for o in outcomes for u in o.locks])
     return outcomes

@@ -1,8 +1,8 @@
 """Execute a migration's SQL on a connection, statement by statement, so a failure names
 the statement (file line) that failed.
 
-Whether a script can run inside one transaction is decided here, once, for the
-runner and for verify alike (`needs_autocommit`).
+Whether a script can run inside one transaction is decided once, for the runner and
+for verify alike (`guard.db.txplan`, `guard.txcontrol.needs_autocommit`).
 """
 
 from __future__ import annotations
@@ -11,6 +11,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from guard.parsing import Statement, parse_sql
+from guard.txcontrol import needs_autocommit as needs_autocommit  # re-exported
 
 if TYPE_CHECKING:
     import psycopg
@@ -34,29 +35,16 @@ class StatementFailure(Exception):
         return f"line {self.line}: {self.error}"
 
 
-def needs_autocommit(statements: list[Statement], pg_version: int = 15) -> str | None:
-    """Why this script cannot run inside one transaction, or None when it can.
+class TransactionEnded(Exception):
+    """A statement ended the transaction the caller runs it in (a bug of the transaction plan:
+    `guard.db.txplan` should have refused the file); never silent."""
 
-    Postgres refuses `CREATE/DROP INDEX CONCURRENTLY`, `REINDEX CONCURRENTLY`,
-    `DETACH PARTITION ... CONCURRENTLY`, `VACUUM`, `CREATE DATABASE` and (before 12)
-    `ALTER TYPE ... ADD VALUE` inside a transaction block; a file with its own
-    `BEGIN`/`COMMIT` manages its transactions itself.
-    """
-    for stmt in statements:
-        words = stmt.words
-        if "CONCURRENTLY" in words[:8] or (words[:2] == ("ALTER", "TABLE") and "CONCURRENTLY" in words):
-            return f"line {stmt.line}: {' '.join(words[:3])} ... CONCURRENTLY cannot run inside a transaction"
-        if words[:1] == ("VACUUM",) or words[:2] in (
-            ("CREATE", "DATABASE"),
-            ("DROP", "DATABASE"),
-            ("ALTER", "SYSTEM"),
-        ):
-            return f"line {stmt.line}: {' '.join(words[:2])} cannot run inside a transaction"
-        if pg_version < 12 and words[:2] == ("ALTER", "TYPE") and "ADD" in words and "VALUE" in words:
-            return f"line {stmt.line}: ALTER TYPE ... ADD VALUE cannot run inside a transaction before Postgres 12"
-        if words[:1] in (("BEGIN",), ("COMMIT",)) or words[:2] == ("START", "TRANSACTION"):
-            return f"line {stmt.line}: the file manages its own transactions (BEGIN/COMMIT)"
-    return None
+    def __init__(self, line: int, statement: str, completed: int) -> None:
+        text = " ".join(statement.split())[:80]
+        super().__init__(f"line {line}: `{text}` ended the runner's transaction")
+        self.line = line
+        self.statement = statement
+        self.completed = completed
 
 
 def run_statements(
@@ -64,13 +52,17 @@ def run_statements(
     statements: list[Statement],
     *,
     on_done: Callable[[Statement], None] | None = None,
+    in_transaction: bool = False,
 ) -> None:
     """Execute statements in order on `conn` as it is (the caller owns transactions).
 
     Raises `StatementFailure` on the first error; `on_done` is called after each
-    statement that completed (the runner records progress with it).
+    statement that completed (the runner records progress with it). With
+    `in_transaction`, raises `TransactionEnded` as soon as a statement leaves the
+    connection outside the caller's transaction (libpq's status: no round trip).
     """
     import psycopg
+    from psycopg import pq
 
     for done, stmt in enumerate(statements):
         try:
@@ -84,8 +76,31 @@ def run_statements(
             raise StatementFailure(
                 stmt.line, stmt.text, message, getattr(exc, "sqlstate", None), done
             ) from None
+        if in_transaction and conn.info.transaction_status != pq.TransactionStatus.INTRANS:
+            raise TransactionEnded(stmt.line, stmt.text, done + 1)
         if on_done is not None:
             on_done(stmt)
+
+
+_VXID = "SELECT virtualxid FROM pg_locks WHERE pid = pg_backend_pid() AND locktype = 'virtualxid'"
+
+
+def transaction_token(conn: psycopg.Connection) -> str:
+    """The current transaction's virtual id (`3/1234`): every transaction gets a new one."""
+    row = conn.execute(_VXID).fetchone()
+    return str(row[0]) if row else ""
+
+
+def check_same_transaction(conn: psycopg.Connection, token: str, statements: list[Statement]) -> None:
+    """Raise `TransactionEnded` unless `conn` is still inside the transaction whose token is `token`.
+
+    `COMMIT AND CHAIN` keeps the connection inside *a* transaction, a new one with a new
+    virtual transaction id: the id tells the two apart where libpq's status cannot (and,
+    unlike a `SET LOCAL` marker, no `RESET ALL` in a migration can erase it).
+    """
+    if not token or transaction_token(conn) != token:
+        last = statements[-1] if statements else None
+        raise TransactionEnded(last.line if last else 0, last.text if last else "", len(statements))
 
 
 def refuse_open_transaction(conn: psycopg.Connection, statements: list[Statement]) -> None:
@@ -124,6 +139,6 @@ def run_script(
     statements = parse_sql(sql, first_line)
     if transactional:
         with conn.transaction():
-            run_statements(conn, statements)
+            run_statements(conn, statements, in_transaction=True)
     else:
         run_statements(conn, statements)

@@ -207,7 +207,7 @@ def held_locks(
         (exclude_schema or "",),
     ).fetchall()
     return [
-        (_mode_name(mode), f"{schema}.{rel}")
+        (mode_name(mode), f"{schema}.{rel}")
         for mode, schema, rel, oid in rows
         if only is None or oid in only
     ]
@@ -218,7 +218,7 @@ def relation_oids(conn: psycopg.Connection) -> set[int]:
     return {r[0] for r in conn.execute("SELECT oid::bigint FROM pg_class").fetchall()}
 
 
-def _mode_name(mode: str) -> str:
+def mode_name(mode: str) -> str:
     """`AccessExclusiveLock` -> `ACCESS EXCLUSIVE` (the way the docs and lint findings spell it)."""
     words = re.findall(r"[A-Z][a-z]*", mode.removesuffix("Lock"))
     return " ".join(words).upper()

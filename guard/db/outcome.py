@@ -1,4 +1,5 @@
-"""What happened to one migration, and the error that says so when it failed."""
+"""What happened to one migration (applied, rolled back, failed or dry-run), in the shape every
+report renders, and the exception that carries it when a migration fails."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from guard.db.locks import Blocker
+from guard.db.lockuse import LockUse
 
 
 @dataclass
@@ -24,7 +26,8 @@ class Outcome:
     line: int | None = None
     attempts: int = 1
     blockers: list[Blocker] = field(default_factory=list)
-    locks: list[tuple[str, str]] = field(default_factory=list)
+    #: Dry runs: the table locks the migration needs (see `guard.db.lockuse`).
+    locks: list[LockUse] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
 
     def as_dict(self) -> dict[str, Any]:
@@ -42,7 +45,7 @@ class Outcome:
             "line": self.line,
             "attempts": self.attempts,
             "blockers": [b.as_dict() for b in self.blockers],
-            "locks": [{"mode": m, "relation": r} for m, r in self.locks],
+            "locks": [u.as_dict() for u in self.locks],
             "notes": self.notes,
         }
 

@@ -11,9 +11,10 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from guard.db.contract import ContractRefusal, ContractWait, db_now
+from guard.db.contract import ContractRefusal, ContractWait, check_precondition_shape, db_now
 from guard.db.lintgate import LintRefusal, run_lint_gate
 from guard.db.plan import Plan, check_drift, contract_checks, read_plan
+from guard.db.txplan import prepare
 from guard.errors import SafetyError
 
 if TYPE_CHECKING:
@@ -72,6 +73,18 @@ def preview(
     out.notes += [f"refused: {exc.message}" for exc in refusals]
     if refusals:
         out.exit_code = 2
+    for spec in gate.specs.values():
+        try:
+            check_precondition_shape(spec)
+        except ContractRefusal as exc:
+            out.notes.append(f"refused: {exc.message}")
+            out.exit_code = 2
+    for m in pending:
+        try:
+            prepare(m, "up", settings)  # transaction control `migrate` refuses before running
+        except SafetyError as exc:
+            out.notes.append(f"refused: {exc.message}")
+            out.exit_code = 2
     try:
         check_drift(out.plan)  # the same refusal `migrate` would give
     except SafetyError as exc:

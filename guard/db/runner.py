@@ -25,14 +25,21 @@ from typing import TYPE_CHECKING, Any
 
 from guard.db.apply import Executor, MigrationFailed, Outcome
 from guard.db.apply import statements_and_mode as _mode
-from guard.db.contract import ContractSpec, ContractWait, check_preconditions, db_now
-from guard.db.dryrun import dry_run, predict_access_exclusive
+from guard.db.contract import (
+    ContractSpec,
+    ContractWait,
+    check_precondition_shape,
+    check_preconditions,
+    db_now,
+)
+from guard.db.dryrun import dry_run, refuse_unpredicted_locks
 from guard.db.history import APPLIED, PARTIAL, PARTIAL_DOWN, AppliedMigration, rekey_history
 from guard.db.indexes import leftovers_for
 from guard.db.lintgate import LintRefusal, run_lint_gate
 from guard.db.locks import BlockerWatch, parse_pg_duration
 from guard.db.plan import Plan, build_plan, check_drift, check_duplicates, contract_checks, read_plan
 from guard.db.session import RunnerContext, Session
+from guard.db.txplan import check_all
 from guard.errors import DatabaseError, GuardError, InputError, SafetyError
 from guard.model import Migration, version_key
 
@@ -51,7 +58,6 @@ __all__ = [
     "build_plan",
     "gate_check",
     "migrate",
-    "predict_access_exclusive",
     "read_plan",
     "rollback",
     "run_lint_gate",
@@ -111,7 +117,7 @@ def migrate(
     report so far) when a migration fails; every refusal is audited.
     """
     action = "dry-run" if dry else "migrate"
-    with Session(ctx, action, to) as session:
+    with Session(ctx, action, to, read_only=dry) as session:
         report = RunReport(action, session.run_id)
         try:
             plan = read_plan(ctx.conn, migrations, ctx.settings, to)
@@ -121,6 +127,8 @@ def migrate(
         ids = [m.id for m in plan.pending]
         try:
             check_duplicates(migrations)
+            # Transaction control the runner cannot keep whole-or-nothing: refused before anything runs.
+            check_all(plan.pending, ctx.settings)
             if warning := run_lint_gate(lint_gate, plan.pending, ctx.settings, ctx.env):
                 ctx.out(warning)
                 report.notes.append(warning)
@@ -132,12 +140,10 @@ def migrate(
                 window_binds=ctx.env in ctx.settings.contract_window_envs,
             )
             todo = gate.runnable(plan.pending)
-            if dry and refuse_access_exclusive and (where := predict_access_exclusive(todo, ctx.settings)):
-                raise SafetyError(
-                    f"dry run refused: {where} takes an ACCESS EXCLUSIVE lock and the target is production",
-                    "set CONFIRM_PROD_MIGRATE=YES in the process environment to dry-run on production, "
-                    "or dry-run against a copy",
-                )
+            for spec in gate.specs.values():
+                check_precondition_shape(spec)
+            if dry and refuse_access_exclusive:
+                refuse_unpredicted_locks(ctx.conn, todo, ctx.settings)
             for m in plan.drift.out_of_order:
                 report.notes.append(f"{m.id} is older than the newest applied migration (out of order)")
         except GuardError as exc:
@@ -300,6 +306,7 @@ def rollback(
             check_duplicates(migrations)
             _check_rollback_to(to, plan)
             todo = _rollback_targets(chosen, files)
+            check_all([m for m, _ in todo], ctx.settings, "down")
         except GuardError as exc:
             raise session.refuse(exc, ids) from None
         rekey_history(ctx.conn, ctx.settings.history_schema, plan.rekeyed)

@@ -45,8 +45,13 @@ class RunnerContext:
 class Session:
     """Runner lock + work lock held, history tables present, audit rows tagged with one run id."""
 
-    def __init__(self, ctx: RunnerContext, action: str, target: str | None = None) -> None:
+    def __init__(
+        self, ctx: RunnerContext, action: str, target: str | None = None, *, read_only: bool = False
+    ) -> None:
         self.ctx = ctx
+        #: A dry run: never create the history tables; audit only where the audit table exists.
+        self.read_only = read_only
+        self._can_audit = True
         self.action = action
         self.target = target
         self.run_id = uuid.uuid4().hex
@@ -71,7 +76,12 @@ class Session:
                 key = lock_key(self.schema, role)
                 acquire(conn, key, wait, what=what, out=ctx.out)
                 self._keys.append((conn, key))
-            ensure_tables(ctx.conn, self.schema)
+            if read_only := self.read_only:
+                from guard.db.history import audit_exists
+
+                self._can_audit = audit_exists(ctx.conn, self.schema)
+            if not read_only:
+                ensure_tables(ctx.conn, self.schema)
         except LockBusyError as exc:
             self._release()
             self._audit_busy(exc)
@@ -101,9 +111,13 @@ class Session:
         self._keys.clear()
 
     def audit(self, outcome: str, attempted: Sequence[str] = (), error: str | None = None) -> None:
-        """Append an audit row on the lock connection (autocommit: it survives any rollback)."""
+        """Append an audit row on the lock connection (autocommit: it survives any rollback).
+
+        A read-only session on a database without the audit table writes nothing."""
         import psycopg
 
+        if not self._can_audit:
+            return
         try:
             write_audit(
                 self.ctx.lock_conn,

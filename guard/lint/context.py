@@ -86,7 +86,8 @@ class FileContext:
     validated_constraints: set[tuple[str, str]] = field(default_factory=set)
     #: NOT VALID `CHECK (col IS NOT NULL)` constraints by name, until validated.
     _not_null_pending: dict[str, tuple[str, str]] = field(default_factory=dict, repr=False)
-    #: The file has its own BEGIN/COMMIT, so the runner does not wrap it (see `needs_autocommit`).
+    #: The file has its own BEGIN/COMMIT. The runner still wraps it (it drops the blocks and runs
+    #: the file in its one transaction, `guard.db.txplan`), so this does not change `runner_wraps`.
     own_transactions: bool = False
     #: Facts about earlier migrations, shared by every file of a run (built on first use otherwise).
     schema_index: SchemaIndex | None = None
@@ -108,7 +109,7 @@ class FileContext:
     @property
     def runner_wraps(self) -> bool:
         """Whether the runner will wrap this migration in one transaction."""
-        if self.directives.no_transaction or self.migration.transaction is False or self.own_transactions:
+        if self.directives.no_transaction or self.migration.transaction is False:
             return False
         return self.settings.transaction
 

@@ -5,7 +5,7 @@ ACCESS EXCLUSIVE lock is held.
 How a file runs: an explicit `BEGIN` opens a transaction block; otherwise the runner
 wraps the whole file in one transaction when it can (setting `transaction`, default
 true), and runs it statement by statement when the file contains a statement that
-cannot run in a transaction (see `guard.db.execute.needs_autocommit`). Prisma and
+cannot run in a transaction (see `guard.txcontrol.needs_autocommit`). Prisma and
 other script runners send the file as one multi-statement query, which Postgres runs
 as one implicit transaction. So a `CONCURRENTLY` statement is safe alone in its file
 and broken (or non-atomic) next to other statements.
@@ -197,6 +197,43 @@ def nested_transaction(stmt: Statement, ctx: FileContext) -> Iterator[Hit]:
             "BEGIN inside an open transaction is ignored; the next COMMIT ends the outer transaction",
             "remove the nested BEGIN/COMMIT pair (use SAVEPOINT for a nested scope)",
         )
+
+
+@rule(
+    id="transaction-control",
+    severity=Severity.ERROR,
+    family="transactions",
+    summary="`END`, `ROLLBACK`, `ABORT`, `AND CHAIN`, `PREPARE TRANSACTION` or another transaction control the runner cannot keep atomic.",
+    why="""
+        The runner applies a migration in one transaction with its history row, so it applies whole
+        or leaves nothing, and a dry run rolls everything back. A `COMMIT`/`END` outside a `BEGIN`
+        block, a `ROLLBACK`/`ABORT`, `COMMIT AND CHAIN`, `PREPARE TRANSACTION` or a `BEGIN` with its
+        own isolation level would end that transaction part-way: what ran before it stays without
+        a history row, and a dry run would commit. The runner refuses such a file before running it;
+        plain `BEGIN ... COMMIT` blocks are fine (the runner drops them and runs the file in its
+        own transaction).
+    """,
+    fix="""
+        Remove the statement: the runner rolls the whole migration back when a statement fails.
+        Split the migration where it must commit part-way, or mark it `-- guard: no-transaction`
+        if it truly manages its own transactions.
+    """,
+    bad="CREATE TABLE audit_log (id bigint);\nEND;",
+    good="BEGIN;\nCREATE TABLE audit_log (id bigint);\nCOMMIT;",
+    scope="file",
+)
+def transaction_control(statements: Sequence[Statement], ctx: FileContext) -> Iterator[Hit]:
+    from guard.txcontrol import block_problem, own_transactions_problem, tx_controls
+
+    controls = tx_controls(list(statements))
+    if not controls:
+        return
+    own = ctx.directives.no_transaction or ctx.migration.transaction is False or not ctx.settings.transaction
+    problem = own_transactions_problem(controls) if own else block_problem(controls)
+    if problem is None or problem.unclosed:  # an open block is `uncommitted-transaction`
+        return
+    text = " ".join(problem.tx.stmt.text.split())[:80]
+    yield Hit(f"`{text}` {problem.what}", problem.hint, line=problem.tx.stmt.line)
 
 
 _BACKFILL_HEADS = ("UPDATE", "DELETE", "INSERT", "MERGE", "WITH")

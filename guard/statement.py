@@ -1,0 +1,232 @@
+"""One SQL statement as the splitter (`guard.parsing`) cuts it, read lazily: its keyword words,
+tokens and sqlglot tree, each computed once and cached.
+
+`Statement.ast` parses lazily and caches; `Statement.words` gives the keyword tokens for checks
+on statements sqlglot could not structure (`exp.Command`), which are never treated as safe.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from functools import cache
+from typing import TYPE_CHECKING, Any, Generic, TypeVar, overload
+
+if TYPE_CHECKING:
+    from sqlglot import exp
+
+    from guard.tokens import Token
+
+# sqlglot reports unsupported syntax through its logger; it must never reach the
+# terminal or corrupt JSON output.
+_sqlglot_log = logging.getLogger("sqlglot")
+_sqlglot_log.addHandler(logging.NullHandler())
+_sqlglot_log.propagate = False
+_sqlglot_log.setLevel(logging.CRITICAL)
+
+_WORD = re.compile(r"[A-Za-z_][A-Za-z_0-9$]*")
+_WORDS_SCAN = re.compile(
+    r"""(?=[-/'"$A-Za-z_])(?:--[^\n]*|/\*.*?\*/|(?<![A-Za-z0-9_])[eE]'(?:\\.|''|[^'\\])*'|'(?:''|[^'])*'"""
+    r"""|(?<![A-Za-z0-9_$])(\$(?:[A-Za-z_][A-Za-z_0-9]*)?\$).*?\1|("(?:""|[^"])*")|([A-Za-z_][A-Za-z_0-9$]*))""",
+    re.S,
+)
+
+#: Where the leading words may stop being plain: a string, quoted name, comment or dollar quote
+#: can only start at one of these (one character class: the regex engine scans for it in C).
+_LEAD_STOP = re.compile(r"""[-'"/$]""")
+_LEAD_WINDOW = 500
+#: Up to this length, leading words the fast path cannot take are sliced from `words`.
+_LEAD_WORDS_FROM_ALL = 2_000
+_WORD_FINDALL = re.compile(r"[A-Za-z_][A-Za-z_0-9$]*").findall
+
+MAX_PARSE_CHARS = 200_000
+"""Statements longer than this are not handed to sqlglot (they are data, not DDL)."""
+
+LEAD_WORDS = 8
+"""How many leading words `Statement.lead` keeps (enough for every statement shape rules test)."""
+
+_T = TypeVar("_T")
+
+
+class _cached(Generic[_T]):
+    """`functools.cached_property` without its per-call lock (Python 3.11 takes one on every
+    first access; a corpus lint makes ~50,000 of them). Statements are never shared between
+    threads, so the lock buys nothing."""
+
+    def __init__(self, fn: Callable[[Any], _T]) -> None:
+        self.fn = fn
+        self.name = fn.__name__
+        self.__doc__ = fn.__doc__
+
+    def __set_name__(self, owner: type, name: str) -> None:
+        self.name = name
+
+    @overload
+    def __get__(self, obj: None, owner: type | None = None) -> _cached[_T]: ...
+    @overload
+    def __get__(self, obj: object, owner: type | None = None) -> _T: ...
+    def __get__(self, obj: object | None, owner: type | None = None) -> _T | _cached[_T]:
+        if obj is None:
+            return self
+        value = obj.__dict__[self.name] = self.fn(obj)
+        return value
+
+
+@dataclass(frozen=True)
+class Comment:
+    """A SQL comment with the 1-based line it starts on (used for directives)."""
+
+    line: int
+    text: str
+
+
+@dataclass
+class Statement:
+    """One SQL statement: its text (no trailing `;`), 1-based line span and leading comments."""
+
+    text: str
+    line: int
+    end_line: int
+    index: int
+    comments: tuple[Comment, ...] = ()
+    #: Set when the splitter hit end of input inside a quote or comment.
+    unterminated: str | None = None
+    _parse_error: str | None = field(default=None, repr=False)
+    #: Readings derived from this statement's text, computed once (see `derived`).
+    _memo: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
+
+    def derived(self, key: str, compute: Callable[[Statement], _T]) -> _T:
+        """`compute(self)`, computed once per statement and shared by every rule that asks for `key`.
+
+        For pure readings of the text (an `ALTER TABLE` action list, the columns a
+        `CREATE TABLE` declares) that several rules need: callers must not mutate the result.
+        """
+        try:
+            return self._memo[key]
+        except KeyError:
+            value = self._memo[key] = compute(self)
+            return value
+
+    @_cached
+    def lead(self) -> tuple[str, ...]:
+        """The first `LEAD_WORDS` of `words`, without scanning the rest of a long statement."""
+        if "words" in self.__dict__:
+            return self.words[:LEAD_WORDS]
+        text = self.text
+        # Fast path: up to the first character that can start a string, quoted name, comment or
+        # dollar quote, the words are exactly what the full scan returns; most statements have
+        # their leading words there. Anything less certain takes the full scan.
+        stop = _LEAD_STOP.search(text, 0, _LEAD_WINDOW)
+        limit = stop.start() if stop is not None else min(len(text), _LEAD_WINDOW)
+        found = _WORD_FINDALL(text, 0, limit)
+        if len(found) > LEAD_WORDS or (
+            # Exactly enough: the last one must be whole (not cut by the window) and not the
+            # `E` of an `E'...'` string.
+            len(found) == LEAD_WORDS
+            and (limit == len(text) or (text[limit] in "'\"-/" and found[-1] not in ("E", "e")))
+        ):
+            return tuple(" ".join(found[:LEAD_WORDS]).upper().split(" "))
+        if len(text) <= _LEAD_WORDS_FROM_ALL:
+            # A short statement quoting a name early (Prisma's `CREATE TABLE "User" (`): its
+            # words are one C scan, and every rule reading a DDL statement asks for them anyway.
+            return self.words[:LEAD_WORDS]
+        out: list[str] = []
+        skipped = 0
+        for m in _WORDS_SCAN.finditer(text):
+            if m.group(3) is not None:
+                out.append(m.group(3).upper())
+            elif m.group(2) is not None:
+                out.append(m.group(2))
+            else:
+                skipped += 1
+                if skipped > 64:  # a data load (`VALUES ('a'), ('b'), ...`): one C pass is cheaper
+                    return self.words[:LEAD_WORDS]
+                continue
+            if len(out) == LEAD_WORDS:
+                break
+        return tuple(out)
+
+    @_cached
+    def words(self) -> tuple[str, ...]:
+        """Keyword/identifier tokens outside strings and comments, upper-cased.
+
+        Quoted identifiers are kept verbatim (without quotes) so `"Drop"` never
+        reads as the keyword DROP.
+        """
+        # findall gives (dollar tag, quoted name with its quotes, word) for every match, strings
+        # and comments included (all empty): one C call instead of a Python step per match.
+        return tuple(
+            word.upper() if word else quoted
+            for _, quoted, word in _WORDS_SCAN.findall(self.text)
+            if word or quoted
+        )
+
+    @_cached
+    def tokens(self) -> tuple[Token, ...]:
+        """Lexical tokens with punctuation and string contents (see `guard.tokens`); no parse."""
+        from guard.tokens import tokenize
+
+        return tokenize(self.text)
+
+    @_cached
+    def head(self) -> str:
+        """The first keyword, upper-cased (`ALTER`, `CREATE`, `INSERT`, ...); cheap, no parse."""
+        m = _WORD.search(self.text, 0, 200)
+        return m.group(0).upper() if m else ""
+
+    @_cached
+    def ast(self) -> exp.Expression | None:
+        """sqlglot's tree for this statement, or None when it could not be parsed.
+
+        An `exp.Command` is returned as is: callers must treat it as unanalysed.
+        """
+        if self.unterminated or len(self.text) > MAX_PARSE_CHARS:
+            self._parse_error = self.unterminated or "statement too large to parse"
+            return None
+        try:
+            trees = _dialect().parse(self.text)
+        except Exception as exc:  # sqlglot raises ParseError, TokenError, and others on odd input
+            self._parse_error = _first_line(str(exc)) or type(exc).__name__
+            return None
+        trees = [t for t in trees if t is not None]
+        if len(trees) != 1:
+            self._parse_error = "statement parsed into several statements" if trees else "empty statement"
+            return None
+        return trees[0]
+
+    @property
+    def parse_error(self) -> str | None:
+        """Why `ast` is None (after it has been read)."""
+        return self._parse_error
+
+    @property
+    def is_command(self) -> bool:
+        """True when sqlglot fell back to `exp.Command` or could not parse at all."""
+        from sqlglot import exp
+
+        tree = self.ast
+        return tree is None or isinstance(tree, exp.Command)
+
+
+def head_is_lead(stmt: Statement) -> bool:
+    """True when `stmt.head` is certainly `stmt.lead[0]` (the text opens with a plain word, not a
+    string, quoted name or `E'...'`), so a check on `lead[0]` can read the cheaper `head`."""
+    text = stmt.text
+    c = text[:1]
+    if not (("A" <= c <= "Z") or ("a" <= c <= "z") or c == "_"):
+        return False
+    return not (c in "eE" and text[1:2] == "'")
+
+
+def _first_line(text: str) -> str:
+    return text.strip().splitlines()[0] if text.strip() else ""
+
+
+@cache
+def _dialect() -> Any:
+    # Built once per process, on first use (sqlglot is imported only when a statement needs it).
+    from sqlglot.dialects.dialect import Dialect
+
+    return Dialect.get_or_raise("postgres")
