@@ -25,13 +25,7 @@ from typing import TYPE_CHECKING, Any
 
 from guard.db.apply import Executor, MigrationFailed, Outcome
 from guard.db.apply import statements_and_mode as _mode
-from guard.db.contract import (
-    ContractSpec,
-    ContractWait,
-    check_precondition_shape,
-    check_preconditions,
-    db_now,
-)
+from guard.db.contract import ContractSpec, ContractWait, check_preconditions, db_now
 from guard.db.dryrun import dry_run, refuse_unpredicted_locks
 from guard.db.history import APPLIED, PARTIAL, PARTIAL_DOWN, AppliedMigration, rekey_history
 from guard.db.indexes import leftovers_for
@@ -127,8 +121,7 @@ def migrate(
         ids = [m.id for m in plan.pending]
         try:
             check_duplicates(migrations)
-            # Transaction control the runner cannot keep whole-or-nothing: refused before anything runs.
-            check_all(plan.pending, ctx.settings)
+            check_all(plan.pending, ctx.settings)  # transaction control, preconditions
             if warning := run_lint_gate(lint_gate, plan.pending, ctx.settings, ctx.env):
                 ctx.out(warning)
                 report.notes.append(warning)
@@ -140,8 +133,6 @@ def migrate(
                 window_binds=ctx.env in ctx.settings.contract_window_envs,
             )
             todo = gate.runnable(plan.pending)
-            for spec in gate.specs.values():
-                check_precondition_shape(spec)
             if dry and refuse_access_exclusive:
                 refuse_unpredicted_locks(ctx.conn, todo, ctx.settings)
             for m in plan.drift.out_of_order:

@@ -145,6 +145,11 @@ def statements_and_mode(
 
 
 def check_all(migrations: list[Migration], settings: Settings, direction: str = "up") -> None:
-    """Refuse the whole run, before anything runs, when any migration's transaction control is refused."""
+    """Refuse the whole run, before anything runs, when any migration's transaction control is
+    refused, or (up) a `-- guard: precondition` is not one read-only query."""
+    from guard.db.contract import check_precondition_shape, contract_spec
+
     for m in migrations:
         prepare(m, direction, settings)
+        if direction == "up" and (spec := contract_spec(m)) is not None:
+            check_precondition_shape(spec)
