@@ -128,16 +128,23 @@ def check_git(folder: Path, git: GitRunner = _run_git) -> list[Check]:
 
 def check_database(settings: Settings, runtime: Runtime, connect_timeout: float = 5) -> list[Check]:
     """Reachability of DATABASE_URL and its marker against the expected environment (read only)."""
-    from guard.db.connect import connect, describe_target
+    from guard.db.connect import connect, describe_connection
+    from guard.db.hardlock import PROD
     from guard.db.marker import read_marker
+    from guard.gates import check_prod_settings
 
+    if runtime.expected_env == PROD:
+        try:
+            check_prod_settings(runtime)
+        except GuardError as exc:
+            return [Check(ERROR, "database", exc.message, exc.hint)]
     if not runtime.database_url:
         return [Check(INFO, "database", "DATABASE_URL is not set; database checks skipped")]
-    target = describe_target(runtime.database_url)
     try:
         conn = connect(runtime.database_url, connect_timeout=connect_timeout)
     except GuardError as exc:
         return [Check(ERROR, "database", exc.message, exc.hint)]
+    target = describe_connection(conn)
     checks = [Check(OK, "database", f"reachable: {target} (DATABASE_URL from {runtime.database_url_source})")]
     try:
         reading = read_marker(conn, settings)

@@ -128,6 +128,14 @@ def clean_env(monkeypatch: pytest.MonkeyPatch) -> pytest.MonkeyPatch:
         "VERCEL_ENV",
         "GITHUB_ACTIONS",
         "NO_COLOR",
+        # libpq's own target variables: a test names its database itself.
+        "PGHOST",
+        "PGHOSTADDR",
+        "PGPORT",
+        "PGDATABASE",
+        "PGUSER",
+        "PGSERVICE",
+        "PGSERVICEFILE",
     ):
         monkeypatch.delenv(var, raising=False)
     return monkeypatch

@@ -10,10 +10,11 @@ from pathlib import Path
 import psycopg
 import pytest
 from click.testing import CliRunner, Result
+from psycopg.conninfo import conninfo_to_dict
 
 from guard.cli import cli
 from guard.config import Settings
-from guard.db.connect import connect, describe_target
+from guard.db.connect import connect
 from guard.db.marker import init_marker
 from guard.errors import SafetyError
 from guard.gates import open_gated_connection, resolve_runtime
@@ -53,8 +54,6 @@ def _backends(url: str) -> int:
 
 
 def conninfo_dbname(url: str) -> str:
-    from psycopg.conninfo import conninfo_to_dict
-
     return str(conninfo_to_dict(url)["dbname"])
 
 
@@ -82,18 +81,23 @@ def test_refusal_leaves_no_connection_open(fresh_db: str, project: Path) -> None
     assert _backends(fresh_db) == 0
 
 
-def test_prod_banner_names_target_and_sources(fresh_db: str, project: Path) -> None:
+def test_prod_banner_names_target_as_connected_and_sources(fresh_db: str, project: Path) -> None:
     _mark(fresh_db, "prod")
-    (project / ".env.local").write_text(f"DATABASE_URL={fresh_db}\n")
     runtime = resolve_runtime(
-        Settings(), {"VERCEL_ENV": "production", "CONFIRM_PROD_MIGRATE": "YES"}, project
+        Settings(),
+        {"VERCEL_ENV": "production", "CONFIRM_PROD_MIGRATE": "YES", "DATABASE_URL": fresh_db},
+        project,
     )
     lines: list[str] = []
     conn = open_gated_connection(Settings(), runtime, mutating=True, out=lines.append)
+    host, port, user = conn.info.host, conn.info.port, conn.info.user
     conn.close()
+    params = conninfo_to_dict(fresh_db)
+    assert host == params["host"] and host.startswith("/")  # pgserver: a socket directory
     assert lines == [
-        f"production target: {describe_target(fresh_db)}",
-        "  DATABASE_URL from .env.local",
+        f"production target: host={host} (unix socket) port={port} dbname={params['dbname']} "
+        f"user={user} (as connected)",
+        "  DATABASE_URL from process environment",
         "  expected environment 'prod' from VERCEL_ENV=production (process environment)",
         "  CONFIRM_PROD_MIGRATE: set in the process environment",
     ]
@@ -254,5 +258,5 @@ def test_scripts(fresh_db: str, project: Path) -> None:
 def test_connection_string_errors_are_config_errors(project: Path) -> None:
     result = run(["safety"], {"DATABASE_URL": "postgresql://u:pw@h/db?schema=public"})
     assert result.exit_code == 2
-    assert "connection string is invalid" in result.stderr
+    assert 'DATABASE_URL is not a valid connection URL: invalid URI query parameter: "schema"' in result.stderr
     assert isinstance(psycopg.__version__, str)

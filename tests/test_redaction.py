@@ -54,7 +54,7 @@ def test_redact(text: str, url: str | None, expected: str) -> None:
 
 def test_describe_target_never_shows_password() -> None:
     assert describe_target(f"postgresql://deploy:{SECRET}@db.example.com/app") == (
-        "host=db.example.com port=5432 dbname=app user=deploy"
+        "host=db.example.com port=(default) dbname=app user=deploy"
     )
     assert describe_target(f"host=db port=6432 dbname=app user=deploy password={SECRET}") == (
         "host=db port=6432 dbname=app user=deploy"

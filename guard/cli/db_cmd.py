@@ -108,11 +108,11 @@ def marker_init(
     connecting. Changing an existing marker needs --force, and changing a prod
     marker also needs the hard lock.
     """
-    from guard.db.connect import connect, describe_target
+    from guard.db.connect import connect, describe_connection
     from guard.db.hardlock import PROD
     from guard.db.marker import init_marker
     from guard.errors import GuardError, SafetyError
-    from guard.gates import check_hard_lock, describe_sources
+    from guard.gates import check_hard_lock, check_prod_settings, describe_sources
 
     settings = settings_for(path, config_file, layout=(layout, "--layout"))
     runtime = _runtime(settings, env, database_url)
@@ -123,6 +123,7 @@ def marker_init(
                 "pass --allow-prod, with CONFIRM_PROD_MIGRATE=YES in the process environment",
             )
         check_hard_lock(runtime, action="mark a database as prod")
+        check_prod_settings(runtime)
     if not runtime.database_url:
         raise SafetyError(
             "DATABASE_URL is not set; refusing to guess which database to mark", "set DATABASE_URL"
@@ -132,12 +133,12 @@ def marker_init(
         unlocked = True
     except GuardError:
         unlocked = False
-    if env == PROD:
-        for line in describe_sources(runtime, describe_target(runtime.database_url)):
-            _echo_err(line)
     with connect(runtime.database_url) as conn:
+        target = describe_connection(conn)
+        if env == PROD:
+            for line in describe_sources(runtime, target):
+                _echo_err(line)
         result = init_marker(conn, settings, env, allow_change=force, prod_unlocked=unlocked)
-    target = describe_target(runtime.database_url)
     if fmt == "json":
         click.echo(json.dumps({**asdict(result), "target": target}, indent=2))
         return
@@ -159,7 +160,7 @@ def marker_show(
     path: Path | None, fmt: str, config_file: Path | None, layout: str | None, database_url: str | None
 ) -> None:
     """Print the marker of the target database (read only; no gate). Exit 2 when it is missing or invalid."""
-    from guard.db.connect import connect, describe_target
+    from guard.db.connect import connect, describe_connection
     from guard.db.marker import read_marker
     from guard.environment import layered, lookup, read_dotenv_files
     from guard.errors import ConfigError, SafetyError
@@ -171,8 +172,8 @@ def marker_show(
         url = found.value if found else None
     if not url:
         raise ConfigError("DATABASE_URL is not set", "set DATABASE_URL, or pass --database-url")
-    target = describe_target(url)
     with connect(url) as conn:
+        target = describe_connection(conn)
         reading = read_marker(conn, settings)
     if fmt == "json":
         click.echo(json.dumps({**asdict(reading), "target": target}, indent=2))

@@ -367,16 +367,19 @@ def exec_cmd(
     """
     import subprocess
 
+    from guard.db.redact import redact_command
     from guard.db.runner import Session, gate_check
     from guard.errors import InputError
 
     settings, runtime = _setup(path, config_file, layout, env, database_url)
-    with _runner(settings, runtime, mutating=True) as ctx, Session(ctx, "exec", " ".join(command)) as session:
+    # What is printed and stored in the audit: the command with every password masked.
+    shown = redact_command(command, runtime.database_url)
+    with _runner(settings, runtime, mutating=True) as ctx, Session(ctx, "exec", shown) as session:
         discovery = _discover(path, settings)
         plan = gate_check(ctx, session, discovery.migrations, _lint_gate(settings, discovery))
         attempted = [m.id for m in plan.pending]
         session.audit("started", attempted)
-        _err(f"gates passed; running: {' '.join(command)}")
+        _err(f"gates passed; running: {shown}")
         try:
             # The child must migrate the database the gates checked, even when DATABASE_URL came
             # from --database-url or a dotenv file the child would not read the same way.
@@ -384,10 +387,9 @@ def exec_cmd(
                 list(command), env={**os.environ, "DATABASE_URL": runtime.database_url or ""}
             )
         except OSError as exc:
-            session.audit("failed", attempted, f"cannot run {command[0]}: {exc.strerror}")
-            raise InputError(
-                f"cannot run {command[0]}: {exc.strerror}", "check the command after --"
-            ) from None
+            program = redact_command(command[:1], runtime.database_url)
+            session.audit("failed", attempted, f"cannot run {program}: {exc.strerror}")
+            raise InputError(f"cannot run {program}: {exc.strerror}", "check the command after --") from None
         session.audit("ok" if code == 0 else "failed", attempted, None if code == 0 else f"exit code {code}")
     # A child killed by a signal: report it the way shells do (128 + signal number).
     sys.exit(code if code >= 0 else 128 - code)

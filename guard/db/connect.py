@@ -1,116 +1,42 @@
 """Open a psycopg connection with timeouts, and keep the connection string out of every message.
 
-`redact` removes passwords and whole connection strings from any text (including
-psycopg's and libpq's own error messages); `describe_target` is the only way a
-target is ever shown: host, port, database and user, never the password.
-Every failure to connect becomes a `DatabaseError` (or `ConfigError` for a
-connection string libpq cannot parse) with a redacted message and a hint.
+The syntax of the string is checked first (`guard.db.dsn`: our own messages, none
+quoting it); `redact` (`guard.db.redact`) masks passwords in libpq's and psycopg's
+own messages; `describe_target` / `describe_connection` are the only ways a target
+is ever shown: host, port, database and user, never the password. Every failure
+to connect becomes a `DatabaseError` (or `ConfigError` for a connection string
+libpq cannot parse) with a redacted message and a hint.
 """
 
 from __future__ import annotations
 
 import math
-import re
 from typing import TYPE_CHECKING
-from urllib.parse import quote, unquote
 
+from guard.db.dsn import (
+    check_syntax,
+    describe_connection,
+    describe_target,
+    password_of,
+    syntax_error,
+    target_parts,
+)
+from guard.db.redact import MASK, redact
 from guard.errors import ConfigError, DatabaseError, GuardError
 
 if TYPE_CHECKING:
     import psycopg
 
-MASK = "***"
-#: What `describe_target` says of a string whose password holds an unencoded `@`.
-STRAY_AT = "(connection string with an unencoded '@')"
-
-# postgres://user:secret@host  ->  postgres://user:***@host (any scheme, so JDBC-ish and pgbouncer URLs too).
-# The password runs to the LAST `@` before the host: an unencoded `@` inside it must not leave a tail behind.
-_URL_PASSWORD = re.compile(
-    r"(?P<head>\b[a-zA-Z][a-zA-Z0-9+.-]*://[^:/?#@\s]*:)(?P<pw>\S*?)(?P<at>@)(?=[^@\s/]*(?:[/\s]|$))"
-)
-# password=secret / password='se cret' / PGPASSWORD=secret in key=value conninfo and env dumps
-_KV_PASSWORD = re.compile(
-    r"(?P<head>\b(?:password|pgpassword|passwd|pwd)\s*=\s*)(?P<pw>'(?:[^'\\]|\\.)*'|\"[^\"]*\"|[^\s&;]+)",
-    re.IGNORECASE,
-)
-# ?password=secret inside a URL query string
-_QUERY_PASSWORD = re.compile(r"(?P<head>[?&]password=)(?P<pw>[^&#\s]*)", re.IGNORECASE)
-
-
-def password_of(url: str) -> str | None:
-    """The password a connection string carries, or None (never raises)."""
-    try:
-        from psycopg.conninfo import conninfo_to_dict
-
-        value = conninfo_to_dict(url).get("password")
-    except Exception:
-        # Unparseable: fall back to the URL shape so we can still mask it.
-        match = _URL_PASSWORD.search(url)
-        value = unquote(match.group("pw")) if match else None
-    return str(value) if value else None
-
-
-def redact(text: str, url: str | None = None) -> str:
-    """`text` with passwords and the full connection string `url` (when given) masked.
-
-    Masks URL userinfo passwords, `password=` key/value pairs, and, when `url`
-    is given, that exact string and its password wherever they appear (raw and
-    percent-encoded), so even a message that quotes the password alone is safe.
-    """
-    if not text:
-        return text
-    if url:
-        secret = password_of(url)
-        if url in text:
-            text = text.replace(url, describe_target(url))
-        if secret:
-            for form in {secret, quote(secret, safe=""), quote(secret)}:
-                text = text.replace(form, MASK)
-    text = _URL_PASSWORD.sub(lambda m: m.group("head") + MASK + m.group("at"), text)
-    text = _QUERY_PASSWORD.sub(lambda m: m.group("head") + MASK, text)
-    return _KV_PASSWORD.sub(lambda m: m.group("head") + MASK, text)
-
-
-def target_parts(url: str) -> dict[str, str]:
-    """host, port, dbname and user of a connection string (libpq defaults filled in), no password."""
-    from psycopg.conninfo import conninfo_to_dict
-
-    try:
-        params = conninfo_to_dict(url)
-    except Exception:
-        raise ConfigError(
-            "the database connection string cannot be parsed (value not shown: it may hold a password)",
-            "check DATABASE_URL: postgresql://USER:PASSWORD@HOST:PORT/DBNAME",
-        ) from None
-    host = str(params.get("host") or params.get("hostaddr") or "localhost")
-    if "@" in host:
-        raise _stray_at()
-    return {
-        "host": host,
-        "port": str(params.get("port") or "5432"),
-        "dbname": str(params.get("dbname") or params.get("user") or "(default)"),
-        "user": str(params.get("user") or "(default)"),
-    }
-
-
-def _stray_at() -> ConfigError:
-    # `user:p@ss@host`: libpq splits at the first `@`, so the host holds the rest of the
-    # password. Showing it (or letting libpq quote it in "could not resolve") leaks it.
-    return ConfigError(
-        "the database connection string has an unencoded '@' (value not shown: part of the "
-        "password would appear as the host name)",
-        "percent-encode special characters in the password of DATABASE_URL: '@' is %40, ':' is %3A, "
-        "'/' is %2F",
-    )
-
-
-def describe_target(url: str) -> str:
-    """`host=db.example.com port=5432 dbname=app user=deploy`: what a message may say about a target."""
-    try:
-        parts = target_parts(url)
-    except ConfigError as exc:
-        return STRAY_AT if "unencoded '@'" in exc.message else "(unparseable connection string)"
-    return " ".join(f"{k}={v}" for k, v in parts.items())
+__all__ = [
+    "MASK",
+    "connect",
+    "database_error",
+    "describe_connection",
+    "describe_target",
+    "password_of",
+    "redact",
+    "target_parts",
+]
 
 
 def _classify(message: str) -> tuple[str, str]:
@@ -181,10 +107,9 @@ def connect(
     import psycopg
 
     if not url or not url.strip():
-        raise ConfigError("no database connection string given", "set DATABASE_URL")
+        raise _for(ConfigError("no database connection string given", "set DATABASE_URL"), source)
+    check_syntax(url, source)
     target = describe_target(url)
-    if target == STRAY_AT:
-        raise _for(_stray_at(), source)
     # libpq counts whole seconds and treats values under 2 as 2.
     timeout = max(2, math.ceil(connect_timeout))
     try:
@@ -195,14 +120,7 @@ def connect(
             connect_timeout=timeout,
         )
     except psycopg.ProgrammingError as exc:
-        raise _for(
-            ConfigError(
-                f"the database connection string is invalid: {redact(_short(str(exc)), url)}",
-                "check DATABASE_URL: postgresql://USER:PASSWORD@HOST:PORT/DBNAME "
-                "(tool-specific query parameters such as ?schema= are not libpq options)",
-            ),
-            source,
-        ) from None
+        raise _for(syntax_error(exc, url, source), source) from None
     except psycopg.Error as exc:
         what, hint = _classify(str(exc))
         raise _for(
