@@ -91,9 +91,7 @@ def test_annotation_fields_survive_the_runner() -> None:
         "endLine": "9",
         "title": "migration-guard avoid-drop-column",
     }
-    assert (
-        data == "drops column users.email: 100% of reads break\r\nnext line\nfix: expand, migrate, contract"
-    )
+    assert data == "drops column users.email: 100% of reads break\nnext line\nfix: expand, migrate, contract"
 
 
 @pytest.mark.parametrize(

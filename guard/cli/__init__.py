@@ -90,9 +90,12 @@ class LazyGroup(click.Group):
 
 def report_error(exc: GuardError) -> None:
     """Print an expected failure as `migration-guard: error: ...` plus its hint, to stderr."""
-    click.echo(f"migration-guard: error: {exc.message}", err=True)
+    from guard.textsafe import one_line
+
+    # One line each, whatever the message quotes (a path, a multi-line Postgres error).
+    click.echo(f"migration-guard: error: {one_line(exc.message)}", err=True)
     if exc.hint:
-        click.echo(f"  hint: {exc.hint}", err=True)
+        click.echo(f"  hint: {one_line(exc.hint)}", err=True)
 
 
 @click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})

@@ -22,6 +22,7 @@ from guard.cli.common import (
     path_argument,
     settings_for,
 )
+from guard.textsafe import one_line, safe_line
 
 if TYPE_CHECKING:
     from guard.config import Settings
@@ -37,7 +38,11 @@ def _runtime(settings: Settings, env: str | None, database_url: str | None) -> R
 
 
 def _echo_err(line: str) -> None:
-    click.echo(line, err=True)
+    click.echo(safe_line(line), err=True)
+
+
+def _echo(line: str) -> None:
+    click.echo(safe_line(line))
 
 
 @click.command()
@@ -67,7 +72,7 @@ def safety(
     if fmt == "json":
         click.echo(json.dumps({"ok": True, **asdict(report)}, indent=2))
         return
-    click.echo(
+    _echo(
         f"ok: {report.marker_table} says {report.marker_env!r} as expected "
         f"(from {report.expected_source}) on {report.target}; hard lock {report.hard_lock}"
     )
@@ -143,11 +148,11 @@ def marker_init(
         click.echo(json.dumps({**asdict(result), "target": target}, indent=2))
         return
     if result.action == "created":
-        click.echo(f"created {result.table} = {env!r} on {target}")
+        _echo(f"created {result.table} = {env!r} on {target}")
     elif result.action == "unchanged":
-        click.echo(f"{result.table} already says {env!r} on {target}; nothing to do")
+        _echo(f"{result.table} already says {env!r} on {target}; nothing to do")
     else:
-        click.echo(f"changed {result.table} from {result.previous!r} to {env!r} on {target}")
+        _echo(f"changed {result.table} from {result.previous!r} to {env!r} on {target}")
 
 
 @marker.command("show")
@@ -183,7 +188,7 @@ def marker_show(
             "create it with `migration-guard marker init --env ENV`",
         )
     if fmt != "json":
-        click.echo(f"{reading.table} = {reading.env!r} on {target}")
+        _echo(f"{reading.table} = {reading.env!r} on {target}")
 
 
 @click.command()
@@ -208,7 +213,7 @@ def doctor(
         click.echo(json.dumps([asdict(c) for c in checks], indent=2))
     else:
         for c in checks:
-            click.echo(f"{c.level:7}  {c.topic:11}  {c.message}")
+            _echo(f"{c.level:7}  {c.topic:11}  {one_line(c.message)}")
             if c.hint and c.level in ("warning", "error"):
-                click.echo(f"{'':7}  {'':11}  hint: {c.hint}")
+                _echo(f"{'':7}  {'':11}  hint: {one_line(c.hint)}")
     sys.exit(exit_code(checks))

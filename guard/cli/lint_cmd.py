@@ -17,6 +17,7 @@ from guard.cli.common import (
     settings_for,
 )
 from guard.errors import InputError
+from guard.textsafe import safe_line
 
 
 @click.command()
@@ -227,7 +228,9 @@ def config_cmd(path: Path | None, fmt: str, config_file: Path | None, layout: st
         return
     from guard.config_toml import render_settings
 
-    click.echo(render_settings(items, settings.config_path), nl=False)
+    # Paths and sources quote the file system: each line printed safe (guard.textsafe).
+    text = render_settings(items, settings.config_path)
+    click.echo("".join(f"{safe_line(line)}\n" for line in text.splitlines()), nl=False)
 
 
 def _jsonable(value: object) -> object:

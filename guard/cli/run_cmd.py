@@ -27,6 +27,7 @@ from guard.cli.common import (
     resolve_migrations_dir,
     settings_for,
 )
+from guard.textsafe import one_line, safe_line
 
 if TYPE_CHECKING:
     from guard.config import Settings
@@ -37,7 +38,11 @@ if TYPE_CHECKING:
 
 
 def _err(line: str) -> None:
-    click.echo(line, err=True)
+    click.echo(safe_line(line), err=True)
+
+
+def _out(line: str) -> None:
+    click.echo(safe_line(line))
 
 
 def _setup(
@@ -130,31 +135,30 @@ def _render_plan(plan: Plan, fmt: str, extra: dict[str, Any] | None = None) -> N
     if fmt == "json":
         click.echo(json.dumps({**plan.as_dict(), **(extra or {})}, indent=2, default=str))
         return
+    # Ids come from file names and history rows, notes quote them: every line is printed safe.
     for a in plan.fully_applied:
-        click.echo(f"applied  {a.id}  {a.applied_at:%Y-%m-%d %H:%M:%S%z}  by {a.applied_by}")
+        _out(f"applied  {a.id}  {a.applied_at:%Y-%m-%d %H:%M:%S%z}  by {a.applied_by}")
     for a in plan.partial:
         what = "up" if a.status == "partial" else "rollback"
-        click.echo(
+        _out(
             f"partial  {a.id}  {a.statements_done} statements of its {what} done "
             f"(stopped {a.applied_at:%Y-%m-%d %H:%M:%S%z}, by {a.applied_by})"
         )
     for m in plan.not_started:
-        click.echo(f"pending  {m.id}")
+        _out(f"pending  {m.id}")
     drift = plan.drift
     for m, _ in drift.edited:
-        click.echo(f"drift    {m.id}: edited since it was applied (checksum differs)")
+        _out(f"drift    {m.id}: edited since it was applied (checksum differs)")
     for m, a in drift.reused:
-        click.echo(
-            f"drift    {m.id}: {m.version} is already applied as {a.id}; give the new migration a later version"
-        )
+        _out(f"drift    {m.id}: {m.version} is already applied as {a.id}; give the new migration a later version")
     for m, a in drift.ambiguous:
-        click.echo(f"drift    {m.id}: shares its version with {a.id}, recorded by an earlier build; it may have run")
+        _out(f"drift    {m.id}: shares its version with {a.id}, recorded by an earlier build; it may have run")
     for a in drift.missing:
-        click.echo(f"drift    {a.id}: applied, but no file")
+        _out(f"drift    {a.id}: applied, but no file")
     for m in drift.out_of_order:
-        click.echo(f"drift    {m.id}: pending but older than the newest applied migration")
+        _out(f"drift    {m.id}: pending but older than the newest applied migration")
     for note in (extra or {}).get("notes", []):
-        click.echo(f"note     {note}")
+        _out(f"note     {one_line(note)}")
     click.echo(
         f"{len(plan.fully_applied)} applied, {len(plan.partial)} partial, {len(plan.not_started)} pending, "
         f"{len(drift.edited) + len(drift.missing) + len(drift.out_of_order) + len(drift.reused) + len(drift.ambiguous)}"
@@ -170,20 +174,21 @@ def _render_report(report: RunReport, fmt: str) -> None:
         line = f"{o.status:16} {o.migration}  {o.duration_ms:.0f} ms"
         if o.attempts > 1:
             line += f"  ({o.attempts} attempts)"
-        click.echo(line)
+        _out(line)
         for u in o.locks:
-            click.echo(f"    lock {u.describe()}")
+            _out(f"    lock {u.describe()}")
         if o.error:
-            click.echo(f"    error at line {o.line}: {o.error}")
+            # Postgres errors span lines (DETAIL, HINT, CONTEXT): one line, parts joined with " | ".
+            _out(f"    error at line {o.line}: {one_line(o.error)}")
         for b in o.blockers:
-            click.echo(f"    {b.describe()}")
+            _out(f"    {one_line(b.describe())}")
         for note in o.notes:
-            click.echo(f"    note: {note}")
+            _out(f"    note: {one_line(note)}")
     for note in report.notes:
-        click.echo(note)
+        _out(one_line(note))
     if report.wait is not None:
-        click.echo(report.wait.message())
-        click.echo(f"  next: {report.wait.hint()}")
+        _out(one_line(report.wait.message()))
+        _out(f"  next: {one_line(report.wait.hint())}")
 
 
 def _run(fmt: str, call: Callable[[], RunReport]) -> RunReport:

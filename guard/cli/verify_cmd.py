@@ -25,6 +25,7 @@ from guard.cli.common import (
     settings_for,
 )
 from guard.errors import ConfigError, InputError
+from guard.textsafe import safe_line
 
 if TYPE_CHECKING:
     pass
@@ -186,7 +187,8 @@ def _terminate_as_interrupt() -> Iterator[None]:
 
 
 def _progress(done: int, total: int, migration: str, step: str) -> None:
-    click.echo(f"\r\033[K[{done}/{total}] {step} {migration} ({total - done} left)", err=True, nl=False)
+    shown = safe_line(f"[{done}/{total}] {step} {migration} ({total - done} left)")
+    click.echo(f"\r\033[K{shown}", err=True, nl=False)
 
 
 def _clear_progress() -> None:

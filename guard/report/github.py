@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import IO, TYPE_CHECKING
 
 from guard.model import Finding, Severity
+from guard.textsafe import safe_block, safe_line
 
 if TYPE_CHECKING:
     from guard.lint.engine import LintResult
@@ -39,6 +40,12 @@ def escape_property(text: str) -> str:
     return escape_data(text).replace(":", "%3A").replace(",", "%2C")
 
 
+def _shown(text: str) -> str:
+    """Text from files or SQL as an annotation shows it: each line safe (no ANSI escape, no control
+    character: see guard.textsafe), line breaks kept (the runner turns `%0A` back into them)."""
+    return "\n".join(safe_block(text))
+
+
 def repo_path(file: str, root: Path | None) -> str:
     """`file` (relative to the cwd) as a path relative to `root`, with forward slashes."""
     if root is None:
@@ -51,22 +58,23 @@ def repo_path(file: str, root: Path | None) -> str:
 
 
 def annotation(finding: Finding, root: Path | None = None) -> str:
-    """One `::error ...::message` line for a finding."""
-    props = [f"file={escape_property(repo_path(finding.file, root))}"]
+    """One `::error ...::message` line for a finding; every field shown safe (`safe_line` leaves an
+    ordinary path as it is, so GitHub still links the file)."""
+    props = [f"file={escape_property(safe_line(repo_path(finding.file, root)))}"]
     if finding.line >= 1:
         props.append(f"line={finding.line}")
         end = finding.end_line if finding.end_line is not None else finding.line
         if end > finding.line:
             props.append(f"endLine={end}")
-    props.append(f"title={escape_property(f'migration-guard {finding.rule}')}")
+    props.append(f"title={escape_property(safe_line(f'migration-guard {finding.rule}'))}")
     message = finding.message + (f"\nfix: {finding.fix}" if finding.fix else "")
-    return f"::{_COMMAND[finding.severity]} {','.join(props)}::{escape_data(message)}"
+    return f"::{_COMMAND[finding.severity]} {','.join(props)}::{escape_data(_shown(message))}"
 
 
 def write_annotations(result: LintResult, stream: IO[str], root: Path | None = None) -> None:
     """Every finding as an annotation line, and each notice as a `::notice::` line."""
     for notice in result.notices:
-        stream.write(f"::notice title=migration-guard::{escape_data(notice)}\n")
+        stream.write(f"::notice title=migration-guard::{escape_data(_shown(notice))}\n")
     for f in sorted(result.findings, key=lambda f: (f.file, f.line, f.rule)):
         stream.write(annotation(f, root) + "\n")
     stream.flush()
@@ -79,7 +87,7 @@ def render(result: LintResult, stream: IO[str], root: Path | None = None, **_: o
 
 def _cell(text: str) -> str:
     """Text safe inside one Markdown table cell."""
-    flat = " ".join(text.split())
+    flat = safe_line(" ".join(text.split()))
     return flat.replace("\\", "\\\\").replace("|", "\\|").replace("<", "&lt;").replace(">", "&gt;")
 
 
@@ -122,7 +130,7 @@ def summary_markdown(result: LintResult, root: Path | None = None) -> str:
                 body = f.message + (f"\nfix: {f.fix}" if f.fix else "")
                 fence = _fence(body)
                 lines += [f"**`{f.rule}`** `{_cell(repo_path(f.file, root))}:{f.line}`", ""]
-                lines += [fence + "text", body, fence, ""]
+                lines += [fence + "text", "\n".join(safe_block(body)), fence, ""]
             lines += ["</details>"]
     else:
         lines.append("No findings.")

@@ -20,6 +20,7 @@ from guard.model import Finding, Rule, Severity
 from guard.report.fingerprint import fingerprints
 from guard.report.github import repo_path
 from guard.report.ruledoc import rule_markdown, rule_text
+from guard.textsafe import safe_block, safe_line
 
 if TYPE_CHECKING:
     from guard.lint.engine import LintResult
@@ -62,7 +63,7 @@ def result_object(finding: Finding, rule_index: int | None, root: Path | None) -
     """A SARIF `result` for one finding."""
     start = max(finding.line, 1)
     end = max(finding.end_line if finding.end_line is not None else start, start)
-    text = finding.message + (f"\nfix: {finding.fix}" if finding.fix else "")
+    text = "\n".join(safe_block(finding.message + (f"\nfix: {finding.fix}" if finding.fix else "")))
     result: dict[str, Any] = {
         "ruleId": finding.rule,
         "level": _LEVEL[finding.severity],
@@ -114,7 +115,7 @@ def as_document(result: LintResult, root: Path | None = None) -> dict[str, Any]:
                 "executionSuccessful": True,
                 "exitCode": result.exit_code,
                 "toolExecutionNotifications": [
-                    {"message": {"text": n}, "level": "note"} for n in result.notices
+                    {"message": {"text": safe_line(n)}, "level": "note"} for n in result.notices
                 ],
             }
         ],

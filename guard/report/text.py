@@ -12,6 +12,7 @@ from typing import IO, TYPE_CHECKING
 
 from guard.lint.locks import with_effect
 from guard.model import Severity
+from guard.textsafe import safe_block, safe_line
 
 if TYPE_CHECKING:
     from guard.lint.engine import LintResult
@@ -35,18 +36,20 @@ def render(result: LintResult, stream: IO[str], **_: object) -> None:
     def paint(text: str, code: str) -> str:
         return f"{code}{text}{_RESET}" if colour else text
 
-    out: list[str] = [f"note: {notice}\n" for notice in result.notices]
+    out: list[str] = [f"note: {safe_line(notice)}\n" for notice in result.notices]
     write = out.append
     findings = sorted(result.findings, key=lambda f: (f.file, f.line, f.rule))
-    for file, group in groupby(findings, key=lambda f: f.file):
+    for raw_file, group in groupby(findings, key=lambda f: f.file):
+        # Paths, names and messages quote files and SQL: one escaped line each (see guard.textsafe).
+        file = safe_line(raw_file)
         write(paint(file, _BOLD) + "\n")
         for f in group:
             sev = paint(f"{f.severity!s:7}", _COLOURS[f.severity])
-            write(f"  {file}:{f.line}  {sev} {f.rule}  {f.message}\n")
+            write(f"  {file}:{f.line}  {sev} {safe_line(f.rule)}  {safe_line(f.message)}\n")
             if f.lock:
-                write(paint(f"      lock: {with_effect(f.lock)}", _DIM) + "\n")
+                write(paint(f"      lock: {safe_line(with_effect(f.lock))}", _DIM) + "\n")
             if f.fix:
-                for i, line in enumerate(f.fix.splitlines()):
+                for i, line in enumerate(safe_block(f.fix.rstrip("\n"))):
                     prefix = "      fix: " if i == 0 else "           "
                     write(paint(prefix + line, _DIM) + "\n")
         write("\n")

@@ -6,6 +6,7 @@ import json
 from typing import IO, TYPE_CHECKING, Any
 
 from guard.errors import ConfigError
+from guard.textsafe import safe_block, safe_line
 
 if TYPE_CHECKING:
     from guard.verify import VerifyResult
@@ -34,21 +35,22 @@ def render_text(result: VerifyResult, stream: IO[str], elapsed: float) -> None:
     by_migration: dict[str | None, list[Any]] = {}
     for f in result.findings:
         by_migration.setdefault(f.migration, []).append(f)
-    stream.write(f"verify on {result.server}\n")
+    stream.write(f"verify on {safe_line(result.server)}\n")
     for o in result.outcomes:
         label = {"ok": "ok", "failed": "FAILED", "applied": "applied", "not-reached": "skipped"}[o.status]
-        stream.write(f"  {label:8} {o.id}\n")
+        stream.write(f"  {label:8} {safe_line(o.id)}\n")
         for f in by_migration.get(o.id, []):
-            stream.write(f"      {f.file}:{f.line}  {f.rule}  {f.message}\n")
+            stream.write(f"      {safe_line(f.file)}:{f.line}  {safe_line(f.rule)}  {safe_line(f.message)}\n")
             if f.fix:
-                stream.write(f"          fix: {f.fix}\n")
+                fix = safe_block(f.fix.rstrip("\n"))
+                stream.write(f"          fix: {fix[0]}\n" + "".join(f"               {x}\n" for x in fix[1:]))
     drift = by_migration.get(None, [])
     if result.schema_checked:
         stream.write(f"schema file: {'matches' if not drift else f'{len(drift)} difference(s)'}\n")
         for f in drift:
-            stream.write(f"      {f.file}  {f.rule}  {f.message}\n")
+            stream.write(f"      {safe_line(f.file)}  {safe_line(f.rule)}  {safe_line(f.message)}\n")
     for notice in result.notices:
-        stream.write(f"note: {notice}\n")
+        stream.write(f"note: {safe_line(notice)}\n")
     s, t = result.summary(), result.timings
     verdict = "failed" if result.exit_code else "passed"
     stream.write(
