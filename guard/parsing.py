@@ -99,7 +99,11 @@ def _split(text: str, first_line: int, *, simple_statements: bool) -> tuple[list
         nonlocal pending
         body_start = _significant_start(text, start, end)
         if body_start is None:
-            return
+            if not (unterminated and end == n):
+                return
+            # An unterminated `/*` runs to the end of the file: Postgres refuses the file, so it
+            # must not vanish as a comment; keep it as a statement that says so.
+            body_start = len(text) - len(text[start:].lstrip())
         body = text[body_start:end].rstrip()
         line = line_of(body_start)
         statements.append(

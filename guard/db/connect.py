@@ -21,6 +21,7 @@ from guard.db.dsn import (
     syntax_error,
     target_parts,
 )
+from guard.db.pgerror import pg_message
 from guard.db.redact import MASK, redact
 from guard.errors import ConfigError, DatabaseError, GuardError
 
@@ -145,9 +146,7 @@ def database_error(exc: Exception, url: str | None = None) -> DatabaseError:
     """
     import psycopg
 
-    diag = getattr(exc, "diag", None)
-    primary = (getattr(diag, "message_primary", None) or str(exc)).strip()
-    text = redact(_short(primary), url)
+    text = redact(_short(pg_message(exc)), url)
     if isinstance(exc, psycopg.errors.InsufficientPrivilege):
         return DatabaseError(
             f"the database refused: {text}",

@@ -69,10 +69,9 @@ def run_statements(
             # No parameters: psycopg sends the text as is, so `%` in SQL is safe.
             conn.execute(stmt.text)
         except psycopg.Error as exc:
-            diag = getattr(exc, "diag", None)
-            message = (
-                diag.message_primary if diag is not None and diag.message_primary else str(exc)
-            ).strip()
+            from guard.db.pgerror import pg_message
+
+            message = pg_message(exc)  # primary | DETAIL | HINT, one line
             raise StatementFailure(
                 stmt.line, stmt.text, message, getattr(exc, "sqlstate", None), done
             ) from None

@@ -213,8 +213,9 @@ def _failures_audited(session: Session, ids: list[str], report: RunReport, lost_
 
 def _lost(exc: Exception) -> str:
     from guard.db.connect import redact
+    from guard.db.pgerror import pg_message
 
-    return f"database connection lost or failed: {redact(str(exc).strip())}"
+    return f"database connection lost or failed: {redact(pg_message(exc))}"
 
 
 def _waited(ctx: RunnerContext, migrations: Sequence[Migration], wait: ContractWait, dry: bool) -> ContractWait:

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING
 from guard import __version__
 from guard.db.history import ensure_tables, write_audit
 from guard.db.locks import acquire, lock_key, release
+from guard.db.pgerror import pg_message
 from guard.errors import DatabaseError, GuardError, LockBusyError
 
 if TYPE_CHECKING:
@@ -133,7 +134,7 @@ class Session:
             )
         except psycopg.Error as exc:
             raise DatabaseError(
-                f"could not write the audit row ({outcome}): {str(exc).strip()}",
+                f"could not write the audit row ({outcome}): {pg_message(exc)}",
                 "the database stays at a migration boundary; check the connection and run again",
             ) from None
 

@@ -274,6 +274,13 @@ def walk_sql_files(root: Path, exclude: Sequence[str] = ()) -> tuple[list[SqlFil
             rel = prefix + d
             if d.startswith(".") or d in SKIPPED_DIRS or (exclude and is_excluded(rel, exclude)):
                 continue
+            if d.lower().endswith(".sql"):
+                # Walking into it would skip the migration it stands for (an `up.sql` that is a folder
+                # leaves its down an orphan): refuse instead of linting around the hole.
+                raise InputError(
+                    f"{shown(Path(base + d))}: is a directory, where a migration file is expected",
+                    "a migration must be a file: replace the directory with the SQL file, or rename it",
+                )
             if os.path.islink(base + d):
                 links.append(PurePosixPath(rel))
                 continue
