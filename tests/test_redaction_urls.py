@@ -235,7 +235,11 @@ def test_nothing_written_or_printed_holds_the_password(special_db: str, folder: 
         assert result.exception is None or isinstance(result.exception, SystemExit), (args, printed[-1])
         assert result.exit_code in (0, 1) or args[0] == "verify", (args, printed[-1])
     everything = "\n".join(printed) + _every_stored_text(special_db)
-    assert "running:" in everything and "--password=***" in everything
+    with psycopg.connect(special_db) as conn:
+        row = conn.execute("SELECT target FROM migration_guard.audit WHERE action = 'exec' LIMIT 1").fetchone()
+    assert row is not None and "--password=***" in row[0] and "PGPASSWORD=***" in row[0], row
+    assert "--database-url 'postgresql://" in row[0], row  # the command stays readable
+    assert "running:" in everything
     leaked = sorted(f for f in fragments if f in everything)
     assert not leaked, (leaked, everything)
 
