@@ -7,7 +7,9 @@ overrides), and the real process environment always wins. Files are read with
 came from, because a refusal must say where its expectation came from.
 
 `CONFIRM_PROD_MIGRATE` is deliberately not resolved here: the hard lock reads it
-from the process environment only (see `guard.db.hardlock`).
+from the process environment only (see `guard.db.hardlock`). `DATABASE_URL` is
+resolved here with its source, and a production run refuses any source but the
+process environment (see `guard.gates.check_prod_settings`).
 """
 
 from __future__ import annotations
