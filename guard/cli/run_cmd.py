@@ -177,8 +177,7 @@ def _render_report(report: RunReport, fmt: str) -> None:
         _out(line)
         for u in o.locks:
             _out(f"    lock {u.describe()}")
-        if o.error:
-            # Postgres errors span lines (DETAIL, HINT, CONTEXT): one line, parts joined with " | ".
+        if o.error:  # Postgres's DETAIL/HINT lines joined with " | "
             _out(f"    error at line {o.line}: {one_line(o.error)}")
         for b in o.blockers:
             _out(f"    {one_line(b.describe())}")
