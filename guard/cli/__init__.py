@@ -55,6 +55,10 @@ COMMANDS: dict[str, tuple[str, str]] = {
         "guard.cli.run_cmd:exec_cmd",
         "Run the safety gates, then another migration tool, passing its exit code through.",
     ),
+    "audit": (
+        "guard.cli.audit_cmd:audit",
+        "Check the audit trail for tampering, or acknowledge tampering and re-arm it.",
+    ),
     "verify": (
         "guard.cli.verify_cmd:verify",
         "Prove each down migration undoes its up on a throwaway Postgres.",

@@ -364,6 +364,9 @@ def write_audit(
             " VALUES (%s, %s, %s, %s, %s::jsonb, %s, %s, %s)"
         ).format(_ident(schema)),
         (run_id, actor, action, target, json.dumps(list(attempted)), outcome, error, tool_version),
+        # Never a prepared plan: one prepared while a `DO INSTEAD NOTHING` rule sat on the table
+        # has no relation left to be invalidated by, and keeps discarding rows after the rule is gone.
+        prepare=False,
     )
 
 

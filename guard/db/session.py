@@ -39,7 +39,8 @@ class RunnerContext:
     out: Callable[[str], None] = lambda line: None
     tool_version: str = __version__
     #: The environment the gates confirmed (the marker matched it): where the lint gate and the
-    #: contract window bind depends on it. Production unless told otherwise, so gates fail closed.
+    #: contract window bind depends on it. Production unless told otherwise, so gates fail closed;
+    #: a tampered audit trail refuses the run on prod and is re-armed with a warning elsewhere.
     env: str = "prod"
 
 
@@ -47,12 +48,19 @@ class Session:
     """Runner lock + work lock held, history tables present, audit rows tagged with one run id."""
 
     def __init__(
-        self, ctx: RunnerContext, action: str, target: str | None = None, *, read_only: bool = False
+        self,
+        ctx: RunnerContext,
+        action: str,
+        target: str | None = None,
+        *,
+        read_only: bool = False,
+        check_trail: bool = True,
     ) -> None:
         self.ctx = ctx
         #: A dry run: never create the history tables; audit only where the audit table exists.
         self.read_only = read_only
         self._can_audit = True
+        self.check_trail = check_trail
         self.action = action
         self.target = target
         self.run_id = uuid.uuid4().hex
@@ -77,6 +85,8 @@ class Session:
                 key = lock_key(self.schema, role)
                 acquire(conn, key, wait, what=what, out=ctx.out)
                 self._keys.append((conn, key))
+            if self.check_trail:
+                self._check_trail()
             if read_only := self.read_only:
                 from guard.db.history import audit_exists
 
@@ -91,6 +101,21 @@ class Session:
             self._release()
             raise
         return self
+
+    def _check_trail(self) -> None:
+        """Tampering refuses (prod) or is re-armed with a warning; an older trail is armed."""
+        from guard.db.audit_guard import check_before_run
+        from guard.db.hardlock import PROD
+
+        check_before_run(
+            self.ctx.conn,
+            self.schema,
+            strict=self.ctx.env == PROD,
+            writes=not self.read_only,
+            action=self.action,
+            record=lambda action, outcome, error: self.audit(outcome, (), error, action=action),
+            out=self.ctx.out,
+        )
 
     def _audit_busy(self, exc: LockBusyError) -> None:
         """A run refused because another holds the lock is an attempt too: record it when the
@@ -111,8 +136,16 @@ class Session:
             release(conn, key)
         self._keys.clear()
 
-    def audit(self, outcome: str, attempted: Sequence[str] = (), error: str | None = None) -> None:
-        """Append an audit row on the lock connection (autocommit: it survives any rollback).
+    def audit(
+        self,
+        outcome: str,
+        attempted: Sequence[str] = (),
+        error: str | None = None,
+        *,
+        action: str | None = None,
+    ) -> None:
+        """Append an audit row on the lock connection (autocommit: it survives any rollback);
+        `action` defaults to the session's.
 
         A read-only session on a database without the audit table writes nothing."""
         import psycopg
@@ -125,7 +158,7 @@ class Session:
                 self.schema,
                 run_id=self.run_id,
                 actor=self.actor,
-                action=self.action,
+                action=action or self.action,
                 target=self.target,
                 attempted=attempted,
                 outcome=outcome,
