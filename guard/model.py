@@ -150,3 +150,5 @@ class Rule:
     check: Callable[[Any, FileContext], Iterable[Hit]] | None = field(default=None, compare=False, repr=False)
     #: Rules that look at files/migrations as a whole rather than statements.
     scope: str = "statement"
+    #: False for rules no `ignore` directive, `disable` or `severity` setting can silence.
+    suppressible: bool = True

@@ -13,10 +13,9 @@ from runner_helpers import history_versions, mig, runner_ctx
 
 from guard.cli import cli
 from guard.config import Settings
-from guard.db.marker import init_marker
-
 from guard.db.audit_guard import ACK_ACTION, CHECK_ACTION, acknowledge, inspect_trail
 from guard.db.history import ensure_tables, read_audit, write_audit
+from guard.db.marker import init_marker
 from guard.db.runner import Session, migrate
 from guard.errors import SafetyError
 

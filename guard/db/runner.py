@@ -35,6 +35,7 @@ from guard.db.plan import Plan, build_plan, check_drift, check_duplicates, contr
 from guard.db.session import RunnerContext, Session
 from guard.db.txplan import check_all
 from guard.errors import DatabaseError, GuardError, InputError, SafetyError
+from guard.lint.protected import refuse_touches
 from guard.model import Migration, version_key
 
 if TYPE_CHECKING:
@@ -122,6 +123,7 @@ def migrate(
         try:
             check_duplicates(migrations)
             check_all(plan.pending, ctx.settings)  # transaction control, preconditions
+            refuse_touches(plan.pending, ctx.settings)
             if warning := run_lint_gate(lint_gate, plan.pending, ctx.settings, ctx.env):
                 ctx.out(warning)
                 report.notes.append(warning)
@@ -299,6 +301,7 @@ def rollback(
             _check_rollback_to(to, plan)
             todo = _rollback_targets(chosen, files)
             check_all([m for m, _ in todo], ctx.settings, "down")
+            refuse_touches([m for m, _ in todo], ctx.settings, "down")
         except GuardError as exc:
             raise session.refuse(exc, ids) from None
         rekey_history(ctx.conn, ctx.settings.history_schema, plan.rekeyed)
@@ -394,6 +397,7 @@ def gate_check(
     plan = read_plan(ctx.conn, migrations, ctx.settings)
     try:
         checked = plan.pending if plan.applied else list(plan.migrations)
+        refuse_touches(checked, ctx.settings)
         if warning := run_lint_gate(lint_gate, checked, ctx.settings, ctx.env):
             ctx.out(warning)
         if plan.applied:

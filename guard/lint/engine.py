@@ -176,7 +176,7 @@ def lint_migration(
         rule: Rule, hit: Hit, stmt: Statement | None, stmt_suppressions: Sequence[Suppression]
     ) -> None:
         for s in (*stmt_suppressions, *directives.file_suppressions):
-            if rule.id in s.rules:
+            if rule.id in s.rules and rule.suppressible:
                 used.add(s.line)
                 return
         line = hit.line if hit.line is not None else (stmt.line if stmt else migration.up_line)
@@ -188,7 +188,7 @@ def lint_migration(
         findings.append(
             Finding(
                 rule=rule.id,
-                severity=settings.severity_of(rule.id, rule.severity),
+                severity=settings.severity_of(rule.id, rule.severity) if rule.suppressible else rule.severity,
                 file=hit.file or path,
                 line=line,
                 end_line=end_line,
@@ -225,10 +225,12 @@ def lint_migration(
     if meta_unused is not None and meta_unused.id not in settings.disable:
         for s in (*statement_suppressions, *directives.file_suppressions):
             if s.line not in used:
+                locked = sorted(r for r in s.rules if r in known and not known[r].suppressible)
                 report(
                     meta_unused,
                     Hit(
-                        f"suppression of {', '.join(sorted(s.rules))} silenced nothing",
+                        f"suppression of {', '.join(sorted(s.rules))} silenced nothing"
+                        + (f" ({', '.join(locked)} cannot be suppressed)" if locked else ""),
                         "remove the directive, or move it to the line before the statement it is for",
                         line=s.line,
                     ),

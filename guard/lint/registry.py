@@ -15,6 +15,7 @@ from types import MappingProxyType
 from typing import Any
 
 from guard.config import Settings, check_rule_names
+from guard.errors import ConfigError
 from guard.model import Hit, Rule, Severity
 
 #: Rule modules, one per family. Add a module here when adding a family.
@@ -33,6 +34,7 @@ RULE_MODULES = (
     "guard.lint.rules.hygiene",
     "guard.lint.rules.changeset",
     "guard.lint.rules.verification",
+    "guard.lint.rules.protected",
 )
 
 
@@ -49,6 +51,7 @@ def rule(
     heads: Iterable[str] = (),
     lock: str | None = None,
     scope: str = "statement",
+    suppressible: bool = True,
 ) -> Callable[[Callable[..., Iterable[Hit]] | None], Rule]:
     """Declare a rule. Decorate the check function; the module global becomes the `Rule`.
 
@@ -71,6 +74,7 @@ def rule(
             lock=lock,
             check=check,
             scope=scope,
+            suppressible=suppressible,
         )
 
     return wrap
@@ -106,7 +110,16 @@ def get_rule(rule_id: str) -> Rule:
 
 
 def selected_rules(settings: Settings) -> list[Rule]:
-    """Rules enabled by the settings, with unknown ids in the config refused."""
+    """Rules enabled by the settings, with unknown ids in the config refused, and rules that
+    cannot be silenced refused in `disable` and `severity`."""
     rules = all_rules()
     check_rule_names(settings, rules.keys())
+    for key, names in (("disable", settings.disable), ("severity", settings.severity.keys())):
+        locked = sorted(n for n in names if not rules[n].suppressible)
+        if locked:
+            raise ConfigError(
+                f"{settings.source_of(key)}: {key} names {', '.join(locked)}, which cannot be "
+                "disabled or lowered: it keeps migrations away from what only migration-guard may change",
+                f"remove {', '.join(locked)} from {key}",
+            )
     return [r for r in rules.values() if r.id not in settings.disable]
