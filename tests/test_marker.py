@@ -88,20 +88,29 @@ def test_verify_accepts_a_match(any_db: str) -> None:
         assert verify_marker(conn, SETTINGS, "dev", "--env flag", TARGET).env == "dev"
 
 
+NOT_INIT = "the table `migration-guard marker init` creates"
+
+
 @pytest.mark.parametrize(
     ("setup", "found"),
     [
         (None, "the table does not exist"),
-        ([], "the table has no row"),
-        ([(1, "dev"), (1, "prod")], "the table has 2 rows, not one"),
-        ([(1, "dev"), (1, "dev"), (1, "dev"), (1, "dev")], "the table has 3 or more rows, not one"),
-        ([(1, None)], "env is NULL"),
-        ([(1, "staging")], "env is 'staging', not one of the configured environments (dev, prod)"),
-        ([(7, "dev")], "the row has id 7, not 1"),
+        ("DELETE FROM bk_env_marker", "the table has no row"),
+        (
+            "ALTER TABLE bk_env_marker DROP CONSTRAINT bk_env_marker_env_check;"
+            " UPDATE bk_env_marker SET env = 'staging';"
+            " ALTER TABLE bk_env_marker ADD CHECK (env IN ('dev', 'prod', 'staging'))",
+            "env is 'staging', not one of the configured environments (dev, prod)",
+        ),
+        ([(1, "dev"), (1, "prod")], f"env is not NOT NULL as in {NOT_INIT}"),
+        ([(7, "dev")], NOT_INIT),
     ],
 )
-def test_verify_fails_closed(conn: psycopg.Connection, setup: list | None, found: str) -> None:
-    if setup is not None:
+def test_verify_fails_closed(conn: psycopg.Connection, setup: list | str | None, found: str) -> None:
+    if isinstance(setup, str):
+        init_marker(conn, SETTINGS, "dev")
+        conn.execute(setup)  # type: ignore[arg-type]
+    elif setup is not None:
         _make_table(conn, setup)
     with pytest.raises(SafetyError) as err:
         verify_marker(conn, SETTINGS, "dev", "NODE_ENV unset (default dev)", TARGET)
@@ -165,3 +174,66 @@ def test_locked_marker_table_times_out_and_fails_closed(fresh_db: str) -> None:
         locker.rollback()
         # Once the lock is gone the same connection passes: the refusal left no aborted transaction.
         assert verify_marker(conn, SETTINGS, "dev", "x", TARGET).env == "dev"
+
+
+@pytest.mark.parametrize(
+    ("impostor", "found"),
+    [
+        ("CREATE VIEW bk_env_marker AS SELECT 1 AS id, 'dev'::text AS env", f"it is a view, not {NOT_INIT}"),
+        (
+            "CREATE MATERIALIZED VIEW bk_env_marker AS SELECT 1 AS id, 'dev'::text AS env",
+            "it is a materialized view",
+        ),
+        (
+            "CREATE TABLE bk_env_marker (id int PRIMARY KEY, env text NOT NULL);"
+            " INSERT INTO bk_env_marker VALUES (1, 'dev')",
+            "it lacks the CHECK (id = 1) constraint",
+        ),
+        (
+            "CREATE TABLE bk_env_marker (id int PRIMARY KEY CHECK (id = 1), env text NOT NULL);"
+            " INSERT INTO bk_env_marker VALUES (1, 'dev')",
+            "it lacks the CHECK constraint on env",
+        ),
+        (
+            "CREATE TABLE bk_env_marker (id bigint PRIMARY KEY CHECK (id = 1), env text NOT NULL"
+            " CHECK (env IN ('dev', 'prod'))); INSERT INTO bk_env_marker VALUES (1, 'dev')",
+            "it lacks the columns id integer and env text",
+        ),
+        (
+            "CREATE TABLE bk_env_marker (id int PRIMARY KEY, env text NOT NULL CHECK (env IN ('dev', 'prod')));"
+            " INSERT INTO bk_env_marker VALUES (1, 'dev');"
+            " ALTER TABLE bk_env_marker ADD CHECK (id = 1) NOT VALID",
+            "it lacks the CHECK (id = 1) constraint",
+        ),
+        (
+            "CREATE TABLE bk_env_marker (id integer PRIMARY KEY CHECK (id = 1),"
+            " env text NOT NULL CHECK (env IN ('dev', 'prod')));"
+            " CREATE TABLE marker_child () INHERITS (bk_env_marker); INSERT INTO marker_child VALUES (1, 'dev')",
+            "other tables inherit from it",
+        ),
+    ],
+)
+def test_only_the_table_init_creates_is_a_marker(conn: psycopg.Connection, impostor: str, found: str) -> None:
+    conn.execute(impostor)  # type: ignore[arg-type]
+    with pytest.raises(SafetyError) as err:
+        verify_marker(conn, SETTINGS, "dev", "--env flag", TARGET)
+    assert found in err.value.message and "public.bk_env_marker" in err.value.message
+    assert "rename or drop public.bk_env_marker" in (err.value.hint or "")
+    with pytest.raises(SafetyError, match=r"cannot initialise marker table public\.bk_env_marker"):
+        init_marker(conn, SETTINGS, "dev")  # CREATE TABLE IF NOT EXISTS would have skipped it
+
+
+def test_a_marker_in_another_schema_on_search_path_is_not_the_marker(fresh_db: str) -> None:
+    with connect(fresh_db) as conn:
+        conn.execute("CREATE SCHEMA shadow")
+        shadow = replace(SETTINGS, marker_schema="shadow")
+        init_marker(conn, shadow, "dev")
+        dbname = conn.info.dbname
+        conn.execute(f'ALTER DATABASE "{dbname}" SET search_path = shadow, public')  # type: ignore[arg-type]
+    with connect(fresh_db) as conn:
+        assert conn.execute("SELECT env FROM bk_env_marker").fetchone() == ("dev",)  # what search_path finds
+        with pytest.raises(SafetyError, match="the table does not exist"):
+            verify_marker(conn, SETTINGS, "dev", "--env flag", TARGET)
+        init_marker(conn, SETTINGS, "prod", prod_unlocked=True)
+        assert verify_marker(conn, SETTINGS, "prod", "--env flag", TARGET).env == "prod"
+        assert conn.execute("SELECT env FROM bk_env_marker").fetchone() == ("dev",)

@@ -25,7 +25,10 @@ def verify_databases(admin_url: str) -> list[str]:
 
 def mark(url: str, env: str) -> None:
     with psycopg.connect(url, autocommit=True) as conn:
-        conn.execute("CREATE TABLE bk_env_marker (id int PRIMARY KEY CHECK (id = 1), env text NOT NULL)")
+        conn.execute(
+            "CREATE TABLE bk_env_marker (id integer PRIMARY KEY CHECK (id = 1),"
+            " env text NOT NULL CHECK (env IN ('dev', 'prod', 'staging')))"
+        )
         conn.execute("INSERT INTO bk_env_marker VALUES (1, %s)", (env,))
 
 

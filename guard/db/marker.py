@@ -28,6 +28,7 @@ LOCK_TIMEOUT = "2s"
 STATEMENT_TIMEOUT = "5s"
 NO_TABLE = "the table does not exist"
 NO_ROW = "the table has no row"
+MADE_BY_INIT = "the table `migration-guard marker init` creates"
 
 
 @dataclass(frozen=True)
@@ -105,12 +106,9 @@ def read_marker(conn: psycopg.Connection, settings: Settings) -> MarkerReading:
     try:
         with conn.transaction():
             _set_timeouts(conn)
-            exists = conn.execute(
-                "SELECT to_regclass(%s) IS NOT NULL",
-                (sql.Identifier(settings.marker_schema, settings.marker_table).as_string(conn),),
-            ).fetchone()
-            if not exists or not exists[0]:
-                return MarkerReading(table, None, NO_TABLE)
+            shape = marker_shape_problem(conn, settings)
+            if shape is not None:
+                return MarkerReading(table, None, shape)
             # LIMIT 3: enough to tell "one" from "several" without reading a runaway table.
             rows = conn.execute(
                 sql.SQL("SELECT id, env::text FROM {} LIMIT 3").format(_ident(settings))
@@ -141,6 +139,58 @@ def read_marker(conn: psycopg.Connection, settings: Settings) -> MarkerReading:
     return MarkerReading(table, env, None, 1)
 
 
+_KINDS = {"v": "a view", "m": "a materialized view", "p": "a partitioned table", "f": "a foreign table"}
+
+
+def marker_shape_problem(conn: psycopg.Connection, settings: Settings) -> str | None:
+    """None when the marker is the table `init_marker` creates, in exactly the configured schema
+    (never one found through search_path); else what differs (`NO_TABLE` when absent).
+
+    The marker is trusted because its constraints make a second row or an unknown value
+    impossible: a view, another relation kind, or a table without those constraints (or with
+    them NOT VALID, or with inheriting tables whose rows a plain read includes) is refused.
+    """
+    rel = conn.execute(
+        "SELECT c.oid, c.relkind, c.relhassubclass FROM pg_class c JOIN pg_namespace n"
+        " ON n.oid = c.relnamespace WHERE n.nspname = %s AND c.relname = %s",
+        (settings.marker_schema, settings.marker_table),
+    ).fetchone()
+    if rel is None:
+        return NO_TABLE
+    oid, kind, children = rel
+    made = MADE_BY_INIT
+    if kind != "r":
+        return f"it is {_KINDS.get(kind, 'not a table')}, not {made}"
+    if children:
+        return f"other tables inherit from it (a read would include their rows), so it is not {made}"
+    columns = {
+        r[0]: (r[1], r[2])
+        for r in conn.execute(
+            "SELECT attname, format_type(atttypid, atttypmod), attnotnull FROM pg_attribute"
+            " WHERE attrelid = %s AND attnum > 0 AND NOT attisdropped",
+            (oid,),
+        ).fetchall()
+    }
+    if columns.get("id", ("",))[0] != "integer" or columns.get("env", ("",))[0] != "text":
+        return f"it lacks the columns id integer and env text of {made}"
+    if not columns["env"][1]:
+        return f"env is not NOT NULL as in {made}"
+    constraints = conn.execute(
+        "SELECT c.contype, pg_get_constraintdef(c.oid),"
+        " ARRAY(SELECT a.attname::text FROM pg_attribute a WHERE a.attrelid = c.conrelid"
+        " AND a.attnum = ANY(c.conkey) ORDER BY a.attname)"
+        " FROM pg_constraint c WHERE c.conrelid = %s AND c.convalidated",
+        (oid,),
+    ).fetchall()
+    if not any(t == "p" and cols == ["id"] for t, _, cols in constraints):
+        return f"it lacks the primary key on id of {made}"
+    if not any(t == "c" and d == "CHECK ((id = 1))" for t, d, _ in constraints):
+        return f"it lacks the CHECK (id = 1) constraint of {made}"
+    if not any(t == "c" and cols == ["env"] for t, _, cols in constraints):
+        return f"it lacks the CHECK constraint on env of {made}"
+    return None
+
+
 def verify_marker(
     conn: psycopg.Connection, settings: Settings, expected: str, expected_source: str, target: str
 ) -> MarkerReading:
@@ -153,6 +203,11 @@ def verify_marker(
             hint = f"if this really is the {expected} database, mark it once: `migration-guard marker init {flags}`"
             if expected == PROD:
                 hint += f" with {LOCK_VAR}=YES"
+        elif MADE_BY_INIT in reading.problem:
+            hint = (
+                f"rename or drop {reading.table} (keep its row), then mark the database with "
+                f"`migration-guard marker init --env {expected}`"
+            )
         else:
             hint = f"fix the marker row by hand, or re-create it with `migration-guard marker init --env {expected} --force`"
         raise SafetyError(
@@ -201,6 +256,12 @@ def init_marker(
                     " updated_at timestamptz NOT NULL DEFAULT now())"
                 ).format(_ident(settings), allowed)
             )
+            shape = marker_shape_problem(conn, settings)
+            if shape is not None:
+                raise SafetyError(
+                    f"cannot initialise marker table {table}: {shape}",
+                    f"rename or drop {table} (keep its row), then run `migration-guard marker init` again",
+                )
             rows = conn.execute(
                 sql.SQL("SELECT id, env FROM {} FOR UPDATE").format(_ident(settings))
             ).fetchall()
