@@ -237,3 +237,37 @@ def test_a_marker_in_another_schema_on_search_path_is_not_the_marker(fresh_db: s
         init_marker(conn, SETTINGS, "prod", prod_unlocked=True)
         assert verify_marker(conn, SETTINGS, "prod", "--env flag", TARGET).env == "prod"
         assert conn.execute("SELECT env FROM bk_env_marker").fetchone() == ("dev",)
+
+
+def test_demoting_prod_prints_the_banner_and_is_audited(
+    fresh_db: str, tmp_path: object, clean_env: pytest.MonkeyPatch
+) -> None:
+    from click.testing import CliRunner
+
+    from guard.cli import cli
+    from guard.db.history import read_audit
+    from guard.db.marker import MARKER_ACTION
+
+    clean_env.chdir(str(tmp_path))
+
+    def run(*args: str, lock: bool) -> tuple[int, str]:
+        env = {"DATABASE_URL": fresh_db, **({"CONFIRM_PROD_MIGRATE": "YES"} if lock else {})}
+        result = CliRunner().invoke(cli, ["marker", "init", *args], env=env, catch_exceptions=False)
+        return result.exit_code, result.stderr
+
+    assert run("--env", "prod", "--allow-prod", lock=True)[0] == 0
+    code, err = run("--env", "dev", "--force", lock=False)
+    assert code == 2 and "without the production hard lock" in err
+    assert "changing a production marker to 'dev'" in err and "production target: host=" in err
+    code, err = run("--env", "dev", "--force", lock=True)
+    assert code == 0 and "changing a production marker to 'dev'" in err and "production target:" in err
+    with connect(fresh_db) as conn:
+        assert read_marker(conn, SETTINGS).env == "dev"
+        rows = [(e.action, e.target, e.outcome) for e in reversed(read_audit(conn, "migration_guard"))]
+    assert rows == [
+        (MARKER_ACTION, "unmarked -> prod", "started"),
+        (MARKER_ACTION, "unmarked -> prod", "ok"),
+        (MARKER_ACTION, "prod -> dev", "refused"),
+        (MARKER_ACTION, "prod -> dev", "started"),
+        (MARKER_ACTION, "prod -> dev", "ok"),
+    ]

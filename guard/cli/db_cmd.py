@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import socket
 import sys
 from collections.abc import Callable
 from dataclasses import asdict
@@ -115,7 +116,8 @@ def marker_init(
     """
     from guard.db.connect import connect, describe_connection
     from guard.db.hardlock import PROD
-    from guard.db.marker import init_marker
+    from guard.db.marker import init_marker, init_marker_audited, read_marker
+    from guard.db.session import RunnerContext
     from guard.errors import GuardError, SafetyError
     from guard.gates import check_hard_lock, check_prod_settings, describe_sources
 
@@ -143,7 +145,17 @@ def marker_init(
         if env == PROD:
             for line in describe_sources(runtime, target):
                 _echo_err(line)
-        result = init_marker(conn, settings, env, allow_change=force, prod_unlocked=unlocked)
+        before = read_marker(conn, settings)
+        if before.env != PROD and env != PROD:
+            result = init_marker(conn, settings, env, allow_change=force, prod_unlocked=unlocked)
+        else:
+            if env != PROD:  # demoting a production database: say which one, like every prod command
+                _echo_err(f"changing a production marker to {env!r}")
+                for line in describe_sources(runtime, target):
+                    _echo_err(line)
+            with connect(runtime.database_url, application_name="migration-guard lock") as lock_conn:
+                ctx = RunnerContext(conn, lock_conn, settings, host=socket.gethostname(), out=_echo_err)
+                result = init_marker_audited(ctx, env, before, allow_change=force, prod_unlocked=unlocked)
     if fmt == "json":
         click.echo(json.dumps({**asdict(result), "target": target}, indent=2))
         return

@@ -12,22 +12,27 @@ Functions take an open autocommit connection; identifiers go through `psycopg.sq
 
 from __future__ import annotations
 
+import contextlib
+import uuid
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from guard.db.hardlock import LOCK_VAR, PROD
-from guard.errors import DatabaseError, SafetyError
+from guard.errors import DatabaseError, GuardError, SafetyError
 
 if TYPE_CHECKING:
     import psycopg
 
     from guard.config import Settings
+    from guard.db.session import RunnerContext
 
 # Short, so a marker table locked by someone else fails closed quickly instead of hanging a deploy.
 LOCK_TIMEOUT = "2s"
 STATEMENT_TIMEOUT = "5s"
 NO_TABLE = "the table does not exist"
 NO_ROW = "the table has no row"
+#: The audit action of a marker change that involves prod.
+MARKER_ACTION = "marker-init"
 MADE_BY_INIT = "the table `migration-guard marker init` creates"
 
 
@@ -295,3 +300,48 @@ def _need_unlock(locked: bool, table: str, doing: str) -> None:
             f"{table}: refusing to {doing} without the production hard lock",
             f"run with {LOCK_VAR}=YES in the process environment (and --allow-prod when writing prod)",
         )
+
+
+def init_marker_audited(
+    ctx: RunnerContext, env: str, before: MarkerReading, *, allow_change: bool, prod_unlocked: bool
+) -> InitResult:
+    """`init_marker` for a change that involves prod (marking it, or changing a prod marker),
+    recorded in the audit trail as action `marker-init` with `<before> -> <env>` as target.
+
+    Without the hard lock the change is refused; the attempt is recorded only where the trail
+    already exists, since creating it would be a write to production nobody unlocked.
+    """
+    import psycopg
+
+    from guard.db.history import audit_exists, write_audit
+    from guard.db.session import Session
+
+    target = f"{before.env or 'unmarked'} -> {env}"
+    if not prod_unlocked:
+        try:
+            return init_marker(ctx.conn, ctx.settings, env, allow_change=allow_change, prod_unlocked=False)
+        except SafetyError as exc:
+            schema = ctx.settings.history_schema
+            with contextlib.suppress(psycopg.Error):
+                if audit_exists(ctx.lock_conn, schema):
+                    row = ctx.lock_conn.execute("SELECT current_user").fetchone()
+                    write_audit(
+                        ctx.lock_conn,
+                        schema,
+                        run_id=uuid.uuid4().hex,
+                        actor=f"{row[0] if row else '?'}@{ctx.host or 'unknown host'}",
+                        action=MARKER_ACTION,
+                        target=target,
+                        outcome="refused",
+                        error=exc.message,
+                        tool_version=ctx.tool_version,
+                    )
+            raise
+    with Session(ctx, MARKER_ACTION, target, check_trail=False) as session:
+        session.audit("started")
+        try:
+            result = init_marker(ctx.conn, ctx.settings, env, allow_change=allow_change, prod_unlocked=True)
+        except GuardError as exc:
+            raise session.refuse(exc) from None
+        session.audit("ok" if result.action != "unchanged" else "unchanged")
+    return result
