@@ -39,3 +39,18 @@ class DatabaseError(GuardError):
 
 class LockBusyError(GuardError):
     """Another runner holds the migration lock."""
+
+
+class Interrupted(KeyboardInterrupt):
+    """A signal stopped the command (SIGTERM raised like Ctrl-C); exit code 128 + `signum`."""
+
+    def __init__(self, signum: int = 2) -> None:
+        super().__init__(signum)
+        self.signum = signum
+
+
+def signal_name(exc: BaseException) -> str:
+    """`SIGINT` for Ctrl-C, else the name of the signal an `Interrupted` carries."""
+    import signal
+
+    return signal.Signals(getattr(exc, "signum", signal.SIGINT)).name

@@ -55,7 +55,15 @@ def runner_ctx(
     lock_conn = psycopg.connect(url, autocommit=True, application_name="guard-test-lock")
     sink = lines if lines is not None else []
     try:
-        yield RunnerContext(conn, lock_conn, settings, host="testhost", out=sink.append, env=env)
+        yield RunnerContext(
+            conn,
+            lock_conn,
+            settings,
+            host="testhost",
+            out=sink.append,
+            env=env,
+            reconnect=lambda: psycopg.connect(url, autocommit=True, application_name="guard-test-audit"),
+        )
     finally:
         conn.close()
         lock_conn.close()

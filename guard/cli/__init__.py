@@ -14,7 +14,7 @@ from typing import Any
 import click
 
 from guard import __version__
-from guard.errors import GuardError
+from guard.errors import GuardError, signal_name
 
 #: name -> ("module:attribute", one-line help shown by `migration-guard --help`).
 COMMANDS: dict[str, tuple[str, str]] = {
@@ -90,6 +90,9 @@ class LazyGroup(click.Group):
         except GuardError as exc:
             report_error(exc)
             ctx.exit(exc.exit_code)
+        except KeyboardInterrupt as exc:  # click would turn it into "Aborted!" and exit 1 (findings)
+            click.echo(f"migration-guard: interrupted by {signal_name(exc)}", err=True)
+            ctx.exit(128 + getattr(exc, "signum", 2))
 
 
 def report_error(exc: GuardError) -> None:

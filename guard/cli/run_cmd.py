@@ -27,6 +27,7 @@ from guard.cli.common import (
     resolve_migrations_dir,
     settings_for,
 )
+from guard.cli.signals import terminate_as_interrupt
 from guard.textsafe import one_line, safe_line
 
 if TYPE_CHECKING:
@@ -73,10 +74,17 @@ def _runner(settings: Settings, runtime: Runtime, *, mutating: bool) -> Iterator
     conn = open_gated_connection(settings, runtime, mutating=mutating, out=_err)
     try:
         assert runtime.database_url is not None  # the gates refused otherwise
-        lock_conn = connect(runtime.database_url, application_name="migration-guard lock")
+        url = runtime.database_url
+        lock_conn = connect(url, application_name="migration-guard lock")
         try:
             yield RunnerContext(
-                conn, lock_conn, settings, host=socket.gethostname(), out=_err, env=runtime.expected_env
+                conn,
+                lock_conn,
+                settings,
+                host=socket.gethostname(),
+                out=_err,
+                env=runtime.expected_env,
+                reconnect=lambda: connect(url, application_name="migration-guard audit"),
             )
         finally:
             lock_conn.close()
@@ -294,7 +302,7 @@ def migrate(
 
     settings, runtime = _setup(path, config_file, layout, env, database_url)
     refuse_ae = dry_run and not _prod_hard_lock_open(runtime)
-    with _runner(settings, runtime, mutating=not dry_run) as ctx:
+    with terminate_as_interrupt(), _runner(settings, runtime, mutating=not dry_run) as ctx:
         discovery = _discover(path, settings)
         report = _run(
             fmt,
@@ -337,7 +345,7 @@ def rollback(
     if steps is not None and to is not None:
         raise InputError("--steps and --to cannot be combined", "pass one of them")
     settings, runtime = _setup(path, config_file, layout, env, database_url)
-    with _runner(settings, runtime, mutating=True) as ctx:
+    with terminate_as_interrupt(), _runner(settings, runtime, mutating=True) as ctx:
         discovery = _discover(path, settings)
         report = _run(fmt, lambda: runner.rollback(ctx, discovery.migrations, steps=steps, to=to))
     _render_report(report, fmt)

@@ -6,13 +6,9 @@ does not, 2 when verification could not run (no server, bad flags, unreadable fi
 
 from __future__ import annotations
 
-import signal
 import sys
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
-from types import FrameType
 from typing import TYPE_CHECKING
 
 import click
@@ -24,6 +20,7 @@ from guard.cli.common import (
     resolve_migrations_dir,
     settings_for,
 )
+from guard.cli.signals import terminate_as_interrupt
 from guard.errors import ConfigError, InputError
 from guard.textsafe import safe_line
 
@@ -138,7 +135,7 @@ def verify(
     expected_path = settings.schema_file
     started = time.perf_counter()
     with (
-        _terminate_as_interrupt(),
+        terminate_as_interrupt(),
         start_server(provider, settings, url=shadow_url) as server,
     ):
         setup = time.perf_counter()
@@ -166,24 +163,6 @@ def verify(
     elapsed = time.perf_counter() - started
     render_verify(result, fmt, sys.stdout, elapsed, discovery.layout)
     sys.exit(result.exit_code)
-
-
-@contextmanager
-def _terminate_as_interrupt() -> Iterator[None]:
-    """Treat SIGTERM (a cancelled CI job) like Ctrl-C, so `finally` blocks drop the database."""
-
-    def handler(signum: int, frame: FrameType | None) -> None:
-        raise KeyboardInterrupt
-
-    try:
-        previous = signal.signal(signal.SIGTERM, handler)
-    except ValueError:  # not the main thread (embedded use): leave signals alone
-        yield
-        return
-    try:
-        yield
-    finally:
-        signal.signal(signal.SIGTERM, previous)
 
 
 def _progress(done: int, total: int, migration: str, step: str) -> None:

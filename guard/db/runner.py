@@ -67,6 +67,10 @@ class RunFailed(GuardError):
         self.report = report
 
 
+class LockLost(DatabaseError):
+    """The runner lock's connection was lost mid-run: the run stopped at a migration boundary."""
+
+
 @dataclass
 class RunReport:
     """What a migrate / rollback / dry run did."""
@@ -177,7 +181,7 @@ def migrate(
                     else:
                         _apply_all(ctx, todo, plan, gate.specs, watch, report)
             except GuardError as exc:
-                session.audit("refused", ids, exc.message)
+                session.audit("failed" if isinstance(exc, LockLost) else "refused", ids, exc.message)
                 raise
         failed_dry = [o for o in report.outcomes if o.status == "dry-run failed"]
         if gate.wait is not None:
@@ -196,6 +200,13 @@ def _failures_audited(session: Session, ids: list[str], report: RunReport, lost_
 
     try:
         yield
+    except KeyboardInterrupt as exc:
+        done = len(report.outcomes)
+        where = f" during {ids[done]}" if done < len(ids) else ""
+        where += f" after {done} of {len(ids)} migration(s) completed"
+        session.audit_interrupted(exc, ids, where)
+        session.ctx.out(f"stopped{where}; `migration-guard status` shows what is applied")
+        raise
     except MigrationFailed as failed:
         report.outcomes.append(failed.outcome)
         report.error = failed.message
@@ -241,9 +252,12 @@ def _apply_all(
     executor = Executor(ctx.conn, ctx.settings, ctx.host, ctx.tool_version, watch=watch, out=ctx.out)
     for m in todo:
         if watch.lost:
-            raise DatabaseError(
-                f"the runner lock connection was lost ({watch.lost}); stopped before {m.id}",
-                "the database is at a migration boundary; run again",
+            raise LockLost(
+                f"lost the runner lock: its connection closed ({' '.join(watch.lost.split())}); "
+                f"stopped before {m.id}, "
+                f"after {len(report.outcomes)} of {len(todo)} migration(s) applied",
+                "nothing of the remaining migrations ran; another runner may have started since: "
+                "check `migration-guard status`, then run again",
             )
         spec = specs.get(m.key)
         if spec is not None and spec.preconditions:
@@ -257,6 +271,8 @@ def _apply_all(
         outcome = executor.up(m, resume, row.statement_running if row is not None and partial else None)
         report.outcomes.append(outcome)
         ctx.out(f"  applied {m.id} in {outcome.duration_ms:.0f} ms")
+    if watch.lost:
+        report.notes.append(f"the runner lock connection was lost during the run ({watch.lost})")
 
 
 def _refuse_leftovers(ctx: RunnerContext, m: Migration, statements: list[Statement]) -> None:

@@ -42,6 +42,9 @@ class RunnerContext:
     #: contract window bind depends on it. Production unless told otherwise, so gates fail closed;
     #: a tampered audit trail refuses the run on prod and is re-armed with a warning elsewhere.
     env: str = "prod"
+    #: Opens a fresh autocommit connection to the same database: audit rows are written on it
+    #: when the lock connection is lost, so the outcome of a run is recorded all the same.
+    reconnect: Callable[[], psycopg.Connection] | None = None
 
 
 class Session:
@@ -67,6 +70,8 @@ class Session:
         self.schema = ctx.settings.history_schema
         self.actor = ""
         self._keys: list[tuple[psycopg.Connection, int]] = []
+        #: Set once an `interrupted` row is written, so `__exit__` does not write a second one.
+        self.interrupt_audited = False
 
     def __enter__(self) -> Session:
         ctx = self.ctx
@@ -128,8 +133,22 @@ class Session:
             if audit_exists(self.ctx.lock_conn, self.schema):
                 self.audit("refused", (), exc.message)
 
-    def __exit__(self, *exc: object) -> None:
-        self._release()
+    def __exit__(self, exc_type: object, exc: object, tb: object) -> None:
+        try:
+            if isinstance(exc, KeyboardInterrupt) and not self.interrupt_audited:
+                self.audit_interrupted(exc, ())
+        finally:
+            self._release()
+
+    def audit_interrupted(self, exc: KeyboardInterrupt, attempted: Sequence[str], where: str = "") -> None:
+        """Record that a signal stopped the run (best effort: the signal wins over a failed write)."""
+        import psycopg
+
+        from guard.errors import signal_name
+
+        self.interrupt_audited = True
+        with contextlib.suppress(psycopg.Error, GuardError):
+            self.audit("interrupted", attempted, f"interrupted by {signal_name(exc)}{where}")
 
     def _release(self) -> None:
         for conn, key in reversed(self._keys):
@@ -152,9 +171,10 @@ class Session:
 
         if not self._can_audit:
             return
-        try:
+
+        def write(conn: psycopg.Connection) -> None:
             write_audit(
-                self.ctx.lock_conn,
+                conn,
                 self.schema,
                 run_id=self.run_id,
                 actor=self.actor,
@@ -165,10 +185,27 @@ class Session:
                 error=error,
                 tool_version=self.ctx.tool_version,
             )
+
+        lock_conn = self.ctx.lock_conn
+        try:
+            write(lock_conn)
+            return
         except psycopg.Error as exc:
+            if not (lock_conn.closed or lock_conn.broken) or self.ctx.reconnect is None:
+                raise DatabaseError(
+                    f"could not write the audit row ({outcome}): {pg_message(exc)}",
+                    "the database stays at a migration boundary; check the connection and run again",
+                ) from None
+        # The runner lock's connection is gone (and the lock with it): record on a fresh one.
+        try:
+            with self.ctx.reconnect() as fresh:
+                write(fresh)
+        except (psycopg.Error, GuardError) as exc:
+            detail = exc.message if isinstance(exc, GuardError) else pg_message(exc)
             raise DatabaseError(
-                f"could not write the audit row ({outcome}): {pg_message(exc)}",
-                "the database stays at a migration boundary; check the connection and run again",
+                f"could not write the audit row ({outcome}): the runner lock connection was lost and "
+                f"a fresh connection failed ({detail})",
+                "check the database is up; `migration-guard status` shows what is applied",
             ) from None
 
     def refuse(self, exc: GuardError, attempted: Sequence[str] = ()) -> GuardError:
