@@ -168,6 +168,8 @@ def test_cli_prod_refuses_then_audit_ack_rearms(
     code, _, err = run("migrate", str(folder), "--env", "prod")
     assert code == 2 and "tampered with" in err and "audit ack" in err and "Traceback" not in err
     assert run("audit", "check", str(folder), "--env", "prod")[0] == 2
+    code, out, _ = run("plan", str(folder), "--env", "prod")  # the developer's dry run says so too
+    assert code == 2 and "refused: the audit trail has been tampered with" in out
     code, _, err = run("audit", "ack", str(folder), "--env", "prod")
     assert code == 2 and "--reason" in err  # a reason is required
     monkeypatch.delenv("CONFIRM_PROD_MIGRATE")

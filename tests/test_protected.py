@@ -136,3 +136,13 @@ def test_rollback_refuses_a_down_that_writes_the_marker(fresh_db: str) -> None:
         with pytest.raises(SafetyError, match=r"refusing to run 1_m1 \(down\)"):
             rollback(ctx, [m])
     assert history_versions(fresh_db) == ["1"]
+
+
+@pytest.mark.db
+def test_exec_gate_refuses_a_migration_touching_the_marker(fresh_db: str) -> None:
+    from guard.db.runner import Session, gate_check
+
+    with runner_ctx(fresh_db) as ctx, Session(ctx, "exec") as session:
+        with pytest.raises(SafetyError, match=r"refusing to run 1_m1 \(up\)"):
+            gate_check(ctx, session, [mig("1", "TRUNCATE bk_env_marker")], None)
+        assert read_audit(ctx.conn, "migration_guard")[0].outcome == "refused"

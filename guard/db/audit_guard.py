@@ -314,3 +314,18 @@ def acknowledge(conn: psycopg.Connection, schema: str, reason: str, record: Reco
     arm(conn, schema, state)
     record(ACK_ACTION, ACKNOWLEDGED, f"reason: {reason}; found: {'; '.join(problems)}")
     return problems
+
+
+def plan_note(conn: psycopg.Connection, schema: str, *, strict: bool) -> tuple[str, bool] | None:
+    """What `plan` says about the trail, read only: (note, refused) when `migrate` would refuse
+    (`strict`, production) or warn and re-arm; None when the trail is intact."""
+    state = inspect_trail(conn, schema)
+    problems = state.all_problems() if strict else state.problems
+    if not problems:
+        return None
+    if strict:
+        return f"refused: the audit trail has been tampered with: {'; '.join(problems)}", True
+    return (
+        f"warning: the audit trail has been tampered with (migrate re-arms it): {'; '.join(problems)}",
+        False,
+    )

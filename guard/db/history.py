@@ -9,7 +9,8 @@ runner rewrites it to the folder name (`rekey_history`) before it writes any his
 
 Both tables live in a schema of their own (`settings.history_schema`). The audit
 table refuses UPDATE and DELETE with a trigger, so the trail cannot be rewritten
-by accident from a migration or a console.
+by accident from a migration or a console; `guard.db.audit_guard` adds the TRUNCATE
+trigger, makes both fire ALWAYS, and checks the trail for tampering before every run.
 """
 
 from __future__ import annotations

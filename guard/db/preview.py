@@ -11,11 +11,14 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from guard.db.audit_guard import plan_note
 from guard.db.contract import ContractRefusal, ContractWait, check_precondition_shape, db_now
+from guard.db.hardlock import PROD
 from guard.db.lintgate import LintRefusal, run_lint_gate
 from guard.db.plan import Plan, check_drift, contract_checks, read_plan
 from guard.db.txplan import prepare
 from guard.errors import SafetyError
+from guard.lint.protected import refuse_touches
 
 if TYPE_CHECKING:
     import psycopg
@@ -90,4 +93,13 @@ def preview(
     except SafetyError as exc:
         out.notes.append(f"refused: {exc.message}")
         out.exit_code = 2
+    try:
+        refuse_touches(pending, settings)  # migrations that write the tool's schema or the marker
+    except SafetyError as exc:
+        out.notes.append(f"refused: {exc.message}")
+        out.exit_code = 2
+    trail = plan_note(conn, settings.history_schema, strict=env == PROD)
+    if trail is not None:  # a tampered audit trail: refused on prod, re-armed elsewhere
+        out.notes.append(trail[0])
+        out.exit_code = 2 if trail[1] else out.exit_code
     return out
