@@ -13,7 +13,8 @@ catalog and compares it with what migration-guard created:
 - no other trigger and no rewrite rule sits on the audit table (a `DO INSTEAD NOTHING`
   rule or a `RETURN NULL` trigger would swallow every audit row);
 - rows were not removed behind our back: audit rows are only ever inserted, so an
-  empty audit table whose id sequence has handed out ids, or an empty audit table
+  empty audit table whose id sequence has handed out more than one id (a single one may
+  be an insert that failed), or an empty audit table
   next to history rows (every history row is written by a run that audited first),
   means the trail was emptied.
 
@@ -200,7 +201,8 @@ def _inspect_rows(
             used = conn.execute(
                 sql.SQL("SELECT is_called, last_value FROM {}").format(sql.SQL(seq[0]))
             ).fetchone()
-            if used is not None and used[0]:
+            # More than one id: a single one may be an insert that failed (a killed backend).
+            if used is not None and used[0] and used[1] > 1:
                 state.problems.append(
                     f"the audit table is empty but has handed out ids up to {used[1]}: its rows were removed"
                 )

@@ -20,7 +20,6 @@ Pure functions of the statement text and the settings; both the rules and the ru
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from functools import cache
@@ -65,18 +64,20 @@ class Touch:
         return f"{self.how} {what}"
 
 
+def _targets(settings: Settings) -> tuple[tuple[str, str, str], ...]:
+    """(kind, name, name in lower case) of each protected object."""
+    return _targets_of(settings.history_schema, settings.marker_table)
+
+
 @cache
-def _mention(name: str) -> re.Pattern[str]:
-    return re.compile(re.escape(name), re.I)
-
-
-def _targets(settings: Settings) -> tuple[tuple[str, str], ...]:
-    return ((SCHEMA, settings.history_schema), (MARKER, settings.marker_table))
+def _targets_of(schema: str, marker: str) -> tuple[tuple[str, str, str], ...]:
+    return ((SCHEMA, schema, schema.lower()), (MARKER, marker, marker.lower()))
 
 
 def statement_touches(stmt: Statement, settings: Settings) -> list[Touch]:
     """Protected objects `stmt` touches (empty for almost every statement: one text scan each)."""
-    wanted = [(kind, name) for kind, name in _targets(settings) if _mention(name).search(stmt.text)]
+    text = stmt.text.lower()  # one C pass; a case-insensitive regex search is ~10x slower
+    wanted = [(kind, name, low) for kind, name, low in _targets(settings) if low in text]
     if not wanted:
         return []
     tokens = stmt.tokens
@@ -84,11 +85,10 @@ def statement_touches(stmt: Statement, settings: Settings) -> list[Touch]:
     head = stmt.head
     read = head in _READ_HEADS and not (words & _MODIFYING)
     out: list[Touch] = []
-    for kind, name in wanted:
+    for kind, name, lowered in wanted:
         if not read and any(t.kind in (WORD, IDENT) and t.name == name for t in tokens):
             out.append(Touch(kind, name, stmt.line, f"{head or 'this'} statement changes or depends on"))
             continue
-        lowered = name.lower()
         for t in tokens:
             if t.kind == STRING and lowered in t.text.lower() and not _read_only_text(t.text):
                 out.append(Touch(kind, name, stmt.line, "dynamic SQL or a string setting names"))
@@ -119,7 +119,8 @@ def migration_touches(migration: Migration, settings: Settings, direction: str =
         sql, first = migration.up_sql, migration.up_line
     else:
         sql, first = migration.down_sql or "", migration.down_line
-    if not any(_mention(name).search(sql) for _, name in _targets(settings)):
+    lowered = sql.lower()
+    if not any(low in lowered for _, _, low in _targets(settings)):
         return []
     statements, _ = split_statements(sql, first)
     return [t for stmt in statements for t in statement_touches(stmt, settings)]

@@ -16,7 +16,9 @@ FAMILY = "protected"
 
 
 def _hits(stmt: Statement, ctx: FileContext, kind: str, fix: str) -> Iterator[Hit]:
-    for touch in statement_touches(stmt, ctx.settings):
+    settings = ctx.settings
+    key = f"protected:{settings.history_schema}:{settings.marker_table}"  # both rules, one scan
+    for touch in stmt.derived(key, lambda s: statement_touches(s, settings)):
         if touch.kind == kind:
             yield Hit(f"{touch.describe()}; this cannot be suppressed", fix)
 
