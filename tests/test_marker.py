@@ -245,7 +245,7 @@ def test_demoting_prod_prints_the_banner_and_is_audited(
     from click.testing import CliRunner
 
     from guard.cli import cli
-    from guard.db.history import read_audit
+    from guard.db.history import ensure_tables, read_audit
     from guard.db.marker import MARKER_ACTION
 
     clean_env.chdir(str(tmp_path))
@@ -256,6 +256,9 @@ def test_demoting_prod_prints_the_banner_and_is_audited(
         return result.exit_code, result.stderr
 
     assert run("--env", "prod", "--allow-prod", lock=True)[0] == 0
+    with connect(fresh_db) as conn:
+        assert conn.execute("SELECT to_regnamespace('migration_guard')").fetchone() == (None,)
+        ensure_tables(conn, "migration_guard")  # a database the runner has used
     code, err = run("--env", "dev", "--force", lock=False)
     assert code == 2 and "without the production hard lock" in err
     assert "changing a production marker to 'dev'" in err and "production target: host=" in err
@@ -265,9 +268,21 @@ def test_demoting_prod_prints_the_banner_and_is_audited(
         assert read_marker(conn, SETTINGS).env == "dev"
         rows = [(e.action, e.target, e.outcome) for e in reversed(read_audit(conn, "migration_guard"))]
     assert rows == [
-        (MARKER_ACTION, "unmarked -> prod", "started"),
-        (MARKER_ACTION, "unmarked -> prod", "ok"),
         (MARKER_ACTION, "prod -> dev", "refused"),
         (MARKER_ACTION, "prod -> dev", "started"),
         (MARKER_ACTION, "prod -> dev", "ok"),
     ]
+
+
+def test_demoting_prod_is_audited_even_where_no_trail_exists(fresh_db: str) -> None:
+    from guard.db.history import read_audit
+    from guard.db.marker import init_marker_audited
+    from guard.db.session import RunnerContext
+
+    with connect(fresh_db) as conn, connect(fresh_db) as lock_conn:
+        init_marker(conn, SETTINGS, "prod", prod_unlocked=True)
+        ctx = RunnerContext(conn, lock_conn, SETTINGS, host="h")
+        before = read_marker(conn, SETTINGS)
+        init_marker_audited(ctx, "dev", before, allow_change=True, prod_unlocked=True)
+        entries = [(e.target, e.outcome) for e in reversed(read_audit(conn, "migration_guard"))]
+    assert entries == [("prod -> dev", "started"), ("prod -> dev", "ok")]

@@ -308,8 +308,10 @@ def init_marker_audited(
     """`init_marker` for a change that involves prod (marking it, or changing a prod marker),
     recorded in the audit trail as action `marker-init` with `<before> -> <env>` as target.
 
-    Without the hard lock the change is refused; the attempt is recorded only where the trail
-    already exists, since creating it would be a write to production nobody unlocked.
+    Demoting a prod marker is always recorded (the trail is created if needed); marking a
+    database as prod is recorded where the trail exists. Without the hard lock the change is
+    refused; the attempt is recorded only where the trail exists, since creating it would be a
+    write to production nobody unlocked.
     """
     import psycopg
 
@@ -337,6 +339,9 @@ def init_marker_audited(
                         tool_version=ctx.tool_version,
                     )
             raise
+    demoting = before.env == PROD and env != PROD
+    if not demoting and not audit_exists(ctx.lock_conn, ctx.settings.history_schema):
+        return init_marker(ctx.conn, ctx.settings, env, allow_change=allow_change, prod_unlocked=True)
     with Session(ctx, MARKER_ACTION, target, check_trail=False) as session:
         session.audit("started")
         try:
