@@ -196,17 +196,13 @@ def _inspect_rows(
     ident = sql.Identifier(schema)
     any_row = conn.execute(sql.SQL("SELECT EXISTS (SELECT FROM {}.audit)").format(ident)).fetchone()
     if any_row is not None and not any_row[0]:
-        seq = conn.execute("SELECT pg_get_serial_sequence(%s, 'id')", (audit,)).fetchone()
-        if seq is not None and seq[0] is not None:
-            used = conn.execute(
-                sql.SQL("SELECT is_called, last_value FROM {}").format(sql.SQL(seq[0]))
-            ).fetchone()
-            # More than one id: a single one may be an insert that failed (a killed backend).
-            if used is not None and used[0] and used[1] > 1:
-                state.problems.append(
-                    f"the audit table is empty but has handed out ids up to {used[1]}: its rows were removed"
-                )
-                return
+        handed_out = _ids_handed_out(conn, audit)
+        # More than one id: a single one may be an insert that failed (a killed backend).
+        if handed_out > 1:
+            state.problems.append(
+                f"the audit table is empty but has handed out ids up to {handed_out}: its rows were removed"
+            )
+            return
         if history_is_table:
             rows = conn.execute(sql.SQL("SELECT count(*) FROM {}.history").format(ident)).fetchone()
             if rows is not None and rows[0]:
@@ -226,6 +222,23 @@ def _inspect_rows(
             f"tampering found at {pending[1]:%Y-%m-%d %H:%M:%S%z} (audit row {pending[0]}) "
             f"is not acknowledged yet: {pending[2]}"
         )
+
+
+def _ids_handed_out(conn: psycopg.Connection, audit: str) -> int:
+    """The last id the audit table's sequence handed out (0: none, or we may not read it)."""
+    import psycopg
+    from psycopg import sql
+
+    seq = conn.execute("SELECT pg_get_serial_sequence(%s, 'id')", (audit,)).fetchone()
+    if seq is None or seq[0] is None:
+        return 0
+    try:
+        used = conn.execute(
+            sql.SQL("SELECT is_called, last_value FROM {}").format(sql.SQL(seq[0]))
+        ).fetchone()
+    except psycopg.errors.InsufficientPrivilege:
+        return 0  # a runner role that does not own the trail: the other checks still stand
+    return int(used[1]) if used is not None and used[0] else 0
 
 
 def arm(conn: psycopg.Connection, schema: str, state: TrailState | None = None) -> None:
