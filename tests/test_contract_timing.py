@@ -228,7 +228,10 @@ def _cli(
     """`migration-guard CMD <args> --env ENV` (default args: sample_migrations/app) against a
     database marked ENV."""
     with psycopg.connect(url, autocommit=True) as conn:
-        conn.execute("CREATE TABLE IF NOT EXISTS bk_env_marker (id int PRIMARY KEY, env text NOT NULL)")
+        conn.execute(
+            "CREATE TABLE IF NOT EXISTS bk_env_marker (id integer PRIMARY KEY CHECK (id = 1),"
+            " env text NOT NULL CHECK (env IN ('dev', 'prod')))"
+        )
         conn.execute("INSERT INTO bk_env_marker VALUES (1, %s) ON CONFLICT DO NOTHING", (env,))
     monkeypatch.chdir(tmp_path)
     monkeypatch.setenv("DATABASE_URL", url)
