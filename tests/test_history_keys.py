@@ -45,7 +45,10 @@ def _found(folder: Path) -> list[Migration]:
 
 def _status(url: str, folder: Path, monkeypatch: pytest.MonkeyPatch) -> str:
     with psycopg.connect(url, autocommit=True) as conn:
-        conn.execute("CREATE TABLE IF NOT EXISTS bk_env_marker (id int PRIMARY KEY, env text NOT NULL)")
+        conn.execute(
+            "CREATE TABLE IF NOT EXISTS bk_env_marker (id integer PRIMARY KEY CHECK (id = 1),"
+            " env text NOT NULL CHECK (env IN ('dev', 'prod')))"
+        )
         conn.execute("INSERT INTO bk_env_marker VALUES (1, 'dev') ON CONFLICT DO NOTHING")
     monkeypatch.chdir(folder.parent)
     monkeypatch.setenv("DATABASE_URL", url)

@@ -146,3 +146,38 @@ def test_exec_gate_refuses_a_migration_touching_the_marker(fresh_db: str) -> Non
         with pytest.raises(SafetyError, match=r"refusing to run 1_m1 \(up\)"):
             gate_check(ctx, session, [mig("1", "TRUNCATE bk_env_marker")], None)
         assert read_audit(ctx.conn, "migration_guard")[0].outcome == "refused"
+
+
+def test_a_baseline_never_accepts_them(tmp_path: object, monkeypatch: pytest.MonkeyPatch) -> None:
+    import json
+    from pathlib import Path
+
+    from click.testing import CliRunner
+
+    import guard.lint.baseline_update as baseline_update
+    from guard.cli import cli
+    from guard.lint.protected import LOCKED_RULES
+    from guard.lint.registry import all_rules
+
+    assert {r.id for r in all_rules().values() if not r.suppressible} == LOCKED_RULES
+    root = Path(str(tmp_path))
+    (root / "migration-guard.toml").write_text("cache = false\n")
+    (root / "migrations").mkdir()
+    (root / "migrations" / "1_flip.up.sql").write_text("UPDATE bk_env_marker SET env = 'dev' WHERE id = 1;\n")
+    (root / "migrations" / "1_flip.down.sql").write_text("SELECT 1;\n")
+    monkeypatch.chdir(root)
+
+    def lint() -> tuple[int, list[str]]:
+        out = CliRunner().invoke(cli, ["lint", "migrations", "--format", "json"], catch_exceptions=False)
+        return out.exit_code, [f["rule"] for f in json.loads(out.stdout)["findings"]]
+
+    assert CliRunner().invoke(cli, ["baseline", "migrations"]).exit_code == 0
+    assert lint() == (1, [MARKER_RULE])  # `baseline` did not record it
+    # A baseline that lists it anyway (written by hand, or by a build without this rule) accepts nothing.
+    monkeypatch.setattr(baseline_update, "LOCKED_RULES", frozenset())
+    assert CliRunner().invoke(cli, ["baseline", "migrations"]).exit_code == 0
+    monkeypatch.undo()
+    monkeypatch.chdir(root)
+    assert MARKER_RULE in (root / "migration-guard-baseline.json").read_text()
+    code, rules = lint()
+    assert code == 1 and MARKER_RULE in rules

@@ -31,6 +31,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from guard.errors import InputError
+from guard.lint.protected import LOCKED_RULES
 from guard.model import Finding, Severity, version_key
 
 if TYPE_CHECKING:
@@ -262,7 +263,7 @@ def apply(
     accepted = 0
     for f in sorted(result.findings, key=lambda f: (f.file, f.line, f.rule)):
         key = finding_key(f, baseline.folder)
-        if left.get(key, 0) > 0 and (eligible is None or eligible(f)):
+        if left.get(key, 0) > 0 and f.rule not in LOCKED_RULES and (eligible is None or eligible(f)):
             left[key] -= 1
             accepted += 1
         else:

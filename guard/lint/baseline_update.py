@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING
 
 from guard.errors import InputError
 from guard.lint.baseline import Entry, baseline_path, entries_for, folder_field, load, render
+from guard.lint.protected import LOCKED_RULES
 
 if TYPE_CHECKING:
     from guard.config import Settings
@@ -72,7 +73,8 @@ def update_baseline(
         cache=open_cache(settings, folder),
         jobs=jobs,
     )
-    entries = entries_for(result.findings, folder, _Statements(discovery.migrations))
+    accepted = [f for f in result.findings if f.rule not in LOCKED_RULES]  # never baselined
+    entries = entries_for(accepted, folder, _Statements(discovery.migrations))
     text = render(entries, folder_field(path, folder))
     before = {k: e.count for k, e in old.entries.items()} if old is not None else {}
     now = {e.key: e.count for e in entries}

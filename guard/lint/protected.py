@@ -33,6 +33,9 @@ if TYPE_CHECKING:
     from guard.parsing import Statement
 
 SCHEMA, MARKER = "schema", "marker"
+#: The rules built on this module: no directive, setting or baseline silences them
+#: (their records say `suppressible=False`; a test holds the two in step).
+LOCKED_RULES = frozenset({"avoid-touching-guard-schema", "avoid-writing-env-marker"})
 _READ_HEADS = frozenset({"SELECT", "WITH", "TABLE", "VALUES", "SHOW"})
 _MODIFYING = frozenset({"INSERT", "UPDATE", "DELETE", "MERGE", "INTO"})
 #: Words that make a string mentioning a protected name more than a read-only query.
