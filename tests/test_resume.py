@@ -218,7 +218,10 @@ def test_status_lists_a_partial_migration_once(
     from guard.cli import cli
 
     with psycopg.connect(fresh_db, autocommit=True) as conn:
-        conn.execute("CREATE TABLE bk_env_marker (id int PRIMARY KEY, env text NOT NULL)")
+        conn.execute(
+            "CREATE TABLE bk_env_marker (id integer PRIMARY KEY CHECK (id = 1),"
+            " env text NOT NULL CHECK (env IN ('dev', 'prod')))"
+        )
         conn.execute("INSERT INTO bk_env_marker VALUES (1, 'dev')")
     folder = tmp_path / "migrations"
     folder.mkdir()
@@ -301,16 +304,15 @@ def test_a_failed_audit_write_keeps_the_partial_hint(fresh_db: str) -> None:
     half = mig("2", "-- guard: no-transaction\nINSERT INTO t VALUES (1, 1);\nSELECT 1/0;")
     with runner_ctx(fresh_db) as ctx:
         migrate(ctx, [TABLE])
+        # A constraint, not a trigger: a foreign trigger on the audit table is tampering (refused).
         ctx.conn.execute(
-            "CREATE FUNCTION no_failed() RETURNS trigger LANGUAGE plpgsql AS "
-            "$$ BEGIN RAISE EXCEPTION 'audit unavailable'; END $$;"
-            "CREATE TRIGGER no_failed BEFORE INSERT ON migration_guard.audit FOR EACH ROW "
-            "WHEN (NEW.outcome = 'failed') EXECUTE FUNCTION no_failed()"
+            "ALTER TABLE migration_guard.audit ADD CONSTRAINT audit_unavailable"
+            " CHECK (outcome <> 'failed') NOT VALID"
         )
         with pytest.raises(RunFailed) as info:
             migrate(ctx, [TABLE, half])
     assert (
-        "audit unavailable" in info.value.message and "statement 1 of 2 stays applied" in info.value.message
+        "audit_unavailable" in info.value.message and "statement 1 of 2 stays applied" in info.value.message
     )
     hint = info.value.hint or ""
     assert "history marks it partial (1/2)" in hint and "migration boundary" not in hint

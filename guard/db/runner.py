@@ -18,12 +18,10 @@ the environment.
 
 from __future__ import annotations
 
-import contextlib
-from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING
 
-from guard.db.apply import Executor, MigrationFailed, Outcome
+from guard.db.apply import Executor
 from guard.db.apply import statements_and_mode as _mode
 from guard.db.contract import ContractSpec, ContractWait, check_preconditions, db_now
 from guard.db.dryrun import dry_run, refuse_unpredicted_locks
@@ -32,9 +30,10 @@ from guard.db.indexes import leftovers_for
 from guard.db.lintgate import LintRefusal, run_lint_gate
 from guard.db.locks import BlockerWatch, parse_pg_duration
 from guard.db.plan import Plan, build_plan, check_drift, check_duplicates, contract_checks, read_plan
+from guard.db.runreport import LockLost, RunFailed, RunReport, failures_audited
 from guard.db.session import RunnerContext, Session
 from guard.db.txplan import check_all
-from guard.errors import DatabaseError, GuardError, InputError, SafetyError
+from guard.errors import GuardError, InputError, SafetyError
 from guard.lint.protected import refuse_touches
 from guard.model import Migration, version_key
 
@@ -45,6 +44,7 @@ if TYPE_CHECKING:
 #: Names other modules and tests import from here.
 __all__ = [
     "LintRefusal",
+    "LockLost",
     "Plan",
     "RunFailed",
     "RunReport",
@@ -57,44 +57,6 @@ __all__ = [
     "rollback",
     "run_lint_gate",
 ]
-
-
-class RunFailed(GuardError):
-    """A migration failed or the run was refused; `report` holds what was done before."""
-
-    def __init__(self, message: str, hint: str | None, report: RunReport) -> None:
-        super().__init__(message, hint)
-        self.report = report
-
-
-class LockLost(DatabaseError):
-    """The runner lock's connection was lost mid-run: the run stopped at a migration boundary."""
-
-
-@dataclass
-class RunReport:
-    """What a migrate / rollback / dry run did."""
-
-    action: str
-    run_id: str
-    plan: Plan | None = None
-    outcomes: list[Outcome] = field(default_factory=list)
-    notes: list[str] = field(default_factory=list)
-    error: str | None = None
-    #: The contract that waits for its window (it and what is behind it were not applied).
-    wait: ContractWait | None = None
-
-    def as_dict(self) -> dict[str, Any]:
-        """JSON shape of migrate/rollback output."""
-        return {
-            "action": self.action,
-            "run_id": self.run_id,
-            "outcomes": [o.as_dict() for o in self.outcomes],
-            "notes": self.notes,
-            "error": self.error,
-            "pending": [m.id for m in self.plan.pending] if self.plan else [],
-            "waiting": self.wait.as_dict() if self.wait is not None else None,
-        }
 
 
 def _watch_interval(settings: Settings) -> float:
@@ -162,7 +124,7 @@ def migrate(
             else f"history marks {', '.join(a.id for a in plan.partial)} partly applied; "
             "`migration-guard status` shows how far, and `migrate` resumes it"
         )
-        with _failures_audited(session, ids, report, lost_hint):
+        with failures_audited(session, ids, report, lost_hint):
             try:
                 with BlockerWatch(ctx.lock_conn, pid, _watch_interval(ctx.settings)) as watch:
                     if dry:
@@ -191,44 +153,6 @@ def migrate(
         else:
             session.audit("waiting", ids, report.wait.message())
         return report
-
-
-@contextlib.contextmanager
-def _failures_audited(session: Session, ids: list[str], report: RunReport, lost_hint: str) -> Iterator[None]:
-    """Turn a failed migration or a lost connection into an audited `RunFailed` carrying the report so far."""
-    import psycopg
-
-    try:
-        yield
-    except KeyboardInterrupt as exc:
-        done = len(report.outcomes)
-        where = f" during {ids[done]}" if done < len(ids) else ""
-        where += f" after {done} of {len(ids)} migration(s) completed"
-        session.audit_interrupted(exc, ids, where)
-        session.ctx.out(f"stopped{where}; `migration-guard status` shows what is applied")
-        raise
-    except MigrationFailed as failed:
-        report.outcomes.append(failed.outcome)
-        report.error = failed.message
-        try:
-            session.audit("failed", ids, failed.message)
-        except DatabaseError as exc:
-            # Keep the migration's own hint: it says what stays applied (maybe part of a migration).
-            raise RunFailed(f"{failed.message}; {exc.message}", failed.hint, report) from None
-        raise RunFailed(failed.message, failed.hint, report) from None
-    except psycopg.Error as exc:
-        report.error = _lost(exc)
-        # The connection that writes the audit may be the one that was lost.
-        with contextlib.suppress(GuardError):
-            session.audit("failed", ids, report.error)
-        raise RunFailed(report.error, lost_hint, report) from None
-
-
-def _lost(exc: Exception) -> str:
-    from guard.db.connect import redact
-    from guard.db.pgerror import pg_message
-
-    return f"database connection lost or failed: {redact(pg_message(exc))}"
 
 
 def _waited(ctx: RunnerContext, migrations: Sequence[Migration], wait: ContractWait, dry: bool) -> ContractWait:
@@ -324,7 +248,7 @@ def rollback(
         session.audit("started", ids)
         executor = Executor(ctx.conn, ctx.settings, ctx.host, ctx.tool_version, out=ctx.out)
         with (
-            _failures_audited(session, ids, report, "`migration-guard status` shows what is applied"),
+            failures_audited(session, ids, report, "`migration-guard status` shows what is applied"),
             BlockerWatch(ctx.lock_conn, ctx.conn.info.backend_pid, _watch_interval(ctx.settings)) as watch,
         ):
             executor.watch = watch
