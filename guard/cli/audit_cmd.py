@@ -19,6 +19,10 @@ if TYPE_CHECKING:
     from guard.gates import Runtime
 
 
+def _stderr(line: str) -> None:
+    click.echo(line, err=True)
+
+
 @click.group()
 def audit() -> None:
     """Check the audit trail for tampering, or acknowledge tampering and re-arm it."""
@@ -52,9 +56,7 @@ def audit_check(
     from guard.gates import open_gated_connection
 
     settings, runtime = _runtime(path, config_file, layout, env, database_url)
-    conn = open_gated_connection(
-        settings, runtime, mutating=False, out=lambda line: click.echo(line, err=True)
-    )
+    conn = open_gated_connection(settings, runtime, mutating=False, out=_stderr)
     try:
         state = inspect_trail(conn, settings.history_schema)
     finally:
@@ -89,7 +91,7 @@ def audit_ack(
 ) -> None:
     """Acknowledge tampering with the audit trail: re-arm its tables and triggers, and record the
     acknowledgement with REASON in the trail. Production needs CONFIRM_PROD_MIGRATE=YES."""
-    from guard.cli.run_cmd import _runner
+    from guard.cli.runner_ctx import runner_context
     from guard.db.audit_guard import ACK_ACTION, acknowledge
     from guard.db.session import Session
     from guard.errors import InputError
@@ -99,7 +101,10 @@ def audit_ack(
             "--reason is empty", "say who looked at the tampering and why the trail can be trusted"
         )
     settings, runtime = _runtime(path, config_file, layout, env, database_url)
-    with _runner(settings, runtime, mutating=True) as ctx, Session(ctx, ACK_ACTION, check_trail=False) as s:
+    with (
+        runner_context(settings, runtime, mutating=True, out=_stderr) as ctx,
+        Session(ctx, ACK_ACTION, check_trail=False) as s,
+    ):
         found = acknowledge(
             ctx.conn, settings.history_schema, reason.strip(), lambda a, o, e: s.audit(o, (), e, action=a)
         )

@@ -9,10 +9,8 @@ from __future__ import annotations
 
 import json
 import os
-import socket
 import sys
-from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -27,12 +25,13 @@ from guard.cli.common import (
     resolve_migrations_dir,
     settings_for,
 )
+from guard.cli.runner_ctx import runner_context
 from guard.cli.signals import terminate_as_interrupt
 from guard.textsafe import one_line, safe_line
 
 if TYPE_CHECKING:
     from guard.config import Settings
-    from guard.db.runner import Plan, RunnerContext, RunReport
+    from guard.db.runner import Plan, RunReport
     from guard.gates import Runtime
     from guard.layouts import Discovery
     from guard.model import Migration
@@ -62,34 +61,6 @@ def _discover(path: Path | None, settings: Settings) -> Discovery:
 
     folder = resolve_migrations_dir(path, settings)
     return discover(folder, settings.layout, exclude=settings.exclude)
-
-
-@contextmanager
-def _runner(settings: Settings, runtime: Runtime, *, mutating: bool) -> Iterator[RunnerContext]:
-    """Gated work connection + a plain lock connection to the same target, both closed afterwards."""
-    from guard.db.connect import connect
-    from guard.db.runner import RunnerContext
-    from guard.gates import open_gated_connection
-
-    conn = open_gated_connection(settings, runtime, mutating=mutating, out=_err)
-    try:
-        assert runtime.database_url is not None  # the gates refused otherwise
-        url = runtime.database_url
-        lock_conn = connect(url, application_name="migration-guard lock")
-        try:
-            yield RunnerContext(
-                conn,
-                lock_conn,
-                settings,
-                host=socket.gethostname(),
-                out=_err,
-                env=runtime.expected_env,
-                reconnect=lambda: connect(url, application_name="migration-guard audit"),
-            )
-        finally:
-            lock_conn.close()
-    finally:
-        conn.close()
 
 
 def _lint_gate(settings: Settings, discovery: Discovery) -> Callable[[list[Migration]], None]:
@@ -302,7 +273,7 @@ def migrate(
 
     settings, runtime = _setup(path, config_file, layout, env, database_url)
     refuse_ae = dry_run and not _prod_hard_lock_open(runtime)
-    with terminate_as_interrupt(), _runner(settings, runtime, mutating=not dry_run) as ctx:
+    with terminate_as_interrupt(), runner_context(settings, runtime, mutating=not dry_run, out=_err) as ctx:
         discovery = _discover(path, settings)
         report = _run(
             fmt,
@@ -345,7 +316,7 @@ def rollback(
     if steps is not None and to is not None:
         raise InputError("--steps and --to cannot be combined", "pass one of them")
     settings, runtime = _setup(path, config_file, layout, env, database_url)
-    with terminate_as_interrupt(), _runner(settings, runtime, mutating=True) as ctx:
+    with terminate_as_interrupt(), runner_context(settings, runtime, mutating=True, out=_err) as ctx:
         discovery = _discover(path, settings)
         report = _run(fmt, lambda: runner.rollback(ctx, discovery.migrations, steps=steps, to=to))
     _render_report(report, fmt)
@@ -386,7 +357,7 @@ def exec_cmd(
     settings, runtime = _setup(path, config_file, layout, env, database_url)
     # What is printed and stored in the audit: the command with every password masked.
     shown = redact_command(command, runtime.database_url)
-    with _runner(settings, runtime, mutating=True) as ctx, Session(ctx, "exec", shown) as session:
+    with runner_context(settings, runtime, mutating=True, out=_err) as ctx, Session(ctx, "exec", shown) as session:
         discovery = _discover(path, settings)
         plan = gate_check(ctx, session, discovery.migrations, _lint_gate(settings, discovery))
         attempted = [m.id for m in plan.pending]

@@ -8,9 +8,8 @@ the bare version; `build_plan` recognises such a row by its version and name, an
 runner rewrites it to the folder name (`rekey_history`) before it writes any history.
 
 Both tables live in a schema of their own (`settings.history_schema`). The audit
-table refuses UPDATE and DELETE with a trigger, so the trail cannot be rewritten
-by accident from a migration or a console; `guard.db.audit_guard` adds the TRUNCATE
-trigger, makes both fire ALWAYS, and checks the trail for tampering before every run.
+table refuses UPDATE, DELETE and TRUNCATE with triggers (armed and checked by
+`guard.db.audit_guard`), so the trail cannot be rewritten from a migration or a console.
 """
 
 from __future__ import annotations
@@ -365,9 +364,7 @@ def write_audit(
             " VALUES (%s, %s, %s, %s, %s::jsonb, %s, %s, %s)"
         ).format(_ident(schema)),
         (run_id, actor, action, target, json.dumps(list(attempted)), outcome, error, tool_version),
-        # Never a prepared plan: one prepared while a `DO INSTEAD NOTHING` rule sat on the table
-        # has no relation left to be invalidated by, and keeps discarding rows after the rule is gone.
-        prepare=False,
+        prepare=False,  # a plan prepared under a DO INSTEAD NOTHING rule keeps dropping rows after it
     )
 
 
