@@ -179,7 +179,10 @@ def test_dry_run_measures_what_lint_flags_on_dev_and_refuses_on_prod(
     fresh_db: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, env: str
 ) -> None:
     with psycopg.connect(fresh_db, autocommit=True) as conn:
-        conn.execute("CREATE TABLE bk_env_marker (id int PRIMARY KEY, env text NOT NULL)")
+        conn.execute(
+            "CREATE TABLE bk_env_marker (id integer PRIMARY KEY CHECK (id = 1),"
+            " env text NOT NULL CHECK (env IN ('dev', 'prod')))"
+        )
         conn.execute("INSERT INTO bk_env_marker VALUES (1, %s)", (env,))
         conn.execute("CREATE TABLE users (id int PRIMARY KEY, name text)")
         conn.execute("INSERT INTO users SELECT g, 'n' FROM generate_series(1, 1000) g; ANALYZE users")

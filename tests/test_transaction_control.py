@@ -279,7 +279,10 @@ def test_cli_refusal_names_file_line_and_exits_2(
     fresh_db: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     with psycopg.connect(fresh_db, autocommit=True) as conn:
-        conn.execute("CREATE TABLE bk_env_marker (id int PRIMARY KEY, env text NOT NULL)")
+        conn.execute(
+            "CREATE TABLE bk_env_marker (id integer PRIMARY KEY CHECK (id = 1),"
+            " env text NOT NULL CHECK (env IN ('dev', 'prod')))"
+        )
         conn.execute("INSERT INTO bk_env_marker VALUES (1, 'dev')")
     folder = tmp_path / "migrations"
     folder.mkdir()
