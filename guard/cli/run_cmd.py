@@ -364,23 +364,31 @@ def exec_cmd(
     path: Path | None,
     command: Sequence[str],
 ) -> None:
-    """Run the gates (hard lock, marker, lint, drift), then COMMAND (Hasura CLI, Prisma, dbmate, ...)
-    under the runner lock, passing its exit code through.
+    """Run the gates (hard lock, marker, lint, drift, contract windows), then COMMAND (Hasura CLI,
+    Prisma, dbmate, ...) under the runner lock, passing its exit code through. Pending means what
+    the layout's tool has not applied (read from its history table); after it exits 0, what it
+    applied is recorded in the history.
 
     Example: migration-guard exec --env prod -- hasura migrate apply --database-name default
     """
     import subprocess
 
+    from guard.cli.adopt_cmd import record_wrapped, wrapped_state
     from guard.db.redact import redact_command
     from guard.db.runner import Session, gate_check
-    from guard.errors import InputError
+    from guard.errors import GuardError, InputError
 
     settings, runtime = _setup(path, config_file, layout, env, database_url)
     # What is printed and stored in the audit: the command with every password masked.
     shown = redact_command(command, runtime.database_url)
     with _runner(settings, runtime, mutating=True) as ctx, Session(ctx, "exec", shown) as session:
         discovery = _discover(path, settings)
-        plan = gate_check(ctx, session, discovery.migrations, _lint_gate(settings, discovery))
+        try:  # pending = what the wrapped tool has not applied, read from its own history table
+            state = wrapped_state(ctx, discovery)
+        except GuardError as exc:
+            raise session.refuse(exc) from None
+        pending = state.pending if state is not None else None
+        plan = gate_check(ctx, session, discovery.migrations, _lint_gate(settings, discovery), pending)
         attempted = [m.id for m in plan.pending]
         session.audit("started", attempted)
         _err(f"gates passed; running: {shown}")
@@ -394,6 +402,13 @@ def exec_cmd(
             program = redact_command(command[:1], runtime.database_url)
             session.audit("failed", attempted, f"cannot run {program}: {exc.strerror}")
             raise InputError(f"cannot run {program}: {exc.strerror}", "check the command after --") from None
+        if code == 0 and state is not None:
+            try:
+                recorded = record_wrapped(ctx, discovery, state.tool)
+            except GuardError as exc:
+                session.audit("failed", attempted, exc.message)
+                raise
+            _err(f"recorded {len(recorded)} migration(s) applied by {state.tool} in the history")
         session.audit("ok" if code == 0 else "failed", attempted, None if code == 0 else f"exit code {code}")
     # A child killed by a signal: report it the way shells do (128 + signal number).
     sys.exit(code if code >= 0 else 128 - code)
