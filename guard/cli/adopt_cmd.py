@@ -40,7 +40,7 @@ def wrapped_state(ctx: RunnerContext, discovery: Discovery) -> ToolState | None:
     )
 
 
-def record_wrapped(ctx: RunnerContext, discovery: Discovery, tool: str) -> list[str]:
+def record_wrapped(ctx: RunnerContext, discovery: Discovery, tool: str | None) -> list[str]:
     """For `exec`, after the tool exited 0: record what it applied; returns the ids recorded."""
     from guard.db.wrapped import record_tool_run
 

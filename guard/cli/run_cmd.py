@@ -402,13 +402,14 @@ def exec_cmd(
             program = redact_command(command[:1], runtime.database_url)
             session.audit("failed", attempted, f"cannot run {program}: {exc.strerror}")
             raise InputError(f"cannot run {program}: {exc.strerror}", "check the command after --") from None
-        if code == 0 and state is not None:
+        if code == 0:
             try:
-                recorded = record_wrapped(ctx, discovery, state.tool)
+                recorded = record_wrapped(ctx, discovery, state.tool if state is not None else None)
             except GuardError as exc:
                 session.audit("failed", attempted, exc.message)
                 raise
-            _err(f"recorded {len(recorded)} migration(s) applied by {state.tool} in the history")
+            if recorded:
+                _err(f"recorded in the history, as applied by the wrapped tool: {', '.join(recorded)}")
         session.audit("ok" if code == 0 else "failed", attempted, None if code == 0 else f"exit code {code}")
     # A child killed by a signal: report it the way shells do (128 + signal number).
     sys.exit(code if code >= 0 else 128 - code)

@@ -28,7 +28,7 @@ from typing import TYPE_CHECKING
 
 from guard.db.adopt import record_applied, refuse_mismatches
 from guard.db.adopt_match import Match, match_files
-from guard.db.foreign_history import TABLES, TOOL_OF_LAYOUT, read_tool_history
+from guard.db.foreign_history import TABLES, TOOL_OF_LAYOUT, read_tool_history, tables_present
 from guard.db.history import read_history
 from guard.errors import SafetyError
 from guard.model import Migration
@@ -107,12 +107,13 @@ def tool_state(
     sources: Collection[str] = (),
     journal: Mapping[str, int] | None = None,
 ) -> ToolState | None:
-    """What the layout's tool has applied here (None when the layout names no tool: `plain`).
+    """What the layout's tool has applied here. A layout that names no tool (`plain`) takes the
+    only tool whose table is present; None when there is none (our history decides).
 
     Raises `SafetyError` when its table is absent from a database that is not fresh, and for
     what `adopt` refuses (a dirty or failed migration, an applied migration without a file).
     """
-    tool = TOOL_OF_LAYOUT.get(layout)
+    tool = TOOL_OF_LAYOUT.get(layout) or _only_tool(conn)
     if tool is None:
         return None
     history = read_tool_history(conn, tool, sources)
@@ -130,11 +131,16 @@ def tool_state(
     return ToolState(tool, match, match.pending(migrations))
 
 
+def _only_tool(conn: psycopg.Connection) -> str | None:
+    present = tables_present(conn)
+    return present[0] if len(present) == 1 else None
+
+
 def record_tool_run(
     conn: psycopg.Connection,
     settings: Settings,
     migrations: Sequence[Migration],
-    tool: str,
+    tool: str | None,
     *,
     host: str,
     tool_version: str,
@@ -143,8 +149,13 @@ def record_tool_run(
 ) -> list[str]:
     """After the tool exited 0: record in our history what it applied (ids recorded).
 
-    Raises `SafetyError` when its history table is still absent: it migrated another database.
+    `tool` None (a `plain` layout with no tool's table before the run): the only tool whose table
+    is present now, if any. Raises `SafetyError` when the tool's history table is still absent:
+    it migrated another database.
     """
+    tool = tool or _only_tool(conn)
+    if tool is None:
+        return []
     history = read_tool_history(conn, tool, sources)
     if history is None:
         raise SafetyError(
