@@ -56,8 +56,9 @@ def _where(tool: str) -> str:
 def _foreign_hint(tool: str) -> str:
     if tool == "hasura":
         return (
-            "Hasura migrates the database behind HASURA_GRAPHQL_ENDPOINT: point DATABASE_URL at that "
-            "database (or the endpoint at a Hasura serving this one), then run again"
+            "Hasura migrates the database behind HASURA_GRAPHQL_ENDPOINT and keeps its migration state in "
+            "its metadata database: point DATABASE_URL at that database (or the endpoint at a Hasura serving "
+            "this one), then run again"
         )
     return (
         f"point DATABASE_URL at the database {tool} migrates; if this database was migrated another way, "
@@ -107,8 +108,8 @@ def tool_state(
     sources: Collection[str] = (),
     journal: Mapping[str, int] | None = None,
 ) -> ToolState | None:
-    """What the layout's tool has applied here. A layout that names no tool (`plain`) takes the
-    only tool whose table is present; None when there is none (our history decides).
+    """What the layout's tool has applied here. A `plain` folder whose database has Drizzle's
+    table (and no other tool's) is Drizzle's; None otherwise (our history decides).
 
     Raises `SafetyError` when its table is absent from a database that is not fresh, and for
     what `adopt` refuses (a dirty or failed migration, an applied migration without a file).
@@ -132,8 +133,11 @@ def tool_state(
 
 
 def _only_tool(conn: psycopg.Connection) -> str | None:
+    """Drizzle's folder reads as `plain` where no Drizzle layout is configured: its table, alone,
+    names the tool. Other tools' tables are not guessed at for a plain folder (a Rails
+    `schema_migrations` looks exactly like dbmate's)."""
     present = tables_present(conn)
-    return present[0] if len(present) == 1 else None
+    return "drizzle" if present == ["drizzle"] else None
 
 
 def record_tool_run(
@@ -149,8 +153,8 @@ def record_tool_run(
 ) -> list[str]:
     """After the tool exited 0: record in our history what it applied (ids recorded).
 
-    `tool` None (a `plain` layout with no tool's table before the run): the only tool whose table
-    is present now, if any. Raises `SafetyError` when the tool's history table is still absent:
+    `tool` None (a `plain` folder with no tool's table before the run): Drizzle when its table
+    is now the only one present. Raises `SafetyError` when the tool's history table is still absent:
     it migrated another database.
     """
     tool = tool or _only_tool(conn)
