@@ -137,7 +137,8 @@ def _render_plan(plan: Plan, fmt: str, extra: dict[str, Any] | None = None) -> N
         return
     # Ids come from file names and history rows, notes quote them: every line is printed safe.
     for a in plan.fully_applied:
-        _out(f"applied  {a.id}  {a.applied_at:%Y-%m-%d %H:%M:%S%z}  by {a.applied_by}")
+        via = f"  via {a.applied_via}" if a.applied_via else ""
+        _out(f"applied  {a.id}  {a.applied_at:%Y-%m-%d %H:%M:%S%z}  by {a.applied_by}{via}")
     for a in plan.partial:
         what = "up" if a.status == "partial" else "rollback"
         _out(
