@@ -67,7 +67,7 @@ def _render(report: AdoptReport, fmt: str) -> None:
     for line in report.warnings:
         click.echo(f"warning      {line}")
     click.echo(
-        f"{len(report.recorded)} {verb} from {report.table} ({report.tool}), "
+        f"{len(report.recorded)} {'to record' if report.dry_run else 'recorded'} from {report.table} ({report.tool}), "
         f"{len(report.already)} already recorded, {len(report.warnings)} warning(s)"
     )
 
