@@ -18,6 +18,13 @@ Each tool records what it applied in its own table, the way its own code writes 
   journal's `when` and `hash` sha256 of the file; drizzle-orm applies a file only when its
   `when` is above the newest `created_at`, so everything at or below that counts as applied.
 
+Read from each tool's source: hasura/graphql-engine cli/migrate/database/hasuradb
+(migration_state_catalog_state.go, migration_state_sql.go) and the server's `setCatalogStateTx`;
+prisma/prisma-engines (Postgres flavour `create_migrations_table`); amacneil/dbmate
+pkg/driver/postgres/postgres.go; golang-migrate/migrate database/postgres/postgres.go
+(`SetVersion`: TRUNCATE then one row); flyway/flyway's Postgres `createMetaDataTable.sql`;
+drizzle-team/drizzle-orm src/pg-core/dialect.ts (`migrate`) and src/migrator.ts.
+
 Unqualified tables (Prisma, dbmate, golang-migrate, Flyway) are looked up through the
 connection's `search_path`, as the tools' own default (the URL's schema) does.
 Library code: it is handed an open connection and never reads the environment.
