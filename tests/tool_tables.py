@@ -118,22 +118,33 @@ def hasura_legacy(url: str, versions: Mapping[str, bool]) -> None:
 def prisma(url: str, rows: Iterable[tuple[str, bytes, bool, bool]]) -> None:
     """Prisma: (folder name, migration.sql bytes, finished, rolled back) per attempt."""
     run(url, PRISMA_DDL)
-    for i, (name, data, finished, rolled_back) in enumerate(rows):
-        run(
-            url,
-            "INSERT INTO _prisma_migrations (id, checksum, migration_name, started_at, finished_at,"
-            " rolled_back_at, applied_steps_count) VALUES (%s, %s, %s, now(),"
-            " CASE WHEN %s THEN now() END, CASE WHEN %s THEN now() END, %s)",
-            [f"00000000-0000-0000-0000-{i:012d}", hashlib.sha256(data).hexdigest(), name, finished, rolled_back,
-             1 if finished else 0],
-        )
+    with psycopg.connect(url, autocommit=True) as conn:
+        for i, (name, data, finished, rolled_back) in enumerate(rows):
+            _prisma_row(conn, i, name, data, finished, rolled_back)
+
+
+def _prisma_row(conn: psycopg.Connection, i: int, name: str, data: bytes, finished: bool, rolled_back: bool) -> None:
+    conn.execute(
+        "INSERT INTO _prisma_migrations (id, checksum, migration_name, started_at, finished_at,"
+        " rolled_back_at, applied_steps_count) VALUES (%s, %s, %s, now(),"
+        " CASE WHEN %s THEN now() END, CASE WHEN %s THEN now() END, %s)",
+        [
+            f"00000000-0000-0000-0000-{i:012d}",
+            hashlib.sha256(data).hexdigest(),
+            name,
+            finished,
+            rolled_back,
+            1 if finished else 0,
+        ],
+    )
 
 
 def dbmate(url: str, versions: Iterable[str]) -> None:
     """dbmate: one row per applied version, as text."""
     run(url, DBMATE_DDL)
-    for version in versions:
-        run(url, 'insert into "public"."schema_migrations" (version) values (%s)', [version])
+    with psycopg.connect(url, autocommit=True) as conn:
+        for version in versions:
+            conn.execute('insert into "public"."schema_migrations" (version) values (%s)', [version])
 
 
 def golang_migrate(url: str, version: int, dirty: bool = False) -> None:

@@ -179,13 +179,16 @@ def record_applied(
     insert = sql.SQL(
         "INSERT INTO {}.history (version, name, checksum, status, applied_by, tool_version, applied_via,"
         " applied_at) VALUES (%s, %s, %s, 'applied', current_user || '@' || %s, %s, %s,"
-        " coalesce(%s::timestamptz, now())) ON CONFLICT (version) DO NOTHING"
+        " coalesce(%s::timestamptz, now())) ON CONFLICT DO NOTHING RETURNING version"
     ).format(sql.Identifier(schema))
+    recorded: list[str] = []
     with conn.transaction():
         for m, row in todo:
             at = row.applied_at if use_tool_time and row is not None else None
-            conn.execute(insert, (m.version, m.name, checksum_of(m), host, tool_version, _via(match), at))
-    return [m.id for m, _ in todo], already
+            cur = conn.execute(insert, (m.version, m.name, checksum_of(m), host, tool_version, _via(match), at))
+            # A row the history already holds under the same key is not counted as recorded.
+            (recorded if cur.fetchone() is not None else already).append(m.id)
+    return recorded, already
 
 
 def adopt(
