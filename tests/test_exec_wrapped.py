@@ -185,8 +185,17 @@ def test_tool_table_absent_from_a_used_database_refuses(
     code, _, err = invoke(["exec", "--migrations", str(folder), "--", *cmd], url, monkeypatch, tmp_path)
     assert code == 2, err
     assert "hdb_catalog.hdb_version / hdb_catalog.schema_migrations is absent from the checked database" in err
-    assert "HASURA_GRAPHQL_ENDPOINT" in err
+    assert "HASURA_GRAPHQL_ENDPOINT" in err and "Hasura source" not in err
     assert not sentinel.exists()
+    # A source database of a Hasura that keeps its metadata elsewhere: its catalog table (DDL from
+    # hasura/graphql-engine server/src-rsr/init_pg_source.sql), and no hdb_version.
+    tt.run(
+        url,
+        "CREATE SCHEMA hdb_catalog; CREATE TABLE hdb_catalog.hdb_source_catalog_version "
+        "(version text NOT NULL, upgraded_on timestamptz NOT NULL)",
+    )
+    code, _, err = invoke(["exec", "--migrations", str(folder), "--", *cmd], url, monkeypatch, tmp_path)
+    assert code == 2 and "HASURA_GRAPHQL_METADATA_DATABASE_URL" in err, err
 
 
 def test_a_fresh_database_passes_but_the_tool_must_then_have_migrated_it(

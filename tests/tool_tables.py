@@ -1,8 +1,8 @@
 """Other migration tools' history tables, created with each tool's own DDL and filled the way each
 tool writes them, for the adoption and `exec` tests. Sources (read, not copied as code):
 
-- Hasura v2: hasura/graphql-engine, server/src-rsr metadata catalog init (`hdb_catalog.hdb_version`
-  with `cli_state`), written by the server's `setCatalogStateTx` (`UPDATE hdb_catalog.hdb_version
+- Hasura v2: hasura/graphql-engine, server/src-rsr/initialise.sql (the metadata catalog:
+  `hdb_catalog.hdb_version` with `cli_state`), written by the server's `setCatalogStateTx` (`UPDATE hdb_catalog.hdb_version
   SET cli_state = $1`) for the CLI's `set_catalog_state` (cli/migrate/database/hasuradb/
   migration_state_catalog_state.go: `{"migrations": {"<database>": {"<version>": dirty}}}`).
 - Hasura CLI 1.x: cli/migrate/database/hasuradb/migration_state_sql.go (`CREATE TABLE

@@ -66,6 +66,21 @@ def _foreign_hint(tool: str) -> str:
     )
 
 
+def _hasura_source_note(conn: psycopg.Connection, tool: str) -> str:
+    """Hasura v2 marks each database it serves with `hdb_catalog.hdb_source_catalog_version`
+    (server/src-rsr/init_pg_source.sql); with no `hdb_version` beside it, its metadata and
+    migration state live in another database."""
+    if tool != "hasura":
+        return ""
+    row = conn.execute("SELECT to_regclass('hdb_catalog.hdb_source_catalog_version') IS NOT NULL").fetchone()
+    if not (row and row[0]):
+        return ""
+    return (
+        " (this database is a Hasura source whose metadata, migration state included, lives in another "
+        "database: HASURA_GRAPHQL_METADATA_DATABASE_URL)"
+    )
+
+
 def is_fresh(conn: psycopg.Connection, settings: Settings) -> bool:
     """True when the database holds nothing of its own: no row in our history, and no table, view,
     sequence, type or function outside the system schemas, our history schema and the marker table
@@ -123,7 +138,7 @@ def tool_state(
             raise SafetyError(
                 f"the migrations are {tool}'s ({layout} layout), but {_where(tool)} is absent from the checked "
                 f"database although it already holds applied migrations or objects: {tool} would migrate "
-                "another database, or run every migration again",
+                "another database, or run every migration again" + _hasura_source_note(conn, tool),
                 _foreign_hint(tool),
             )
         return ToolState(tool, None, sorted(migrations, key=lambda m: m.version_key))
