@@ -51,9 +51,13 @@ def test_adopts_a_real_projects_whole_history(
     url = marked(fresh_db)
     migrations = discover(folder).migrations
     _fill(tool, url, migrations)
+    code, out, err = invoke(["adopt", str(folder), "--dry-run", "--format", "json"], url, monkeypatch, tmp_path)
+    assert code == 0, err
+    preview = json.loads(out)
     code, out, err = invoke(["adopt", str(folder), "--format", "json"], url, monkeypatch, tmp_path)
     assert code == 0, err
     report = json.loads(out)
+    assert (preview["recorded"], preview["already_recorded"]) == (report["recorded"], report["already_recorded"])
     assert report["tool"] == tool and report["warnings"] == []
     rows = history(url)
     # The history holds one row per version; a version two files share (trigger.dev's two

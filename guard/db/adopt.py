@@ -236,8 +236,10 @@ def preview(
 ) -> AdoptReport:
     """`adopt --dry-run`: what would be recorded, read-only (no tables created, nothing audited)."""
     match = plan_adoption(conn, migrations, layout=layout, sources=sources, journal=journal, through=through)
-    existing = read_history(conn, schema)
+    seen = set(read_history(conn, schema))
     report = AdoptReport(match.tool, match.table, warnings=warnings_of(match), dry_run=True)
-    report.recorded = [m.id for m, _ in match.applied if m.version not in existing]
-    report.already = [m.id for m, _ in match.applied if m.version in existing]
+    for m, _ in match.applied:
+        # As `record_applied` does: a key the history already holds (or this run recorded) is not recorded.
+        (report.already if m.version in seen else report.recorded).append(m.id)
+        seen.add(m.version)
     return report
