@@ -77,6 +77,13 @@ with psycopg.connect(os.environ["DATABASE_URL"], autocommit=True) as conn:
 """
 
 
+def gates_bind_on_dev(tmp_path: Path) -> None:
+    """The lint gate and the contract window bind in prod by default; these tests run on dev."""
+    (tmp_path / "migration-guard.toml").write_text(
+        'lint_gate_envs = ["dev", "prod"]\ncontract_window_envs = ["dev", "prod"]\n'
+    )
+
+
 def standin(tmp_path: Path, name: str, code: str) -> list[str]:
     """Write a stand-in tool and return the command that runs it."""
     script = tmp_path / f"{name}.py"
@@ -87,6 +94,7 @@ def standin(tmp_path: Path, name: str, code: str) -> list[str]:
 def test_pending_is_what_the_tool_has_not_applied_and_what_it_applies_is_recorded(
     fresh_db: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    gates_bind_on_dev(tmp_path)
     url = marked(fresh_db)
     folder = write(
         tmp_path / "migrations",
@@ -115,6 +123,7 @@ def test_pending_is_what_the_tool_has_not_applied_and_what_it_applies_is_recorde
 def test_lint_gate_judges_the_tools_pending_migrations_before_it_runs(
     fresh_db: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    gates_bind_on_dev(tmp_path)
     url = marked(fresh_db)
     folder = write(
         tmp_path / "migrations",
@@ -136,6 +145,7 @@ def test_lint_gate_judges_the_tools_pending_migrations_before_it_runs(
 def test_contract_window_counts_from_what_exec_recorded(
     fresh_db: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    gates_bind_on_dev(tmp_path)
     url = marked(fresh_db)
     folder = write(
         tmp_path / "migrations",
@@ -154,7 +164,7 @@ def test_contract_window_counts_from_what_exec_recorded(
         },
     )
     code, _, err = invoke(["exec", "--migrations", str(folder), "--", *cmd, str(folder)], url, monkeypatch, tmp_path)
-    assert code == 2 and "48h expand/contract window opens at" in err, err
+    assert code == 2 and "waits for its expand/contract window" in err and "wrapped tool would apply it now" in err, err
     with psycopg.connect(url) as conn:
         assert conn.execute("SELECT version FROM schema_migrations").fetchone() == (1,)
 

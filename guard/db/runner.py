@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING, Any
 
 from guard.db.apply import Executor, MigrationFailed, Outcome
 from guard.db.apply import statements_and_mode as _mode
-from guard.db.contract import ContractRefusal, ContractSpec, ContractWait, check_preconditions, db_now, utc
+from guard.db.contract import ContractRefusal, ContractSpec, ContractWait, check_preconditions, db_now
 from guard.db.dryrun import dry_run, refuse_unpredicted_locks
 from guard.db.history import APPLIED, PARTIAL, PARTIAL_DOWN, AppliedMigration, rekey_history
 from guard.db.indexes import leftovers_for
@@ -36,6 +36,7 @@ from guard.db.session import RunnerContext, Session
 from guard.db.txplan import check_all
 from guard.errors import DatabaseError, GuardError, InputError, SafetyError
 from guard.model import Migration, version_key
+from guard.timefmt import utc
 
 if TYPE_CHECKING:
     from guard.config import Settings
