@@ -1,6 +1,6 @@
 """`exec` and `adopt` with the real tools: the `dbmate` binary (the npm package ships it) and
-`drizzle-kit migrate`, installed by npm into pytest's cache folder (`.pytest_cache`, git-ignored)
-once and reused by later sessions. Skipped, with the reason, where npm or the registry is missing."""
+`drizzle-kit migrate`, installed by npm into pytest's cache folder (`.pytest_cache`, git-ignored;
+the system temp folder when the cache plugin is off) once and reused by later sessions. Skipped, with the reason, where npm or the registry is missing."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ import json
 import os
 import shutil
 import subprocess
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -26,7 +27,12 @@ def _npm_tool(request: pytest.FixtureRequest, name: str) -> Path:
     npm = shutil.which("npm")
     if npm is None:
         pytest.skip(f"npm is not installed; the real {name} test needs it")
-    prefix = request.config.cache.mkdir(f"npm-tools-{name}")
+    cache = getattr(request.config, "cache", None)  # None under `-p no:cacheprovider`
+    if cache is not None:
+        prefix = cache.mkdir(f"npm-tools-{name}")
+    else:
+        prefix = Path(tempfile.gettempdir()) / f"migration-guard-npm-tools-{name}"
+        prefix.mkdir(exist_ok=True)
     binary = prefix / "node_modules" / ".bin" / name
     if not binary.exists():
         try:
