@@ -13,6 +13,7 @@ import tool_tables as tt
 from click.testing import CliRunner
 
 from guard.cli import cli
+from guard.model import version_key
 
 pytestmark = pytest.mark.db
 
@@ -124,10 +125,11 @@ def invoke(args: list[str], url: str, monkeypatch: pytest.MonkeyPatch, tmp_path:
 
 
 def history(url: str) -> list[tuple[str, str, str]]:
-    """(version, applied_via, checksum) of our history rows in version order."""
+    """(key, applied_via, checksum) of our history rows in version order (the key is the version,
+    or a Prisma folder name)."""
     with psycopg.connect(url, autocommit=True) as conn:
         rows = conn.execute("SELECT version, applied_via, checksum FROM migration_guard.history").fetchall()
-    return sorted(rows, key=lambda r: [int(p) for p in r[0].split(".")])
+    return sorted(rows, key=lambda r: version_key(r[0]))
 
 
 def audit(url: str) -> list[tuple[str, str]]:
@@ -265,7 +267,7 @@ def test_warnings_a_gap_and_an_edited_file(fresh_db: str, tmp_path: Path, monkey
     assert "20240102000000_email: at or below the newest applied migration, but prisma never applied it" in out
     assert "20240101000000_users: edited since prisma applied it" in out
     rows = history(url)
-    assert [r[0] for r in rows] == ["20240101000000", "20240103000000"]
+    assert [r[0] for r in rows] == ["20240101000000_users", "20240103000000_phone"]  # Prisma keys by folder
     assert rows[0][2] == __import__("hashlib").sha256(USERS.encode()).hexdigest()  # the file as it is now
     code, out, _ = invoke(["status", str(folder)], url, monkeypatch, tmp_path)
     assert "drift    20240102000000_email: pending but older than the newest applied migration" in out
@@ -331,3 +333,18 @@ def test_history_made_by_the_previous_release_gains_applied_via(
     code, out, err = invoke(["adopt", str(folder)], url, monkeypatch, tmp_path)
     assert code == 0, err
     assert [(v, via) for v, via, _ in history(url)] == [("20240101000000", ""), ("20240102000000", "dbmate")]
+
+
+def test_a_prisma_row_an_earlier_build_keyed_by_version_is_rekeyed_not_recorded_twice(
+    fresh_db: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    url = marked(fresh_db)
+    folder = write(tmp_path / "migrations", FILES["prisma"])
+    assert invoke(["adopt", str(folder), "--through", "20240101000000"], url, monkeypatch, tmp_path)[0] == 0
+    # As builds before history keys stored it: under the bare version.
+    tt.run(url, "UPDATE migration_guard.history SET version = '20240101000000'")
+    TWO_APPLIED["prisma"](url)
+    code, out, err = invoke(["adopt", str(folder)], url, monkeypatch, tmp_path)
+    assert code == 0, err
+    assert "1 recorded" in out and "1 already recorded" in out
+    assert [r[0] for r in history(url)] == ["20240101000000_users", "20240102000000_email"]

@@ -60,12 +60,8 @@ def test_adopts_a_real_projects_whole_history(
     assert (preview["recorded"], preview["already_recorded"]) == (report["recorded"], report["already_recorded"])
     assert report["tool"] == tool and report["warnings"] == []
     rows = history(url)
-    # The history holds one row per version; a version two files share (trigger.dev's two
-    # 20260630120000 folders) is reported as already recorded, never counted twice.
-    assert len(rows) == len({m.version for m in migrations})
-    assert len(report["recorded"]) == len(rows)
-    assert len(report["recorded"]) + len(report["already_recorded"]) == len(migrations)
-    first: dict[str, Migration] = {}
-    for m in migrations:
-        first.setdefault(m.version, m)
-    assert [r[2] for r in rows] == [checksum_of(first[r[0]]) for r in rows]  # the files as they are now
+    # One row per migration under its `Migration.key`: trigger.dev's two 20260630120000 folders are two.
+    assert sorted(r[0] for r in rows) == sorted(m.key for m in migrations)
+    assert len(report["recorded"]) == len(migrations) and report["already_recorded"] == []
+    by_key = {m.key: m for m in migrations}
+    assert [r[2] for r in rows] == [checksum_of(by_key[r[0]]) for r in rows]  # the files as they are now

@@ -235,4 +235,4 @@ def test_prisma_on_a_fresh_database(fresh_db: str, tmp_path: Path, monkeypatch: 
     cmd = standin(tmp_path, "prisma", PRISMA_STANDIN)
     code, _, err = invoke(["exec", "--migrations", str(folder), "--", *cmd, str(folder)], url, monkeypatch, tmp_path)
     assert code == 0, err
-    assert [(v, via) for v, via, _ in history(url)] == [("20240101000000", "prisma")]
+    assert [(v, via) for v, via, _ in history(url)] == [("20240101000000_users", "prisma")]

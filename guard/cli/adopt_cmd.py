@@ -25,10 +25,13 @@ def tool_inputs(discovery: Discovery) -> dict[str, Any]:
     """What reading another tool's history needs from the files: Hasura's database folder names
     and Drizzle's journal (read here, at the edge)."""
     from guard.db.adopt_match import sources_of
-    from guard.layouts.journal import read_drizzle_journal
+    from guard.layouts.drizzle import journal_path, read_journal
 
     folders = {discovery.root, *(m.up_path.parent for m in discovery.migrations)}
-    return {"sources": sources_of(discovery.migrations), "journal": read_drizzle_journal(folders)}
+    journal = {
+        e.tag: e.when for f in sorted(folders) if journal_path(f).is_file() for e in read_journal(f).entries
+    }
+    return {"sources": sources_of(discovery.migrations), "journal": journal}
 
 
 def wrapped_state(ctx: RunnerContext, discovery: Discovery) -> ToolState | None:

@@ -32,7 +32,8 @@ from typing import TYPE_CHECKING, Any
 
 from guard.db.adopt_match import BY_HAND, Match, by_hand, match_files
 from guard.db.foreign_history import TABLES, TOOL_OF_LAYOUT, read_tool_history, tables_present
-from guard.db.history import checksum_of, read_history
+from guard.db.history import checksum_of, read_history, rekey_history
+from guard.db.plan import build_plan, check_duplicates
 from guard.errors import GuardError, InputError, SafetyError
 from guard.model import Migration
 
@@ -117,6 +118,7 @@ def plan_adoption(
         found = read_tool_history(conn, tool, sources)
         assert found is not None  # detect_tool saw the table
         history = found
+    check_duplicates(migrations)  # two files one version, where the tool keys by version
     match = match_files(history, migrations, journal)
     refuse_mismatches(match)
     return match
@@ -157,25 +159,37 @@ def _via(match: Match) -> str:
     return BY_HAND if match.tool == BY_HAND else match.tool
 
 
+def _ours(
+    conn: psycopg.Connection, schema: str, migrations: Sequence[Migration]
+) -> tuple[set[str], dict[str, str]]:
+    """The `Migration.key`s our history holds, and the rows an earlier build stored under a Prisma
+    migration's bare version (new key -> stored key), recognised as `migrate` recognises them."""
+    plan = build_plan(migrations, read_history(conn, schema))
+    return set(plan.applied), plan.rekeyed
+
+
 def record_applied(
     conn: psycopg.Connection,
     schema: str,
     match: Match,
+    migrations: Sequence[Migration],
     *,
     host: str,
     tool_version: str,
     use_tool_time: bool = True,
 ) -> tuple[list[str], list[str]]:
-    """Insert a history row for each applied file not yet in our history, in one transaction.
+    """Insert a history row, under its `Migration.key`, for each applied file not yet in our
+    history, in one transaction (rows an earlier build keyed by a Prisma version are re-keyed
+    first, as `migrate` does). Returns (recorded ids, ids already recorded).
 
-    Returns (recorded ids, ids already recorded). `use_tool_time`: take `applied_at` from the
-    tool's row when it has one (adoption); `exec` records the time it ran the tool.
+    `use_tool_time`: take `applied_at` from the tool's row when it has one (adoption); `exec`
+    records the time it ran the tool.
     """
     from psycopg import sql
 
-    existing = read_history(conn, schema)
-    todo = [(m, row) for m, row in match.applied if m.version not in existing]
-    already = [m.id for m, _ in match.applied if m.version in existing]
+    existing, rekeyed = _ours(conn, schema, migrations)
+    todo = [(m, row) for m, row in match.applied if m.key not in existing]
+    already = [m.id for m, _ in match.applied if m.key in existing]
     insert = sql.SQL(
         "INSERT INTO {}.history (version, name, checksum, status, applied_by, tool_version, applied_via,"
         " applied_at) VALUES (%s, %s, %s, 'applied', current_user || '@' || %s, %s, %s,"
@@ -183,9 +197,10 @@ def record_applied(
     ).format(sql.Identifier(schema))
     recorded: list[str] = []
     with conn.transaction():
+        rekey_history(conn, schema, rekeyed)
         for m, row in todo:
             at = row.applied_at if use_tool_time and row is not None else None
-            cur = conn.execute(insert, (m.version, m.name, checksum_of(m), host, tool_version, _via(match), at))
+            cur = conn.execute(insert, (m.key, m.name, checksum_of(m), host, tool_version, _via(match), at))
             # A row the history already holds under the same key is not counted as recorded.
             (recorded if cur.fetchone() is not None else already).append(m.id)
     return recorded, already
@@ -215,7 +230,12 @@ def adopt(
         report = AdoptReport(match.tool, match.table, warnings=warnings_of(match))
         try:
             report.recorded, report.already = record_applied(
-                ctx.conn, ctx.settings.history_schema, match, host=ctx.host, tool_version=ctx.tool_version
+                ctx.conn,
+                ctx.settings.history_schema,
+                match,
+                migrations,
+                host=ctx.host,
+                tool_version=ctx.tool_version,
             )
         except Exception as exc:
             session.audit("failed", ids, str(exc).strip()[:500])
@@ -236,10 +256,10 @@ def preview(
 ) -> AdoptReport:
     """`adopt --dry-run`: what would be recorded, read-only (no tables created, nothing audited)."""
     match = plan_adoption(conn, migrations, layout=layout, sources=sources, journal=journal, through=through)
-    seen = set(read_history(conn, schema))
+    seen, _ = _ours(conn, schema, migrations)
     report = AdoptReport(match.tool, match.table, warnings=warnings_of(match), dry_run=True)
     for m, _ in match.applied:
         # As `record_applied` does: a key the history already holds (or this run recorded) is not recorded.
-        (report.already if m.version in seen else report.recorded).append(m.id)
-        seen.add(m.version)
+        (report.already if m.key in seen else report.recorded).append(m.id)
+        seen.add(m.key)
     return report
