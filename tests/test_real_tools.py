@@ -1,6 +1,7 @@
-"""`exec` and `adopt` with the real tools: the `dbmate` binary (the npm package ships it) and
-`drizzle-kit migrate`, installed by npm into pytest's cache folder (`.pytest_cache`, git-ignored;
-the system temp folder when the cache plugin is off) once and reused by later sessions. Skipped, with the reason, where npm or the registry is missing."""
+"""`exec` and `adopt` with the real tools: the `dbmate` binary (the npm package ships it), installed
+by npm into pytest's cache folder (`.pytest_cache`, git-ignored; the system temp folder when the
+cache plugin is off) once and reused by later sessions, and `drizzle-kit migrate` from
+tests/drizzle_kit. Skipped, with the reason, where npm or the registry is missing."""
 
 from __future__ import annotations
 
@@ -12,15 +13,15 @@ import tempfile
 from pathlib import Path
 
 import pytest
+from conftest import REPO
 from test_adopt import history, invoke, marked, write
+from test_drizzle_kit import BIN as DRIZZLE_KIT
 
 pytestmark = pytest.mark.db
 
-#: Pinned versions; every install step the tests need is here.
-NPM_PACKAGES = {
-    "dbmate": ["dbmate@2.36.0"],
-    "drizzle-kit": ["drizzle-kit@0.31.11", "drizzle-orm@0.45.4", "pg@8.23.1"],
-}
+#: Pinned versions; every install step the dbmate tests need is here (drizzle-kit comes from
+#: tests/drizzle_kit, installed by scripts/install-drizzle-kit on first use).
+NPM_PACKAGES = {"dbmate": ["dbmate@2.36.0"]}
 
 
 def _npm_tool(request: pytest.FixtureRequest, name: str) -> Path:
@@ -59,12 +60,6 @@ def dbmate_bin(request: pytest.FixtureRequest) -> Path:
     return _npm_tool(request, "dbmate")
 
 
-@pytest.fixture(scope="session")
-def drizzle_kit_bin(request: pytest.FixtureRequest) -> Path:
-    """The real drizzle-kit (with drizzle-orm and the pg driver beside it)."""
-    return _npm_tool(request, "drizzle-kit")
-
-
 def as_url(conninfo: str, **query: str) -> str:
     """The `postgres://` URL form of a conninfo string (dbmate and drizzle-kit read URLs only)."""
     from psycopg.conninfo import conninfo_to_dict
@@ -72,6 +67,20 @@ def as_url(conninfo: str, **query: str) -> str:
     p = conninfo_to_dict(conninfo)
     extra = "&".join(f"{k}={v}" for k, v in query.items())
     return f"postgres://{p['user']}@{p['host']}:{p.get('port', 5432)}/{p['dbname']}" + (f"?{extra}" if extra else "")
+
+
+@pytest.fixture(scope="session")
+def drizzle_kit_bin() -> Path:
+    """The real drizzle-kit of tests/drizzle_kit, installed by scripts/install-drizzle-kit on first use."""
+    if not DRIZZLE_KIT.exists():
+        if shutil.which("npm") is None:
+            pytest.skip("npm is not installed, so drizzle-kit cannot be installed")
+        done = subprocess.run(
+            [str(REPO / "scripts" / "install-drizzle-kit")], capture_output=True, text=True, timeout=300, check=False
+        )
+        if done.returncode != 0 or not DRIZZLE_KIT.exists():
+            pytest.skip(f"npm could not install drizzle-kit (registry unavailable?): {done.stderr.strip()[-300:]}")
+    return DRIZZLE_KIT
 
 
 def _dbmate_file(sql: str, down: str) -> str:
