@@ -236,3 +236,23 @@ def test_prisma_on_a_fresh_database(fresh_db: str, tmp_path: Path, monkeypatch: 
     code, _, err = invoke(["exec", "--migrations", str(folder), "--", *cmd, str(folder)], url, monkeypatch, tmp_path)
     assert code == 0, err
     assert [(v, via) for v, via, _ in history(url)] == [("20240101000000_users", "prisma")]
+
+
+def test_two_files_of_one_version_refuse_before_the_tool_runs(
+    fresh_db: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    url = marked(fresh_db)
+    folder = write(
+        tmp_path / "migrations",
+        {
+            "1_a.up.sql": "CREATE TABLE a (id int);\n",
+            "1_a.down.sql": "DROP TABLE a;\n",
+            "1_b.up.sql": "CREATE TABLE b (id int);\n",
+            "1_b.down.sql": "DROP TABLE b;\n",
+        },
+    )
+    sentinel = tmp_path / "ran"
+    cmd = [sys.executable, "-c", f"open({str(sentinel)!r}, 'w')"]
+    code, _, err = invoke(["exec", "--migrations", str(folder), "--", *cmd], url, monkeypatch, tmp_path)
+    assert code == 2 and "version 1 is used by both" in err, err
+    assert not sentinel.exists()

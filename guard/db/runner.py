@@ -425,6 +425,5 @@ def _contract_window_open(ctx: RunnerContext, plan: Plan) -> None:
     if gate.wait is not None:
         raise ContractRefusal(
             gate.wait.message() + "; the wrapped tool would apply it now",
-            f"run it again after {utc(gate.wait.opens)}, or apply the migrations before the contract "
-            "with `migration-guard migrate --to VERSION`",
+            f"ship the migrations before the contract first, and the contract after {utc(gate.wait.opens)}",
         )

@@ -30,6 +30,7 @@ from guard.db.adopt import record_applied, refuse_mismatches
 from guard.db.adopt_match import Match, match_files
 from guard.db.foreign_history import TABLES, TOOL_OF_LAYOUT, read_tool_history, tables_present
 from guard.db.history import read_history
+from guard.db.plan import check_duplicates
 from guard.errors import SafetyError
 from guard.model import Migration
 
@@ -132,6 +133,7 @@ def tool_state(
     tool = TOOL_OF_LAYOUT.get(layout) or _only_tool(conn)
     if tool is None:
         return None
+    check_duplicates(migrations)  # the tool would run both files of one version, or only one
     history = read_tool_history(conn, tool, sources)
     if history is None:
         if not is_fresh(conn, settings):
