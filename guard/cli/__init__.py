@@ -56,7 +56,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
         "Record the migrations another tool already applied, without running them.",
     ),
     "exec": (
-        "guard.cli.run_cmd:exec_cmd",
+        "guard.cli.exec_cmd:exec_cmd",
         "Run the safety gates, then another migration tool, passing its exit code through.",
     ),
     "verify": (
