@@ -256,3 +256,19 @@ def test_two_files_of_one_version_refuse_before_the_tool_runs(
     code, _, err = invoke(["exec", "--migrations", str(folder), "--", *cmd], url, monkeypatch, tmp_path)
     assert code == 2 and "version 1 is used by both" in err, err
     assert not sentinel.exists()
+
+
+def test_fresh_means_nothing_of_its_own_extensions_aside(local_fresh_db: str) -> None:
+    from guard.config import Settings
+    from guard.db.wrapped import is_fresh
+
+    url = marked(local_fresh_db)
+    settings = Settings()
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute("CREATE EXTENSION IF NOT EXISTS citext")  # its types and functions are the extension's
+        assert is_fresh(conn, settings)
+        conn.execute("CREATE TYPE mood AS ENUM ('ok')")
+        assert not is_fresh(conn, settings)
+        conn.execute("DROP TYPE mood")
+        conn.execute("CREATE FUNCTION one() RETURNS int LANGUAGE sql AS 'SELECT 1'")
+        assert not is_fresh(conn, settings)
