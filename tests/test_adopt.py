@@ -163,7 +163,7 @@ def test_adopts_what_each_tool_applied_then_migrate_runs_only_the_rest(
     assert [r[1] for r in rows] == [via, via]
     assert audit(url) == [("adopt", "started"), ("adopt", "ok")]
     code, out, err = invoke(["status", str(folder), "--env", "dev"], url, monkeypatch, tmp_path)
-    assert code == 0 and "2 applied, 1 pending, 0 drift" in out, out + err
+    assert code == 0 and "2 applied, 0 partial, 1 pending, 0 drift" in out, out + err
     assert out.count(f"via {via}") == 2
     # Without the adoption this fails with `relation "users" already exists`.
     code, out, err = invoke(["migrate", str(folder), "--env", "dev"], url, monkeypatch, tmp_path)

@@ -117,7 +117,7 @@ def test_pending_is_what_the_tool_has_not_applied_and_what_it_applies_is_recorde
     assert [via for _, via, _ in history(url)] == ["dbmate"] * 3
     assert audit(url) == [("exec", "started"), ("exec", "ok")]
     code, out, err = invoke(["status", str(folder)], url, monkeypatch, tmp_path)
-    assert code == 0 and "3 applied, 0 pending, 0 drift" in out, out + err
+    assert code == 0 and "3 applied, 0 partial, 0 pending, 0 drift" in out, out + err
 
 
 def test_lint_gate_judges_the_tools_pending_migrations_before_it_runs(

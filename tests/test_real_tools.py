@@ -109,7 +109,7 @@ def test_exec_real_dbmate_is_recorded_and_pending_comes_from_its_table(
     assert code == 0, err
     assert "wrapped tool: 20240103000000_phone" in err  # only what dbmate applied this time
     code, out, _ = invoke(["status", str(folder)], url, monkeypatch, tmp_path)
-    assert "3 applied, 0 pending, 0 drift" in out
+    assert "3 applied, 0 partial, 0 pending, 0 drift" in out
 
 
 def test_adopt_a_database_real_dbmate_migrated(
@@ -163,7 +163,7 @@ def test_exec_real_drizzle_kit_migrate_is_recorded(
     assert code == 0, err
     assert [(v, via) for v, via, _ in history(url)] == [("0000", "drizzle"), ("0001", "drizzle")]
     code, out, _ = invoke(["status", str(folder)], url, monkeypatch, tmp_path)
-    assert "2 applied, 0 pending, 0 drift" in out
+    assert "2 applied, 0 partial, 0 pending, 0 drift" in out
 
 
 def test_adopt_a_database_real_drizzle_kit_migrated(
