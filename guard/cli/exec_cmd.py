@@ -49,8 +49,9 @@ def exec_cmd(
     import subprocess
 
     from guard.cli.adopt_cmd import record_wrapped, wrapped_state
+    from guard.db.execgate import gate_check
     from guard.db.redact import redact_command
-    from guard.db.runner import Session, gate_check
+    from guard.db.runner import Session
     from guard.errors import GuardError, InputError
 
     settings, runtime = _setup(path, config_file, layout, env, database_url)

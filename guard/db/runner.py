@@ -25,8 +25,9 @@ from typing import TYPE_CHECKING, Any
 
 from guard.db.apply import Executor, MigrationFailed, Outcome
 from guard.db.apply import statements_and_mode as _mode
-from guard.db.contract import ContractRefusal, ContractSpec, ContractWait, check_preconditions, db_now
+from guard.db.contract import ContractSpec, ContractWait, check_preconditions, db_now
 from guard.db.dryrun import dry_run, refuse_unpredicted_locks
+from guard.db.execgate import gate_check
 from guard.db.history import APPLIED, PARTIAL, PARTIAL_DOWN, AppliedMigration, rekey_history
 from guard.db.indexes import leftovers_for
 from guard.db.lintgate import LintRefusal, run_lint_gate
@@ -36,7 +37,6 @@ from guard.db.session import RunnerContext, Session
 from guard.db.txplan import check_all
 from guard.errors import DatabaseError, GuardError, InputError, SafetyError
 from guard.model import Migration, version_key
-from guard.timefmt import utc
 
 if TYPE_CHECKING:
     from guard.config import Settings
@@ -383,47 +383,3 @@ def _rollback_targets(
         assert row.status in (APPLIED, PARTIAL_DOWN)
         todo.append((m, row))
     return todo
-
-
-def gate_check(
-    ctx: RunnerContext,
-    session: Session,
-    migrations: Sequence[Migration],
-    lint_gate: Callable[[list[Migration]], None] | None,
-    pending: Sequence[Migration] | None = None,
-) -> Plan:
-    """For `exec`: under a session, run the lint gate on pending migrations and the drift check.
-
-    `pending`: what the wrapped tool has not applied yet (read from its own history); then the
-    lint gate and the contract windows judge exactly those, as `migrate` would.
-    """
-    plan = read_plan(ctx.conn, migrations, ctx.settings)
-    if pending is not None:
-        plan.pending = list(pending)
-    try:
-        checked = plan.pending if plan.applied or pending is not None else list(plan.migrations)
-        if warning := run_lint_gate(lint_gate, checked, ctx.settings, ctx.env):
-            ctx.out(warning)
-        if plan.applied:
-            check_drift(plan)
-        if pending is not None:
-            _contract_window_open(ctx, plan)
-    except GuardError as exc:
-        raise session.refuse(exc, [m.id for m in plan.pending]) from None
-    return plan
-
-
-def _contract_window_open(ctx: RunnerContext, plan: Plan) -> None:
-    """For `exec`: the wrapped tool applies every pending migration at once, so a contract whose
-    window has not opened cannot wait behind the others as it does under `migrate`: refuse."""
-    gate = contract_checks(
-        plan,
-        db_now(ctx.conn),
-        ctx.settings.contract_window_hours,
-        window_binds=ctx.env in ctx.settings.contract_window_envs,
-    )
-    if gate.wait is not None:
-        raise ContractRefusal(
-            gate.wait.message() + "; the wrapped tool would apply it now",
-            f"ship the migrations before the contract first, and the contract after {utc(gate.wait.opens)}",
-        )
