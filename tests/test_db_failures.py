@@ -138,7 +138,12 @@ def test_exec_hands_the_checked_database_url_to_the_command(
     url = _marked(fresh_db)
     folder = _folder(tmp_path)
     seen = tmp_path / "seen.txt"
-    child = f"import os, pathlib; pathlib.Path({str(seen)!r}).write_text(os.environ['DATABASE_URL'])"
+    # The child stands in for golang-migrate: it must leave its history table in the checked database.
+    child = (
+        f"import os, pathlib, psycopg; pathlib.Path({str(seen)!r}).write_text(os.environ['DATABASE_URL']); "
+        "psycopg.connect(os.environ['DATABASE_URL'], autocommit=True).execute("
+        "'CREATE TABLE schema_migrations (version bigint not null primary key, dirty boolean not null)')"
+    )
     other = "postgresql://someone@elsewhere.invalid/other"
     monkeypatch.chdir(tmp_path)
     monkeypatch.setenv("DATABASE_URL", other)

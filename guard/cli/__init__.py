@@ -51,8 +51,12 @@ COMMANDS: dict[str, tuple[str, str]] = {
         "guard.cli.run_cmd:rollback",
         "Apply down migrations in reverse order behind the safety gates.",
     ),
+    "adopt": (
+        "guard.cli.adopt_cmd:adopt",
+        "Record the migrations another tool already applied, without running them.",
+    ),
     "exec": (
-        "guard.cli.run_cmd:exec_cmd",
+        "guard.cli.exec_cmd:exec_cmd",
         "Run the safety gates, then another migration tool, passing its exit code through.",
     ),
     "audit": (

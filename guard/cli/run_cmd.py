@@ -1,4 +1,5 @@
-"""Commands of the migration runner: status, plan, migrate (and --dry-run), rollback, exec.
+"""Commands of the migration runner: status, plan, migrate (and --dry-run), rollback (`exec` and
+`adopt` live in `guard.cli.exec_cmd` and `guard.cli.adopt_cmd`, and reuse the helpers here).
 
 Each one: settings -> runtime (environment, at this edge only) -> gates (hard lock for
 production, marker) -> library call in `guard.db.runner` -> render -> exit code.
@@ -10,18 +11,14 @@ from __future__ import annotations
 import json
 import os
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import click
 
 from guard.cli.common import (
-    config_options,
-    database_command,
     database_options,
-    database_url_option,
-    env_option,
     resolve_migrations_dir,
     settings_for,
 )
@@ -116,7 +113,8 @@ def _render_plan(plan: Plan, fmt: str, extra: dict[str, Any] | None = None) -> N
         return
     # Ids come from file names and history rows, notes quote them: every line is printed safe.
     for a in plan.fully_applied:
-        _out(f"applied  {a.id}  {a.applied_at:%Y-%m-%d %H:%M:%S%z}  by {a.applied_by}")
+        via = f"  via {a.applied_via}" if a.applied_via else ""
+        _out(f"applied  {a.id}  {a.applied_at:%Y-%m-%d %H:%M:%S%z}  by {a.applied_by}{via}")
     for a in plan.partial:
         what = "up" if a.status == "partial" else "rollback"
         _out(
@@ -320,59 +318,3 @@ def rollback(
         discovery = _discover(path, settings)
         report = _run(fmt, lambda: runner.rollback(ctx, discovery.migrations, steps=steps, to=to))
     _render_report(report, fmt)
-
-
-@click.command("exec", context_settings={"ignore_unknown_options": True})
-@config_options
-@env_option
-@database_url_option
-@click.option(
-    "--migrations",
-    "path",
-    type=click.Path(path_type=Path),
-    default=None,
-    help="Migrations folder to lint and check for drift (default: the configured or usual one).",
-)
-@click.argument("command", nargs=-1, required=True, type=click.UNPROCESSED)
-@database_command
-def exec_cmd(
-    config_file: Path | None,
-    layout: str | None,
-    env: str | None,
-    database_url: str | None,
-    path: Path | None,
-    command: Sequence[str],
-) -> None:
-    """Run the gates (hard lock, marker, lint, drift), then COMMAND (Hasura CLI, Prisma, dbmate, ...)
-    under the runner lock, passing its exit code through.
-
-    Example: migration-guard exec --env prod -- hasura migrate apply --database-name default
-    """
-    import subprocess
-
-    from guard.db.redact import redact_command
-    from guard.db.runner import Session, gate_check
-    from guard.errors import InputError
-
-    settings, runtime = _setup(path, config_file, layout, env, database_url)
-    # What is printed and stored in the audit: the command with every password masked.
-    shown = redact_command(command, runtime.database_url)
-    with runner_context(settings, runtime, mutating=True, out=_err) as ctx, Session(ctx, "exec", shown) as session:
-        discovery = _discover(path, settings)
-        plan = gate_check(ctx, session, discovery.migrations, _lint_gate(settings, discovery))
-        attempted = [m.id for m in plan.pending]
-        session.audit("started", attempted)
-        _err(f"gates passed; running: {shown}")
-        try:
-            # The child must migrate the database the gates checked, even when DATABASE_URL came
-            # from --database-url or a dotenv file the child would not read the same way.
-            code = subprocess.call(
-                list(command), env={**os.environ, "DATABASE_URL": runtime.database_url or ""}
-            )
-        except OSError as exc:
-            program = redact_command(command[:1], runtime.database_url)
-            session.audit("failed", attempted, f"cannot run {program}: {exc.strerror}")
-            raise InputError(f"cannot run {program}: {exc.strerror}", "check the command after --") from None
-        session.audit("ok" if code == 0 else "failed", attempted, None if code == 0 else f"exit code {code}")
-    # A child killed by a signal: report it the way shells do (128 + signal number).
-    sys.exit(code if code >= 0 else 128 - code)

@@ -66,6 +66,12 @@ CREATE TRIGGER audit_append_only BEFORE UPDATE OR DELETE ON {schema}.audit
     FOR EACH ROW EXECUTE FUNCTION {schema}.audit_append_only();
 """
 
+#: Columns added after the first release, each with the statement that adds it to an existing table.
+#: `applied_via`: '' when migration-guard applied it, else the tool that did (`exec`, `adopt`).
+_UPGRADES = {
+    "applied_via": "ALTER TABLE {schema}.history ADD COLUMN IF NOT EXISTS applied_via text NOT NULL DEFAULT ''",
+}
+
 
 @dataclass(frozen=True)
 class AppliedMigration:
@@ -85,6 +91,8 @@ class AppliedMigration:
     #: The 1-based statement that was sent outside a transaction and not yet recorded as done
     #: (a run that stopped there may or may not have applied it); None otherwise.
     statement_running: int | None = None
+    #: '' when migration-guard applied it, else the tool that did (Hasura, Prisma, ... or `hand`).
+    applied_via: str = ""
 
     @property
     def id(self) -> str:
@@ -110,6 +118,7 @@ class AppliedMigration:
             "applied_by": self.applied_by,
             "tool_version": self.tool_version,
             "statement_running": self.statement_running,
+            "applied_via": self.applied_via,
         }
 
 
@@ -187,6 +196,10 @@ def ensure_tables(conn: psycopg.Connection, schema: str) -> None:
         with conn.transaction():
             conn.execute(sql.SQL(_DDL).format(schema=_ident(schema)))
     _add_statement_running(conn, schema)
+    # Checked first: ALTER TABLE takes ACCESS EXCLUSIVE on the history even when the column exists.
+    missing = set(_UPGRADES) - history_columns(conn, schema)
+    for column in sorted(missing):
+        conn.execute(sql.SQL(_UPGRADES[column]).format(schema=_ident(schema)))
 
 
 def _add_statement_running(conn: psycopg.Connection, schema: str) -> None:
@@ -207,6 +220,16 @@ def _add_statement_running(conn: psycopg.Connection, schema: str) -> None:
         )
 
 
+def history_columns(conn: psycopg.Connection, schema: str) -> set[str]:
+    """The columns the history table has (tables created by an older release lack the newer ones)."""
+    rows = conn.execute(
+        "SELECT attname FROM pg_attribute WHERE attrelid = to_regclass(format('%%I.history', %s::text))"
+        " AND attnum > 0 AND NOT attisdropped",
+        (schema,),
+    ).fetchall()
+    return {r[0] for r in rows}
+
+
 def audit_exists(conn: psycopg.Connection, schema: str) -> bool:
     """True when the audit table exists."""
     row = conn.execute("SELECT to_regclass(format('%%I.audit', %s::text))", (schema,)).fetchone()
@@ -219,10 +242,13 @@ def read_history(conn: psycopg.Connection, schema: str) -> dict[str, AppliedMigr
 
     if not history_exists(conn, schema):
         return {}
+    # Read-only commands never upgrade the table: through to_jsonb a column an older release
+    # lacks reads as NULL instead of failing.
     rows = conn.execute(
         sql.SQL(
             "SELECT version, name, checksum, status, statements_done, applied_at, duration_ms,"
-            " applied_by, tool_version, (to_jsonb(h) ->> 'statement_running')::int FROM {}.history h"
+            " applied_by, tool_version, (to_jsonb(h) ->> 'statement_running')::int,"
+            " coalesce(to_jsonb(h) ->> 'applied_via', '') FROM {}.history h"
         ).format(_ident(schema))
     ).fetchall()
     out = {
@@ -238,6 +264,7 @@ def read_history(conn: psycopg.Connection, schema: str) -> dict[str, AppliedMigr
             tool_version=r[8],
             key=r[0],
             statement_running=r[9],
+            applied_via=r[10],
         )
         for r in rows
     }

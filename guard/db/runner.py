@@ -25,6 +25,7 @@ from guard.db.apply import Executor
 from guard.db.apply import statements_and_mode as _mode
 from guard.db.contract import ContractSpec, ContractWait, check_preconditions, db_now
 from guard.db.dryrun import dry_run, refuse_unpredicted_locks
+from guard.db.execgate import gate_check
 from guard.db.history import APPLIED, PARTIAL, PARTIAL_DOWN, AppliedMigration, rekey_history
 from guard.db.indexes import leftovers_for
 from guard.db.lintgate import LintRefusal, run_lint_gate
@@ -325,23 +326,3 @@ def _rollback_targets(
         assert row.status in (APPLIED, PARTIAL_DOWN)
         todo.append((m, row))
     return todo
-
-
-def gate_check(
-    ctx: RunnerContext,
-    session: Session,
-    migrations: Sequence[Migration],
-    lint_gate: Callable[[list[Migration]], None] | None,
-) -> Plan:
-    """For `exec`: under a session, run the lint gate on pending migrations and the drift check."""
-    plan = read_plan(ctx.conn, migrations, ctx.settings)
-    try:
-        checked = plan.pending if plan.applied else list(plan.migrations)
-        refuse_touches(checked, ctx.settings)
-        if warning := run_lint_gate(lint_gate, checked, ctx.settings, ctx.env):
-            ctx.out(warning)
-        if plan.applied:
-            check_drift(plan)
-    except GuardError as exc:
-        raise session.refuse(exc, [m.id for m in plan.pending]) from None
-    return plan
