@@ -8,10 +8,10 @@ import psycopg
 import pytest
 from runner_helpers import mig
 
+from guard.db.drift import compute_drift
 from guard.db.history import (
     AppliedMigration,
     checksum_of,
-    compute_drift,
     ensure_tables,
     history_exists,
     read_audit,

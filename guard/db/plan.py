@@ -11,13 +11,12 @@ from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
 from guard.db.contract import ContractRefusal, ContractSpec, ContractWait, contract_spec, window_opens
+from guard.db.drift import Drift, compute_drift
 from guard.db.history import (
     PARTIAL,
     PARTIAL_DOWN,
     AppliedMigration,
-    Drift,
     checksum_of,
-    compute_drift,
     read_history,
 )
 from guard.errors import InputError, SafetyError
