@@ -11,7 +11,8 @@ import pytest
 
 from guard.config import Settings
 from guard.errors import ConfigError
-from guard.lint.cache import LintCache, code_identity, context_identity, open_cache, settings_identity
+from guard.lint.cache import LintCache, open_cache
+from guard.lint.cache_keys import code_identity, context_identity, settings_identity
 from guard.lint.engine import lint_migrations
 from guard.lint.pool import WatchedMigrations, balanced_shares, effective_jobs, lint_batch, lint_one
 from guard.model import Finding, Hit, Migration, Rule, Severity

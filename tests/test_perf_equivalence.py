@@ -18,7 +18,8 @@ from hypothesis import strategies as st
 from guard.cli import cli
 from guard.config import Settings
 from guard.lint import folder_cache
-from guard.lint.cache import LintCache, earlier_identities, open_cache
+from guard.lint.cache import LintCache, open_cache
+from guard.lint.cache_keys import earlier_identities
 from guard.lint.engine import lint_migrations, lint_path
 from guard.lint.rules._types import column_types
 from guard.lint.schema_index import SchemaIndex

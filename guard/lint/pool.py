@@ -155,7 +155,7 @@ def _lazy_context(migrations: Sequence[Migration], cache: LintCache | None) -> C
 
     def get() -> str:
         if not memo:
-            from guard.lint.cache import context_identity
+            from guard.lint.cache_keys import context_identity
 
             memo.append(context_identity(migrations, cache.key if cache is not None else None))
         return memo[0]
@@ -172,7 +172,7 @@ def _lazy_earlier(
     def of(migration: Migration) -> Callable[[], str]:
         def get() -> str:
             if not memo:
-                from guard.lint.cache import earlier_identities
+                from guard.lint.cache_keys import earlier_identities
 
                 memo.update(earlier_identities(migrations, cache.key if cache is not None else None))
             return memo[id(migration)]

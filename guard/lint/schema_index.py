@@ -23,7 +23,7 @@ reads the later ones):
 
 Every answer depends only on migrations strictly earlier than the one asking,
 which is what lets the findings cache key such a migration on its earlier
-migrations alone (see `guard.lint.cache.prefix_identities`). `queries` counts
+migrations alone (see `guard.lint.cache_keys.earlier_identities`). `queries` counts
 the questions asked, so the engine can tell whether a lint consulted it.
 """
 
