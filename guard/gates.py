@@ -199,10 +199,12 @@ def run_gates(
     mutating: bool,
     out: Callable[[str], None] | None = None,
     connect_timeout: float = 10,
+    action: str = "change a production database",
 ) -> tuple[psycopg.Connection, GateReport]:
     """Pass every gate in order and return the open autocommit connection with what was checked.
 
     The caller owns the connection (close it). On any refusal nothing is left open.
+    `action` completes a hard-lock refusal ("refusing to ..."): what the caller was about to do.
     """
     from guard.db.connect import connect, describe_connection
     from guard.db.marker import verify_marker
@@ -211,7 +213,7 @@ def run_gates(
     prod = runtime.expected_env == PROD
     lock_state = "not required"
     if prod and mutating:
-        check_hard_lock(runtime)
+        check_hard_lock(runtime, action)
         lock_state = "open"
     if prod:
         check_prod_settings(runtime)

@@ -128,6 +128,7 @@ def clean_env(monkeypatch: pytest.MonkeyPatch) -> pytest.MonkeyPatch:
         "VERCEL_ENV",
         "GITHUB_ACTIONS",
         "NO_COLOR",
+        "FORCE_COLOR",
         # libpq's own target variables: a test names its database itself.
         "PGHOST",
         "PGHOSTADDR",

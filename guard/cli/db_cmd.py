@@ -68,7 +68,15 @@ def safety(
 
     settings = settings_for(path, config_file, layout=(layout, "--layout"))
     runtime = _runtime(settings, env, database_url)
-    conn, report = run_gates(settings, runtime, mutating=True, out=_echo_err)
+    conn, report = run_gates(
+        settings,
+        runtime,
+        mutating=True,
+        out=_echo_err,
+        # `safety` itself changes nothing: the refusal says what it predicts, not what it refused.
+        action="let a migration through: `migrate` on this production database would be refused "
+        "(this check changed nothing)",
+    )
     conn.close()
     if fmt == "json":
         click.echo(json.dumps({"ok": True, **asdict(report)}, indent=2))

@@ -76,13 +76,14 @@ def _lint_gate(settings: Settings, discovery: Discovery) -> Callable[[list[Migra
         )
         result = apply(result, load_for(settings, discovery.root), settings)  # accepted findings pass
         if result.exit_code:
-            render(result, "text", sys.stderr)
+            render(result, "text", sys.stderr, checked="pending migrations")
             count = len([f for f in result.findings if f.severity >= result.fail_on])
             accepted = f" ({result.baselined} more accepted by the baseline)" if result.baselined else ""
             raise LintRefusal(
-                f"lint found {count} problem(s) "
-                f"at or above {result.fail_on} in the migrations about to run{accepted}; nothing was applied",
-                "fix them, or suppress one with `-- guard: ignore RULE reason: why it is safe`; an existing "
+                f"lint found {count} problem(s) at or above {result.fail_on} in the "
+                f"{len(ids)} pending migration(s) about to run{accepted}",
+                "nothing was applied; fix them, or suppress one with "
+                "`-- guard: ignore RULE reason: why it is safe`; an existing "
                 "project accepts its history's findings with `migration-guard baseline`",
                 count=count,
             )

@@ -272,6 +272,8 @@ def lint_migrations(
 ) -> LintResult:
     """Lint `migrations` (all of them, or only the ids in `only`) and merge `extra_findings`.
 
+    The result counts the migrations linted (those in `only`); the others are context.
+
     With a `cache` (see `guard.lint.cache.open_cache`), unchanged migrations are
     answered from it; `jobs` > 1 (or 0/None: one per core when it pays) lints
     the rest in forked worker processes. Findings are the same either way.
@@ -291,7 +293,7 @@ def lint_migrations(
         schema = SchemaIndex(migrations)
         for m in todo:
             findings.extend(lint_migration(m, settings, migrations, rules, schema))
-    return LintResult(findings=findings, migrations=len(migrations), fail_on=settings.fail_on, layout=layout)
+    return LintResult(findings=findings, migrations=len(todo), fail_on=settings.fail_on, layout=layout)
 
 
 def lint_path(

@@ -1,6 +1,6 @@
 """Human output: findings grouped by file, `path:line  severity  rule  message`, then the fix.
 
-Colours only when the stream is a terminal and `NO_COLOR` is not set.
+Colours when the stream is a terminal or `FORCE_COLOR` is set, never when `NO_COLOR` is set.
 """
 
 from __future__ import annotations
@@ -22,15 +22,21 @@ _BOLD, _DIM, _RESET = "\033[1m", "\033[2m", "\033[0m"
 
 
 def use_colour(stream: IO[str]) -> bool:
-    """Colour only on a terminal, and never when NO_COLOR is set (https://no-color.org)."""
+    """Colour on a terminal or when FORCE_COLOR is set (https://force-color.org, e.g. a CI log that
+    renders colours), and never when NO_COLOR is set (https://no-color.org): NO_COLOR wins."""
     if os.environ.get("NO_COLOR", "") != "":
         return False
+    if os.environ.get("FORCE_COLOR", "") != "":
+        return True
     isatty = getattr(stream, "isatty", None)
     return bool(isatty and isatty())
 
 
-def render(result: LintResult, stream: IO[str], **_: object) -> None:
-    """Write findings grouped by file and a summary line (in one write: a report can be long)."""
+def render(result: LintResult, stream: IO[str], checked: str = "migrations", **_: object) -> None:
+    """Write findings grouped by file and a summary line (in one write: a report can be long).
+
+    `checked` names what was linted in the summary line (the runner's gate: "pending migrations").
+    """
     colour = use_colour(stream)
 
     def paint(text: str, code: str) -> str:
@@ -54,7 +60,7 @@ def render(result: LintResult, stream: IO[str], **_: object) -> None:
                     write(paint(prefix + line, _DIM) + "\n")
         write("\n")
     out += statistics_lines(result)
-    out.append(summary_line(result))
+    out.append(summary_line(result, checked))
     stream.write("".join(out))
 
 
@@ -68,12 +74,12 @@ def statistics_lines(result: LintResult) -> list[str]:
     return ["by rule:\n"] + [f"  {n:>{width}}  {sev!s:7}  {rule}\n" for (rule, sev), n in ordered] + ["\n"]
 
 
-def summary_line(result: LintResult) -> str:
+def summary_line(result: LintResult, checked: str = "migrations") -> str:
     """The closing line: how many migrations, errors and warnings, and the verdict."""
     s = result.summary()
     verdict = "failed" if result.exit_code else "passed"
     accepted = f", {s['baselined']} baselined" if s["baselined"] else ""
     return (
-        f"{s['migrations']} migrations checked: {s['errors']} errors, {s['warnings']} warnings{accepted}"
+        f"{s['migrations']} {checked} checked: {s['errors']} errors, {s['warnings']} warnings{accepted}"
         f" ({verdict}; fail level: {s['fail_on']})\n"
     )

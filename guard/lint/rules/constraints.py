@@ -112,7 +112,7 @@ def require_not_valid_constraint(stmt: Statement, ctx: FileContext) -> Iterator[
             ref = show_name(ref_parts)
             msg = (
                 f"adding foreign key {name} on {t} checks every row while holding "
-                f"{describe(SHARE_ROW_EXCLUSIVE)} on {t} and {ref}"
+                f"{describe(SHARE_ROW_EXCLUSIVE)} on {t}" + ("" if ref == t else f" and {ref}")
             )
             lock = SHARE_ROW_EXCLUSIVE
         elif "CHECK" in action.words:
