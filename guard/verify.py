@@ -44,6 +44,8 @@ if TYPE_CHECKING:
 MAX_CHANGES = 25
 
 Progress = Callable[[int, int, str, str], None]
+#: Called with each migration's outcome and its findings as soon as they are known.
+OutcomeSink = Callable[["Outcome", list[Finding]], None]
 
 
 @dataclass
@@ -122,6 +124,8 @@ class VerifyOptions:
     #: Version after which the data file is loaded (default: before the first verified migration).
     data_after: str | None = None
     progress: Progress | None = None
+    #: Streamed output: each outcome (with its findings) the moment the migration is done.
+    on_outcome: OutcomeSink | None = None
 
 
 class _Session:
@@ -262,13 +266,21 @@ def _run(
     done = 0
     previous: Snapshot | None = None
 
+    def record(outcome: Outcome) -> None:
+        result.outcomes.append(outcome)
+        if opts.on_outcome is not None:
+            opts.on_outcome(outcome, [f for f in result.findings if f.migration == outcome.id])
+
     def apply_prerequisite(i: int) -> bool:
         m = ordered[i]
+        started = time.perf_counter()
         _, failure = s.apply(m, "up")
+        seconds = time.perf_counter() - started
         if failure is not None:
             result.findings.append(words.up_fails(m, failure))
-            result.outcomes.append(Outcome(m.id, "failed"))
+            record(Outcome(m.id, "failed", seconds))
             return False
+        record(Outcome(m.id, "applied", seconds))
         return True
 
     def rebuild(upto: int) -> None:
@@ -292,9 +304,8 @@ def _run(
             previous = None
         if i not in target_set:
             if not apply_prerequisite(i):
-                _not_reached(result, ordered[i + 1 :])
+                _not_reached(result, ordered[i + 1 :], record)
                 return
-            result.outcomes.append(Outcome(m.id, "applied"))
             previous = None
             continue
         done += 1
@@ -309,11 +320,11 @@ def _run(
             result,
         )
         if state == "stop":
-            result.outcomes.append(Outcome(m.id, "failed", time.perf_counter() - started))
-            _not_reached(result, ordered[i + 1 :])
+            record(Outcome(m.id, "failed", time.perf_counter() - started))
+            _not_reached(result, ordered[i + 1 :], record)
             return
         failed = any(f.migration == m.id and f.severity >= Severity.ERROR for f in result.findings)
-        result.outcomes.append(Outcome(m.id, "failed" if failed else "ok", time.perf_counter() - started))
+        record(Outcome(m.id, "failed" if failed else "ok", time.perf_counter() - started))
         if isinstance(state, Snapshot):
             previous = state
         else:
@@ -325,9 +336,9 @@ def _run(
     result.final_schema = previous if previous is not None else s.snapshot()
 
 
-def _not_reached(result: VerifyResult, rest: Sequence[Migration]) -> None:
+def _not_reached(result: VerifyResult, rest: Sequence[Migration], record: Callable[[Outcome], None]) -> None:
     for m in rest:
-        result.outcomes.append(Outcome(m.id, "not-reached"))
+        record(Outcome(m.id, "not-reached"))
     if rest:
         result.notices.append(
             f"{len(rest)} later migration(s) not verified: an up migration failed, so the schema they "

@@ -251,7 +251,7 @@ def test_sample_app_builds_in_one_run_on_an_empty_dev_database(
     result = _cli(fresh_db, "dev", monkeypatch, tmp_path)
     assert result.exit_code == 0, result.output
     assert len(history_versions(fresh_db)) == 11
-    assert any(line.startswith("applied") and CONTRACT_ID in line for line in result.stdout.splitlines())
+    assert any(line.startswith("  applied") and CONTRACT_ID in line for line in result.stdout.splitlines())
 
 
 def test_sample_app_in_prod_stops_before_the_contract_with_exit_3(

@@ -3,7 +3,9 @@
 
 Each one: settings -> runtime (environment, at this edge only) -> gates (hard lock for
 production, marker) -> library call in `guard.db.runner` -> render -> exit code.
-Progress goes to stderr so `--format json` on stdout stays machine-readable.
+`migrate` and `rollback` print each migration as it runs (flushed, with the time it took):
+on stdout in text format, where the closing report then adds only what those lines did not
+say; on stderr with `--format json`, so the JSON on stdout stays machine-readable.
 """
 
 from __future__ import annotations
@@ -11,6 +13,8 @@ from __future__ import annotations
 import json
 import os
 import sys
+import time
+from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -40,6 +44,20 @@ def _err(line: str) -> None:
 
 def _out(line: str) -> None:
     click.echo(safe_line(line))
+
+
+def _stream(ctx: RunnerContext, fmt: str) -> set[str]:
+    """Send the runner's lines (each migration as it runs, warnings) to stdout in text format, where
+    they are the report, or to stderr beside JSON; returns the lines printed so far, which the
+    closing text report does not repeat."""
+    shown: set[str] = set()
+
+    def out(line: str) -> None:
+        shown.add(line)
+        _out(line)
+
+    ctx.out = out if fmt == "text" else _err
+    return shown
 
 
 def _setup(
@@ -144,38 +162,51 @@ def _render_plan(plan: Plan, fmt: str, extra: dict[str, Any] | None = None) -> N
     )
 
 
-def _render_report(report: RunReport, fmt: str) -> None:
+def _render_report(
+    report: RunReport, fmt: str, started: float | None = None, shown: set[str] | frozenset[str] = frozenset()
+) -> None:
     if fmt == "json":
         click.echo(json.dumps(report.as_dict(), indent=2, default=str))
         return
     for o in report.outcomes:
+        # "applied" was printed as it happened ("  applied X in N ms"): only its details are left.
+        streamed = o.status == "applied"
         line = f"{o.status:16} {o.migration}  {o.duration_ms:.0f} ms"
         if o.attempts > 1:
             line += f"  ({o.attempts} attempts)"
-        _out(line)
+        if not streamed:
+            _out(line)
+        indent = f"  {o.migration}: " if streamed else "    "
         for u in o.locks:
-            _out(f"    lock {u.describe()}")
+            _out(f"{indent}lock {u.describe()}")
         if o.error:  # Postgres's DETAIL/HINT lines joined with " | "
-            _out(f"    error at line {o.line}: {one_line(o.error)}")
+            _out(f"{indent}error at line {o.line}: {one_line(o.error)}")
         for b in o.blockers:
-            _out(f"    {one_line(b.describe())}")
+            _out(f"{indent}{one_line(b.describe())}")
         for note in o.notes:
-            _out(f"    note: {one_line(note)}")
+            _out(f"{indent}note: {one_line(note)}")
+    if report.outcomes and started is not None:
+        counts = Counter(o.status for o in report.outcomes)
+        done = ", ".join(f"{n} {status}" for status, n in counts.items())
+        _out(f"{done} in {time.perf_counter() - started:.1f}s")
     for note in report.notes:
-        _out(one_line(note))
+        if note not in shown:
+            _out(one_line(note))
     if report.wait is not None:
         _out(one_line(report.wait.message()))
         _out(f"  next: {one_line(report.wait.hint())}")
 
 
-def _run(fmt: str, call: Callable[[], RunReport]) -> RunReport:
+def _run(
+    fmt: str, call: Callable[[], RunReport], started: float | None = None, shown: set[str] | None = None
+) -> RunReport:
     """Run a migrate/rollback call; on failure render what was done before exiting 2."""
     from guard.db.runner import RunFailed
 
     try:
         return call()
     except RunFailed as exc:
-        _render_report(exc.report, fmt)
+        _render_report(exc.report, fmt, started, shown or set())
         raise
 
 
@@ -270,9 +301,11 @@ def migrate(
     """
     from guard.db import runner
 
+    started = time.perf_counter()
     settings, runtime = _setup(path, config_file, layout, env, database_url)
     refuse_ae = dry_run and not _prod_hard_lock_open(runtime)
     with terminate_as_interrupt(), runner_context(settings, runtime, mutating=not dry_run, out=_err) as ctx:
+        shown = _stream(ctx, fmt)
         discovery = _discover(path, settings)
         report = _run(
             fmt,
@@ -284,8 +317,10 @@ def migrate(
                 refuse_access_exclusive=refuse_ae,
                 lint_gate=_lint_gate(settings, discovery),
             ),
+            started,
+            shown,
         )
-    _render_report(report, fmt)
+    _render_report(report, fmt, started, shown)
     if dry_run and any(o.status == "dry-run failed" for o in report.outcomes):
         sys.exit(1)
     if report.wait is not None:
@@ -314,8 +349,12 @@ def rollback(
 
     if steps is not None and to is not None:
         raise InputError("--steps and --to cannot be combined", "pass one of them")
+    started = time.perf_counter()
     settings, runtime = _setup(path, config_file, layout, env, database_url)
     with terminate_as_interrupt(), runner_context(settings, runtime, mutating=True, out=_err) as ctx:
+        shown = _stream(ctx, fmt)
         discovery = _discover(path, settings)
-        report = _run(fmt, lambda: runner.rollback(ctx, discovery.migrations, steps=steps, to=to))
-    _render_report(report, fmt)
+        report = _run(
+            fmt, lambda: runner.rollback(ctx, discovery.migrations, steps=steps, to=to), started, shown
+        )
+    _render_report(report, fmt, started, shown)

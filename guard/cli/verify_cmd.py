@@ -2,10 +2,16 @@
 
 Exit 0 when every migration round-trips (and the schema file matches), 1 when one
 does not, 2 when verification could not run (no server, bad flags, unreadable files).
+
+Output is written as verification goes, one flushed line per migration with the time it
+took: the text report itself on stdout, or (other formats, whose report comes at the end)
+a progress line per migration on stderr. Under GitHub Actions, annotations and a job
+summary are added, as `lint` does.
 """
 
 from __future__ import annotations
 
+import os
 import sys
 import time
 from pathlib import Path
@@ -25,7 +31,8 @@ from guard.errors import ConfigError, InputError
 from guard.textsafe import safe_line
 
 if TYPE_CHECKING:
-    pass
+    from guard.model import Finding
+    from guard.verify import Outcome
 
 FORMATS = ("text", "json", "github", "sarif")
 
@@ -105,7 +112,8 @@ def verify(
     from guard.db.shadow import default_provider, start_server, throwaway_database
     from guard.layouts import discover
     from guard.lint.changeset import new_since
-    from guard.report.verify import render_verify
+    from guard.lint.run import ROOTED_FORMATS, report_root
+    from guard.report.verify import header_line, publish_to_actions, render_verify
     from guard.verify import VerifyOptions, verify_migrations
     from guard.verify_schema import check_schema_file, read_text, write_schema_file
 
@@ -133,11 +141,15 @@ def verify(
     only, since_notes = new_since(folder, since, migrations) if since else (None, [])
     data_sql = read_text(data_file, "--data") if data_file else None
     expected_path = settings.schema_file
+    in_actions = os.environ.get("GITHUB_ACTIONS") == "true"
+    root = report_root(folder) if in_actions or fmt in ROOTED_FORMATS else None
     started = time.perf_counter()
     with (
         terminate_as_interrupt(),
         start_server(provider, settings, url=shadow_url) as server,
     ):
+        if fmt == "text":
+            _write_line(header_line(server.description))
         setup = time.perf_counter()
         with throwaway_database(server, settings) as db:
             setup = time.perf_counter() - setup
@@ -146,7 +158,8 @@ def verify(
                 data_sql=data_sql,
                 data_name=str(data_file),
                 data_after=data_after,
-                progress=_progress if sys.stderr.isatty() and fmt == "text" else None,
+                progress=_progress if sys.stderr.isatty() else None,
+                on_outcome=_outcome_text if fmt == "text" else _outcome_progress,
             )
             result = verify_migrations(db, migrations, settings, options)
             result.timings.setup = setup
@@ -161,7 +174,18 @@ def verify(
     if write_schema is not None:
         write_schema_file(result, write_schema)
     elapsed = time.perf_counter() - started
-    render_verify(result, fmt, sys.stdout, elapsed, discovery.layout)
+    render_verify(result, fmt, sys.stdout, elapsed, discovery.layout, streamed=fmt == "text", root=root)
+    if in_actions:
+        publish_to_actions(
+            result,
+            fmt=fmt,
+            layout=discovery.layout,
+            summary_file=os.environ.get("GITHUB_STEP_SUMMARY"),
+            stdout=sys.stdout,
+            stderr=sys.stderr,
+            root=root,
+        )
+    sys.stdout.flush()
     sys.exit(result.exit_code)
 
 
@@ -173,3 +197,25 @@ def _progress(done: int, total: int, migration: str, step: str) -> None:
 def _clear_progress() -> None:
     if sys.stderr.isatty():
         click.echo("\r\033[K", err=True, nl=False)
+
+
+def _write_line(text: str) -> None:
+    """Write report lines to stdout at once (a CI log shows them as they come, not at exit)."""
+    _clear_progress()
+    sys.stdout.write(text)
+    sys.stdout.flush()
+
+
+def _outcome_text(outcome: Outcome, findings: list[Finding]) -> None:
+    from guard.report.verify import outcome_lines
+
+    _write_line(outcome_lines(outcome, findings))
+
+
+def _outcome_progress(outcome: Outcome, findings: list[Finding]) -> None:
+    """Other formats report at the end: meanwhile one line per migration on stderr (not on a
+    terminal, where the progress line is redrawn instead)."""
+    if sys.stderr.isatty() or outcome.status == "not-reached":
+        return
+    sys.stderr.write(f"verify: {outcome.status} {outcome.id} {outcome.seconds:.2f}s\n")
+    sys.stderr.flush()

@@ -100,14 +100,19 @@ def _fence(text: str) -> str:
     return "`" * max(3, longest + 1)
 
 
-def summary_markdown(result: LintResult, root: Path | None = None) -> str:
-    """The job summary: verdict, counts, notices and a table of findings."""
+def summary_markdown(
+    result: LintResult, root: Path | None = None, heading: str = "migration-guard", counts: str | None = None
+) -> str:
+    """The job summary: verdict, counts (`counts` replaces the lint counts: `verify` has its
+    own), notices and a table of findings."""
     s = result.summary()
     verdict = "❌ failed" if result.exit_code else "✅ passed"
     lines = [
-        f"## migration-guard: {verdict}",
+        f"## {heading}: {verdict}",
         "",
-        f"{s['migrations']} migrations · {s['errors']} errors · {s['warnings']} warnings · "
+        _cell(counts)
+        if counts is not None
+        else f"{s['migrations']} migrations · {s['errors']} errors · {s['warnings']} warnings · "
         f"{s['infos']} infos · fail level: {s['fail_on']}",
         "",
     ]
@@ -137,10 +142,11 @@ def summary_markdown(result: LintResult, root: Path | None = None) -> str:
     return "\n".join(lines) + "\n"
 
 
-def append_summary(result: LintResult, path: Path, root: Path | None = None) -> None:
-    """Append the Markdown summary to `$GITHUB_STEP_SUMMARY` (the file the runner renders)."""
+def append_summary(result: LintResult, path: Path, root: Path | None = None, **words: str) -> None:
+    """Append the Markdown summary to `$GITHUB_STEP_SUMMARY` (the file the runner renders);
+    `words` (heading, counts) go to `summary_markdown`."""
     with path.open("a", encoding="utf-8") as fh:
-        fh.write(summary_markdown(result, root))
+        fh.write(summary_markdown(result, root, **words))
 
 
 def publish_to_actions(
@@ -152,8 +158,9 @@ def publish_to_actions(
     stdout: IO[str],
     stderr: IO[str],
     root: Path | None = None,
+    **words: str,
 ) -> None:
-    """What `lint` adds under GitHub Actions, whatever `--format` is.
+    """What `lint` (and `verify`) adds under GitHub Actions, whatever `--format` is.
 
     Annotations go to stdout, except when stdout already carries a JSON or SARIF
     report (the runner reads workflow commands on stderr too, and a machine-readable
@@ -164,4 +171,4 @@ def publish_to_actions(
         machine = report_on_stdout and fmt in ("json", "sarif")
         write_annotations(result, stderr if machine else stdout, root)
     if summary_file:
-        append_summary(result, Path(summary_file), root)
+        append_summary(result, Path(summary_file), root, **words)
