@@ -75,7 +75,7 @@ def test_verify_prints_each_migration_as_it_is_verified(tmp_path: Path, pg_serve
 def test_verify_under_github_actions_annotates_and_writes_a_job_summary(
     tmp_path: Path, pg_server, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    folder = _hasura(
+    _hasura(
         tmp_path,
         [
             ("users", "CREATE TABLE users (id bigint PRIMARY KEY);\n", "DROP TABLE users;\n"),
