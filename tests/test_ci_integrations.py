@@ -67,5 +67,9 @@ def test_pre_commit_hooks_run_the_linter(hook: str) -> None:
     block = text.split(f"- id: {hook}\n", 1)[1].split("\n- id:", 1)[0]
     assert "entry: migration-guard lint" in block
     assert "language: python" in block
-    assert "pass_filenames: false" in block  # the linter takes a folder, never file names
-    parses("migration-guard lint db/migrations --base origin/main")
+    if hook == "migration-guard":  # the staged files (see tests/test_precommit.py)
+        assert "pass_filenames: true" in block and "entry: migration-guard lint --only\n" in block
+        parses("migration-guard lint --only db/migrations db/migrations/1/up.sql")
+    else:  # the change-set gate reads the folder and git, never file names
+        assert "pass_filenames: false" in block
+        parses("migration-guard lint db/migrations --base origin/main")

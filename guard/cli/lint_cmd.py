@@ -77,6 +77,14 @@ from guard.textsafe import safe_line
     help="Print only how many findings each rule has (text format), not the findings.",
 )
 @click.option(
+    "--only",
+    "only_files",
+    is_flag=True,
+    default=False,
+    help="PATHS after the folder are files: report only the migrations owning them (a down file "
+    "selects its migration), with the rest of the folder as context. For pre-commit's staged files.",
+)
+@click.option(
     "--jobs",
     "-j",
     type=click.IntRange(min=0),
@@ -99,16 +107,24 @@ def lint(
     cache_dir: str | None,
     jobs: int,
     statistics: bool,
+    only_files: bool,
 ) -> None:
     """Lint migrations for destructive, lock-heavy and irreversible changes.
 
     PATH is the migrations folder (default: the configured one, then migrations/,
     supabase/migrations/, prisma/migrations/, drizzle/, db/migrations/). Several PATHs lint
     several projects in one run, each with its own config and layout, in one report.
+    With --only, `lint [FOLDER] --only FILE...` reports only the migrations those files belong to.
     Exit 0 when clean, 1 when a finding reaches the fail level, 2 on usage or input errors.
     """
     from guard.lint.run import run_lint
 
+    given = paths
+    if only_files:
+        folders = [p for p in paths if p.is_dir()]
+        if len(folders) > 1 or base is not None:
+            raise click.UsageError("--only takes one migrations folder (and no --base), then the files")
+        paths = tuple(folders)
     targets = []
     for path in paths or (None,):
         settings = settings_for(
@@ -127,15 +143,21 @@ def lint(
             raise click.UsageError("--statistics goes with the text format")
         fmt = "statistics"
     in_actions = os.environ.get("GITHUB_ACTIONS") == "true"
-    report = run_lint(
-        targets,
-        fmt=fmt,
-        jobs=jobs,
-        base=base,
-        all_migrations=all_migrations,
-        interactive=in_actions or (output is None and sys.stdout.isatty()),
-        rooted=in_actions,
-    )
+    if only_files:
+        from guard.lint.run import run_lint_selected
+
+        files = [p for p in given if not p.is_dir()]
+        report = run_lint_selected(*targets[0], files, fmt=fmt, rooted=in_actions)
+    else:
+        report = run_lint(
+            targets,
+            fmt=fmt,
+            jobs=jobs,
+            base=base,
+            all_migrations=all_migrations,
+            interactive=in_actions or (output is None and sys.stdout.isatty()),
+            rooted=in_actions,
+        )
     if output is not None:
         with output.open("w", encoding="utf-8") as fh:
             report.write(fh)

@@ -151,6 +151,20 @@ def _whole_folder(baseline: Baseline | None, target: Path) -> Callable[[str], bo
     return lambda _owner: True
 
 
+def run_lint_selected(
+    folder: Path, settings: Settings, files: Sequence[Path], *, fmt: str = "text", rooted: bool = False
+) -> LintReport:
+    """`lint --only`: the migrations of `folder` owning one of `files` (see `guard.lint.selected`)."""
+    from guard.lint.baseline import apply, load_for
+    from guard.lint.cache import open_cache
+    from guard.lint.selected import lint_selected
+
+    result = lint_selected(folder, settings, files, cache=open_cache(settings, folder))
+    # Accepted findings pass here too; stale entries are left to a whole-folder lint.
+    result = apply(result, load_for(settings, folder), settings)
+    return _report(result, fmt, folder, rooted)
+
+
 def _report(result: LintResult, fmt: str, first: Path, rooted: bool) -> LintReport:
     root = report_root(first) if rooted or fmt in ROOTED_FORMATS else None
     return LintReport(fmt, result.exit_code, result, root=root)
