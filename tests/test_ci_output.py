@@ -105,6 +105,7 @@ def test_verify_under_github_actions_annotates_and_writes_a_job_summary(
     result = CliRunner().invoke(cli, [*base, "--format", "json"], catch_exceptions=False)
     assert json.loads(result.stdout)["summary"]["failed"] == 1
     assert "::error file=migrations/20240102000000_email/down.sql" in result.stderr
+    assert re.search(r"^verify: ok 20240101000000_users \d+\.\d\ds$", result.stderr, flags=re.M)  # progress
     assert md.count("## migration-guard verify") == 1 and summary.read_text().count("## migration-guard verify") == 2
 
 
