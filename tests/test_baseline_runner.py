@@ -68,7 +68,7 @@ def test_production_gate_accepts_baselined_findings_and_blocks_new_ones(
     (root / "migrations" / "3_drop.down.sql").write_text("ALTER TABLE users ADD COLUMN other text;\n")
     code, out = _cli(root, local_fresh_db, "prod", monkeypatch, "migrate")
     assert code == 1, out
-    assert "lint found 1 problem(s) at or above error in the migrations about to run " in out
+    assert "lint found 1 problem(s) at or above error in the 3 pending migration(s) about to run " in out
     assert "(1 more accepted by the baseline)" in out
     assert history_versions(local_fresh_db) == []
     new.unlink()
