@@ -169,8 +169,8 @@ def _render_report(
         click.echo(json.dumps(report.as_dict(), indent=2, default=str))
         return
     for o in report.outcomes:
-        # "applied" was printed as it happened ("  applied X in N ms"): only its details are left.
-        streamed = o.status == "applied"
+        # Printed as it happened ("  applied X in N ms", "  rolled back X in N ms"): only details are left.
+        streamed = o.status in ("applied", "rolled back")
         line = f"{o.status:16} {o.migration}  {o.duration_ms:.0f} ms"
         if o.attempts > 1:
             line += f"  ({o.attempts} attempts)"

@@ -258,6 +258,7 @@ def rollback(
                 resume = row.statements_done if row.status == PARTIAL_DOWN else 0
                 running = row.statement_running if row.status == PARTIAL_DOWN else None
                 report.outcomes.append(executor.down(m, resume, running))
+                ctx.out(f"  rolled back {m.id} in {report.outcomes[-1].duration_ms:.0f} ms")
         if not todo:
             report.notes.append("nothing to roll back")
         session.audit("ok", ids)
