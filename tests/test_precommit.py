@@ -115,3 +115,16 @@ def test_without_args_the_usual_folder_is_used(repo: Path) -> None:
     git(repo, "add", "migrations/20240201000000_idx/up.sql")
     proc = run_hook(repo, [])
     assert proc.returncode == 1 and "require-concurrent-index" in proc.stdout and "draft" not in proc.stdout
+
+
+def test_only_takes_one_folder_and_no_base(tmp_path: Path) -> None:
+    from click.testing import CliRunner
+
+    from guard.cli import cli
+
+    for name in ("a", "b"):
+        (tmp_path / name).mkdir()
+    result = CliRunner().invoke(cli, ["lint", "--only", str(tmp_path / "a"), str(tmp_path / "b")])
+    assert result.exit_code == 2 and "--only takes one migrations folder" in result.output
+    result = CliRunner().invoke(cli, ["lint", "--only", str(tmp_path / "a"), "--base", "main"])
+    assert result.exit_code == 2 and "--only takes one migrations folder (and no --base)" in result.output
