@@ -32,7 +32,7 @@ from guard.textsafe import safe_line
 
 if TYPE_CHECKING:
     from guard.model import Finding
-    from guard.verify import Outcome
+    from guard.verify_result import Outcome
 
 FORMATS = ("text", "json", "github", "sarif")
 

@@ -13,7 +13,7 @@ if TYPE_CHECKING:
 
     from guard.lint.engine import LintResult
     from guard.model import Finding
-    from guard.verify import Outcome, VerifyResult
+    from guard.verify_result import Outcome, VerifyResult
 
 
 def as_document(result: VerifyResult, elapsed: float) -> dict[str, Any]:
