@@ -217,5 +217,5 @@ def _outcome_progress(outcome: Outcome, findings: list[Finding]) -> None:
     terminal, where the progress line is redrawn instead)."""
     if sys.stderr.isatty() or outcome.status == "not-reached":
         return
-    sys.stderr.write(f"verify: {outcome.status} {outcome.id} {outcome.seconds:.2f}s\n")
+    sys.stderr.write(safe_line(f"verify: {outcome.status} {outcome.id} {outcome.seconds:.2f}s") + "\n")
     sys.stderr.flush()
