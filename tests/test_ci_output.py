@@ -111,7 +111,8 @@ def test_verify_under_github_actions_annotates_and_writes_a_job_summary(
 
 def _marked(url: str) -> str:
     with psycopg.connect(url, autocommit=True) as conn:
-        conn.execute("CREATE TABLE bk_env_marker (id int PRIMARY KEY, env text NOT NULL)")
+        conn.execute("CREATE TABLE bk_env_marker (id integer PRIMARY KEY CHECK (id = 1),"
+            " env text NOT NULL CHECK (env IN ('dev', 'prod')))")
         conn.execute("INSERT INTO bk_env_marker VALUES (1, 'dev')")
     return url
 

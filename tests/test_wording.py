@@ -34,7 +34,8 @@ DROP = {
 
 def _marked(url: str, env: str) -> str:
     with psycopg.connect(url, autocommit=True) as conn:
-        conn.execute("CREATE TABLE bk_env_marker (id int PRIMARY KEY, env text NOT NULL)")
+        conn.execute("CREATE TABLE bk_env_marker (id integer PRIMARY KEY CHECK (id = 1),"
+            " env text NOT NULL CHECK (env IN ('dev', 'prod')))")
         conn.execute("INSERT INTO bk_env_marker VALUES (1, %s)", (env,))
     return url
 
