@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING, Any
 
 from guard import verify_findings as words
 from guard.db.execute import StatementFailure, TransactionEnded, refuse_open_transaction, run_statements
-from guard.db.extensions import MissingExtensionError, missing_extension
+from guard.db.extensions import ServerLacksExtension, extension_problem
 from guard.db.snapshot import Change, Snapshot, data_fingerprint, diff_data, diff_snapshots, take_snapshot
 from guard.db.txplan import TransactionControlRefusal, statements_and_mode
 from guard.errors import ConfigError, InputError
@@ -108,14 +108,13 @@ class _Session:
                 refuse_open_transaction(self.conn, statements)
             return transactional, None
         except StatementFailure as exc:
-            if (extension := missing_extension(exc.error)) is not None:
-                raise MissingExtensionError(
-                    extension,
-                    f"{migration.id} ({direction}) line {exc.line}",
-                    f"verify ran on {self.db.server.description}; use a server that has it: install "
-                    "the extension's package where the embedded server's binaries live (e.g. "
-                    "postgresql-contrib), or --shadow docker (the official image carries contrib), "
-                    "or --shadow-url",
+            problem = extension_problem(self.conn, migration.id, direction, exc, "verification stopped there")
+            if problem is not None:
+                message, hint = problem
+                raise ServerLacksExtension(
+                    message,
+                    f"verify ran on {self.db.server.description}: {hint}; or run verify with "
+                    "--shadow docker (the official image carries contrib) or --shadow-url",
                 ) from None
             return transactional, exc
         except TransactionEnded as ended:
@@ -173,6 +172,13 @@ def verify_migrations(
     session = _Session(db, settings, result.timings)
     try:
         _run(session, ordered, targets, data_at, opts, result)
+    except ServerLacksExtension as exc:
+        # What was verified so far stands; the rest waits for a server that has the extension.
+        result.environment_error = exc
+        seen = {o.id for o in result.outcomes}
+        rest = [m for m in ordered if m.id not in seen]
+        result.outcomes += [Outcome(m.id, "not-reached") for m in rest]
+        result.notices.append(f"{len(rest)} migration(s) not verified: {exc.message}")
     finally:
         session.close()
     return result

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from guard.errors import GuardError
 from guard.model import Finding, Severity
 
 if TYPE_CHECKING:
@@ -51,10 +52,15 @@ class VerifyResult:
     #: Whether every migration was applied (the final schema is the migrations' schema).
     complete: bool = False
     schema_checked: bool = False
+    #: Why verification stopped early for the server's reasons (an extension it lacks): exit 2.
+    environment_error: GuardError | None = None
 
     @property
     def exit_code(self) -> int:
-        """0 when every migration round-trips (and the schema file matches), else 1."""
+        """0 when every migration round-trips (and the schema file matches), 1 when one does not,
+        2 when the server stopped verification (what was verified before still stands)."""
+        if self.environment_error is not None:
+            return 2
         return 1 if any(f.severity >= Severity.ERROR for f in self.findings) else 0
 
     def count(self, status: str) -> int:

@@ -186,6 +186,10 @@ def verify(
             root=root,
         )
     sys.stdout.flush()
+    if result.environment_error is not None:
+        from guard.cli import report_error
+
+        report_error(result.environment_error)
     sys.exit(result.exit_code)
 
 

@@ -59,16 +59,8 @@ _KNOWN = {
 }
 
 
-class MissingExtensionError(DatabaseError):
-    """The server lacks an extension a migration needs (an environment problem; exit 2)."""
-
-    def __init__(self, extension: str, where: str, hint: str) -> None:
-        super().__init__(
-            f"{where}: the server has no extension {extension!r} (a migration runs CREATE EXTENSION "
-            f"{extension}); this is the server's environment, not a defect of the migration",
-            hint,
-        )
-        self.extension = extension
+class ServerLacksExtension(DatabaseError):
+    """A migration needs an extension the server lacks: the server's environment, not the migration (exit 2)."""
 
 
 def missing_extension(error: str) -> str | None:
