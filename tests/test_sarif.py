@@ -81,7 +81,8 @@ def test_the_schema_rejects_what_it_should() -> None:
 def test_driver_carries_every_rule_with_its_metadata() -> None:
     driver = as_document(sample_result())["runs"][0]["tool"]["driver"]
     assert driver["name"] == "migration-guard"
-    assert driver["informationUri"].startswith("https://")
+    # No page to point at until the project publishes one: a made-up URL would send users nowhere.
+    assert "informationUri" not in driver
     ids = [r["id"] for r in driver["rules"]]
     assert ids == list(all_rules())
     rule = all_rules()["avoid-changing-merged-migration"]

@@ -26,7 +26,6 @@ if TYPE_CHECKING:
     from guard.lint.engine import LintResult
 
 SCHEMA_URI = "https://json.schemastore.org/sarif-2.1.0.json"
-INFORMATION_URI = "https://pypi.org/project/migration-guard/"
 SRCROOT = "%SRCROOT%"
 #: Our own fingerprint key (line-independent, see guard.report.fingerprint), versioned as SARIF advises.
 FINGERPRINT_KEY = "migrationGuardFinding/v1"
@@ -101,7 +100,6 @@ def as_document(result: LintResult, root: Path | None = None) -> dict[str, Any]:
                 "name": "migration-guard",
                 "version": __version__,
                 "semanticVersion": __version__,
-                "informationUri": INFORMATION_URI,
                 "rules": [rule_descriptor(r) for r in rules],
             }
         },
