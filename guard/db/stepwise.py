@@ -17,6 +17,7 @@ import contextlib
 import time
 from typing import TYPE_CHECKING
 
+from guard import txcontrol
 from guard.db import inflight
 from guard.db.execute import StatementFailure, needs_autocommit, refuse_open_transaction, run_statements
 from guard.db.history import (
@@ -42,16 +43,19 @@ if TYPE_CHECKING:
 LOCK_NOT_AVAILABLE = "55P03"
 #: "cannot run inside a transaction block": a statement the word checks did not foresee.
 ACTIVE_SQL_TRANSACTION = "25001"
-_TX_CONTROL = frozenset({"BEGIN", "START", "COMMIT", "END", "ROLLBACK", "ABORT", "SAVEPOINT", "RELEASE"})
+#: What commits or opens another transaction than the file's own: never run as the file's control.
+_OTHER_TRANSACTIONS = frozenset({txcontrol.PREPARE, txcontrol.COMMIT_PREPARED, txcontrol.ROLLBACK_PREPARED})
 
 
 def _commits(stmt: Statement) -> bool:
     """The file's own `COMMIT` / `END` (not `COMMIT PREPARED`, which commits another transaction)."""
-    return stmt.lead[:1] in (("COMMIT",), ("END",)) and "PREPARED" not in stmt.lead[:2]
+    tx = txcontrol.read_tx_control(stmt)
+    return tx is not None and tx.kind in (txcontrol.COMMIT, txcontrol.COMMIT_CHAIN)
 
 
 def _tx_control(stmt: Statement) -> bool:
-    return bool(stmt.lead) and stmt.lead[0] in _TX_CONTROL and "PREPARED" not in stmt.lead[:2]
+    tx = txcontrol.read_tx_control(stmt)
+    return tx is not None and tx.kind not in _OTHER_TRANSACTIONS
 
 
 def _kept(done: int, total: int) -> str:
