@@ -9,7 +9,9 @@
 from __future__ import annotations
 
 import os
+import shutil
 import socket
+import subprocess
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -20,6 +22,8 @@ REPO = Path(__file__).resolve().parent.parent
 SAMPLES = REPO / "sample_migrations"
 #: The shared corpus beside the checkout (GUARD_TEST_CORPUS names it for a checkout elsewhere, e.g. a worktree).
 CORPUS = Path(os.environ.get("GUARD_TEST_CORPUS") or REPO.parent / "shared" / "corpus")
+#: The pinned drizzle-kit project (tests/drizzle_kit), installed by scripts/install-drizzle-kit.
+DRIZZLE_KIT_DIR = REPO / "tests" / "drizzle_kit"
 LOCAL_PG = os.environ.get("GUARD_TEST_LOCAL_PG", "postgresql://postgres@127.0.0.1:5432/postgres")
 
 
@@ -140,3 +144,20 @@ def clean_env(monkeypatch: pytest.MonkeyPatch) -> pytest.MonkeyPatch:
     ):
         monkeypatch.delenv(var, raising=False)
     return monkeypatch
+
+
+_DRIZZLE_KIT_BIN = DRIZZLE_KIT_DIR / "node_modules" / ".bin" / "drizzle-kit"
+
+
+@pytest.fixture(scope="session")
+def drizzle_kit() -> Path:
+    """The drizzle-kit binary, installed on first use."""
+    if not _DRIZZLE_KIT_BIN.exists():
+        if shutil.which("npm") is None:
+            pytest.skip("npm is not installed, so drizzle-kit cannot be installed")
+        done = subprocess.run(
+            [str(REPO / "scripts" / "install-drizzle-kit")], capture_output=True, text=True, timeout=300, check=False
+        )
+        if done.returncode != 0 or not _DRIZZLE_KIT_BIN.exists():
+            pytest.skip(f"npm could not install drizzle-kit: {done.stderr.strip()[-300:]}")
+    return _DRIZZLE_KIT_BIN

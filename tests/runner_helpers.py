@@ -81,3 +81,12 @@ def history_versions(url: str, schema: str = "migration_guard") -> list[str]:
     with psycopg.connect(url, autocommit=True) as conn:
         rows = conn.execute(f"SELECT version FROM {schema}.history ORDER BY version").fetchall()  # type: ignore[arg-type]
         return [r[0] for r in rows]
+
+
+def as_url(conninfo: str, **query: str) -> str:
+    """The `postgres://` URL form of a conninfo string (dbmate and drizzle-kit read URLs only)."""
+    from psycopg.conninfo import conninfo_to_dict
+
+    p = conninfo_to_dict(conninfo)
+    extra = "&".join(f"{k}={v}" for k, v in query.items())
+    return f"postgres://{p['user']}@{p['host']}:{p.get('port', 5432)}/{p['dbname']}" + (f"?{extra}" if extra else "")

@@ -13,9 +13,8 @@ import tempfile
 from pathlib import Path
 
 import pytest
-from conftest import REPO
+from runner_helpers import as_url
 from test_adopt import history, invoke, marked, write
-from test_drizzle_kit import BIN as DRIZZLE_KIT
 
 pytestmark = pytest.mark.db
 
@@ -58,29 +57,6 @@ def _npm_tool(request: pytest.FixtureRequest, name: str) -> Path:
 def dbmate_bin(request: pytest.FixtureRequest) -> Path:
     """The real dbmate binary."""
     return _npm_tool(request, "dbmate")
-
-
-def as_url(conninfo: str, **query: str) -> str:
-    """The `postgres://` URL form of a conninfo string (dbmate and drizzle-kit read URLs only)."""
-    from psycopg.conninfo import conninfo_to_dict
-
-    p = conninfo_to_dict(conninfo)
-    extra = "&".join(f"{k}={v}" for k, v in query.items())
-    return f"postgres://{p['user']}@{p['host']}:{p.get('port', 5432)}/{p['dbname']}" + (f"?{extra}" if extra else "")
-
-
-@pytest.fixture(scope="session")
-def drizzle_kit_bin() -> Path:
-    """The real drizzle-kit of tests/drizzle_kit, installed by scripts/install-drizzle-kit on first use."""
-    if not DRIZZLE_KIT.exists():
-        if shutil.which("npm") is None:
-            pytest.skip("npm is not installed, so drizzle-kit cannot be installed")
-        done = subprocess.run(
-            [str(REPO / "scripts" / "install-drizzle-kit")], capture_output=True, text=True, timeout=300, check=False
-        )
-        if done.returncode != 0 or not DRIZZLE_KIT.exists():
-            pytest.skip(f"npm could not install drizzle-kit (registry unavailable?): {done.stderr.strip()[-300:]}")
-    return DRIZZLE_KIT
 
 
 def _dbmate_file(sql: str, down: str) -> str:
@@ -154,11 +130,11 @@ def _drizzle_project(root: Path) -> Path:
 
 
 def test_exec_real_drizzle_kit_migrate_is_recorded(
-    drizzle_kit_bin: Path, local_fresh_db: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    drizzle_kit: Path, local_fresh_db: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     url = as_url(marked(local_fresh_db))
     folder = _drizzle_project(tmp_path)
-    kit = [str(drizzle_kit_bin), "migrate", "--config", str(tmp_path / "drizzle.config.js")]
+    kit = [str(drizzle_kit), "migrate", "--config", str(tmp_path / "drizzle.config.js")]
     code, _, err = invoke(["exec", "--migrations", str(folder), "--", *kit], url, monkeypatch, tmp_path)
     assert code == 0, err
     assert [(v, via) for v, via, _ in history(url)] == [("0000", "drizzle"), ("0001", "drizzle")]
@@ -167,12 +143,12 @@ def test_exec_real_drizzle_kit_migrate_is_recorded(
 
 
 def test_adopt_a_database_real_drizzle_kit_migrated(
-    drizzle_kit_bin: Path, local_fresh_db: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    drizzle_kit: Path, local_fresh_db: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     url = as_url(marked(local_fresh_db))
     folder = _drizzle_project(tmp_path)
     subprocess.run(
-        [str(drizzle_kit_bin), "migrate", "--config", str(tmp_path / "drizzle.config.js")],
+        [str(drizzle_kit), "migrate", "--config", str(tmp_path / "drizzle.config.js")],
         env={**os.environ, "DATABASE_URL": url},
         cwd=tmp_path,
         check=True,
