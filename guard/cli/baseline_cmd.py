@@ -12,6 +12,7 @@ import click
 from guard.cli.common import (
     config_options,
     format_option,
+    jobs_option,
     path_argument,
     resolve_migrations_dir,
     settings_for,
@@ -29,14 +30,7 @@ from guard.cli.common import (
     help="Write nothing; exit 1 when the file is not what `baseline` would write "
     "(findings it lacks, or entries that no longer occur).",
 )
-@click.option(
-    "--jobs",
-    "-j",
-    type=click.IntRange(min=0),
-    default=0,
-    show_default=True,
-    help="Processes to lint with; 0 = one per core when the folder is large enough.",
-)
+@jobs_option
 def baseline(
     path: Path | None, fmt: str, config_file: Path | None, layout: str | None, check: bool, jobs: int
 ) -> None:

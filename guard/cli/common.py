@@ -73,6 +73,18 @@ def env_option(func: F) -> F:
     )(func)
 
 
+def jobs_option(func: F) -> F:
+    """`--jobs/-j`: how many processes lint with."""
+    return click.option(
+        "--jobs",
+        "-j",
+        type=click.IntRange(min=0),
+        default=0,
+        show_default=True,
+        help="Processes to lint with; 0 = one per core when the folder is large enough.",
+    )(func)
+
+
 def database_url_option(func: F) -> F:
     """`--database-url` (discouraged; documented as such)."""
     return click.option("--database-url", default=None, metavar="URL", help=DATABASE_URL_HELP)(func)

@@ -12,6 +12,7 @@ import click
 from guard.cli.common import (
     config_options,
     format_option,
+    jobs_option,
     path_argument,
     resolve_migrations_dir,
     settings_for,
@@ -84,14 +85,7 @@ from guard.textsafe import safe_line
     help="PATHS after the folder are files: report only the migrations owning them (a down file "
     "selects its migration), with the rest of the folder as context. For pre-commit's staged files.",
 )
-@click.option(
-    "--jobs",
-    "-j",
-    type=click.IntRange(min=0),
-    default=0,
-    show_default=True,
-    help="Processes to lint with; 0 = one per core when the folder is large enough.",
-)
+@jobs_option
 def lint(
     paths: tuple[Path, ...],
     fmt: str,
