@@ -142,7 +142,11 @@ def check_prod_settings(runtime: Runtime) -> str:
 
     url = runtime.database_url
     if not url:
-        pg = f" ({', '.join(runtime.libpq_env)} set, never used to find production)" if runtime.libpq_env else ""
+        pg = (
+            f" ({', '.join(runtime.libpq_env)} set, never used to find production)"
+            if runtime.libpq_env
+            else ""
+        )
         raise SafetyError(
             f"production: DATABASE_URL is not set in the process environment{pg}; refusing to guess the target",
             "set DATABASE_URL to the production database in the deploy step's environment",
@@ -166,7 +170,9 @@ def check_prod_settings(runtime: Runtime) -> str:
     ]
     fills = (("PGHOST", "host"), ("PGHOSTADDR", "host"), ("PGPORT", "port"), ("PGDATABASE", "dbname"))
     from_env = [var for var, key in fills if var in runtime.libpq_env and not params.get(key)]
-    from_env += [v for v in ("PGSERVICE", "PGSERVICEFILE") if v in runtime.libpq_env and not params.get("port")]
+    from_env += [
+        v for v in ("PGSERVICE", "PGSERVICEFILE") if v in runtime.libpq_env and not params.get("port")
+    ]
     if missing or from_env:
         gap = f"it does not name the {' or the '.join(missing)}" if missing else "it leaves part of it out"
         by = ", ".join(from_env) if from_env else "libpq's defaults"

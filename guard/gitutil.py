@@ -336,6 +336,4 @@ def arrivals(root: Path, base: str, tip: str, paths: Sequence[str], *, fetch: bo
         step = steps.pop(0)
         if not _fetch(root, step):
             return Arrivals(found, tuple(notes))
-        notes.append(
-            f"deepened the shallow clone ({step[0]}) to find when {', '.join(todo)} reached {base}"
-        )
+        notes.append(f"deepened the shallow clone ({step[0]}) to find when {', '.join(todo)} reached {base}")

@@ -31,7 +31,9 @@ ROLLBACK_PREPARED = "rollback prepared"
 #: Kinds that only work inside the transaction they are in: harmless inside the runner's one.
 SAVEPOINT_KINDS = frozenset({SAVEPOINT, RELEASE, ROLLBACK_TO})
 
-_HEADS = frozenset({"BEGIN", "START", "COMMIT", "END", "ROLLBACK", "ABORT", "SAVEPOINT", "RELEASE", "PREPARE"})
+_HEADS = frozenset(
+    {"BEGIN", "START", "COMMIT", "END", "ROLLBACK", "ABORT", "SAVEPOINT", "RELEASE", "PREPARE"}
+)
 _NOISE = ("WORK", "TRANSACTION")
 
 #: `BEGIN` modes that match what the runner's own transaction already is (server defaults
@@ -78,7 +80,9 @@ def read_tx_control(stmt: Statement) -> TxControl | None:
     if head == "SAVEPOINT":
         return TxControl(SAVEPOINT, stmt, savepoint=_name(stmt, rest))
     if head == "RELEASE":
-        return TxControl(RELEASE, stmt, savepoint=_name(stmt, rest[1:] if rest[:1] == ("SAVEPOINT",) else rest))
+        return TxControl(
+            RELEASE, stmt, savepoint=_name(stmt, rest[1:] if rest[:1] == ("SAVEPOINT",) else rest)
+        )
     if head == "PREPARE":
         return TxControl(PREPARE, stmt) if rest[:1] == ("TRANSACTION",) else None
     if head in ("COMMIT", "END"):

@@ -118,7 +118,9 @@ class _Session:
                 ) from None
             return transactional, exc
         except TransactionEnded as ended:
-            return transactional, StatementFailure(ended.line, ended.statement, str(ended), None, ended.completed)
+            return transactional, StatementFailure(
+                ended.line, ended.statement, str(ended), None, ended.completed
+            )
         finally:
             self.timings.migrations += time.perf_counter() - started
 

@@ -111,7 +111,9 @@ def adopt(
 
     settings, runtime = _setup(path, config_file, layout, env, database_url)
     if dry_run:
-        conn = open_gated_connection(settings, runtime, mutating=False, out=lambda line: click.echo(line, err=True))
+        conn = open_gated_connection(
+            settings, runtime, mutating=False, out=lambda line: click.echo(line, err=True)
+        )
         try:
             discovery = _discover(path, settings)
             report = preview(

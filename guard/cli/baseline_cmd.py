@@ -60,9 +60,7 @@ def baseline(
         }
         click.echo(json.dumps(doc, indent=2))
     else:
-        state = (
-            "wrote" if update.written else ("would change" if update.changed else "up to date:")
-        )
+        state = "wrote" if update.written else ("would change" if update.changed else "up to date:")
         click.echo(
             f"{state} {update.path}: {update.findings} findings accepted in {len(update.entries)} entries "
             f"({update.migrations} migrations; {update.added} added, {update.removed} no longer occur)"

@@ -41,9 +41,13 @@ def render_plan(plan: Plan, fmt: str, extra: dict[str, Any] | None = None) -> No
     for m, _ in drift.edited:
         _out(f"drift    {m.id}: edited since it was applied (checksum differs)")
     for m, a in drift.reused:
-        _out(f"drift    {m.id}: {m.version} is already applied as {a.id}; give the new migration a later version")
+        _out(
+            f"drift    {m.id}: {m.version} is already applied as {a.id}; give the new migration a later version"
+        )
     for m, a in drift.ambiguous:
-        _out(f"drift    {m.id}: shares its version with {a.id}, recorded by an earlier build; it may have run")
+        _out(
+            f"drift    {m.id}: shares its version with {a.id}, recorded by an earlier build; it may have run"
+        )
     for a in drift.missing:
         _out(f"drift    {a.id}: applied, but no file")
     for m in drift.out_of_order:

@@ -55,7 +55,9 @@ FORMATS = ("text", "json", "github", "sarif")
     default=None,
     help="Server for --shadow url (env MIGRATION_GUARD_SHADOW_URL); a database is created and dropped on it.",
 )
-@click.option("--image", default=None, help="Docker image for --shadow docker (default postgres:<pg_version>).")
+@click.option(
+    "--image", default=None, help="Docker image for --shadow docker (default postgres:<pg_version>)."
+)
 @click.option(
     "--since", "since", default=None, metavar="REF", help="Verify only migrations added since this git ref."
 )

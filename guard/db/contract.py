@@ -141,7 +141,11 @@ def window_opens(
         if spec.expand in pending:
             return ContractWait(spec, window_hours, None, now + window, now) if window_hours > 0 else None
         m = spec.migration
-        wait = f" and let it run in production for {window_hours:g}h (contract_window_hours)" if window_hours > 0 else ""
+        wait = (
+            f" and let it run in production for {window_hours:g}h (contract_window_hours)"
+            if window_hours > 0
+            else ""
+        )
         raise ContractRefusal(
             f"{m.id} contracts expand migration {spec.expand} (line {spec.line}), which is not applied "
             "to this database and not pending before it",
@@ -164,7 +168,9 @@ def check_precondition_shape(spec: ContractSpec) -> None:
         heads = [s.words[0] if s.words else "" for s in statements]
         if len(statements) != 1 or heads[0] not in _QUERY_HEADS or statements[0].unterminated:
             what = (
-                f"{len(statements)} statements" if len(statements) != 1 else f"a {heads[0] or 'non-query'} statement"
+                f"{len(statements)} statements"
+                if len(statements) != 1
+                else f"a {heads[0] or 'non-query'} statement"
             )
             raise ContractRefusal(
                 f"precondition of {spec.migration.id} line {line} is {what}, not one read-only query: {query}",
@@ -182,7 +188,10 @@ def check_preconditions(conn: psycopg.Connection, spec: ContractSpec, statement_
     check_precondition_shape(spec)
     nested = conn.info.transaction_status != pq.TransactionStatus.IDLE
     begin, end = (
-        ("SAVEPOINT guard_precondition; SET TRANSACTION READ ONLY", "ROLLBACK TO SAVEPOINT guard_precondition")
+        (
+            "SAVEPOINT guard_precondition; SET TRANSACTION READ ONLY",
+            "ROLLBACK TO SAVEPOINT guard_precondition",
+        )
         if nested
         else ("BEGIN READ ONLY", "ROLLBACK")
     )

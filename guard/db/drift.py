@@ -42,7 +42,6 @@ class Drift:
         }
 
 
-
 def compute_drift(migrations: Iterable[Migration], applied: Mapping[str, AppliedMigration]) -> Drift:
     """Edited applied migrations, new files reusing an applied version, applied rows without a file,
     and out-of-order pending ones. `applied` is keyed by `Migration.key`."""

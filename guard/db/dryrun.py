@@ -44,7 +44,9 @@ _NO_LOCK_HINT = (
 )
 
 
-def refuse_unpredicted_locks(conn: psycopg.Connection, migrations: Sequence[Migration], settings: Settings) -> None:
+def refuse_unpredicted_locks(
+    conn: psycopg.Connection, migrations: Sequence[Migration], settings: Settings
+) -> None:
     """Raise `SafetyError` naming the first statement that may take ACCESS EXCLUSIVE on a relation
     that exists now, or whose lock cannot be predicted; nothing has run yet."""
     for m in migrations:
@@ -115,7 +117,9 @@ def dry_run(
             if prepared.reason is not None:
                 if not prepared.fits_in_transaction:
                     outcome.status = "not dry-runnable"
-                    outcome.notes.append(f"cannot be dry-run inside a transaction ({prepared.reason}); not executed")
+                    outcome.notes.append(
+                        f"cannot be dry-run inside a transaction ({prepared.reason}); not executed"
+                    )
                     continue
                 outcome.notes.append(
                     f"runs statement by statement when applied ({prepared.reason}); dry-run inside the dry "
@@ -143,7 +147,11 @@ def dry_run(
                 check_same_transaction(conn, token, statements)
             except StatementFailure as failure:
                 outcome.duration_ms = (time.perf_counter() - started) * 1000
-                outcome.error, outcome.line, outcome.completed = failure.error, failure.line, failure.completed
+                outcome.error, outcome.line, outcome.completed = (
+                    failure.error,
+                    failure.line,
+                    failure.completed,
+                )
                 if watch is not None and failure.sqlstate == LOCK_NOT_AVAILABLE:
                     outcome.blockers = watch.take()
                 outcome.locks = tracker.result()

@@ -142,7 +142,9 @@ def check_syntax(conninfo: str, source: str = "DATABASE_URL") -> dict[str, str]:
     if is_url(conninfo):
         _check_url(conninfo, source)
     elif re.match(r"[A-Za-z][A-Za-z0-9+.:-]*://", conninfo):
-        raise _invalid(source, "libpq reads only postgresql:// and postgres:// URLs (not jdbc:, postgis:, ...)")
+        raise _invalid(
+            source, "libpq reads only postgresql:// and postgres:// URLs (not jdbc:, postgis:, ...)"
+        )
     try:
         return {k: str(v) for k, v in conninfo_to_dict(conninfo).items() if v is not None}
     except Exception as exc:

@@ -205,7 +205,9 @@ def _from_binaries(binaries: Binaries, pg_version: int) -> Iterator[EmbeddedServ
     try:
         run("initdb", "-D", str(data), "-U", "postgres", "--auth=trust", "--encoding=UTF8", "--no-sync")
         options = f"-F -k {sock} -c listen_addresses='' -p 5432 -c full_page_writes=off"
-        run("pg_ctl", "-D", str(data), "-l", str(top / "server.log"), "-o", options, "-w", "-t", "60", "start")
+        run(
+            "pg_ctl", "-D", str(data), "-l", str(top / "server.log"), "-o", options, "-w", "-t", "60", "start"
+        )
         started = True
         yield EmbeddedServer(
             f"postgresql://postgres@/postgres?host={sock}&port=5432",

@@ -134,7 +134,9 @@ def read_tool_history(
 
 def _hasura(conn: psycopg.Connection, sources: Collection[str]) -> ToolHistory:
     state: dict[str, Any] = {}
-    if _regclass(conn, "hdb_catalog.hdb_version") and "cli_state" in _columns(conn, "hdb_catalog.hdb_version"):
+    if _regclass(conn, "hdb_catalog.hdb_version") and "cli_state" in _columns(
+        conn, "hdb_catalog.hdb_version"
+    ):
         row = conn.execute("SELECT cli_state FROM hdb_catalog.hdb_version LIMIT 1").fetchone()
         raw = row[0] if row else None
         state = (json.loads(raw) if isinstance(raw, str) else raw) or {}
@@ -144,7 +146,9 @@ def _hasura(conn: psycopg.Connection, sources: Collection[str]) -> ToolHistory:
         versions = databases.get(source) or {}
         rows = tuple(ToolRow(str(v)) for v, dirty in versions.items() if not dirty)
         broken = tuple(str(v) for v, dirty in versions.items() if dirty)
-        return ToolHistory("hasura", "hdb_catalog.hdb_version (cli_state)", rows, broken=broken, source=source)
+        return ToolHistory(
+            "hasura", "hdb_catalog.hdb_version (cli_state)", rows, broken=broken, source=source
+        )
     if _regclass(conn, "hdb_catalog.schema_migrations"):
         found = conn.execute("SELECT version::text, dirty FROM hdb_catalog.schema_migrations").fetchall()
         rows = tuple(ToolRow(v) for v, dirty in found if not dirty)
@@ -230,7 +234,9 @@ def _flyway(conn: psycopg.Connection, sources: Collection[str]) -> ToolHistory:
         else:
             failed[slot] = version
     rows = tuple(applied.values())
-    return ToolHistory("flyway", "flyway_schema_history", rows, through=baseline, broken=tuple(failed.values()))
+    return ToolHistory(
+        "flyway", "flyway_schema_history", rows, through=baseline, broken=tuple(failed.values())
+    )
 
 
 def _drizzle(conn: psycopg.Connection, sources: Collection[str]) -> ToolHistory:

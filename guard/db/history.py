@@ -257,9 +257,9 @@ def rekey_history(conn: psycopg.Connection, schema: str, renames: Mapping[str, s
     with conn.transaction():
         for new, old in renames.items():
             conn.execute(
-                sql.SQL("DELETE FROM {t} WHERE version = %s AND EXISTS (SELECT FROM {t} WHERE version = %s)").format(
-                    t=table
-                ),
+                sql.SQL(
+                    "DELETE FROM {t} WHERE version = %s AND EXISTS (SELECT FROM {t} WHERE version = %s)"
+                ).format(t=table),
                 (old, new),
             )
             conn.execute(sql.SQL("UPDATE {} SET version = %s WHERE version = %s").format(table), (new, old))
@@ -315,7 +315,9 @@ def progress_sql(
         sql.SQL(
             "UPDATE {}.history SET status = {}, statements_done = {}, statement_running = {} WHERE version = {}"
         )
-        .format(_ident(schema), sql.Literal(status), sql.Literal(done), sql.Literal(running), sql.Literal(key))
+        .format(
+            _ident(schema), sql.Literal(status), sql.Literal(done), sql.Literal(running), sql.Literal(key)
+        )
         .as_string(conn)
     )
 

@@ -62,7 +62,9 @@ _CREATE_NO_LOCK = frozenset(
     }
 )
 _ALTER_NO_LOCK = frozenset({"FUNCTION", "PROCEDURE", "ROLE", "USER", "GROUP", "DEFAULT", "SCHEMA"})
-_DROP_NO_LOCK = frozenset({"FUNCTION", "PROCEDURE", "ROUTINE", "ROLE", "USER", "GROUP", "CAST", "OPERATOR", "AGGREGATE"})
+_DROP_NO_LOCK = frozenset(
+    {"FUNCTION", "PROCEDURE", "ROUTINE", "ROLE", "USER", "GROUP", "CAST", "OPERATOR", "AGGREGATE"}
+)
 _CREATE_MODIFIERS = frozenset({"OR", "REPLACE", "TEMP", "TEMPORARY", "UNLOGGED", "GLOBAL", "LOCAL", "UNIQUE"})
 
 
@@ -186,7 +188,11 @@ def _drop_locks(stmt: Statement) -> list[Lock] | None:
         return None  # drops dependants it does not name
     if kind in _DROP_NO_LOCK or kind in ("TYPE", "DOMAIN", "SCHEMA", "EXTENSION", "SEQUENCE"):
         # Without CASCADE these refuse when a table still uses them.
-        return [] if kind not in ("SEQUENCE",) else [(ACCESS_EXCLUSIVE, _name_after(stmt.tokens, 2, ("IF", "EXISTS")))]
+        return (
+            []
+            if kind not in ("SEQUENCE",)
+            else [(ACCESS_EXCLUSIVE, _name_after(stmt.tokens, 2, ("IF", "EXISTS")))]
+        )
     toks = stmt.tokens
     if kind in ("POLICY", "TRIGGER", "RULE"):
         on = _index_of(toks, "ON")

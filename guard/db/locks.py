@@ -207,9 +207,7 @@ def held_locks(
         (exclude_schema or "",),
     ).fetchall()
     return [
-        (mode_name(mode), f"{schema}.{rel}")
-        for mode, schema, rel, oid in rows
-        if only is None or oid in only
+        (mode_name(mode), f"{schema}.{rel}") for mode, schema, rel, oid in rows if only is None or oid in only
     ]
 
 

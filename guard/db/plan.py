@@ -135,7 +135,10 @@ def _recognise_legacy(
         ambiguous.extend(
             (m, row)
             for m in ordered
-            if m.layout == "prisma" and m.version == legacy.version and m is not legacy and m.key not in applied
+            if m.layout == "prisma"
+            and m.version == legacy.version
+            and m is not legacy
+            and m.key not in applied
         )
     return out, rekeyed, ambiguous
 

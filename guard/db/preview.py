@@ -68,7 +68,9 @@ def preview(
         out.plan, db_now(conn), settings.contract_window_hours, window_binds=binds, refusals=refusals
     )
     state = "is open" if binds else f"does not bind in {env} (contract_window_envs)"
-    out.notes += [f"{s.migration.id}: contract window for {s.expand} {state}" for s in gate.specs.values() if s.expand]
+    out.notes += [
+        f"{s.migration.id}: contract window for {s.expand} {state}" for s in gate.specs.values() if s.expand
+    ]
     if gate.wait is not None:
         out.wait = gate.wait
         out.notes.append(gate.wait.message())

@@ -156,7 +156,9 @@ def migrate(
         return report
 
 
-def _waited(ctx: RunnerContext, migrations: Sequence[Migration], wait: ContractWait, dry: bool) -> ContractWait:
+def _waited(
+    ctx: RunnerContext, migrations: Sequence[Migration], wait: ContractWait, dry: bool
+) -> ContractWait:
     """The wait as it stands after the run: an expand applied in this run now has its own
     `applied_at`, so the window's opening is exact rather than estimated."""
     if wait.expand_row is not None or dry:
@@ -206,9 +208,7 @@ def _refuse_leftovers(ctx: RunnerContext, m: Migration, statements: list[Stateme
     leftovers = leftovers_for(ctx.conn, statements)
     if not leftovers:
         return
-    described = "; ".join(
-        f"{x.schema}.{x.name} on {x.table} (for line {stmt.line})" for stmt, x in leftovers
-    )
+    described = "; ".join(f"{x.schema}.{x.name} on {x.table} (for line {stmt.line})" for stmt, x in leftovers)
     fix = " ".join(dict.fromkeys(x.drop_sql for _, x in leftovers))
     raise SafetyError(
         f"{m.id}: INVALID index left by a failed or interrupted index build: {described}",

@@ -133,7 +133,9 @@ def _drop_blocks(where: str, statements: list[Statement], controls: list[TxContr
 def _refuse(where: str, problem: TxProblem) -> None:
     tx = problem.tx
     detail = f"`{' '.join(tx.stmt.text.split())[:80]}` {problem.what}; refused before running"
-    raise TransactionControlRefusal(f"{where} line {tx.stmt.line}: {detail}", problem.hint, tx.stmt.line, detail)
+    raise TransactionControlRefusal(
+        f"{where} line {tx.stmt.line}: {detail}", problem.hint, tx.stmt.line, detail
+    )
 
 
 def statements_and_mode(

@@ -187,6 +187,12 @@ def record_tool_run(
     match = match_files(history, migrations, journal)
     refuse_mismatches(match)
     recorded, _ = record_applied(
-        conn, settings.history_schema, match, migrations, host=host, tool_version=tool_version, use_tool_time=False
+        conn,
+        settings.history_schema,
+        match,
+        migrations,
+        host=host,
+        tool_version=tool_version,
+        use_tool_time=False,
     )
     return recorded

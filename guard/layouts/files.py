@@ -130,7 +130,9 @@ class SqlFile:
     def beside_drizzle_journal(self) -> bool:
         """True when the file's folder holds drizzle-kit's `meta/_journal.json` (the walk knows it per folder)."""
         if self._journal is None:
-            self._journal = os.path.isfile(os.path.join(os.path.dirname(self.os_path), "meta", "_journal.json"))
+            self._journal = os.path.isfile(
+                os.path.join(os.path.dirname(self.os_path), "meta", "_journal.json")
+            )
         return self._journal
 
     def has_dbmate_marker(self) -> bool:

@@ -153,7 +153,8 @@ def load(path: Path) -> Baseline | None:
 
 def _broken(path: Path, why: str) -> InputError:
     return InputError(
-        f"{path}: the lint baseline is {why}", "regenerate it with `migration-guard baseline`, or fix the file"
+        f"{path}: the lint baseline is {why}",
+        "regenerate it with `migration-guard baseline`, or fix the file",
     )
 
 
@@ -178,7 +179,9 @@ def _entry(item: Any, line: int) -> Entry | None:
 
 def _entry_lines(raw: bytes) -> list[int]:
     """1-based line of each entry in a file written by `render` (one entry per line)."""
-    return [n for n, text in enumerate(raw.split(b"\n"), start=1) if text.lstrip().startswith(b'{"migration"')]
+    return [
+        n for n, text in enumerate(raw.split(b"\n"), start=1) if text.lstrip().startswith(b'{"migration"')
+    ]
 
 
 def render(entries: Iterable[Entry], migrations: str) -> str:
@@ -213,7 +216,7 @@ def render(entries: Iterable[Entry], migrations: str) -> str:
         f'  "format": {FORMAT},\n'
         '  "about": "lint findings accepted when migration-guard was adopted; '
         'regenerate with `migration-guard baseline`",\n'
-        f"  \"migrations\": {json.dumps(migrations, ensure_ascii=False)},\n"
+        f'  "migrations": {json.dumps(migrations, ensure_ascii=False)},\n'
         '  "findings": [\n' + (body + "\n" if rows else "") + "  ]\n}\n"
     )
 

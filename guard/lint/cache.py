@@ -74,7 +74,16 @@ def default_cache_dir(settings: Settings, folder: Path) -> Path:
 
 def _encode(f: Finding) -> list[Any]:
     return [
-        f.rule, int(f.severity), f.file, f.line, f.message, f.fix, f.migration, f.end_line, f.lock, f.fingerprint
+        f.rule,
+        int(f.severity),
+        f.file,
+        f.line,
+        f.message,
+        f.fix,
+        f.migration,
+        f.end_line,
+        f.lock,
+        f.fingerprint,
     ]
 
 

@@ -26,6 +26,8 @@ from guard.model import Migration
 _IRRELEVANT_SETTINGS = frozenset(
     {"cache", "cache_dir", "fail_on", "migrations", "sources", "config_path", "baseline"}
 )
+
+
 def _display(path: Path | None) -> str | None:
     if path is None:
         return None

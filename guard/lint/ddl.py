@@ -11,8 +11,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from guard.lint.rules._types import TypeSpec, parse_type
 from guard.parsing import Statement
+from guard.sql.types import TypeSpec, parse_type
 from guard.tokens import PUNCT, STRING, WORD, Token, read_qualified_name, show_name, split_on
 
 #: Words that end a column's type and start its constraints.

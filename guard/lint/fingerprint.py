@@ -34,7 +34,8 @@ def normalize_statement(text: str) -> str:
 def normalize_tokens(tokens: Iterable[Token]) -> str:
     """`normalize_statement` of a statement already read into tokens."""
     return " ".join(
-        t.text.lower() if t.kind == WORD else t.shown() if t.kind in (IDENT, STRING) else t.text for t in tokens
+        t.text.lower() if t.kind == WORD else t.shown() if t.kind in (IDENT, STRING) else t.text
+        for t in tokens
     )
 
 

@@ -36,8 +36,8 @@ from typing import TYPE_CHECKING
 from guard.model import Migration
 
 if TYPE_CHECKING:
-    from guard.lint.rules._types import TypeSpec
     from guard.parsing import Comment, Statement
+    from guard.sql.types import TypeSpec
 
 #: Columns whose type history is read by scanning for their name before every migration is folded:
 #: each scan reads all the text once, so a few are cheaper than a fold, many would be quadratic.

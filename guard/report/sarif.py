@@ -106,7 +106,9 @@ def as_document(result: LintResult, root: Path | None = None) -> dict[str, Any]:
         "columnKind": "unicodeCodePoints",
         "results": [
             {**result_object(f, index.get(f.rule), root), "partialFingerprints": {FINGERPRINT_KEY: digest}}
-            for f, digest in fingerprints(sorted(result.findings, key=lambda f: (f.file, f.line, f.rule)), root)
+            for f, digest in fingerprints(
+                sorted(result.findings, key=lambda f: (f.file, f.line, f.rule)), root
+            )
         ],
         "invocations": [
             {

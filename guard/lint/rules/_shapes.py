@@ -138,7 +138,7 @@ def _action(a: tuple[Token, ...]) -> Action:
             j += 1
         else:
             return Action("other")
-        from guard.lint.rules._types import type_tokens
+        from guard.sql.types import type_tokens
 
         return Action(
             "type-change", a[i].name, a[i].shown(), type_tokens=type_tokens(a[j:]), using="USING" in w[j:]

@@ -19,9 +19,10 @@ from guard.lint.rules._destructive import (
     is_contract_step,
     table_actions,
 )
-from guard.lint.rules._types import TypeSpec, is_binary_compatible, parse_type, type_before_statement
+from guard.lint.rules._types import type_before_statement
 from guard.model import Hit, Severity
 from guard.parsing import Statement
+from guard.sql.types import TypeSpec, is_binary_compatible, parse_type
 from guard.tokens import PUNCT, Token, read_qualified_name, show_name
 
 

@@ -14,9 +14,9 @@ from dataclasses import dataclass
 from guard.lint.context import FileContext
 from guard.lint.ddl import ColumnDef, add_column_def, create_table_columns, read_alter_table
 from guard.lint.registry import rule
-from guard.lint.rules._types import TypeSpec, parse_type, type_tokens
 from guard.model import Hit, Severity
 from guard.parsing import Statement
+from guard.sql.types import TypeSpec, parse_type, type_tokens
 from guard.tokens import IDENT, PUNCT, WORD, Token
 
 MAX_IDENTIFIER_BYTES = 63

@@ -15,15 +15,10 @@ from guard.lint.context import FileContext
 from guard.lint.ddl import ColumnDef, add_column_def, alter_column_name, read_alter_table, sql_of
 from guard.lint.locks import ACCESS_EXCLUSIVE, describe
 from guard.lint.registry import rule
-from guard.lint.rules._types import (
-    TypeSpec,
-    is_binary_compatible,
-    parse_type,
-    type_before_statement,
-    type_tokens,
-)
+from guard.lint.rules._types import type_before_statement
 from guard.model import Hit, Severity
 from guard.parsing import Statement
+from guard.sql.types import TypeSpec, is_binary_compatible, parse_type, type_tokens
 from guard.tokens import PUNCT, WORD, Token
 
 #: Functions Postgres marks VOLATILE that show up as column defaults.

@@ -1,0 +1,423 @@
+"""The typed statement model: what one SQL statement does, as plain frozen records.
+
+Every rule reads a statement through exactly one of these records (`guard.sql.read`
+builds it once per statement). sqlglot reads the statements it structures; the
+Postgres forms it returns as `exp.Command` are read by `guard.sql.read_text` into the
+same records, so a rule never knows (or cares) which reader filled them.
+
+Names carry both the key Postgres resolves (`Name.key`: folded, no schema) and the
+spelling the user wrote (`Name.shown`), for messages and generated SQL.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import ClassVar
+
+from guard.sql.types import TypeSpec
+
+
+@dataclass(frozen=True)
+class Name:
+    """An object name: the key Postgres resolves (no schema, folded) and how the user wrote it."""
+
+    key: str
+    shown: str
+    schema: str = ""
+
+
+NO_NAME = Name("", "?")
+
+
+# ---- column and constraint facts -------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Default:
+    """A column default: its SQL text and whether Postgres must compute it per row."""
+
+    sql: str
+    #: Calls a volatile function (`random()`, `gen_random_uuid()`, `clock_timestamp()`, `nextval()`):
+    #: adding such a column rewrites the table.
+    volatile: bool = False
+    #: `DEFAULT NULL` (the same as no default).
+    is_null: bool = False
+
+
+@dataclass(frozen=True)
+class Column:
+    """One column definition (in `CREATE TABLE` or `ADD COLUMN`)."""
+
+    name: Name
+    type: TypeSpec | None
+    type_sql: str = ""
+    not_null: bool = False
+    primary_key: bool = False
+    unique: bool = False
+    references: Name | None = None
+    check: bool = False
+    default: Default | None = None
+    identity: bool = False
+    #: `GENERATED ALWAYS AS (expr) STORED`: computed for every row when added.
+    generated: bool = False
+
+
+#: Constraint kinds.
+CHECK, FOREIGN_KEY, UNIQUE, PRIMARY_KEY, EXCLUDE, NOT_NULL = (
+    "check",
+    "foreign key",
+    "unique",
+    "primary key",
+    "exclude",
+    "not null",
+)
+
+
+@dataclass(frozen=True)
+class Constraint:
+    """A table constraint (named or not)."""
+
+    kind: str
+    name: Name | None = None
+    columns: tuple[str, ...] = ()
+    #: False for `NOT VALID` (read from the clause, never from a column named `valid`).
+    valid: bool = True
+    #: `ADD CONSTRAINT ... USING INDEX idx`: the index it takes over.
+    using_index: Name | None = None
+    references: Name | None = None
+    #: The SQL of the constraint's body (`CHECK (...)`, `FOREIGN KEY (...) REFERENCES ...`), no name.
+    body_sql: str = ""
+    #: For a CHECK: the column it proves not null, when it is exactly `col IS NOT NULL`.
+    not_null_column: str = ""
+
+
+# ---- ALTER TABLE actions ---------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Action:
+    """One action of an `ALTER TABLE` list. Subclasses say which."""
+
+
+@dataclass(frozen=True)
+class AddColumn(Action):
+    column: Column
+    if_not_exists: bool = False
+
+
+@dataclass(frozen=True)
+class DropColumn(Action):
+    column: Name
+    if_exists: bool = False
+    cascade: bool = False
+
+
+@dataclass(frozen=True)
+class AlterColumnType(Action):
+    column: Name
+    type: TypeSpec | None
+    type_sql: str
+    using: str | None = None
+
+
+@dataclass(frozen=True)
+class SetNotNull(Action):
+    column: Name
+
+
+@dataclass(frozen=True)
+class DropNotNull(Action):
+    column: Name
+
+
+@dataclass(frozen=True)
+class SetDefault(Action):
+    column: Name
+    default: Default
+
+
+@dataclass(frozen=True)
+class DropDefault(Action):
+    column: Name
+
+
+@dataclass(frozen=True)
+class AddIdentity(Action):
+    column: Name
+
+
+@dataclass(frozen=True)
+class AddConstraint(Action):
+    constraint: Constraint
+
+
+@dataclass(frozen=True)
+class ValidateConstraint(Action):
+    name: Name
+
+
+@dataclass(frozen=True)
+class DropConstraint(Action):
+    name: Name
+    if_exists: bool = False
+    cascade: bool = False
+
+
+@dataclass(frozen=True)
+class RenameColumn(Action):
+    column: Name
+    new: Name
+
+
+@dataclass(frozen=True)
+class RenameConstraint(Action):
+    name: Name
+    new: Name
+
+
+@dataclass(frozen=True)
+class RenameTable(Action):
+    new: Name
+
+
+@dataclass(frozen=True)
+class SetSchema(Action):
+    schema: str
+
+
+@dataclass(frozen=True)
+class SetLogged(Action):
+    #: True for `SET LOGGED`, False for `SET UNLOGGED`.
+    logged: bool
+
+
+@dataclass(frozen=True)
+class SetTablespace(Action):
+    tablespace: str
+
+
+@dataclass(frozen=True)
+class AttachPartition(Action):
+    partition: Name
+
+
+@dataclass(frozen=True)
+class DetachPartition(Action):
+    partition: Name
+    concurrently: bool = False
+    finalize: bool = False
+
+
+@dataclass(frozen=True)
+class OtherAction(Action):
+    """An action no rule judges (`OWNER TO`, `ENABLE TRIGGER`, `SET (fillfactor=...)`, ...)."""
+
+    words: tuple[str, ...] = ()
+
+
+# ---- statements ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Fact:
+    """What one statement does. `kind` is a stable name for dispatch and messages."""
+
+    kind: ClassVar[str] = "statement"
+
+
+@dataclass(frozen=True)
+class Unknown(Fact):
+    """A statement no reader understood: unanalysed, never safe."""
+
+    kind: ClassVar[str] = "unknown"
+    reason: str = ""
+    #: The leading keywords, for messages (`CREATE POLICY`).
+    words: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class AlterTable(Fact):
+    kind: ClassVar[str] = "alter table"
+    table: Name
+    actions: tuple[Action, ...]
+    only: bool = False
+    if_exists: bool = False
+
+
+@dataclass(frozen=True)
+class CreateTable(Fact):
+    kind: ClassVar[str] = "create table"
+    table: Name
+    columns: tuple[Column, ...] = ()
+    constraints: tuple[Constraint, ...] = ()
+    as_select: bool = False
+    if_not_exists: bool = False
+    temporary: bool = False
+    unlogged: bool = False
+    partition_of: Name | None = None
+    like: bool = False
+
+
+@dataclass(frozen=True)
+class CreateIndex(Fact):
+    kind: ClassVar[str] = "create index"
+    name: Name | None
+    table: Name
+    unique: bool = False
+    concurrently: bool = False
+    if_not_exists: bool = False
+    #: Column names, or the SQL of expressions, in order.
+    columns: tuple[str, ...] = ()
+    expressions: bool = False
+    predicate: str | None = None
+    method: str = ""
+    #: `CREATE INDEX ... ON ONLY parent` (a partitioned table's invalid parent index).
+    only: bool = False
+
+
+@dataclass(frozen=True)
+class CreateObject(Fact):
+    """`CREATE <kind> name` for anything but tables and indexes (view, type, function, ...)."""
+
+    kind: ClassVar[str] = "create"
+    object_kind: str  # "view", "materialized view", "type", "enum", "function", "sequence", ...
+    name: Name
+    or_replace: bool = False
+    #: A function or procedure body (the text between its dollar quotes or quotes).
+    body: str = ""
+    language: str = ""
+    #: An enum's values, in order.
+    values: tuple[str, ...] = ()
+    #: `WITH NO DATA` on a materialized view.
+    with_data: bool = True
+    #: What it is created on (a trigger's or policy's table).
+    on: Name | None = None
+
+
+@dataclass(frozen=True)
+class Drop(Fact):
+    kind: ClassVar[str] = "drop"
+    object_kind: str  # "table", "index", "view", "materialized view", "type", "owned", ...
+    names: tuple[Name, ...]
+    if_exists: bool = False
+    cascade: bool = False
+    concurrently: bool = False
+    #: The keyword(s) as written (`MATERIALIZED VIEW`), for messages.
+    keyword: str = ""
+    #: DROP TRIGGER/POLICY/RULE ... ON table.
+    on: Name | None = None
+
+
+@dataclass(frozen=True)
+class Rename(Fact):
+    """`ALTER <kind> name RENAME TO new` for anything but table columns (see `AlterTable`)."""
+
+    kind: ClassVar[str] = "rename"
+    object_kind: str  # "sequence", "type", "index", "schema", "view", "function", "enum value", ...
+    name: Name
+    new: Name
+    #: For `ALTER TYPE t RENAME VALUE 'a' TO 'b'`: the type.
+    of: Name | None = None
+
+
+@dataclass(frozen=True)
+class AlterEnum(Fact):
+    """`ALTER TYPE t ADD VALUE [IF NOT EXISTS] 'v' [BEFORE|AFTER 'w']`."""
+
+    kind: ClassVar[str] = "alter enum"
+    type: Name
+    value: str
+    before: str | None = None
+    after: str | None = None
+    if_not_exists: bool = False
+
+
+@dataclass(frozen=True)
+class AlterOther(Fact):
+    """`ALTER <kind> ...` that is not a rename (`ALTER SEQUENCE ... RESTART`, `ALTER DOMAIN ...`)."""
+
+    kind: ClassVar[str] = "alter"
+    object_kind: str
+    name: Name
+    words: tuple[str, ...] = ()
+    #: `ALTER DOMAIN d ADD CONSTRAINT ...` and its NOT VALID flag.
+    constraint: Constraint | None = None
+
+
+@dataclass(frozen=True)
+class Truncate(Fact):
+    kind: ClassVar[str] = "truncate"
+    tables: tuple[Name, ...]
+    cascade: bool = False
+
+
+@dataclass(frozen=True)
+class Write(Fact):
+    """`UPDATE`, `DELETE` or `MERGE` on existing rows."""
+
+    kind: ClassVar[str] = "write"
+    verb: str  # "update" | "delete" | "merge"
+    table: Name
+    #: A WHERE clause (or, for MERGE, an ON condition and WHEN clauses that bound it).
+    bounded: bool = False
+    #: For MERGE: the row actions its WHEN clauses take ("update", "delete", "insert").
+    merge_actions: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Insert(Fact):
+    """`INSERT`, `COPY ... FROM` or a `WITH ... INSERT`: adds rows (the cheap data-load path)."""
+
+    kind: ClassVar[str] = "insert"
+    table: Name
+
+
+@dataclass(frozen=True)
+class Code(Fact):
+    """A `DO` block: its body, run at once."""
+
+    kind: ClassVar[str] = "do"
+    body: str
+    language: str = "plpgsql"
+
+
+@dataclass(frozen=True)
+class Transaction(Fact):
+    """Transaction control (see `guard.txcontrol` for every spelling)."""
+
+    kind: ClassVar[str] = "transaction"
+    action: str  # "begin" | "commit" | "rollback" | "savepoint" | "release" | "rollback to" | "prepare"
+    chain: bool = False
+
+
+@dataclass(frozen=True)
+class Setting(Fact):
+    """`SET`/`RESET` of a session or local setting."""
+
+    kind: ClassVar[str] = "set"
+    name: str  # lower case; "all" for RESET ALL
+    value: str | None = None
+    local: bool = False
+    reset: bool = False
+
+
+@dataclass(frozen=True)
+class Maintenance(Fact):
+    """`REINDEX`, `VACUUM`, `CLUSTER`, `LOCK`, `REFRESH MATERIALIZED VIEW`, `ANALYZE`."""
+
+    kind: ClassVar[str] = "maintenance"
+    verb: str  # "reindex" | "vacuum" | "cluster" | "lock" | "refresh" | "analyze"
+    target: Name | None = None
+    target_kind: str = ""  # REINDEX INDEX/TABLE/SCHEMA/DATABASE; LOCK's mode
+    concurrently: bool = False
+    full: bool = False
+    options: tuple[str, ...] = field(default_factory=tuple)
+
+
+@dataclass(frozen=True)
+class Harmless(Fact):
+    """Statements that change no existing object's data or locks in a way any rule judges:
+    `SELECT`, `COMMENT ON`, `GRANT`/`REVOKE`, `CREATE EXTENSION`, `ANALYZE`..."""
+
+    kind: ClassVar[str] = "harmless"
+    verb: str = ""
