@@ -55,10 +55,23 @@ def test_verify_prints_each_migration_as_it_is_verified(tmp_path: Path, pg_serve
         tmp_path,
         [
             ("users", "CREATE TABLE users (id bigint PRIMARY KEY);\n", "DROP TABLE users;\n"),
-            ("slow", SLOW + "ALTER TABLE users ADD COLUMN email text;\n", "ALTER TABLE users DROP COLUMN email;\n"),
+            (
+                "slow",
+                SLOW + "ALTER TABLE users ADD COLUMN email text;\n",
+                "ALTER TABLE users DROP COLUMN email;\n",
+            ),
         ],
     )
-    args = ["verify", str(folder), "--layout", "hasura", "--shadow", "url", "--shadow-url", pg_server.admin_url]
+    args = [
+        "verify",
+        str(folder),
+        "--layout",
+        "hasura",
+        "--shadow",
+        "url",
+        "--shadow-url",
+        pg_server.admin_url,
+    ]
     lines = _timed_lines(args, tmp_path, {"GITHUB_ACTIONS": ""})
     text = [line for _, line in lines]
     assert text[0].startswith("verify on ")
@@ -86,7 +99,16 @@ def test_verify_under_github_actions_annotates_and_writes_a_job_summary(
     monkeypatch.chdir(tmp_path)
     monkeypatch.setenv("GITHUB_ACTIONS", "true")
     monkeypatch.setenv("GITHUB_STEP_SUMMARY", str(summary))
-    base = ["verify", "migrations", "--layout", "hasura", "--shadow", "url", "--shadow-url", pg_server.admin_url]
+    base = [
+        "verify",
+        "migrations",
+        "--layout",
+        "hasura",
+        "--shadow",
+        "url",
+        "--shadow-url",
+        pg_server.admin_url,
+    ]
     result = CliRunner().invoke(cli, base, catch_exceptions=False)
     assert result.exit_code == 1
     down, reapply = [line for line in result.stdout.splitlines() if line.startswith("::")]
@@ -106,13 +128,18 @@ def test_verify_under_github_actions_annotates_and_writes_a_job_summary(
     assert json.loads(result.stdout)["summary"]["failed"] == 1
     assert "::error file=migrations/20240102000000_email/down.sql" in result.stderr
     assert re.search(r"^verify: ok 20240101000000_users \d+\.\d\ds$", result.stderr, flags=re.M)  # progress
-    assert md.count("## migration-guard verify") == 1 and summary.read_text().count("## migration-guard verify") == 2
+    assert (
+        md.count("## migration-guard verify") == 1
+        and summary.read_text().count("## migration-guard verify") == 2
+    )
 
 
 def _marked(url: str) -> str:
     with psycopg.connect(url, autocommit=True) as conn:
-        conn.execute("CREATE TABLE bk_env_marker (id integer PRIMARY KEY CHECK (id = 1),"
-            " env text NOT NULL CHECK (env IN ('dev', 'prod')))")
+        conn.execute(
+            "CREATE TABLE bk_env_marker (id integer PRIMARY KEY CHECK (id = 1),"
+            " env text NOT NULL CHECK (env IN ('dev', 'prod')))"
+        )
         conn.execute("INSERT INTO bk_env_marker VALUES (1, 'dev')")
     return url
 

@@ -191,18 +191,26 @@ def test_lint_errors_are_warnings_on_dev_and_migrate_goes_on(
 ) -> None:
     url = _marked(fresh_db)
     folder = _write(tmp_path / "migrations", LINT_FAILS)
-    code, out, _ = _invoke(["plan", str(folder), "--env", "dev", "--format", "json"], url, monkeypatch, tmp_path)
-    assert code == 0 and any(n.startswith("warning: lint found 1 problem(s)") for n in json.loads(out)["notes"])
+    code, out, _ = _invoke(
+        ["plan", str(folder), "--env", "dev", "--format", "json"], url, monkeypatch, tmp_path
+    )
+    assert code == 0 and any(
+        n.startswith("warning: lint found 1 problem(s)") for n in json.loads(out)["notes"]
+    )
     code, out, err = _invoke(["migrate", str(folder), "--env", "dev"], url, monkeypatch, tmp_path)
     assert code == 0, err
     assert "avoid-drop-column" in err  # the findings themselves are printed
     # The warning is part of the text report (stdout), printed once, before the migrations run.
     assert out.count("warning: lint found 1 problem(s) at the fail level") == 1
-    assert out.index("refuses only in prod (lint_gate_envs) and this is dev: going on") < out.index("applying")
+    assert out.index("refuses only in prod (lint_gate_envs) and this is dev: going on") < out.index(
+        "applying"
+    )
     assert history_versions(url) == ["1", "2", "3"]
 
 
-def test_lint_gate_envs_makes_dev_refuse(fresh_db: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_lint_gate_envs_makes_dev_refuse(
+    fresh_db: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     url = _marked(fresh_db)
     folder = _write(tmp_path / "migrations", LINT_FAILS)
     (tmp_path / "migration-guard.toml").write_text('lint_gate_envs = ["dev", "prod"]\n')
