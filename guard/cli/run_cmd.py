@@ -3,9 +3,9 @@
 
 Each one: settings -> runtime (environment, at this edge only) -> gates (hard lock for
 production, marker) -> library call in `guard.db.runner` -> render -> exit code.
-`migrate` and `rollback` print each migration as it runs (flushed, with the time it took):
-on stdout in text format, where the closing report then adds only what those lines did not
-say; on stderr with `--format json`, so the JSON on stdout stays machine-readable.
+`migrate` (and `--dry-run`) and `rollback` print each migration as it runs (flushed, with the
+time it took): on stdout in text format, where the closing report then adds only what those
+lines did not say; on stderr with `--format json`, so the JSON on stdout stays machine-readable.
 """
 
 from __future__ import annotations

@@ -70,11 +70,10 @@ def render_report(
         click.echo(json.dumps(report.as_dict(), indent=2, default=str))
         return
     for o in report.outcomes:
-        # Printed as it happened ("  applied X in N ms", "  rolled back X in N ms"): only details are left.
-        streamed = o.status in ("applied", "rolled back")
-        line = f"{o.status:16} {o.migration}  {o.duration_ms:.0f} ms"
-        if o.attempts > 1:
-            line += f"  ({o.attempts} attempts)"
+        # Printed as it happened ("  applied X in N ms", "  rolled back X in N ms", a dry run's
+        # headline): only details are left, each naming its migration.
+        line = o.headline()
+        streamed = o.status in ("applied", "rolled back") or line in shown
         if not streamed:
             _out(line)
         indent = f"  {o.migration}: " if streamed else "    "

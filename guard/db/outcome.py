@@ -30,6 +30,12 @@ class Outcome:
     locks: list[LockUse] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
 
+    def headline(self) -> str:
+        """The outcome's line in a text report: `dry-run ok       1_users  3 ms` (and the attempts
+        when it took more than one); a dry run prints it as soon as the migration was tried."""
+        line = f"{self.status:16} {self.migration}  {self.duration_ms:.0f} ms"
+        return line + (f"  ({self.attempts} attempts)" if self.attempts > 1 else "")
+
     def as_dict(self) -> dict[str, Any]:
         """JSON shape for migrate/rollback output."""
         return {

@@ -5,7 +5,9 @@ take the runner lock (its own connection, session-level) and the work lock (the
 executing connection) -> create the history tables if needed -> read history ->
 plan -> lint gate -> drift check -> contract window checks -> apply each pending
 migration in order (contract preconditions checked right before it). Every
-attempt, refusal and outcome is written to the append-only audit table.
+attempt, refusal and outcome is written to the append-only audit table. Each
+migration is reported on `ctx.out` as it runs (a dry run: its outcome's headline
+once it was tried).
 
 The lint gate and the contract window bind in the environments their settings name
 (`lint_gate_envs`, `contract_window_envs`; prod by default), judged by `ctx.env`.
@@ -140,6 +142,7 @@ def migrate(
                             ctx.settings,
                             refuse_access_exclusive=refuse_access_exclusive,
                             watch=watch,
+                            on_outcome=lambda o: ctx.out(o.headline()),  # each as it is tried
                         )
                     else:
                         _apply_all(ctx, todo, plan, gate.specs, watch, report)
