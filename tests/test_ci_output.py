@@ -1,14 +1,16 @@
-"""CI output of `verify` and `migrate`: one line per migration, written as it happens (a real
-subprocess reading a pipe, as a CI log does), with the time it took; `verify` under GitHub Actions
-adds annotations and a job summary. Real runs on the embedded server."""
+"""CI output of `verify` and `migrate` (also `--dry-run`): one line per migration, written as it
+happens (a real subprocess reading a pipe, as a CI log does), with the time it took; `verify` under
+GitHub Actions adds annotations and a job summary. Real runs on the embedded server."""
 
 from __future__ import annotations
 
 import json
 import os
+import queue
 import re
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -170,3 +172,76 @@ def test_migrate_prints_each_migration_once_as_it_is_applied(tmp_path: Path, fre
     out = result.stdout.splitlines()
     assert out[0] == "rolling back 2_slow" and re.fullmatch(r"  rolled back 2_slow in \d+ ms", out[1])
     assert re.fullmatch(r"1 rolled back in \d+\.\ds", out[2]) and len(out) == 3, out
+
+
+def _lines_as_they_come(proc: subprocess.Popen[str]) -> queue.Queue[str | None]:
+    """Each stdout line of `proc` as the pipe delivers it (None at the end), read on a thread."""
+    lines: queue.Queue[str | None] = queue.Queue()
+
+    def read() -> None:
+        assert proc.stdout is not None
+        for line in proc.stdout:
+            lines.put(line.rstrip("\n"))
+        lines.put(None)
+
+    threading.Thread(target=read, daemon=True).start()
+    return lines
+
+
+def _waiting_for_advisory_lock(conn: psycopg.Connection, key: int) -> bool:
+    row = conn.execute(
+        "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND NOT granted AND objid = %s AND objsubid = 1",
+        (key,),
+    ).fetchone()
+    return bool(row and row[0])
+
+
+def test_migrate_dry_run_prints_each_migration_as_it_is_tried(tmp_path: Path, fresh_db: str) -> None:
+    # The second migration waits for an advisory lock this test holds: the first migration's line
+    # must reach the pipe while the second is still waiting, i.e. before it could have finished.
+    url = _marked(fresh_db)
+    key = 4242015
+    folder = tmp_path / "migrations"
+    folder.mkdir()
+    for name, text in {
+        "1_users.up.sql": "CREATE TABLE users (id bigint PRIMARY KEY);\n",
+        "1_users.down.sql": "DROP TABLE users;\n",
+        "2_wait.up.sql": f"SELECT pg_advisory_xact_lock({key});\nALTER TABLE users ADD COLUMN email text;\n",
+        "2_wait.down.sql": "ALTER TABLE users DROP COLUMN email;\n",
+    }.items():
+        (folder / name).write_text(text)
+    (tmp_path / "migration-guard.toml").write_text('lock_timeout = "10min"\n')  # the wait must not time out
+    holder = psycopg.connect(url, autocommit=True)
+    holder.execute("SELECT pg_advisory_lock(%s)", (key,))
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "guard", "migrate", str(folder), "--env", "dev", "--dry-run"],
+        cwd=tmp_path,
+        env={**os.environ, "DATABASE_URL": url, "CONFIRM_PROD_MIGRATE": "", "GITHUB_ACTIONS": ""},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+    )
+    try:
+        lines = _lines_as_they_come(proc)
+        first = lines.get(timeout=120)
+        assert first is not None and re.fullmatch(r"dry-run ok       1_users  \d+ ms", first), first
+        deadline = time.monotonic() + 120  # a hang guard on a loaded machine, not a measurement
+        while not _waiting_for_advisory_lock(holder, key):
+            assert proc.poll() is None and time.monotonic() < deadline, "the second migration never waited"
+            time.sleep(0.05)
+        assert lines.empty()  # nothing else was printed while 2_wait waits
+        holder.execute("SELECT pg_advisory_unlock(%s)", (key,))
+        rest = []
+        while (line := lines.get(timeout=120)) is not None:
+            rest.append(line)
+        assert proc.wait(timeout=120) == 0, rest
+    finally:
+        holder.close()
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    assert re.fullmatch(r"dry-run ok       2_wait  \d+ ms", rest[0]), rest
+    # The closing report repeats no migration: the count and the total time, nothing more.
+    assert re.fullmatch(r"2 dry-run ok in \d+\.\ds", rest[1]) and len(rest) == 2, rest
+    with psycopg.connect(url) as conn:  # a dry run: nothing stayed
+        assert conn.execute("SELECT to_regclass('users')").fetchone() == (None,)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import sys
 from pathlib import Path
 
@@ -246,3 +247,44 @@ def test_exec_runs_the_gates_then_the_command(
     with psycopg.connect(url) as conn:
         rows = conn.execute("SELECT action, outcome, error FROM migration_guard.audit ORDER BY id").fetchall()
     assert rows == [("exec", "started", None), ("exec", "failed", "exit code 7")]
+
+
+def test_dry_run_prints_each_outcome_once_then_its_details(
+    fresh_db: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    url = _marked(fresh_db)
+    folder = _write(
+        tmp_path / "migrations",
+        {**LAYOUTS["golang-migrate"], "3_bad.up.sql": "SELECT 1/0;\n", "3_bad.down.sql": "SELECT 1;\n"},
+    )
+    code, _, err = _invoke(["migrate", str(folder), "--env", "dev", "--to", "1"], url, monkeypatch, tmp_path)
+    assert code == 0, err
+    code, out, err = _invoke(
+        ["migrate", str(folder), "--env", "dev", "--dry-run"], url, monkeypatch, tmp_path
+    )
+    assert code == 1, err
+    warning, *lines = out.splitlines()
+    assert warning.startswith("warning: lint found 1 problem(s)")  # 3_bad has no real down
+    # The headlines as each migration was tried, then what they did not say, each naming its migration.
+    assert re.fullmatch(r"dry-run ok       2_email  \d+ ms", lines[0]), lines
+    assert re.fullmatch(r"dry-run failed   3_bad  \d+ ms", lines[1]), lines
+    assert re.fullmatch(
+        r"  2_email: lock ACCESS EXCLUSIVE on public\.users \(.*\) by line 1, \d+ ms", lines[2]
+    )
+    assert lines[3] == "  3_bad: error at line 1: division by zero", lines
+    assert re.fullmatch(r"1 dry-run ok, 1 dry-run failed in \d+\.\ds", lines[4]) and len(lines) == 5, lines
+    # JSON: one document on stdout at the end, the headlines on stderr as they happen.
+    code, out, err = _invoke(
+        ["migrate", str(folder), "--env", "dev", "--dry-run", "--format", "json"], url, monkeypatch, tmp_path
+    )
+    doc = json.loads(out)
+    assert code == 1 and doc["action"] == "dry-run"
+    assert [(o["migration"], o["status"]) for o in doc["outcomes"]] == [
+        ("2_email", "dry-run ok"),
+        ("3_bad", "dry-run failed"),
+    ]
+    assert doc["outcomes"][0]["locks"][0]["size_bytes"] > 0  # sizes are read after the rollback, still there
+    assert re.search(
+        r"^dry-run ok       2_email  \d+ ms\ndry-run failed   3_bad  \d+ ms$", err, flags=re.M
+    ), err
+    assert history_versions(url) == ["1"]

@@ -144,10 +144,18 @@ def test_dry_run_reports_locks_errors_and_changes_nothing(fresh_db: str) -> None
         mig("5", "CREATE INDEX CONCURRENTLY a_idx ON a (id)"),
         mig("6", "CREATE INDEX b_id ON b (id); CREATE INDEX a_id ON a (id)"),
     ]
-    with runner_ctx(fresh_db) as ctx:
+    lines: list[str] = []
+    with runner_ctx(fresh_db, lines=lines) as ctx:
         migrate(ctx, ms[:1])
+        lines.clear()
         report = migrate(ctx, ms, dry=True)
         by = {o.version: o for o in report.outcomes}
+        # Every migration tried (ok, failed, not dry-runnable) is reported on ctx.out, in order.
+        assert [line.split()[-3] for line in lines] == ["2_m2", "3_m3", "4_m4", "5_m5", "6_m6"], lines
+        assert lines == [o.headline() for o in report.outcomes]
+        assert lines[2].startswith("dry-run failed   4_m4  ") and lines[3].startswith(
+            "not dry-runnable 5_m5  "
+        )
         assert by["2"].status == "dry-run ok"
         # Locks on tables that exist before the run, as production would feel them.
         assert [(u.mode, u.relation) for u in by["3"].locks] == [("ACCESS EXCLUSIVE", "public.a")]
