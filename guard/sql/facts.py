@@ -37,9 +37,12 @@ class Default:
     """A column default: its SQL text and whether Postgres must compute it per row."""
 
     sql: str
-    #: Calls a volatile function (`random()`, `gen_random_uuid()`, `clock_timestamp()`, `nextval()`):
-    #: adding such a column rewrites the table.
-    volatile: bool = False
+    #: "volatile" when it calls a volatile function (`random()`, `nextval()`, ...): adding such a
+    #: column fills every row; "unknown" when it calls a function not known to be STABLE or
+    #: IMMUTABLE; "" otherwise (see `guard.sql.volatile`).
+    volatility: str = ""
+    #: The function that decided `volatility`.
+    function: str = ""
     #: `DEFAULT NULL` (the same as no default).
     is_null: bool = False
 
@@ -370,6 +373,9 @@ class Insert(Fact):
 
     kind: ClassVar[str] = "insert"
     table: Name
+    #: `INSERT ... SELECT` (or a `WITH` feeding an insert): copies rows, which may take long;
+    #: `VALUES` lists are short.
+    select: bool = False
 
 
 @dataclass(frozen=True)

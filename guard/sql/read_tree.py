@@ -1,0 +1,402 @@
+"""Facts from sqlglot's tree, for the statements sqlglot structures.
+
+Each reader returns None when the tree holds something it cannot map exactly (an
+action sqlglot models loosely, a `NOT VALID` it cannot attribute to one constraint):
+the caller then reads the statement's tokens instead (`guard.sql.read_text`), so a
+statement is never half-read.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from sqlglot import exp
+
+from guard.sql import facts as f
+from guard.sql.types import parse_type
+from guard.sql.volatile import default_volatility_sql
+from guard.tokens import tokenize
+
+if TYPE_CHECKING:
+    from guard.sql.types import TypeSpec
+
+
+class _Unmapped(Exception):
+    """The tree holds a form this reader does not map exactly."""
+
+
+def _ident(node: exp.Expression | None) -> tuple[str, str]:
+    """(key, shown) of an identifier-like node: unquoted names fold to lower case."""
+    if node is None:
+        raise _Unmapped("no name")
+    if isinstance(node, exp.Identifier):
+        if node.quoted:
+            return node.this, '"' + node.this.replace('"', '""') + '"'
+        return node.this.lower(), node.this
+    if isinstance(node, exp.Column | exp.Table) and not node.args.get("table") and not node.args.get("db"):
+        return _ident(node.this)
+    raise _Unmapped(f"unexpected name node {type(node).__name__}")
+
+
+def name_of(node: exp.Expression | None) -> f.Name:
+    """A `Name` from an identifier, column or (schema-qualified) table node."""
+    if isinstance(node, exp.Schema):
+        node = node.this
+    if isinstance(node, exp.Table):
+        key, shown = _ident(node.this)
+        db = node.args.get("db")
+        if db is None:
+            return f.Name(key, shown)
+        if node.args.get("catalog") is not None:
+            raise _Unmapped("three-part name")
+        schema_key, schema_shown = _ident(db)
+        return f.Name(key, f"{schema_shown}.{shown}", schema_key)
+    key, shown = _ident(node)
+    return f.Name(key, shown)
+
+
+def _sql(node: exp.Expression) -> str:
+    return node.sql(dialect="postgres")
+
+
+def _type(node: exp.Expression | None) -> tuple[TypeSpec | None, str]:
+    if not isinstance(node, exp.DataType):
+        raise _Unmapped("no type")
+    text = _sql(node).lower()
+    return parse_type(tokenize(text)), text
+
+
+def _default(node: exp.Expression) -> f.Default:
+    text = _sql(node)
+    volatility, function = default_volatility_sql(text) or ("", "")
+    return f.Default(text, volatility, function, is_null=isinstance(node, exp.Null))
+
+
+def column(node: exp.ColumnDef) -> f.Column:
+    """A column definition."""
+    key, shown = _ident(node.this)
+    spec, type_sql = _type(node.args.get("kind"))
+    col: dict[str, object] = {}
+    for cc in node.args.get("constraints") or ():
+        kind = cc.args.get("kind") if isinstance(cc, exp.ColumnConstraint) else cc
+        if isinstance(kind, exp.NotNullColumnConstraint):
+            if not kind.args.get("allow_null"):
+                col["not_null"] = True
+        elif isinstance(kind, exp.PrimaryKeyColumnConstraint):
+            col["primary_key"] = col["not_null"] = True
+        elif isinstance(kind, exp.UniqueColumnConstraint):
+            col["unique"] = True
+        elif isinstance(kind, exp.Reference):
+            col["references"] = name_of(kind.this)
+        elif isinstance(kind, exp.CheckColumnConstraint):
+            col["check"] = True
+        elif isinstance(kind, exp.DefaultColumnConstraint):
+            col["default"] = _default(kind.this)
+        elif isinstance(kind, exp.GeneratedAsIdentityColumnConstraint):
+            if kind.args.get("this") is None and kind.args.get("expression") is not None:
+                col["generated"] = True
+            else:
+                col["identity"] = True
+        elif isinstance(kind, exp.ComputedColumnConstraint):
+            col["generated"] = True
+        elif isinstance(kind, exp.CollateColumnConstraint | exp.CommentColumnConstraint):
+            continue
+        else:
+            raise _Unmapped(f"column constraint {type(kind).__name__}")
+    return f.Column(f.Name(key, shown), spec, type_sql, **col)  # type: ignore[arg-type]
+
+
+def _columns(nodes: list[exp.Expression] | None) -> tuple[str, ...]:
+    return tuple(_ident(n)[0] for n in nodes or ())
+
+
+def constraint(node: exp.Expression, valid: bool = True) -> f.Constraint:
+    """A table constraint (`CONSTRAINT n CHECK (...)`, `FOREIGN KEY ...`, `PRIMARY KEY (...)`)."""
+    name: f.Name | None = None
+    if isinstance(node, exp.Constraint):
+        key, shown = _ident(node.this)
+        name = f.Name(key, shown)
+        parts = node.expressions
+        if len(parts) != 1:
+            raise _Unmapped("constraint with several parts")
+        node = parts[0]
+    if isinstance(node, exp.CheckColumnConstraint):
+        body = node.this
+        return f.Constraint(
+            f.CHECK,
+            name,
+            valid=valid,
+            body_sql=f"CHECK ({_sql(body)})",
+            not_null_column=_not_null_column(body),
+        )
+    if isinstance(node, exp.ForeignKey):
+        ref = node.args.get("reference")
+        target = name_of(ref.this) if isinstance(ref, exp.Reference) else None
+        return f.Constraint(
+            f.FOREIGN_KEY, name, _columns(node.expressions), valid, references=target, body_sql=_sql(node)
+        )
+    if isinstance(node, exp.PrimaryKey):
+        return f.Constraint(f.PRIMARY_KEY, name, _columns(node.expressions), valid, body_sql=_sql(node))
+    if isinstance(node, exp.UniqueColumnConstraint):
+        schema = node.this
+        cols = _columns(schema.expressions) if isinstance(schema, exp.Schema) else ()
+        return f.Constraint(f.UNIQUE, name, cols, valid, body_sql=_sql(node))
+    raise _Unmapped(f"constraint {type(node).__name__}")
+
+
+def _not_null_column(body: exp.Expression) -> str:
+    while isinstance(body, exp.Paren):
+        body = body.this
+    negated = False
+    if isinstance(body, exp.Not) and isinstance(body.this, exp.Is):
+        body, negated = body.this, True
+    if (
+        isinstance(body, exp.Is)
+        and (negated or body.args.get("negate"))
+        and isinstance(body.expression, exp.Null)
+    ):
+        target = body.this
+        if isinstance(target, exp.Column) and not target.args.get("table"):
+            return _ident(target.this)[0]
+    return ""
+
+
+def _alter_column(node: exp.AlterColumn) -> f.Action:
+    col = f.Name(*_ident(node.this))
+    args = node.args
+    if args.get("dtype") is not None:
+        spec, type_sql = _type(args["dtype"])
+        using = args.get("using")
+        return f.AlterColumnType(col, spec, type_sql, _sql(using) if using is not None else None)
+    if "allow_null" in args and args["allow_null"] is not None:
+        return f.DropNotNull(col) if args["allow_null"] else f.SetNotNull(col)
+    if args.get("default") is not None:
+        return f.SetDefault(col, _default(args["default"]))
+    if args.get("drop"):
+        return f.DropDefault(col)
+    raise _Unmapped("ALTER COLUMN form")
+
+
+def _action(node: exp.Expression, not_valid: bool) -> f.Action:
+    if isinstance(node, exp.ColumnDef):
+        return f.AddColumn(column(node), bool(node.args.get("exists")))
+    if isinstance(node, exp.AlterColumn):
+        return _alter_column(node)
+    if isinstance(node, exp.Drop):
+        kind = (node.args.get("kind") or "").upper()
+        targets = node.args.get("tables") or []
+        if len(targets) != 1:
+            raise _Unmapped("DROP with several targets")
+        target = f.Name(*_ident(targets[0]))
+        if kind == "COLUMN":
+            return f.DropColumn(target, bool(node.args.get("exists")), bool(node.args.get("cascade")))
+        if kind == "CONSTRAINT":
+            return f.DropConstraint(target, bool(node.args.get("exists")), bool(node.args.get("cascade")))
+        raise _Unmapped(f"DROP {kind}")
+    if isinstance(node, exp.AddConstraint):
+        if len(node.expressions) != 1:
+            raise _Unmapped("ADD CONSTRAINT list")
+        return f.AddConstraint(constraint(node.expressions[0], valid=not not_valid))
+    if isinstance(node, exp.RenameColumn):
+        return f.RenameColumn(f.Name(*_ident(node.this)), f.Name(*_ident(node.args.get("to"))))
+    if isinstance(node, exp.AlterRename):
+        return f.RenameTable(name_of(node.this))
+    if isinstance(node, exp.AlterSet):
+        option = node.args.get("option")
+        if isinstance(option, exp.Var) and option.name.upper() in ("LOGGED", "UNLOGGED"):
+            return f.SetLogged(option.name.upper() == "LOGGED")
+        if node.args.get("tablespace") is not None:
+            return f.SetTablespace(_ident(node.args["tablespace"])[1])
+        raise _Unmapped("ALTER TABLE SET form")
+    raise _Unmapped(f"action {type(node).__name__}")
+
+
+def alter_table(tree: exp.Alter) -> f.AlterTable | None:
+    """`ALTER TABLE` with every action mapped, else None."""
+    if (tree.args.get("kind") or "").upper() != "TABLE":
+        return None
+    try:
+        not_valid = bool(tree.args.get("not_valid"))
+        actions = tree.args.get("actions") or []
+        # sqlglot keeps one NOT VALID flag for the whole statement: only exact with one constraint.
+        if not_valid and sum(isinstance(a, exp.AddConstraint) for a in actions) != 1:
+            return None
+        table = tree.this
+        return f.AlterTable(
+            name_of(table),
+            tuple(_action(a, not_valid) for a in actions),
+            only=bool(tree.args.get("only")),
+            if_exists=bool(tree.args.get("exists")),
+        )
+    except _Unmapped:
+        return None
+
+
+def create_table(tree: exp.Create) -> f.CreateTable | None:
+    """`CREATE TABLE` (columns and constraints, or `AS SELECT`), else None."""
+    if (tree.args.get("kind") or "").upper() != "TABLE":
+        return None
+    try:
+        target = tree.this
+        props = tree.args.get("properties")
+        temporary = bool(props and props.find(exp.TemporaryProperty))
+        unlogged = bool(props and props.find(exp.UnloggedProperty))
+        if props and props.find(exp.PartitionedOfProperty):
+            return None
+        if isinstance(target, exp.Schema):
+            columns: list[f.Column] = []
+            constraints: list[f.Constraint] = []
+            for part in target.expressions:
+                if isinstance(part, exp.ColumnDef):
+                    columns.append(column(part))
+                else:
+                    constraints.append(constraint(part))
+            return f.CreateTable(
+                name_of(target.this),
+                tuple(columns),
+                tuple(constraints),
+                if_not_exists=bool(tree.args.get("exists")),
+                temporary=temporary,
+                unlogged=unlogged,
+            )
+        if isinstance(target, exp.Table) and tree.expression is not None:
+            return f.CreateTable(
+                name_of(target),
+                as_select=True,
+                if_not_exists=bool(tree.args.get("exists")),
+                temporary=temporary,
+                unlogged=unlogged,
+            )
+        return None
+    except _Unmapped:
+        return None
+
+
+def create_index(tree: exp.Create) -> f.CreateIndex | None:
+    """`CREATE [UNIQUE] INDEX [CONCURRENTLY] ...`, else None."""
+    if (tree.args.get("kind") or "").upper() != "INDEX":
+        return None
+    index = tree.this
+    if not isinstance(index, exp.Index):
+        return None
+    try:
+        name = f.Name(*_ident(index.this)) if index.this is not None else None
+        params = index.args.get("params")
+        columns: list[str] = []
+        expressions = False
+        for col in (params.args.get("columns") if params else None) or []:
+            inner = col.this if isinstance(col, exp.Ordered) else col
+            if isinstance(inner, exp.Column) and not inner.args.get("table"):
+                columns.append(_ident(inner.this)[0])
+            else:
+                expressions = True
+                columns.append(_sql(inner))
+        where = params.args.get("where") if params else None
+        using = params.args.get("using") if params else None
+        return f.CreateIndex(
+            name,
+            name_of(index.args.get("table")),
+            unique=bool(tree.args.get("unique")),
+            concurrently=bool(tree.args.get("concurrently")),
+            if_not_exists=bool(tree.args.get("exists")),
+            columns=tuple(columns),
+            expressions=expressions,
+            predicate=_sql(where.this) if where is not None else None,
+            method=using.name.lower() if using is not None else "",
+        )
+    except _Unmapped:
+        return None
+
+
+def write(tree: exp.Update | exp.Delete | exp.Merge) -> f.Write | None:
+    """`UPDATE`, `DELETE` or `MERGE` with its target and whether a condition bounds it."""
+    try:
+        if isinstance(tree, exp.Merge):
+            whens = tree.args.get("whens")
+            actions: list[str] = []
+            for when in whens.expressions if whens is not None else ():
+                then = when.args.get("then")
+                if isinstance(then, exp.Var):
+                    actions.append(then.name.lower())
+                elif isinstance(then, exp.Update):
+                    actions.append("update")
+                elif isinstance(then, exp.Insert):
+                    actions.append("insert")
+                else:
+                    raise _Unmapped("MERGE action")
+            return f.Write("merge", name_of(tree.this), bounded=True, merge_actions=tuple(actions))
+        verb = "update" if isinstance(tree, exp.Update) else "delete"
+        return f.Write(verb, name_of(tree.this), bounded=tree.args.get("where") is not None)
+    except _Unmapped:
+        return None
+
+
+def data_statement(tree: exp.Expression) -> f.Fact | None:
+    """`UPDATE`/`DELETE`/`MERGE`, or a `WITH` whose final or inner statement writes rows."""
+    if isinstance(tree, exp.Update | exp.Delete | exp.Merge):
+        return write(tree)
+    if isinstance(tree, exp.Insert):
+        target = tree.this.this if isinstance(tree.this, exp.Schema) else tree.this
+        try:
+            return f.Insert(name_of(target), select=True)
+        except _Unmapped:
+            return f.Insert(f.NO_NAME, select=True)
+    if isinstance(tree, exp.Select | exp.Union):
+        # `WITH x AS (DELETE ...) SELECT ...`: a data-modifying CTE makes it a write.
+        inner = next(iter(tree.find_all(exp.Update, exp.Delete, exp.Merge)), None)
+        if inner is not None:
+            return write(inner)
+        if tree.find(exp.Insert) is not None:
+            return f.Insert(f.NO_NAME, select=True)
+        return f.Harmless("select")
+    return None
+
+
+def truncate(tree: exp.TruncateTable) -> f.Truncate | None:
+    """`TRUNCATE [TABLE] [ONLY] a, b [CASCADE]`."""
+    try:
+        option = tree.args.get("option")
+        return f.Truncate(
+            tuple(name_of(t) for t in tree.expressions),
+            cascade=isinstance(option, str) and option.upper() == "CASCADE",
+        )
+    except _Unmapped:
+        return None
+
+
+#: sqlglot's DROP kinds, as the model names them.
+_DROP_KINDS = {
+    "TABLE": "table",
+    "INDEX": "index",
+    "VIEW": "view",
+    "SCHEMA": "schema",
+    "DATABASE": "database",
+    "SEQUENCE": "sequence",
+    "TYPE": "type",
+    "FUNCTION": "function",
+    "PROCEDURE": "procedure",
+}
+
+
+def drop(tree: exp.Drop) -> f.Drop | None:
+    """`DROP <kind> [IF EXISTS] names [CASCADE]` for the kinds sqlglot structures."""
+    kind = _DROP_KINDS.get((tree.args.get("kind") or "").upper())
+    if kind is None:
+        return None
+    keyword = kind.upper()
+    if tree.args.get("materialized"):
+        kind, keyword = "materialized view", "MATERIALIZED VIEW"
+    try:
+        targets = tree.args.get("tables") or ([tree.this] if tree.this is not None else [])
+        if kind in ("function", "procedure") or not targets:
+            return None  # argument lists: the token reader keeps the user's spelling
+        return f.Drop(
+            kind,
+            tuple(name_of(t) for t in targets),
+            if_exists=bool(tree.args.get("exists")),
+            cascade=bool(tree.args.get("cascade")),
+            concurrently=bool(tree.args.get("concurrently")),
+            keyword=keyword,
+        )
+    except _Unmapped:
+        return None

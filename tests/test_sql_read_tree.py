@@ -1,0 +1,154 @@
+"""The sqlglot side of the statement model: trees mapped exactly, or not at all."""
+
+from __future__ import annotations
+
+import pytest
+import sqlglot
+from sqlglot import exp
+
+from guard.sql import facts as f
+from guard.sql import read_tree
+
+
+def tree(sql: str) -> exp.Expression:
+    return sqlglot.parse_one(sql, read="postgres")
+
+
+def alter(sql: str) -> f.AlterTable | None:
+    t = tree(sql)
+    assert isinstance(t, exp.Alter), sql
+    return read_tree.alter_table(t)
+
+
+def test_alter_table_actions_are_typed() -> None:
+    fact = alter('ALTER TABLE ONLY public."Users" ADD COLUMN x int NOT NULL DEFAULT 0')
+    assert fact is not None and fact.only
+    assert fact.table == f.Name("Users", 'public."Users"', "public")
+    (action,) = fact.actions
+    assert isinstance(action, f.AddColumn)
+    assert action.column.name.key == "x" and action.column.not_null
+    assert action.column.type is not None and action.column.type.name == "integer"
+    assert action.column.default == f.Default("0")
+
+
+@pytest.mark.parametrize(
+    ("sql", "kind", "field", "value"),
+    [
+        (
+            "ALTER TABLE t ALTER COLUMN y TYPE bigint USING y::bigint",
+            f.AlterColumnType,
+            "using",
+            "CAST(y AS BIGINT)",
+        ),
+        ("ALTER TABLE t ALTER COLUMN z SET NOT NULL", f.SetNotNull, "column", f.Name("z", "z")),
+        ("ALTER TABLE t ALTER COLUMN z DROP NOT NULL", f.DropNotNull, "column", f.Name("z", "z")),
+        ("ALTER TABLE t ALTER COLUMN z DROP DEFAULT", f.DropDefault, "column", f.Name("z", "z")),
+        ("ALTER TABLE t DROP COLUMN IF EXISTS w CASCADE", f.DropColumn, "cascade", True),
+        ("ALTER TABLE t DROP CONSTRAINT IF EXISTS k", f.DropConstraint, "if_exists", True),
+        ("ALTER TABLE t RENAME COLUMN a TO b", f.RenameColumn, "new", f.Name("b", "b")),
+        ("ALTER TABLE t RENAME TO people", f.RenameTable, "new", f.Name("people", "people")),
+        ("ALTER TABLE t SET UNLOGGED", f.SetLogged, "logged", False),
+        ("ALTER TABLE t SET TABLESPACE fast", f.SetTablespace, "tablespace", "fast"),
+    ],
+)
+def test_alter_table_action_kinds(sql: str, kind: type, field: str, value: object) -> None:
+    fact = alter(sql)
+    assert fact is not None
+    (action,) = fact.actions
+    assert isinstance(action, kind)
+    assert getattr(action, field) == value
+
+
+def test_volatile_default_is_known_from_the_expression() -> None:
+    fact = alter("ALTER TABLE t ALTER COLUMN q SET DEFAULT gen_random_uuid()")
+    assert fact is not None
+    (action,) = fact.actions
+    assert isinstance(action, f.SetDefault)
+    assert action.default.volatility == "volatile"
+
+
+def test_not_valid_is_the_clause_not_a_column_named_valid() -> None:
+    checked = alter("ALTER TABLE users ADD CONSTRAINT c CHECK (valid)")
+    assert checked is not None
+    (action,) = checked.actions
+    assert isinstance(action, f.AddConstraint) and action.constraint.valid
+    not_valid = alter("ALTER TABLE users ADD CONSTRAINT c CHECK (valid) NOT VALID")
+    assert not_valid is not None
+    (action,) = not_valid.actions
+    assert isinstance(action, f.AddConstraint) and not action.constraint.valid
+
+
+def test_not_null_check_and_constraint_sql_parse() -> None:
+    fact = alter("ALTER TABLE t ADD CONSTRAINT nn CHECK ((email IS NOT NULL)) NOT VALID")
+    assert fact is not None
+    (action,) = fact.actions
+    assert isinstance(action, f.AddConstraint)
+    assert action.constraint.not_null_column == "email"
+    assert action.constraint.kind == f.CHECK
+    sqlglot.parse_one(f"ALTER TABLE t ADD {action.constraint.body_sql}", read="postgres")
+
+
+def test_one_not_valid_flag_for_two_constraints_is_not_guessed() -> None:
+    sql = "ALTER TABLE t ADD CONSTRAINT a CHECK (x > 0), ADD CONSTRAINT b CHECK (y > 0) NOT VALID"
+    t = tree(sql)
+    if isinstance(t, exp.Alter):
+        assert read_tree.alter_table(t) is None
+
+
+def test_create_table_columns_and_constraints() -> None:
+    t = tree(
+        "CREATE TABLE IF NOT EXISTS t (id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY, a text NOT NULL"
+        " DEFAULT 'x', b int REFERENCES u(id), CONSTRAINT c CHECK (a <> ''), UNIQUE (a, b))"
+    )
+    assert isinstance(t, exp.Create)
+    fact = read_tree.create_table(t)
+    assert fact is not None and fact.if_not_exists
+    ids = {c.name.key: c for c in fact.columns}
+    assert ids["id"].identity and ids["id"].primary_key
+    assert ids["a"].not_null and ids["a"].default is not None
+    assert ids["b"].references == f.Name("u", "u")
+    assert [c.kind for c in fact.constraints] == [f.CHECK, f.UNIQUE]
+    assert fact.constraints[1].columns == ("a", "b")
+
+
+def test_create_index() -> None:
+    t = tree(
+        "CREATE UNIQUE INDEX CONCURRENTLY IF NOT EXISTS i ON public.users USING btree (lower(email), id) WHERE d IS NULL"
+    )
+    assert isinstance(t, exp.Create)
+    fact = read_tree.create_index(t)
+    assert fact is not None
+    assert fact.unique and fact.concurrently and fact.if_not_exists and fact.expressions
+    assert fact.table.key == "users" and fact.predicate == "d IS NULL"
+    assert fact.columns[1] == "id"
+
+
+@pytest.mark.parametrize(
+    ("sql", "verb", "bounded", "actions"),
+    [
+        ("UPDATE t SET a = 1", "update", False, ()),
+        ("DELETE FROM t WHERE id = 1", "delete", True, ()),
+        (
+            "MERGE INTO users u USING x ON u.id = x.id WHEN MATCHED THEN DELETE "
+            "WHEN NOT MATCHED THEN INSERT (id) VALUES (x.id)",
+            "merge",
+            True,
+            ("delete", "insert"),
+        ),
+    ],
+)
+def test_writes(sql: str, verb: str, bounded: bool, actions: tuple[str, ...]) -> None:
+    t = tree(sql)
+    assert isinstance(t, exp.Update | exp.Delete | exp.Merge)
+    fact = read_tree.write(t)
+    assert fact is not None
+    assert (fact.verb, fact.bounded, fact.merge_actions) == (verb, bounded, actions)
+
+
+def test_drop_kinds() -> None:
+    t = tree("DROP MATERIALIZED VIEW IF EXISTS a, b.c CASCADE")
+    assert isinstance(t, exp.Drop)
+    fact = read_tree.drop(t)
+    assert fact is not None
+    assert fact.object_kind == "materialized view" and fact.if_exists and fact.cascade
+    assert [n.shown for n in fact.names] == ["a", "b.c"]
