@@ -107,7 +107,7 @@ def drop(tokens: Tokens) -> Drop | None:
 
 
 def _alter_head(tokens: Tokens) -> tuple[tuple[str, ...], Name, int] | None:
-    """(kind words, name, index after the name and any `(args)` / `ON table`) of `ALTER <kind> ...`."""
+    """(kind words, name, index after the name and any `(args)`) of `ALTER <kind> ...`."""
     if uppers(tokens[:1]) != ("ALTER",):
         return None
     kind_words, i = read_kind(tokens, 1)
