@@ -206,10 +206,10 @@ def sql_of(tokens: Sequence[Token]) -> str:
 
 
 def default_of(tokens: Tokens) -> Default:
-    """A `DEFAULT` expression's record; `volatile` is what `avoid-volatile-default` flags (a
-    known-volatile call, or a call not known to be STABLE/IMMUTABLE)."""
+    """A `DEFAULT` expression's record, its volatility judged as `avoid-volatile-default` does."""
+    volatility, function = default_volatility(tokens) or ("", "")
     is_null = len(tokens) == 1 and tokens[0].upper == "NULL"
-    return Default(sql_of(tokens), default_volatility(tokens) is not None, is_null)
+    return Default(sql_of(tokens), volatility, function, is_null)
 
 
 def read_column(tokens: Tokens) -> Column | None:
