@@ -145,6 +145,9 @@ class Rule:
     family: str
     #: Statement heads the check wants (`ALTER`, `CREATE`, ...); empty = every statement.
     heads: frozenset[str] = frozenset()
+    #: Statement facts the check wants (`guard.sql.facts` classes); checked on statements whose
+    #: fact is one of these.
+    facts: frozenset[type] = frozenset()
     #: The lock the offending statement takes and what it blocks, for docs.
     lock: str | None = None
     check: Callable[[Any, FileContext], Iterable[Hit]] | None = field(default=None, compare=False, repr=False)

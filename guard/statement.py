@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any, Generic, TypeVar, overload
 if TYPE_CHECKING:
     from sqlglot import exp
 
+    from guard.sql.facts import Fact
     from guard.tokens import Token
 
 # sqlglot reports unsupported syntax through its logger; it must never reach the
@@ -195,6 +196,13 @@ class Statement:
             self._parse_error = "statement parsed into several statements" if trees else "empty statement"
             return None
         return trees[0]
+
+    @_cached
+    def fact(self) -> Fact:
+        """What the statement does, as a typed record (`guard.sql.facts`): the one reading rules use."""
+        from guard.sql.read import read
+
+        return read(self)
 
     @property
     def parse_error(self) -> str | None:

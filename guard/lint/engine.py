@@ -105,6 +105,7 @@ class RuleSet(Sequence[Rule]):
     def __init__(self, rules: Sequence[Rule]) -> None:
         self.rules = tuple(rules)
         by_head: dict[str, list[Rule]] = {}
+        by_fact: dict[type, list[Rule]] = {}
         self.any_head: list[Rule] = []
         self.file_rules: list[Rule] = []
         for r in self.rules:
@@ -112,9 +113,11 @@ class RuleSet(Sequence[Rule]):
                 continue
             if r.scope == "file":
                 self.file_rules.append(r)
-            elif r.heads:
+            elif r.heads or r.facts:
                 for h in r.heads:
                     by_head.setdefault(h, []).append(r)
+                for kind in r.facts:
+                    by_fact.setdefault(kind, []).append(r)
             else:
                 self.any_head.append(r)
         # Each head's list already ends with the rules that want every head (one lookup per statement).
@@ -123,14 +126,18 @@ class RuleSet(Sequence[Rule]):
         # (rule, check) pairs: the engine's inner loop runs ~100,000 times on a large repository.
         self._checks = {h: tuple((r, r.check) for r in rules) for h, rules in self._for_head.items()}
         self._any_checks = tuple((r, r.check) for r in self._any)
+        self._fact_checks = {kind: tuple((r, r.check) for r in rules) for kind, rules in by_fact.items()}
+
+    def checks_for(self, stmt: Statement) -> tuple[tuple[Rule, Any], ...]:
+        """The (rule, check) pairs to run on `stmt`: by its head, and by its fact."""
+        by_head = self._checks.get(stmt.head, self._any_checks)
+        if not self._fact_checks:
+            return by_head
+        return by_head + self._fact_checks.get(type(stmt.fact), ())
 
     def for_head(self, head: str) -> tuple[Rule, ...]:
         """The statement rules to run on a statement starting with `head`."""
         return self._for_head.get(head, self._any)
-
-    def checks_for_head(self, head: str) -> tuple[tuple[Rule, Any], ...]:
-        """`for_head` as (rule, its check function) pairs."""
-        return self._checks.get(head, self._any_checks)
 
     def __getitem__(self, index: Any) -> Any:
         return self.rules[index]
@@ -201,12 +208,12 @@ def lint_migration(
         )
 
     statement_suppressions: list[Suppression] = []
-    checks_for_head = ruleset.checks_for_head
+    checks_for = ruleset.checks_for
     observe = ctx.observe
     for stmt in statements:
         sups = _statement_suppressions(stmt, known.keys()) if stmt.comments else ()
         statement_suppressions.extend(sups)
-        for rule, check in checks_for_head(stmt.head):
+        for rule, check in checks_for(stmt):
             for hit in check(stmt, ctx):
                 report(rule, hit, stmt, sups)
         observe(stmt)

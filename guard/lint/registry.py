@@ -49,6 +49,7 @@ def rule(
     good: str,
     family: str,
     heads: Iterable[str] = (),
+    facts: Iterable[type] = (),
     lock: str | None = None,
     scope: str = "statement",
     suppressible: bool = True,
@@ -59,6 +60,9 @@ def rule(
     (check(statements, ctx) once per up file) or `external` (findings are
     produced elsewhere, e.g. discovery or suppressions; no check function).
     """
+
+    if heads and facts:
+        raise ValueError(f"rule {id}: declare `facts` or `heads`, not both")
 
     def wrap(check: Callable[..., Iterable[Hit]] | None) -> Rule:
         return Rule(
@@ -71,6 +75,7 @@ def rule(
             good=textwrap.dedent(good).strip(),
             family=family,
             heads=frozenset(h.upper() for h in heads),
+            facts=frozenset(facts),
             lock=lock,
             check=check,
             scope=scope,

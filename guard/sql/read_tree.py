@@ -56,14 +56,21 @@ def name_of(node: exp.Expression | None) -> f.Name:
 
 
 def _sql(node: exp.Expression) -> str:
+    if not isinstance(node, exp.Expression):
+        raise _Unmapped(f"expected an expression, got {type(node).__name__}")
     return node.sql(dialect="postgres")
 
 
 def _type(node: exp.Expression | None) -> tuple[TypeSpec | None, str]:
     if not isinstance(node, exp.DataType):
         raise _Unmapped("no type")
-    text = _sql(node).lower()
-    return parse_type(tokenize(text)), text
+    if node.args.get("values"):
+        # sqlglot 30 reads `role ARRAY NOT NULL, PRIMARY KEY (...)` as an array literal type.
+        raise _Unmapped("type with values")
+    text = _sql(node)
+    return parse_type(tokenize(text)), text.lower() if node.is_type(
+        *exp.DataType.TEXT_TYPES, *exp.DataType.NUMERIC_TYPES, *exp.DataType.TEMPORAL_TYPES
+    ) else text
 
 
 def _default(node: exp.Expression) -> f.Default:
@@ -167,6 +174,8 @@ def _alter_column(node: exp.AlterColumn) -> f.Action:
     if args.get("dtype") is not None:
         spec, type_sql = _type(args["dtype"])
         using = args.get("using")
+        if using is not None and not isinstance(using, exp.Expression):
+            raise _Unmapped("USING form")
         return f.AlterColumnType(col, spec, type_sql, _sql(using) if using is not None else None)
     if "allow_null" in args and args["allow_null"] is not None:
         return f.DropNotNull(col) if args["allow_null"] else f.SetNotNull(col)
@@ -286,6 +295,8 @@ def create_index(tree: exp.Create) -> f.CreateIndex | None:
         expressions = False
         for col in (params.args.get("columns") if params else None) or []:
             inner = col.this if isinstance(col, exp.Ordered) else col
+            if isinstance(inner, exp.Opclass):
+                inner = inner.this
             if isinstance(inner, exp.Column) and not inner.args.get("table"):
                 columns.append(_ident(inner.this)[0])
             else:
@@ -344,7 +355,7 @@ def data_statement(tree: exp.Expression) -> f.Fact | None:
     if isinstance(tree, exp.Select | exp.Union):
         # `WITH x AS (DELETE ...) SELECT ...`: a data-modifying CTE makes it a write.
         inner = next(iter(tree.find_all(exp.Update, exp.Delete, exp.Merge)), None)
-        if inner is not None:
+        if isinstance(inner, exp.Update | exp.Delete | exp.Merge):
             return write(inner)
         if tree.find(exp.Insert) is not None:
             return f.Insert(f.NO_NAME, select=True)

@@ -1,0 +1,160 @@
+"""Read one statement into its fact (`guard.sql.facts`): the one reading every rule uses.
+
+sqlglot reads the statements it structures (tables, indexes, drops, writes); when it
+returns `exp.Command`, fails, or holds a form `read_tree` cannot map exactly, the
+token reader `read_text` fills the same records. Data loads (`INSERT`, `COPY`) never
+reach a parser: a data file has 100,000 of them and no rule needs more than the table.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import TYPE_CHECKING
+
+from guard.sql import facts as f
+from guard.sql import read_text, read_tree
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from sqlglot import exp
+
+    from guard.statement import Statement
+
+#: Words between CREATE and the kind of object it creates.
+_CREATE_MODIFIERS = frozenset(
+    {"OR", "REPLACE", "TEMP", "TEMPORARY", "UNLOGGED", "GLOBAL", "LOCAL", "UNIQUE", "RECURSIVE"}
+)
+_HARMLESS = frozenset(
+    {
+        "SELECT",
+        "COMMENT",
+        "GRANT",
+        "REVOKE",
+        "SHOW",
+        "NOTIFY",
+        "LISTEN",
+        "UNLISTEN",
+        "CALL",
+        "VALUES",
+        "TABLE",
+    }
+)
+_TRANSACTION = frozenset(
+    {"BEGIN", "START", "COMMIT", "END", "ROLLBACK", "ABORT", "SAVEPOINT", "RELEASE", "PREPARE"}
+)
+_MAINTENANCE = frozenset({"REINDEX", "VACUUM", "CLUSTER", "LOCK", "REFRESH", "ANALYZE", "ANALYSE"})
+_SELECT = re.compile(r"select", re.I)
+_INSERT_TARGET = re.compile(
+    r"\s*(?:INSERT\s+INTO|COPY)\s+((?:\"(?:\"\"|[^\"])*\"|[A-Za-z_][\w$]*)(?:\s*\.\s*(?:\"(?:\"\"|[^\"])*\"|[A-Za-z_][\w$]*))?)",
+    re.I,
+)
+
+
+def read(stmt: Statement) -> f.Fact:
+    """The fact of `stmt` (computed once; `Statement.fact` caches it)."""
+    if stmt.unterminated:
+        return f.Unknown(f"unterminated {stmt.unterminated}", stmt.lead[:3])
+    head = stmt.head
+    if head in ("INSERT", "COPY"):
+        # One C search first: a data file's VALUES lists rarely spell `select` at all.
+        select = head == "INSERT" and _SELECT.search(stmt.text) is not None and "SELECT" in stmt.words
+        return f.Insert(_insert_target(stmt.text), select)
+    reader = _BY_HEAD.get(head)
+    fact = reader(stmt) if reader is not None else None
+    if fact is None:
+        return f.Unknown(stmt.parse_error or "no reader for this statement", stmt.lead[:3])
+    return fact
+
+
+def _insert_target(text: str) -> f.Name:
+    m = _INSERT_TARGET.match(text)
+    if m is None:
+        return f.NO_NAME
+    shown = re.sub(r"\s*\.\s*", ".", m.group(1))
+    last = shown.rsplit(".", 1)[-1]
+    key = last[1:-1].replace('""', '"') if last.startswith('"') else last.lower()
+    return f.Name(key, shown)
+
+
+def _tree(stmt: Statement) -> exp.Expression | None:
+    return stmt.ast
+
+
+def _create(stmt: Statement) -> f.Fact | None:
+    words = stmt.lead
+    i = 1
+    while i < len(words) and words[i] in _CREATE_MODIFIERS:
+        i += 1
+    kind = words[i] if i < len(words) else ""
+    if kind == "TABLE":
+        return read_text.create_table(stmt.tokens) or _structured(stmt, "Create", read_tree.create_table)
+    if kind == "INDEX":
+        return read_text.create_index(stmt.tokens) or _structured(stmt, "Create", read_tree.create_index)
+    return read_text.create_object(stmt.tokens)
+
+
+def _alter(stmt: Statement) -> f.Fact | None:
+    kind = stmt.lead[1:2]
+    if kind == ("TABLE",):
+        return read_text.alter_table(stmt.tokens) or _structured(stmt, "Alter", read_tree.alter_table)
+    toks = stmt.tokens
+    return read_text.rename(toks) or read_text.alter_enum(toks) or read_text.alter_other(toks)
+
+
+def _drop(stmt: Statement) -> f.Fact | None:
+    return read_text.drop(stmt.tokens) or _structured(stmt, "Drop", read_tree.drop)
+
+
+def _truncate(stmt: Statement) -> f.Fact | None:
+    return read_text.truncate(stmt.tokens) or _structured(stmt, "TruncateTable", read_tree.truncate)
+
+
+def _write(stmt: Statement) -> f.Fact | None:
+    tree = _tree(stmt)
+    return read_tree.data_statement(tree) if tree is not None else None
+
+
+def _structured(stmt: Statement, kind: str, reader: Callable[..., f.Fact | None]) -> f.Fact | None:
+    tree = _tree(stmt)
+    if tree is None or type(tree).__name__ != kind:
+        return None
+    return reader(tree)
+
+
+def _harmless(stmt: Statement) -> f.Fact | None:
+    return f.Harmless(stmt.head.lower())
+
+
+def _transaction(stmt: Statement) -> f.Fact | None:
+    return read_text.transaction(stmt.tokens)
+
+
+def _setting(stmt: Statement) -> f.Fact | None:
+    return read_text.setting(stmt.tokens)
+
+
+def _maintenance(stmt: Statement) -> f.Fact | None:
+    return read_text.maintenance(stmt.tokens)
+
+
+def _code(stmt: Statement) -> f.Fact | None:
+    return read_text.code(stmt.tokens)
+
+
+_BY_HEAD: dict[str, Callable[[Statement], f.Fact | None]] = {
+    "CREATE": _create,
+    "ALTER": _alter,
+    "DROP": _drop,
+    "TRUNCATE": _truncate,
+    "UPDATE": _write,
+    "DELETE": _write,
+    "MERGE": _write,
+    "WITH": _write,
+    "DO": _code,
+    "SET": _setting,
+    "RESET": _setting,
+    **dict.fromkeys(_HARMLESS, _harmless),
+    **dict.fromkeys(_TRANSACTION, _transaction),
+    **dict.fromkeys(_MAINTENANCE, _maintenance),
+}

@@ -1,0 +1,129 @@
+"""The statement model as rules see it (`Statement.fact`), and the two readers agreeing.
+
+The token reader (`guard.sql.read_text`) reads the DDL frame of every statement; sqlglot
+(`guard.sql.read_tree`) reads the statements it structures. On every statement of the
+shared corpus that sqlglot structures, both must give the same facts.
+"""
+
+from __future__ import annotations
+
+from dataclasses import fields, is_dataclass
+from typing import Any
+
+import pytest
+from conftest import CORPUS
+from sqlglot import exp
+
+from guard.parsing import split_statements
+from guard.sql import facts as f
+from guard.sql import read_text, read_tree
+
+
+def fact_of(sql: str) -> f.Fact:
+    (stmt,), _ = split_statements(sql)
+    return stmt.fact
+
+
+@pytest.mark.parametrize(
+    ("sql", "kind"),
+    [
+        ("INSERT INTO users (id) VALUES (1)", f.Insert),
+        ("COPY users FROM stdin", f.Insert),
+        ("ALTER TABLE users ADD COLUMN a int", f.AlterTable),
+        ("ALTER TABLE users VALIDATE CONSTRAINT c", f.AlterTable),
+        ("CREATE TABLE t (id int)", f.CreateTable),
+        ("CREATE INDEX ON t (a)", f.CreateIndex),
+        ("CREATE MATERIALIZED VIEW mv AS SELECT 1", f.CreateObject),
+        ("DROP TABLE t", f.Drop),
+        ("DROP POLICY p ON t", f.Drop),
+        ("ALTER SEQUENCE s RENAME TO s2", f.Rename),
+        ("ALTER TYPE mood ADD VALUE 'x'", f.AlterEnum),
+        ("TRUNCATE t", f.Truncate),
+        ("UPDATE t SET a = 1", f.Write),
+        ("MERGE INTO t USING s ON t.id = s.id WHEN MATCHED THEN DELETE", f.Write),
+        ("WITH d AS (DELETE FROM t RETURNING id) SELECT count(*) FROM d", f.Write),
+        ("DO $$ BEGIN PERFORM 1; END $$", f.Code),
+        ("BEGIN", f.Transaction),
+        ("SET lock_timeout = '5s'", f.Setting),
+        ("REINDEX INDEX CONCURRENTLY i", f.Maintenance),
+        ("REFRESH MATERIALIZED VIEW CONCURRENTLY mv", f.Maintenance),
+        ("GRANT SELECT ON t TO r", f.Harmless),
+        ("IMPORT FOREIGN SCHEMA s FROM SERVER x INTO y", f.Unknown),
+    ],
+)
+def test_each_statement_has_one_typed_fact(sql: str, kind: type) -> None:
+    assert type(fact_of(sql)) is kind
+
+
+def test_insert_select_is_told_from_values() -> None:
+    values = fact_of("INSERT INTO \"Users\" (note) VALUES ('select me')")
+    assert isinstance(values, f.Insert) and not values.select and values.table.key == "Users"
+    copied = fact_of("INSERT INTO users SELECT * FROM old_users")
+    assert isinstance(copied, f.Insert) and copied.select
+
+
+def test_merge_bounds_and_actions() -> None:
+    fact = fact_of("MERGE INTO users u USING x ON u.id = x.id WHEN MATCHED THEN DELETE")
+    assert isinstance(fact, f.Write)
+    assert fact.verb == "merge" and fact.merge_actions == ("delete",)
+
+
+def test_unterminated_statement_is_unknown() -> None:
+    (stmt,), _ = split_statements("ALTER TABLE t ADD COLUMN a text DEFAULT 'oops")
+    assert isinstance(stmt.fact, f.Unknown)
+
+
+def _comparable(value: Any) -> Any:
+    """A fact with the spellings the readers may legitimately write differently left out:
+    SQL text (sqlglot writes `CAST(x AS BIGINT)`, the token reader `x::bigint`)."""
+    if is_dataclass(value) and not isinstance(value, type):
+        return (
+            type(value).__name__,
+            tuple(
+                (fl.name, _comparable(getattr(value, fl.name)))
+                for fl in fields(value)
+                if not fl.name.endswith("sql") and fl.name not in ("using", "predicate", "shown", "function")
+            ),
+        )
+    if isinstance(value, tuple):
+        return tuple(_comparable(v) for v in value)
+    return value
+
+
+_TREE_READERS = {
+    exp.Alter: (read_tree.alter_table, read_text.alter_table),
+    exp.Drop: (read_tree.drop, read_text.drop),
+}
+
+
+@pytest.mark.skipif(not CORPUS.is_dir(), reason=f"the shared corpus is not at {CORPUS}")
+def test_token_reader_agrees_with_sqlglot_on_the_corpus() -> None:
+    compared = 0
+    disagree: list[str] = []
+    for path in sorted(CORPUS.rglob("*.sql")):
+        statements, _ = split_statements(path.read_text(errors="replace"))
+        for stmt in statements:
+            if stmt.head not in ("ALTER", "CREATE", "DROP"):
+                continue
+            tree = stmt.ast
+            if isinstance(tree, exp.Create):
+                kind = (tree.args.get("kind") or "").upper()
+                pair = {
+                    "TABLE": (read_tree.create_table, read_text.create_table),
+                    "INDEX": (read_tree.create_index, read_text.create_index),
+                }.get(kind)
+            else:
+                pair = _TREE_READERS.get(type(tree)) if tree is not None else None
+            if pair is None:
+                continue
+            from_tree = pair[0](tree)
+            if from_tree is None:
+                continue
+            compared += 1
+            from_text = pair[1](stmt.tokens)
+            if _comparable(from_tree) != _comparable(from_text):
+                disagree.append(
+                    f"{path.name}:{stmt.line}: {stmt.text[:120]!r}\n  tree {from_tree}\n  text {from_text}"
+                )
+    assert compared > 3000
+    assert not disagree, f"{len(disagree)} of {compared} differ:\n" + "\n".join(disagree[:5])
