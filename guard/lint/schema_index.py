@@ -128,7 +128,7 @@ class SchemaIndex:
     def _scan_column(self, table: str, column: str) -> tuple[list[int], list[TypeSpec]]:
         """The column's whole history read from only the migrations that spell its name: a CI
         gate asking about one or two columns splits a few files, not the whole repository."""
-        from guard.lint.rules._types import column_types_of
+        from guard.lint.facts.column_types import column_types_of
 
         needle = column.lower()
         positions: list[int] = []
@@ -144,7 +144,7 @@ class SchemaIndex:
         return positions, specs
 
     def _fold_types(self, cut: int) -> None:
-        from guard.lint.rules._types import column_types_of
+        from guard.lint.facts.column_types import column_types_of
 
         order = self._sorted()
         for pos in range(self._types_done, cut):
@@ -186,7 +186,7 @@ class SchemaIndex:
         return False, pending
 
     def _fold_checks(self, cut: int) -> None:
-        from guard.lint.rules.not_null import not_null_check_actions
+        from guard.lint.facts.nullability import not_null_check_actions
 
         order = self._sorted()
         for pos in range(self._checks_done, cut):
@@ -208,14 +208,14 @@ class SchemaIndex:
 
     def statements_about(self, migration: Migration, table: str) -> list[Statement]:
         """The statements of migrations earlier than `migration`, in order, that may tell about
-        `table`'s nullability or unique indexes (see `guard.lint.rules.not_null.nullability_tables`)."""
+        `table`'s nullability or unique indexes (see `guard.lint.facts.nullability.nullability_tables`)."""
         self.queries += 1
         cut = self._cut(migration)
         self._fold_about(cut)
         return [stmt for pos, stmt in self._about.get(table, ()) if pos < cut]
 
     def _fold_about(self, cut: int) -> None:
-        from guard.lint.rules.not_null import nullability_tables
+        from guard.lint.facts.nullability import nullability_tables
 
         order = self._sorted()
         for pos in range(self._about_done, cut):
