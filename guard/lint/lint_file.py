@@ -78,6 +78,7 @@ def lint_migration(
     from guard.lint.context import FileContext
     from guard.lint.directives import read_file_directives
     from guard.lint.fingerprint import statement_at, statement_fingerprint
+    from guard.lint.locks import finding_lock
     from guard.lint.registry import all_rules, selected_rules
     from guard.parsing import split_statements
 
@@ -119,7 +120,7 @@ def lint_migration(
                 message=hit.message,
                 fix=hit.fix,
                 migration=migration.id,
-                lock=hit.lock or rule.lock,
+                lock=finding_lock(hit.lock, rule.lock),
                 fingerprint=fingerprint,
             )
         )
