@@ -28,7 +28,6 @@ __all__ = [
     "Statement",
     "head_is_lead",
     "normalize_text",
-    "parse_sql",
     "split_statements",
 ]
 
@@ -256,8 +255,3 @@ def _significant_start(text: str, start: int, end: int) -> int | None:
         else:
             return p
     return None
-
-
-def parse_sql(text: str, first_line: int = 1) -> list[Statement]:
-    """Statements of `text` (comments dropped); convenience for callers that need no directives."""
-    return split_statements(text, first_line)[0]

@@ -40,6 +40,11 @@ def is_excluded(rel: PurePosixPath | str, patterns: Sequence[str]) -> bool:
     return False
 
 
+def display_path(path: Path | None) -> str:
+    """A finding's file for an optional path: `display(path)`, or "" when there is none."""
+    return "" if path is None else display(path)
+
+
 def display(path: Path | str) -> str:
     """A finding's file: relative to the current directory, as the lint engine writes it.
 

@@ -9,8 +9,8 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from guard.db.snapshot import diff_snapshots
-from guard.lint.engine import display_path
 from guard.model import Finding, Migration, Severity
+from guard.paths import display_path
 
 if TYPE_CHECKING:
     from guard.db.execute import StatementFailure

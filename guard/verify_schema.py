@@ -30,7 +30,7 @@ def read_text(path: Path, flag: str) -> str:
 
 def check_schema_file(result: VerifyResult, server: ShadowServer, settings: Settings, path: Path) -> None:
     """Compare the migrations' final schema with the committed schema file, object by object."""
-    from guard.lint.engine import display_path
+    from guard.paths import display_path
     from guard.verify_findings import schema_drift
 
     expected = load_expected_schema(server, settings, path)

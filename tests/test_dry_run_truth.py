@@ -18,7 +18,7 @@ from guard.db.lockpredict import statement_locks, strongest
 from guard.db.runner import migrate
 from guard.errors import SafetyError
 from guard.lint.locks import ACCESS_EXCLUSIVE, ORDER
-from guard.parsing import parse_sql
+from guard.parsing import split_statements
 
 pytestmark = pytest.mark.db
 
@@ -112,7 +112,7 @@ def test_prediction_is_never_weaker_than_what_postgres_takes(fresh_db: str, sql:
             " CREATE FUNCTION f() RETURNS trigger LANGUAGE plpgsql AS $$BEGIN RETURN NEW; END$$"
         )
         existing = {r[0] for r in conn.execute("SELECT oid::bigint FROM pg_class").fetchall()}
-        [stmt] = parse_sql(sql)
+        [stmt] = split_statements(sql)[0]
         predicted = statement_locks(stmt)
         assert predicted is not None, sql
         conn.execute("BEGIN")

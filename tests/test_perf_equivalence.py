@@ -21,7 +21,7 @@ from guard.lint import folder_cache
 from guard.lint.cache import LintCache, open_cache
 from guard.lint.cache_keys import earlier_identities
 from guard.lint.engine import lint_migrations, lint_path
-from guard.lint.rules._types import column_types
+from guard.lint.facts.column_types import column_types
 from guard.lint.schema_index import SchemaIndex
 from guard.model import Finding, Migration
 from guard.parsing import LEAD_WORDS, Statement, _split, head_is_lead, split_statements
@@ -106,7 +106,7 @@ _COLUMNS = ("email", "id", "age", "name", "Email", 'a"b', "missing")
 
 def _naive_check(migrations: list[Migration], mine: Migration, table: str, column: str) -> object:
     """`has_validated_not_null_check` as the look-back before the index read it."""
-    from guard.lint.rules.not_null import not_null_check_actions
+    from guard.lint.facts.nullability import not_null_check_actions
 
     pending: set[str] = set()
     for m in sorted(migrations, key=lambda m: m.version_key):
@@ -135,7 +135,7 @@ def _naive_check(migrations: list[Migration], mine: Migration, table: str, colum
 def test_linear_index_answers_like_the_look_back(files: list[list[str]], asks: list[int]) -> None:
     """In any order of questions (the index folds only as far as asked, then further), each answer
     equals a walk over every earlier migration: types, NOT NULL checks, table statements."""
-    from guard.lint.rules.not_null import nullability_tables
+    from guard.lint.facts.nullability import nullability_tables
 
     ms = [
         Migration(

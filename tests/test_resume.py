@@ -353,16 +353,16 @@ def test_rollback_resume_checks_the_statement_that_was_running(fresh_db: str) ->
 )
 def test_in_flight_verdicts(fresh_db: str, setup: str, statement: str, action: str) -> None:
     from guard.db.inflight import check
-    from guard.parsing import parse_sql
+    from guard.parsing import split_statements
 
     with psycopg.connect(fresh_db, autocommit=True) as conn:
         conn.execute(setup)  # type: ignore[arg-type]
-        assert check(conn, parse_sql(statement)[0]).action == action
+        assert check(conn, split_statements(statement)[0][0]).action == action
 
 
 def test_in_flight_reindex_leftover_is_refused_with_its_drop(fresh_db: str) -> None:
     from guard.db.inflight import check
-    from guard.parsing import parse_sql
+    from guard.parsing import split_statements
 
     with psycopg.connect(fresh_db, autocommit=True) as conn:
         conn.execute("CREATE TABLE r (v int); INSERT INTO r VALUES (1), (1); CREATE INDEX r_v_idx ON r (v)")
@@ -370,7 +370,7 @@ def test_in_flight_reindex_leftover_is_refused_with_its_drop(fresh_db: str) -> N
         # concurrent build of that name that fails.
         with pytest.raises(psycopg.Error):
             conn.execute("CREATE UNIQUE INDEX CONCURRENTLY r_v_idx_ccnew ON r (v)")
-        verdict = check(conn, parse_sql("REINDEX INDEX CONCURRENTLY r_v_idx")[0])
+        verdict = check(conn, split_statements("REINDEX INDEX CONCURRENTLY r_v_idx")[0][0])
     assert verdict.action == "refuse" and "r_v_idx_ccnew" in verdict.why
     assert verdict.fix == "DROP INDEX CONCURRENTLY IF EXISTS public.r_v_idx_ccnew;"
 
@@ -393,8 +393,8 @@ def test_in_flight_reindex_leftover_is_refused_with_its_drop(fresh_db: str) -> N
 )
 def test_read_create_index(statement: str, expected: tuple[object, ...] | None) -> None:
     from guard.db.indexes import read_create_index
-    from guard.parsing import parse_sql
+    from guard.parsing import split_statements
 
-    target = read_create_index(parse_sql(statement)[0])
+    target = read_create_index(split_statements(statement)[0][0])
     got = None if target is None else (target.name, target.table, target.unique, target.keys, target.partial)
     assert got == expected

@@ -27,8 +27,9 @@ import pytest
 from click.testing import CliRunner
 
 from guard.config import Settings
-from guard.lint.engine import display_path, lint_path
+from guard.lint.engine import lint_path
 from guard.model import Severity
+from guard.paths import display_path
 
 REPO = Path(__file__).resolve().parent.parent
 SAMPLES = REPO / "sample_migrations"

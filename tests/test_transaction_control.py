@@ -18,7 +18,7 @@ from guard.db.execute import TransactionEnded, check_same_transaction, run_state
 from guard.db.history import read_history
 from guard.db.runner import migrate
 from guard.errors import SafetyError
-from guard.parsing import parse_sql
+from guard.parsing import split_statements
 from guard.txcontrol import (
     BEGIN,
     COMMIT,
@@ -65,7 +65,7 @@ SPELLINGS = [
 
 @pytest.mark.parametrize(("sql", "kind"), SPELLINGS)
 def test_every_spelling_is_recognised(sql: str, kind: str) -> None:
-    [stmt] = parse_sql(sql)
+    [stmt] = split_statements(sql)[0]
     found = read_tx_control(stmt)
     assert found is not None and found.kind == kind
 
@@ -82,7 +82,7 @@ def test_every_spelling_is_recognised(sql: str, kind: str) -> None:
     ],
 )
 def test_other_statements_are_not_transaction_control(sql: str) -> None:
-    [stmt] = parse_sql(sql)
+    [stmt] = split_statements(sql)[0]
     assert read_tx_control(stmt) is None
 
 
@@ -248,7 +248,7 @@ def test_no_transaction_file_that_fits_in_a_transaction_is_dry_run_inside_it(fre
 def test_a_statement_that_ends_the_runners_transaction_stops_it_loudly(fresh_db: str, escape: str) -> None:
     """Defence in depth, bypassing the plan: the executor notices and never records it as applied."""
     m = mig("1", "unused")
-    statements = parse_sql(f"CREATE TABLE x1 (id int);\n{escape};\nCREATE TABLE x2 (id int)")
+    statements = split_statements(f"CREATE TABLE x1 (id int);\n{escape};\nCREATE TABLE x2 (id int)")[0]
     with runner_ctx(fresh_db) as ctx:
         executor = Executor(ctx.conn, FAST, "testhost", "test")
         with pytest.raises(MigrationFailed, match="ended the runner's transaction") as info:
@@ -262,7 +262,7 @@ def test_run_statements_and_token_check_detect_an_ended_transaction(fresh_db: st
     with psycopg.connect(fresh_db, autocommit=True) as conn:
         conn.execute("BEGIN")
         with pytest.raises(TransactionEnded, match="line 2"):
-            run_statements(conn, parse_sql("SELECT 1;\nCOMMIT;\nSELECT 2"), in_transaction=True)
+            run_statements(conn, split_statements("SELECT 1;\nCOMMIT;\nSELECT 2")[0], in_transaction=True)
         conn.execute("BEGIN")
         token = transaction_token(conn)
         conn.execute("RESET ALL")  # a migration may reset every setting: the check must not mind
@@ -270,7 +270,7 @@ def test_run_statements_and_token_check_detect_an_ended_transaction(fresh_db: st
         conn.execute("COMMIT AND CHAIN")  # still in *a* transaction: libpq cannot tell
         assert conn.info.transaction_status == psycopg.pq.TransactionStatus.INTRANS
         with pytest.raises(TransactionEnded):
-            check_same_transaction(conn, token, parse_sql("COMMIT AND CHAIN"))
+            check_same_transaction(conn, token, split_statements("COMMIT AND CHAIN")[0])
         conn.execute("ROLLBACK")
 
 

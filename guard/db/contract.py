@@ -161,10 +161,10 @@ _QUERY_HEADS = frozenset({"SELECT", "WITH", "VALUES", "TABLE"})
 def check_precondition_shape(spec: ContractSpec) -> None:
     """Refuse (`ContractRefusal`) a precondition that is not exactly one query (checked before
     anything runs: `SELECT true; COMMIT; CREATE TABLE x ...` must never reach the database)."""
-    from guard.parsing import parse_sql
+    from guard.parsing import split_statements
 
     for line, query in spec.preconditions:
-        statements = parse_sql(query, line)
+        statements = split_statements(query, line)[0]
         heads = [s.words[0] if s.words else "" for s in statements]
         if len(statements) != 1 or heads[0] not in _QUERY_HEADS or statements[0].unterminated:
             what = (

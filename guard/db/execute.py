@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
-from guard.parsing import Statement, parse_sql
+from guard.parsing import Statement
 from guard.txcontrol import needs_autocommit as needs_autocommit  # re-exported
 
 if TYPE_CHECKING:
@@ -125,19 +125,3 @@ def refuse_open_transaction(conn: psycopg.Connection, statements: list[Statement
         None,
         len(statements),
     )
-
-
-def run_script(
-    conn: psycopg.Connection, sql: str, *, first_line: int = 1, transactional: bool = True
-) -> None:
-    """Run a whole script: inside one transaction when `transactional`, else statement by statement.
-
-    `conn` must be in autocommit mode; with `transactional` the statements run
-    in `conn.transaction()` and are rolled back together on failure.
-    """
-    statements = parse_sql(sql, first_line)
-    if transactional:
-        with conn.transaction():
-            run_statements(conn, statements, in_transaction=True)
-    else:
-        run_statements(conn, statements)

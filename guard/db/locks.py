@@ -190,27 +190,6 @@ def find_blockers(conn: psycopg.Connection, pid: int) -> list[Blocker]:
     return [Blocker(r[0], r[1], r[2], r[3], r[4], float(r[5] or 0.0), r[6]) for r in rows]
 
 
-def held_locks(
-    conn: psycopg.Connection, exclude_schema: str | None = None, only: set[int] | None = None
-) -> list[tuple[str, str]]:
-    """(mode, relation) of every relation lock this backend holds, catalogs left out (for dry runs).
-
-    `only`: relation oids to report (those that existed before the dry run: a lock on a
-    table created by the migration itself blocks nobody).
-    """
-    rows = conn.execute(
-        "SELECT DISTINCT l.mode, n.nspname, c.relname, c.oid::bigint FROM pg_locks l"
-        " JOIN pg_class c ON c.oid = l.relation JOIN pg_namespace n ON n.oid = c.relnamespace"
-        " WHERE l.pid = pg_backend_pid() AND l.locktype = 'relation'"
-        " AND n.nspname NOT IN ('pg_catalog', 'information_schema', 'pg_toast') AND n.nspname <> %s"
-        " ORDER BY n.nspname, c.relname, l.mode",
-        (exclude_schema or "",),
-    ).fetchall()
-    return [
-        (mode_name(mode), f"{schema}.{rel}") for mode, schema, rel, oid in rows if only is None or oid in only
-    ]
-
-
 def relation_oids(conn: psycopg.Connection) -> set[int]:
     """Oids of every relation that exists now (a dry run reports locks on these only)."""
     return {r[0] for r in conn.execute("SELECT oid::bigint FROM pg_class").fetchall()}

@@ -135,12 +135,6 @@ def _first_line(text: str) -> str:
     return text.splitlines()[0][:300] if text else "no details"
 
 
-def _server_version(url: str) -> str:
-    with connect(url, application_name=APPLICATION_NAME, source=SOURCE) as conn:
-        row = conn.execute("SHOW server_version").fetchone()
-    return str(row[0]).split()[0] if row else "?"
-
-
 def with_database(url: str, dbname: str) -> str:
     """`url` pointing at database `dbname` (embedded server URLs keep their socket folder)."""
     from psycopg.conninfo import conninfo_to_dict, make_conninfo

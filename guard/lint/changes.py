@@ -21,10 +21,10 @@ from guard.config import Settings
 from guard.errors import InputError
 from guard.layouts.files import is_excluded
 from guard.lint.directives import read_file_directives
-from guard.lint.engine import display_path
 from guard.lint.registry import all_rules
 from guard.model import Finding, Migration, version_key
 from guard.parsing import split_statements
+from guard.paths import display_path
 
 EDITED = "avoid-changing-merged-migration"
 ORDER = "require-later-version"

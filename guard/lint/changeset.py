@@ -32,8 +32,9 @@ from guard.config import Settings
 from guard.errors import InputError
 from guard.lint.changes import BaseTree, ChangeSet, SchemaChange, compare, read_bytes, rel_path
 from guard.lint.contract_window import check_contract_windows
-from guard.lint.engine import LintResult, display_path, lint_migrations
+from guard.lint.engine import LintResult, lint_migrations
 from guard.model import Finding, Migration
+from guard.paths import display_path
 
 if TYPE_CHECKING:
     from guard.lint.baseline import Baseline

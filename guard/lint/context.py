@@ -16,47 +16,11 @@ from guard.config import Settings
 from guard.model import Migration
 
 if TYPE_CHECKING:
-    from sqlglot import exp
-
     from guard.lint.directives import FileDirectives
+    from guard.lint.facts.column_types import TypesSoFar
     from guard.lint.schema_index import SchemaIndex
     from guard.parsing import Statement
     from guard.tokens import Token
-
-
-def ident_name(node: exp.Expression | None) -> str:
-    """An identifier as Postgres stores it: unquoted folds to lower case, quoted is kept."""
-    from sqlglot import exp
-
-    if node is None:
-        return ""
-    if isinstance(node, exp.Identifier):
-        return node.this if node.quoted else node.this.lower()
-    if isinstance(node, exp.Column | exp.Table):
-        return ident_name(node.this)
-    if isinstance(node, exp.Dot):
-        return ident_name(node.expression)
-    return node.name.lower()
-
-
-def table_key(table: exp.Expression | None) -> str:
-    """A table's name without schema (`public.users` and `users` are the same key)."""
-    from sqlglot import exp
-
-    if isinstance(table, exp.Schema):
-        table = table.this
-    return ident_name(table)
-
-
-def display_table(table: exp.Expression | None) -> str:
-    """A table as the user wrote it (schema-qualified when they qualified it), for messages."""
-    from sqlglot import exp
-
-    if isinstance(table, exp.Schema):
-        table = table.this
-    if isinstance(table, exp.Table):
-        return ".".join(p for p in (table.db, table.name) if p)
-    return table.sql("postgres") if table is not None else "?"
 
 
 @dataclass
@@ -67,7 +31,6 @@ class FileContext:
     migration: Migration
     directives: FileDirectives
     migrations: Sequence[Migration] = ()
-    direction: str = "up"
     path: str = ""
     created_tables: set[str] = field(default_factory=set)
     #: (kind, name) of other objects created here: ("index", "users_email_idx"), ("type", "mood"), ...
@@ -75,7 +38,6 @@ class FileContext:
     #: Depth of explicit BEGIN blocks (nested BEGIN is itself a finding).
     explicit_tx_depth: int = 0
     lock_timeout_set: bool = False
-    statement_timeout_set: bool = False
     #: Tables on which the current transaction already holds ACCESS EXCLUSIVE.
     access_exclusive_tables: set[str] = field(default_factory=set)
     #: (table, column) pairs with a validated `CHECK (col IS NOT NULL)` seen in this file.
@@ -91,6 +53,8 @@ class FileContext:
     own_transactions: bool = False
     #: Facts about earlier migrations, shared by every file of a run (built on first use otherwise).
     schema_index: SchemaIndex | None = None
+    #: Column types this file's statements declared so far (see `guard.lint.rules._types.file_type_before`).
+    types_so_far: TypesSoFar | None = None
 
     @property
     def schema(self) -> SchemaIndex:
@@ -145,8 +109,6 @@ class FileContext:
             lowered = stmt.text.lower()
             if "lock_timeout" in lowered:
                 self.lock_timeout_set = head == "SET"
-            if "statement_timeout" in lowered:
-                self.statement_timeout_set = head == "SET"
             return
         if head == "CREATE":
             self._observe_create(stmt)
@@ -173,7 +135,7 @@ class FileContext:
             w = action.words
             if action.starts("ADD", "CONSTRAINT") and "VALID" in w and len(action.tokens) > 2:
                 self.not_valid_constraints[action.tokens[2].name] = alter.key
-        from guard.lint.rules.not_null import not_null_check_actions
+        from guard.lint.facts.nullability import not_null_check_actions
 
         for table, name, column, valid in not_null_check_actions(stmt):
             if not column:

@@ -19,10 +19,10 @@ from pathlib import Path
 from guard.config import Settings
 from guard.lint.changes import BaseTree, rel_path
 from guard.lint.directives import read_file_directives
-from guard.lint.engine import display_path
 from guard.lint.registry import all_rules
 from guard.model import Finding, Migration, version_key
 from guard.parsing import split_statements
+from guard.paths import display_path
 from guard.timefmt import format_remaining, utc
 
 RULE = "wait-for-contract-window"

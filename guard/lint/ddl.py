@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 
 from guard.parsing import Statement
 from guard.sql.types import TypeSpec, parse_type
-from guard.tokens import PUNCT, STRING, WORD, Token, read_qualified_name, show_name, split_on
+from guard.tokens import PUNCT, WORD, Token, read_qualified_name, show_name, split_on
 
 #: Words that end a column's type and start its constraints.
 _CONSTRAINT_WORDS = frozenset(
@@ -255,8 +255,3 @@ def sql_of(tokens: tuple[Token, ...]) -> str:
             out += " "
         out += s
     return out
-
-
-def is_string(tok: Token) -> bool:
-    """True for a string literal token."""
-    return tok.kind == STRING

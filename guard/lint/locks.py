@@ -48,6 +48,10 @@ BLOCKS = MappingProxyType(
 )
 
 
+#: Modes by length, so `SHARE ROW EXCLUSIVE` is matched before `SHARE`.
+_LONGEST_FIRST = tuple(sorted(ORDER, key=len, reverse=True))
+
+
 def describe(mode: str) -> str:
     """`MODE (what it blocks)`, the form every message and rule record uses."""
     return f"{mode} ({BLOCKS[mode]})"
@@ -56,6 +60,25 @@ def describe(mode: str) -> str:
 def with_effect(lock: str | None) -> str | None:
     """A bare mode name (`ACCESS EXCLUSIVE`) gets what it blocks appended; other text is kept."""
     return describe(lock) if lock is not None and lock in BLOCKS else lock
+
+
+def finding_lock(hit_lock: str | None, rule_lock: str | None) -> str | None:
+    """A finding's `lock`: a bare mode name (`ACCESS EXCLUSIVE`) or None, never prose.
+
+    The hit's own mode when it names one, else the mode the rule's documented lock starts
+    with (`SHARE (blocks writes); ACCESS EXCLUSIVE on the index` -> `SHARE`, the table's lock).
+    """
+    return leading_mode(hit_lock) if hit_lock else leading_mode(rule_lock) if rule_lock else None
+
+
+def leading_mode(text: str) -> str | None:
+    """The lock mode `text` is or starts with (`ACCESS EXCLUSIVE (blocks ...)` -> `ACCESS EXCLUSIVE`)."""
+    if text in BLOCKS:
+        return text
+    for mode in _LONGEST_FIRST:
+        if text.startswith(mode) and text[len(mode) : len(mode) + 1] in (" ", ",", ";", "("):
+            return mode
+    return None
 
 
 def stronger(a: str | None, b: str | None) -> str | None:

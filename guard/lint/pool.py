@@ -87,7 +87,7 @@ def lint_one(
     schema: SchemaIndex | None = None,
 ) -> Linted:
     """`lint_migration`, plus what cross-migration input it read (see `Linted`)."""
-    from guard.lint.engine import lint_migration
+    from guard.lint.lint_file import lint_migration
     from guard.lint.schema_index import SchemaIndex
 
     schema = schema if schema is not None else SchemaIndex(migrations)
@@ -284,7 +284,7 @@ def lint_batch(
     jobs: int | None = 1,
 ) -> list[Linted]:
     """Lint `todo` (no cache), in this process or split across `jobs` forked processes."""
-    from guard.lint.engine import RuleSet
+    from guard.lint.lint_file import RuleSet
     from guard.lint.schema_index import SchemaIndex
 
     rules = rules if isinstance(rules, RuleSet) else RuleSet(rules)  # indexed once, not per migration

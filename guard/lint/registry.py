@@ -109,11 +109,6 @@ def all_rules() -> Mapping[str, Rule]:
     return MappingProxyType(found)
 
 
-def get_rule(rule_id: str) -> Rule:
-    """One rule by id; KeyError when unknown."""
-    return all_rules()[rule_id]
-
-
 def selected_rules(settings: Settings) -> list[Rule]:
     """Rules enabled by the settings, with unknown ids in the config refused, and rules that
     cannot be silenced refused in `disable` and `severity`."""

@@ -24,14 +24,17 @@ reads the later ones):
 Every answer depends only on migrations strictly earlier than the one asking,
 which is what lets the findings cache key such a migration on its earlier
 migrations alone (see `guard.lint.cache_keys.earlier_identities`). `queries` counts
-the questions asked, so the engine can tell whether a lint consulted it.
+the questions asked, so the engine can tell whether a lint consulted it (a lint that did
+is cached against its earlier migrations): every public method counts itself, through
+`_records_reads`, so a new question cannot forget to (only `UNRECORDED` ones do not).
 """
 
 from __future__ import annotations
 
+import functools
 from bisect import bisect_left
-from collections.abc import Sequence
-from typing import TYPE_CHECKING
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from guard.model import Migration
 
@@ -47,8 +50,39 @@ SCAN_LIMIT = 4
 CheckEvent = tuple[int, str, str, bool]
 
 
+_Class = TypeVar("_Class", bound=type)
+
+
+def _recorded(method: Callable[..., Any]) -> Callable[..., Any]:
+    """`method`, counting each call in `self.queries`."""
+
+    @functools.wraps(method)
+    def read(self: SchemaIndex, *args: Any, **kwargs: Any) -> Any:
+        self.queries += 1
+        return method(self, *args, **kwargs)
+
+    read.records_read = True  # type: ignore[attr-defined]
+    return read
+
+
+def _records_reads(cls: _Class) -> _Class:
+    """Make every public method of `cls` not named in `cls.UNRECORDED` count in `self.queries`."""
+    for name, value in list(vars(cls).items()):
+        if not name.startswith("_") and name not in getattr(cls, "UNRECORDED", ()) and callable(value):
+            setattr(cls, name, _recorded(value))
+    return cls
+
+
+@_records_reads
 class SchemaIndex:
-    """Lazily built facts about a migrations list, for questions about what precedes a migration."""
+    """Lazily built facts about a migrations list, for questions about what precedes a migration.
+
+    Every public method is a question about earlier migrations and counts in `queries`
+    (see `_records_reads`), except those in `UNRECORDED`.
+    """
+
+    #: Public methods that read no earlier migration: `statements` of the migration being linted.
+    UNRECORDED = frozenset({"statements"})
 
     def __init__(self, migrations: Sequence[Migration]) -> None:
         self._migrations = migrations
@@ -104,14 +138,12 @@ class SchemaIndex:
 
     def earlier(self, migration: Migration) -> list[Migration]:
         """The migrations with a lower version than `migration`, in version order."""
-        self.queries += 1
         return self._sorted()[: self._cut(migration)]
 
     # --- column types -----------------------------------------------------------------------------
 
     def column_type_before(self, migration: Migration, table: str, column: str) -> TypeSpec | None:
         """The type of `table.column` after every migration earlier than `migration`, if declared."""
-        self.queries += 1
         cut = self._cut(migration)
         key = (table, column)
         found = self._scanned.get(key)
@@ -128,7 +160,7 @@ class SchemaIndex:
     def _scan_column(self, table: str, column: str) -> tuple[list[int], list[TypeSpec]]:
         """The column's whole history read from only the migrations that spell its name: a CI
         gate asking about one or two columns splits a few files, not the whole repository."""
-        from guard.lint.rules._types import column_types_of
+        from guard.lint.facts.column_types import column_types_of
 
         needle = column.lower()
         positions: list[int] = []
@@ -144,7 +176,7 @@ class SchemaIndex:
         return positions, specs
 
     def _fold_types(self, cut: int) -> None:
-        from guard.lint.rules._types import column_types_of
+        from guard.lint.facts.column_types import column_types_of
 
         order = self._sorted()
         for pos in range(self._types_done, cut):
@@ -168,7 +200,6 @@ class SchemaIndex:
         Also returns the names of NOT VALID such checks that no earlier migration
         validated (the current file may still validate them).
         """
-        self.queries += 1
         cut = self._cut(migration)
         self._fold_checks(cut)
         pending: set[str] = set()
@@ -186,7 +217,7 @@ class SchemaIndex:
         return False, pending
 
     def _fold_checks(self, cut: int) -> None:
-        from guard.lint.rules.not_null import not_null_check_actions
+        from guard.lint.facts.nullability import not_null_check_actions
 
         order = self._sorted()
         for pos in range(self._checks_done, cut):
@@ -208,14 +239,13 @@ class SchemaIndex:
 
     def statements_about(self, migration: Migration, table: str) -> list[Statement]:
         """The statements of migrations earlier than `migration`, in order, that may tell about
-        `table`'s nullability or unique indexes (see `guard.lint.rules.not_null.nullability_tables`)."""
-        self.queries += 1
+        `table`'s nullability or unique indexes (see `guard.lint.facts.nullability.nullability_tables`)."""
         cut = self._cut(migration)
         self._fold_about(cut)
         return [stmt for pos, stmt in self._about.get(table, ()) if pos < cut]
 
     def _fold_about(self, cut: int) -> None:
-        from guard.lint.rules.not_null import nullability_tables
+        from guard.lint.facts.nullability import nullability_tables
 
         order = self._sorted()
         for pos in range(self._about_done, cut):

@@ -19,7 +19,7 @@ from guard.lint.rules._destructive import (
     is_contract_step,
     table_actions,
 )
-from guard.lint.rules._types import type_before_statement
+from guard.lint.rules._types import file_type_before
 from guard.model import Hit, Severity
 from guard.parsing import Statement
 from guard.sql.types import TypeSpec, is_binary_compatible, parse_type
@@ -70,8 +70,7 @@ def avoid_column_type_change(stmt: Statement, ctx: FileContext) -> Iterator[Hit]
 def _old_type(stmt: Statement, ctx: FileContext, table: str, column: str) -> TypeSpec | None:
     """The column's type before `stmt`: earlier migrations, then earlier statements of this file."""
     key = table.split(".")[-1].strip('"') if '"' in table else table.split(".")[-1].lower()
-    spec = ctx.schema.column_type_before(ctx.migration, key, column)
-    return type_before_statement(ctx.schema.statements(ctx.migration)[0], stmt, key, column, spec)
+    return file_type_before(ctx, stmt, key, column)
 
 
 # --- data loss ---------------------------------------------------------------------------------------

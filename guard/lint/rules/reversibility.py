@@ -12,12 +12,12 @@ cases: missing, empty, comment-only, or a no-op such as `SELECT 1` or Hasura's
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
-from pathlib import Path
 
 from guard.lint.context import FileContext
 from guard.lint.registry import rule
 from guard.model import Hit, Migration, Severity
 from guard.parsing import Statement, split_statements
+from guard.paths import display_path
 from guard.tokens import NUMBER, PUNCT, STRING
 
 FAMILY = "reversibility"
@@ -84,12 +84,6 @@ def noop_reason(down_sql: str) -> str | None:
     return None
 
 
-def _display(path: Path | None) -> str:
-    from guard.lint.engine import display_path
-
-    return display_path(path)
-
-
 @rule(
     id="require-down-migration",
     severity=Severity.ERROR,
@@ -149,7 +143,7 @@ def avoid_noop_down_migration(statements: list[Statement], ctx: FileContext) -> 
     reason = noop_reason(m.down_sql)
     if reason is None:
         return
-    where = _display(m.down_path) if m.down_path is not None else ""
+    where = display_path(m.down_path) if m.down_path is not None else ""
     yield Hit(
         f"the down migration of {m.id} {reason}: it undoes nothing",
         "Write statements that undo the up migration (in reverse order);"

@@ -15,7 +15,7 @@ from guard.lint.context import FileContext
 from guard.lint.ddl import ColumnDef, add_column_def, alter_column_name, read_alter_table, sql_of
 from guard.lint.locks import ACCESS_EXCLUSIVE, describe
 from guard.lint.registry import rule
-from guard.lint.rules._types import type_before_statement
+from guard.lint.rules._types import file_type_before
 from guard.model import Hit, Severity
 from guard.parsing import Statement
 from guard.sql.types import TypeSpec, is_binary_compatible, parse_type, type_tokens
@@ -193,5 +193,4 @@ def avoid_type_change_rewrite(stmt: Statement, ctx: FileContext) -> Iterator[Hit
 
 def _earlier_type(ctx: FileContext, stmt: Statement, table: str, column: str) -> TypeSpec | None:
     """The column's type before `stmt`: earlier migrations in version order, then this file."""
-    spec = ctx.schema.column_type_before(ctx.migration, table, column)
-    return type_before_statement(ctx.schema.statements(ctx.migration)[0], stmt, table, column, spec)
+    return file_type_before(ctx, stmt, table, column)
