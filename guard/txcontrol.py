@@ -13,8 +13,11 @@ one reading, so what lint calls transaction control is exactly what the runner r
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-from guard.parsing import Statement
+if TYPE_CHECKING:
+    from guard.parsing import Statement
+
 
 BEGIN = "begin"
 COMMIT = "commit"

@@ -41,6 +41,7 @@ from guard.sql.facts import (
 )
 from guard.sql.types import TypeSpec
 from guard.tokens import tokenize
+from guard.txcontrol import read_tx_control
 
 
 def _one_action(sql: str):  # type: ignore[no-untyped-def]
@@ -510,9 +511,9 @@ def test_code_setting_transaction() -> None:
         "PREPARE TRANSACTION 'x'": ("prepare", False),
     }
     for sql, (action, chain) in expected.items():
-        tx = rt.transaction(tokenize(sql))
+        tx = rt.transaction(read_tx_control(split_statements(sql)[0][0]))
         assert tx is not None and (tx.action, tx.chain) == (action, chain), sql
-    assert rt.transaction(tokenize("SELECT 1")) is None
+    assert rt.transaction(read_tx_control(split_statements("SELECT 1")[0][0])) is None
 
 
 _READERS = {
@@ -633,7 +634,6 @@ _ALL_READERS = (
     rt.maintenance,
     rt.code,
     rt.setting,
-    rt.transaction,
 )
 
 

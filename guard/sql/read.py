@@ -127,7 +127,9 @@ def _harmless(stmt: Statement) -> f.Fact | None:
 
 
 def _transaction(stmt: Statement) -> f.Fact | None:
-    return read_text.transaction(stmt.tokens)
+    from guard.txcontrol import read_tx_control
+
+    return read_text.transaction(read_tx_control(stmt))
 
 
 def _setting(stmt: Statement) -> f.Fact | None:

@@ -10,6 +10,8 @@ re-exported here so callers import one module.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from guard.sql.facts import (
     NO_NAME,
     AlterEnum,
@@ -42,6 +44,9 @@ from guard.sql.read_text_common import (
 )
 from guard.sql.read_text_create import create_index, create_object, create_table
 from guard.tokens import NUMBER, STRING, WORD, read_qualified_name, split_on
+
+if TYPE_CHECKING:
+    from guard.txcontrol import TxControl
 
 __all__ = [
     "alter_enum",
@@ -310,15 +315,10 @@ _TX_ACTIONS = {
 }
 
 
-def transaction(tokens: Tokens) -> Transaction | None:
-    """Transaction control, read by `guard.txcontrol` (the runner's own reading)."""
-    from guard.statement import Statement
-    from guard.txcontrol import read_tx_control
-
-    if not tokens or tokens[0].kind != WORD:
+def transaction(control: TxControl | None) -> Transaction | None:
+    """Transaction control as the model records it, from `guard.txcontrol`'s reading (the runner's
+    own, so the linter and the runner never disagree on what a statement does to the transaction)."""
+    if control is None:
         return None
-    found = read_tx_control(Statement(sql_of(tokens), 1, 1, 0))
-    if found is None:
-        return None
-    action, chain = _TX_ACTIONS[found.kind]
+    action, chain = _TX_ACTIONS[control.kind]
     return Transaction(action, chain)
