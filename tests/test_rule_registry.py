@@ -169,3 +169,36 @@ def test_explain_unknown_rule_is_exit_2_with_did_you_mean() -> None:
     assert out.exit_code == 2
     assert "did you mean 'avoid-drop-column'" in out.output
     assert "Traceback" not in out.output
+
+
+def _facts(sql: str) -> list[object]:
+    from guard.parsing import split_statements
+
+    return [s.fact for s in split_statements(sql)[0] if not s.text.lstrip().startswith("--")]
+
+
+def _names(value: object) -> set[str]:
+    """Every object name a fact mentions (tables, columns, indexes, ...)."""
+    from dataclasses import fields, is_dataclass
+
+    from guard.sql.facts import Name
+
+    if isinstance(value, Name):
+        return {value.key} if value.key else set()
+    if is_dataclass(value) and not isinstance(value, type):
+        return set().union(*(_names(getattr(value, f.name)) for f in fields(value)))
+    if isinstance(value, tuple):
+        return set().union(*(_names(v) for v in value))
+    return set()
+
+
+@pytest.mark.parametrize("rule", [r for r in WALKED if r.facts], ids=lambda r: r.id)
+def test_good_example_reaches_the_check_and_is_the_safe_version_of_bad(rule: Rule) -> None:
+    """The good example is a statement the rule judges (so it proves the check passes it), about
+    the same objects as the bad one: the safe way to do the same change."""
+    good = _facts(rule.good)
+    assert any(type(f) in rule.facts for f in good), (
+        f"{rule.id}: no statement of the good example is a {sorted(k.__name__ for k in rule.facts)}"
+    )
+    shared = _names(tuple(good)) & _names(tuple(_facts(rule.bad)))
+    assert shared, f"{rule.id}: the good example is about other objects than the bad one"
