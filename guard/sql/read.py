@@ -45,6 +45,7 @@ _TRANSACTION = frozenset(
 )
 _MAINTENANCE = frozenset({"REINDEX", "VACUUM", "CLUSTER", "LOCK", "REFRESH", "ANALYZE", "ANALYSE"})
 _SELECT = re.compile(r"select", re.I)
+_DOT_SPACES = re.compile(r"\s*\.\s*")
 _INSERT_TARGET = re.compile(
     r"\s*(?:INSERT\s+INTO|COPY)\s+((?:\"(?:\"\"|[^\"])*\"|[A-Za-z_][\w$]*)(?:\s*\.\s*(?:\"(?:\"\"|[^\"])*\"|[A-Za-z_][\w$]*))?)",
     re.I,
@@ -71,7 +72,9 @@ def _insert_target(text: str) -> f.Name:
     m = _INSERT_TARGET.match(text)
     if m is None:
         return f.NO_NAME
-    shown = re.sub(r"\s*\.\s*", ".", m.group(1))
+    shown = m.group(1)
+    if "." in shown:
+        shown = _DOT_SPACES.sub(".", shown)
     last = shown.rsplit(".", 1)[-1]
     key = last[1:-1].replace('""', '"') if last.startswith('"') else last.lower()
     return f.Name(key, shown)

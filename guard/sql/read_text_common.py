@@ -6,6 +6,7 @@ and `ALTER DOMAIN` share.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from operator import attrgetter
 
 from guard.sql.facts import (
     CHECK,
@@ -74,6 +75,7 @@ _OPERATORS = sorted(
     key=len,
     reverse=True,
 )
+_LONGEST_OPERATOR = max(len(o) for o in _OPERATORS)
 
 #: Words that start a column constraint (and end the column's type).
 _CONSTRAINT_WORDS = frozenset(
@@ -97,6 +99,7 @@ _CONSTRAINT_WORDS = frozenset(
 
 #: Words that start a table constraint.
 TABLE_CONSTRAINT_WORDS = frozenset({"CONSTRAINT", "PRIMARY", "UNIQUE", "FOREIGN", "CHECK", "EXCLUDE"})
+_UPPER = attrgetter("upper")
 
 
 def name_of(parts: Sequence[Token]) -> Name:
@@ -114,7 +117,7 @@ def read_name(tokens: Tokens, i: int) -> tuple[Name, int]:
 
 def uppers(tokens: Sequence[Token]) -> tuple[str, ...]:
     """The keyword form of each token (`""` for anything but a bare word)."""
-    return tuple(t.upper for t in tokens)
+    return tuple(map(_UPPER, tokens))
 
 
 def words_of(tokens: Sequence[Token]) -> tuple[str, ...]:
@@ -169,23 +172,25 @@ def top_level(tokens: Tokens) -> list[int]:
 def _join_operators(tokens: Sequence[Token]) -> list[tuple[str, Token]]:
     """(text, token) pairs with multi-character operators rejoined into one entry."""
     out: list[tuple[str, Token]] = []
-    i = 0
-    while i < len(tokens):
+    i, n = 0, len(tokens)
+    while i < n:
         t = tokens[i]
-        if t.kind == PUNCT and len(t.text) == 1:
-            for op in _OPERATORS:
-                n = len(op)
-                window = tokens[i : i + n]
-                if all(x.kind == PUNCT for x in window) and "".join(x.text for x in window) == op:
-                    out.append((op, t))
-                    i += n
-                    break
-            else:
-                out.append((t.text, t))
-                i += 1
+        if t.kind != PUNCT:
+            out.append((t.shown(), t))
+            i += 1
             continue
-        out.append((t.shown(), t))
-        i += 1
+        # Only a run of one-character punctuation can spell an operator: gather it once.
+        j = i
+        while j < n and j - i < _LONGEST_OPERATOR and tokens[j].kind == PUNCT and len(tokens[j].text) == 1:
+            j += 1
+        run = "".join(x.text for x in tokens[i:j])
+        op = next((o for o in _OPERATORS if run.startswith(o)), None) if len(run) > 1 else None
+        if op is None:
+            out.append((t.text, t))
+            i += 1
+        else:
+            out.append((op, t))
+            i += len(op)
     return out
 
 
