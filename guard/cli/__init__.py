@@ -63,6 +63,10 @@ COMMANDS: dict[str, tuple[str, str]] = {
         "guard.cli.audit_cmd:audit",
         "Check the audit trail for tampering, or acknowledge tampering and re-arm it.",
     ),
+    "fix": (
+        "guard.cli.fix_cmd:fix",
+        "Rewrite fixable lint findings of unmerged migrations into the safe sequence of migrations.",
+    ),
     "verify": (
         "guard.cli.verify_cmd:verify",
         "Prove each down migration undoes its up on a throwaway Postgres.",

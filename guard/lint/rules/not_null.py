@@ -7,7 +7,7 @@ validated `CHECK (col IS NOT NULL)` already proves it.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 
 from guard.lint.context import FileContext
 from guard.lint.ddl import add_column_def, alter_column_name, create_table_columns, read_alter_table, sql_of
@@ -135,6 +135,14 @@ def _unique_index(stmt: Statement, index: str) -> tuple[str, list[str | None]] |
     if found is None or found[0] != index:
         return None
     return found[1], found[2]
+
+
+def declared_nullability(statements: Iterable[Statement], table: str) -> dict[str, bool]:
+    """Column -> declared NOT NULL for `table` after `statements` (in order); used by `fix`."""
+    known: dict[str, bool] = {}
+    for stmt in statements:
+        _nullability(stmt, table, known)
+    return known
 
 
 def _nullability(stmt: Statement, table: str, known: dict[str, bool]) -> None:

@@ -1,0 +1,170 @@
+"""Assemble a fixed migration: its rewritten files and the new migrations that follow it, with
+versions in the layout's scheme (contract stubs after every migration there is)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from pathlib import Path
+
+from guard.config import Settings
+from guard.fix import layout as lay
+from guard.fix.model import CONTRACT, FileChange, FixPlan, Source, StatementFix, Step
+from guard.fix.rewrite import edit_section, replacement, source_files, up_prepend
+from guard.model import Finding, version_key
+from guard.sql import safe_sql
+from guard.statement import Statement
+
+
+def _outside_transaction(statements: tuple[str, ...] | list[str]) -> bool:
+    """True when one of `statements` is a CONCURRENTLY form, which cannot run in a transaction."""
+    return any("CONCURRENTLY" in s.upper().split(None, 4)[:4] for s in statements)
+
+
+def assemble(
+    plan: FixPlan,
+    source: Source,
+    settings: Settings,
+    existing: list[str],
+    taken: set[str],
+    now: datetime,
+    with_base: bool,
+) -> None:
+    m = source.migration
+    fixed_idx = {stmt.index for stmt, _, _ in source.fixes}
+    others = [s for s in source.statements if s.index not in fixed_idx and s.head not in ("SET", "RESET")]
+    whole = not others
+    steps: list[Step] = []
+    edits = []
+    undo: list[str] = []
+    can_regenerate = True
+    alone_in_place = False
+    done: list[tuple[Statement, StatementFix, list[Finding]]] = []
+    for stmt, fix, findings in source.fixes:
+        moved = fix.alone_no_transaction and not (whole and len(source.fixes) == 1)
+        if not whole and not fix.keeps_down and not moved:
+            for f in findings:
+                plan.leave(
+                    f,
+                    "its migration holds other statements, so its down file would need editing by hand",
+                )
+            continue
+        if moved:
+            if fix.undo is None or (fix.keeps_down and not _neutral(fix)):
+                for f in findings:
+                    plan.leave(
+                        f,
+                        "it must run alone, outside a transaction: move it to a migration of its own first",
+                    )
+                continue
+            steps.append(
+                Step(f"{m.name or 'fix'}_{fix.rules[0].replace('-', '_')}", fix.now, fix.undo, True, ())
+            )
+            edits.append(
+                replacement(
+                    stmt, (), f"fix ({', '.join(fix.rules)}): {fix.note}; moved to the next migration"
+                )
+            )
+        else:
+            alone_in_place = alone_in_place or fix.alone_no_transaction
+            edits.append(replacement(stmt, fix.now, f"fix ({', '.join(fix.rules)}): {fix.note}"))
+        steps.extend(fix.later)
+        if fix.undo is None:
+            can_regenerate = False
+        else:
+            undo[:0] = list(fix.undo)
+        done.append((stmt, fix, findings))
+    if not done and not source.timeouts:
+        return
+    # A contract ships after the release that stops using the old name, so its stub goes after
+    # every migration there is; with --base it waits for a later change altogether.
+    contracts = [s for s in steps if CONTRACT in s.header]
+    steps = [s for s in steps if s not in contracts]
+    versions = (
+        lay.following_versions(m.version, existing, taken, len(steps), plan.layout, now) if steps else []
+    )
+    if versions is not None and contracts and not with_base:
+        last = max(existing, key=version_key)
+        at_end = lay.following_versions(
+            last, existing, taken | set(versions), len(contracts), plan.layout, now
+        )
+        versions = None if at_end is None else versions + at_end
+        steps += contracts
+    contract_later = contracts if with_base else []
+    if versions is None:
+        for _, _, findings in done:
+            for f in findings:
+                plan.leave(f, f"no free version between {m.version} and the next migration for the new ones")
+        done, steps, edits, versions = [], [], [], []
+        if not source.timeouts:
+            return
+    timeouts = _timeouts(settings) if settings.require_timeouts else []
+    regenerate = whole and can_regenerate and any(not fix.keeps_down for _, fix, _ in done)
+    new_up = edit_section(
+        m.up_sql,
+        m.up_line,
+        edits,
+        up_prepend(m.up_sql, no_transaction=alone_in_place, timeouts=timeouts if source.timeouts else ()),
+    )
+    new_down = None
+    if regenerate and lay.has_down_files(plan.layout):
+        new_down = lay.sql_text(
+            undo, no_transaction=any("CONCURRENTLY" in s.split(None, 4)[:4] for s in undo)
+        )
+    no_tx = alone_in_place or m.transaction is False
+    for own, text in source_files(m, new_up, new_down, no_transaction=no_tx):
+        _change(plan, Path(own), text)
+    for f in source.timeouts:
+        plan.fixed.append((m.id, f.rule, f.line, "SET lock_timeout and statement_timeout at the top"))
+    for _, fix, findings in done:
+        for f in findings:
+            plan.fixed.append((m.id, f.rule, f.line, fix.note))
+    for version, step in zip(versions, steps, strict=True):
+        taken.add(version)
+        existing.append(version)
+        header = tuple(h.replace("{expand}", m.version) for h in step.header)
+        up = lay.sql_text([*timeouts, *step.up], header, no_transaction=step.no_transaction)
+        down = (
+            lay.sql_text(step.down, no_transaction=_outside_transaction(step.down))
+            if lay.has_down_files(plan.layout)
+            else None
+        )
+        slug = safe_slug(step.slug)
+        for path, text in lay.new_migration_files(
+            plan.layout, m, version, slug, up, down, no_transaction=step.no_transaction
+        ):
+            _change(plan, path, text)
+    for step in contract_later:
+        lines = [h.replace("{expand}", m.version) for h in step.header] + [s + ";" for s in step.up]
+        plan.notices.append(
+            f"{m.id}: the contract step goes in a later change (a contract may not ship with its expand):\n"
+            + "\n".join(lines)
+        )
+
+
+def _neutral(fix: StatementFix) -> bool:
+    """A fix whose statement changes no schema, so the migration's own down never undoes it."""
+    return fix.rules == ("require-concurrent-reindex",)
+
+
+def _timeouts(settings: Settings) -> list[str]:
+    return [
+        safe_sql.set_timeout("lock_timeout", settings.lock_timeout),
+        safe_sql.set_timeout("statement_timeout", settings.statement_timeout),
+    ]
+
+
+def safe_slug(text: str) -> str:
+    """A migration name part made of lower-case letters, digits and underscores."""
+    out = "".join(c if c.isalnum() and c.isascii() else "_" for c in text.lower()).strip("_")
+    return "_".join(p for p in out.split("_") if p)[:60] or "fix"
+
+
+def _change(plan: FixPlan, path: Path, text: str) -> None:
+    for change in plan.changes:
+        if change.path == path:
+            change.after = text
+            return
+    before = path.read_text(encoding="utf-8") if path.exists() else None
+    if before is not None and before == text:
+        return
+    plan.changes.append(FileChange(path, before, text))
