@@ -8,9 +8,11 @@ from pathlib import Path
 
 from guard.config import Settings
 from guard.fix import layout as lay
+from guard.fix import read
 from guard.fix.model import CONTRACT, FileChange, FixPlan, Source, StatementFix, Step
 from guard.fix.rewrite import edit_section, replacement, source_files, up_prepend
-from guard.model import Finding, version_key
+from guard.model import Finding, Migration, version_key
+from guard.parsing import split_statements
 from guard.sql import safe_sql
 from guard.statement import Statement
 
@@ -49,7 +51,7 @@ def assemble(
                 )
             continue
         if moved:
-            if fix.undo is None or (fix.keeps_down and not _neutral(fix)):
+            if fix.undo is None or (fix.keeps_down and not _movable(fix, m)):
                 for f in findings:
                     plan.leave(
                         f,
@@ -80,7 +82,7 @@ def assemble(
     contracts = [s for s in steps if CONTRACT in s.header]
     steps = [s for s in steps if s not in contracts]
     versions = (
-        lay.following_versions(m.version, existing, taken, len(steps), plan.layout, now) if steps else []
+        lay.following_versions(m.version, existing, taken, len(steps), plan.layout) if steps else []
     )
     if versions is not None and contracts and not with_base:
         last = max(existing, key=version_key)
@@ -141,9 +143,19 @@ def assemble(
         )
 
 
-def _neutral(fix: StatementFix) -> bool:
-    """A fix whose statement changes no schema, so the migration's own down never undoes it."""
-    return fix.rules == ("require-concurrent-reindex",)
+def _movable(fix: StatementFix, m: Migration) -> bool:
+    """True when `fix` can move to a migration of its own while `m` keeps its down file: its statement
+    changes no schema (a rebuild), or it builds an index `m`'s down drops only `IF EXISTS`, if at all."""
+    if fix.rules == ("require-concurrent-reindex",):
+        return True
+    if fix.index is None:
+        return False
+    downs, _ = split_statements(m.down_sql or "")
+    target = read.name_key(fix.index)
+    return not any(
+        (found := read.read_drop_index(s)) is not None and read.name_key(found[0]) == target and not found[1]
+        for s in downs
+    )
 
 
 def _timeouts(settings: Settings) -> list[str]:

@@ -17,12 +17,18 @@ _STAMP = "%Y%m%d%H%M%S"
 
 
 def following_versions(
-    source: str, existing: Sequence[str], taken: set[str], count: int, layout: str, now: datetime
+    source: str,
+    existing: Sequence[str],
+    taken: set[str],
+    count: int,
+    layout: str,
+    now: datetime | None = None,
 ) -> list[str] | None:
     """`count` new versions after version `source`, before the next existing migration, none in `taken`.
 
-    Timestamps step one second; numbers take the next numbers, and Flyway a sub-version
-    (`3.1`) when the next number is taken. None when there is no room before the next one.
+    Timestamps step one second (or jump to `now`, when given, after the last migration); numbers
+    take the next numbers, and Flyway a sub-version (`3.1`) when the next number is taken. None
+    when there is no room before the next one.
     """
     later = sorted((v for v in existing if version_key(v) > version_key(source)), key=version_key)
     limit = version_key(later[0]) if later else None
@@ -30,9 +36,9 @@ def following_versions(
     current = source
     keys = {version_key(v) for v in taken}
     for _ in range(count):
-        candidate = _after(current, layout, now, last=limit is None)
+        candidate = _after(current, layout, now if limit is None else None)
         while candidate is not None and version_key(candidate) in keys:
-            candidate = _after(candidate, layout, now, last=limit is None)
+            candidate = _after(candidate, layout, now if limit is None else None)
         if candidate is None or (limit is not None and version_key(candidate) >= limit):
             if layout == "flyway" and candidate is not None:
                 candidate = _sub_version(current, keys, limit)
@@ -44,13 +50,13 @@ def following_versions(
     return out
 
 
-def _after(version: str, layout: str, now: datetime, *, last: bool) -> str | None:
+def _after(version: str, layout: str, now: datetime | None) -> str | None:
     if version.isdigit() and len(version) == 14:
         try:
             stamp = datetime.strptime(version, _STAMP) + timedelta(seconds=1)
         except ValueError:
             return str(int(version) + 1)
-        if last and now.strftime(_STAMP) > stamp.strftime(_STAMP):
+        if now is not None and now.strftime(_STAMP) > stamp.strftime(_STAMP):
             return now.strftime(_STAMP)
         return stamp.strftime(_STAMP)
     if version.isdigit():

@@ -61,6 +61,9 @@ class StatementFix:
     #: `now` must run alone, outside a transaction.
     alone_no_transaction: bool = False
     later: tuple[Step, ...] = ()
+    #: The index an index build creates: moved out of a migration with other statements, it is
+    #: then dropped by the new migration's down first, so the old down may drop it only IF EXISTS.
+    index: str | None = None
 
 
 @dataclass(frozen=True)

@@ -13,11 +13,14 @@ from pathlib import Path
 
 from guard.config import Settings
 from guard.fix import layout as lay
+from guard.fix import read
 from guard.fix.assemble import assemble
 from guard.fix.model import Context, FixPlan, Source, StatementFix
 from guard.fix.reasons import why_not
 from guard.fix.recipes import RECIPES
 from guard.fix.rewrite import shares_a_line
+from guard.lint.engine import display_path
+from guard.lint.schema_index import SchemaIndex
 from guard.model import Finding, Migration
 from guard.parsing import split_statements
 
@@ -37,7 +40,6 @@ def plan_fixes(
     given, and only those `only` names (ids, versions or files) when given."""
     from guard.layouts import discover
     from guard.lint.engine import lint_path
-    from guard.lint.schema_index import SchemaIndex
 
     discovery = discover(folder, settings.layout, settings.exclude)
     result = lint_path(folder, settings)
@@ -106,24 +108,11 @@ def _selected(migrations: Sequence[Migration], names: Sequence[str]) -> set[str]
 
 
 def _read_source(
-    plan: FixPlan, m: Migration, findings: list[Finding], settings: Settings, index: object
+    plan: FixPlan, m: Migration, findings: list[Finding], settings: Settings, index: SchemaIndex
 ) -> Source | None:
-    from guard.lint.schema_index import SchemaIndex
-
-    assert isinstance(index, SchemaIndex)
     statements, _ = split_statements(m.up_sql, m.up_line)
-    up_file = findings[0].file
+    up_file = display_path(m.up_path)
     source = Source(m, statements, [], [])
-
-    def column_type(table: str, column: str) -> str | None:
-        spec = index.column_type_before(m, table.strip('"').split(".")[-1], column.strip('"'))
-        return str(spec) if spec is not None else None
-
-    def column_not_null(table: str, column: str) -> bool:
-        from guard.lint.rules.not_null import declared_nullability
-
-        key = table.strip('"').split(".")[-1]
-        return declared_nullability(index.statements_about(m, key), key).get(column.strip('"'), False)
 
     per_statement: dict[int, list[Finding]] = defaultdict(list)
     for f in findings:
@@ -143,7 +132,7 @@ def _read_source(
             for f in found:
                 plan.leave(f, "the statement shares a line with another one; put it on lines of its own")
             continue
-        ctx = Context(stmt, statements, settings.pg_version, column_type, column_not_null)
+        ctx = Context(stmt, statements, settings.pg_version, *read.column_facts(index, m, statements, stmt))
         outcome = _first_recipe(ctx, found)
         if isinstance(outcome, str):
             for f in found:

@@ -9,11 +9,17 @@ would drop), so a fix is only ever written for a statement read completely.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from sqlglot import exp
 
 from guard.statement import Statement
+
+if TYPE_CHECKING:
+    from guard.lint.schema_index import SchemaIndex
+    from guard.model import Migration
 
 
 @dataclass(frozen=True)
@@ -210,3 +216,31 @@ def read_domain_check(stmt: Statement) -> tuple[str, str, str] | None:
         return None
     m = _DOMAIN_CHECK.match(text)
     return (m.group("domain"), m.group("name"), m.group("check")) if m else None
+
+
+def name_key(spelling: str) -> str:
+    """The schema index's key for a name: its last part, unquoted, or folded to lower case."""
+    last = spelling.rsplit(".", 1)[-1]
+    return last[1:-1].replace('""', '"') if last.startswith('"') and last.endswith('"') else last.lower()
+
+
+def column_facts(
+    index: SchemaIndex, m: Migration, statements: Sequence[Statement], stmt: Statement
+) -> tuple[Callable[[str, str], str | None], Callable[[str, str], bool]]:
+    """(type of, declared NOT NULL) of a column just before `stmt`: earlier migrations, then the
+    statements of its own file that precede it."""
+    from guard.lint.rules._types import type_before_statement
+    from guard.lint.rules.not_null import declared_nullability
+
+    earlier = [s for s in statements if s.index < stmt.index]
+
+    def column_type(table: str, column: str) -> str | None:
+        t, c = name_key(table), name_key(column)
+        spec = type_before_statement(statements, stmt, t, c, index.column_type_before(m, t, c))
+        return str(spec) if spec is not None else None
+
+    def column_not_null(table: str, column: str) -> bool:
+        t = name_key(table)
+        return declared_nullability([*index.statements_about(m, t), *earlier], t).get(name_key(column), False)
+
+    return column_type, column_not_null

@@ -39,6 +39,7 @@ def index_concurrently(ctx: Context) -> Result:
         (sql.drop_index(idx.index),),
         keeps_down=True,
         alone_no_transaction=True,
+        index=idx.index,
     )
 
 
