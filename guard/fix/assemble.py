@@ -81,9 +81,7 @@ def assemble(
     # every migration there is; with --base it waits for a later change altogether.
     contracts = [s for s in steps if CONTRACT in s.header]
     steps = [s for s in steps if s not in contracts]
-    versions = (
-        lay.following_versions(m.version, existing, taken, len(steps), plan.layout) if steps else []
-    )
+    versions = lay.following_versions(m.version, existing, taken, len(steps), plan.layout) if steps else []
     if versions is not None and contracts and not with_base:
         last = max(existing, key=version_key)
         at_end = lay.following_versions(

@@ -160,16 +160,21 @@ def _first_recipe(ctx: Context, found: Sequence[Finding]) -> StatementFix | str:
 
 
 def apply_plan(plan: FixPlan) -> list[Path]:
-    """Write every file of `plan`; returns the paths written. Refuses to overwrite a file that changed since."""
+    """Write every file of `plan`; returns the paths written. Refuses when a file changed since the
+    plan read it; an unwritable file is an `InputError` naming it."""
     from guard.errors import InputError
+    from guard.layouts.files import os_error
 
-    for change in plan.changes:
-        now = change.path.read_text(encoding="utf-8") if change.path.exists() else None
-        if now != change.before:
-            raise InputError(f"{change.path}: changed while fix ran", "run fix again")
     written = []
-    for change in plan.changes:
-        change.path.parent.mkdir(parents=True, exist_ok=True)
-        change.path.write_text(change.after, encoding="utf-8")
-        written.append(change.path)
+    try:
+        for change in plan.changes:
+            now = change.path.read_text(encoding="utf-8") if change.path.exists() else None
+            if now != change.before:
+                raise InputError(f"{change.path}: changed while fix ran", "run fix again")
+        for change in plan.changes:
+            change.path.parent.mkdir(parents=True, exist_ok=True)
+            change.path.write_text(change.after, encoding="utf-8")
+            written.append(change.path)
+    except OSError as exc:
+        raise os_error(exc, Path(exc.filename or plan.folder)) from None
     return written
