@@ -3,6 +3,7 @@ versions in the layout's scheme (contract stubs after every migration there is).
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 
@@ -10,7 +11,7 @@ from guard.config import Settings
 from guard.fix import layout as lay
 from guard.fix import read
 from guard.fix.model import CONTRACT, FileChange, FixPlan, Source, StatementFix, Step
-from guard.fix.rewrite import edit_section, replacement, source_files, up_prepend
+from guard.fix.rewrite import Replacement, edit_section, replacement, source_files, up_prepend
 from guard.model import Finding, Migration, version_key
 from guard.parsing import split_statements
 from guard.sql import safe_sql
@@ -22,6 +23,57 @@ def _outside_transaction(statements: tuple[str, ...] | list[str]) -> bool:
     return any("CONCURRENTLY" in s.upper().split(None, 4)[:4] for s in statements)
 
 
+@dataclass
+class _Rewrite:
+    """What the statements of one migration become: line edits, new steps, the undo of the edits."""
+
+    edits: list[Replacement] = field(default_factory=list)
+    steps: list[Step] = field(default_factory=list)
+    undo: list[str] = field(default_factory=list)
+    can_regenerate: bool = True
+    alone_in_place: bool = False
+    done: list[tuple[Statement, StatementFix, list[Finding]]] = field(default_factory=list)
+
+
+def _rewrite(plan: FixPlan, source: Source) -> _Rewrite:
+    """Decide per fix: rewritten in place, moved to a migration of its own, or left (with the reason)."""
+    m = source.migration
+    fixed_idx = {stmt.index for stmt, _, _ in source.fixes}
+    others = [s for s in source.statements if s.index not in fixed_idx and s.head not in ("SET", "RESET")]
+    whole = not others
+    out = _Rewrite()
+    for stmt, fix, findings in source.fixes:
+        moved = fix.alone_no_transaction and not (whole and len(source.fixes) == 1)
+        if not whole and not fix.keeps_down and not moved:
+            for f in findings:
+                plan.leave(
+                    f, "its migration holds other statements, so its down file would need editing by hand"
+                )
+            continue
+        if moved:
+            if fix.undo is None or (fix.keeps_down and not _movable(fix, m)):
+                for f in findings:
+                    plan.leave(
+                        f, "it must run alone, outside a transaction: move it to a migration of its own first"
+                    )
+                continue
+            slug = f"{m.name or 'fix'}_{fix.rules[0].replace('-', '_')}"
+            out.steps.append(Step(slug, fix.now, fix.undo, True, ()))
+            note = f"fix ({', '.join(fix.rules)}): {fix.note}; moved to the next migration"
+            out.edits.append(replacement(stmt, (), note))
+        else:
+            out.alone_in_place = out.alone_in_place or fix.alone_no_transaction
+            out.edits.append(replacement(stmt, fix.now, f"fix ({', '.join(fix.rules)}): {fix.note}"))
+        out.steps.extend(fix.later)
+        if fix.undo is None:
+            out.can_regenerate = False
+        else:
+            out.undo[:0] = list(fix.undo)
+        out.done.append((stmt, fix, findings))
+    out.can_regenerate = out.can_regenerate and whole
+    return out
+
+
 def assemble(
     plan: FixPlan,
     source: Source,
@@ -31,50 +83,15 @@ def assemble(
     now: datetime,
     with_base: bool,
 ) -> None:
+    """Add to `plan` the files of one fixed migration and of the migrations that follow it.
+
+    `existing` and `taken` are the versions in use (updated with the new ones); `now` dates contract
+    stubs; `with_base` keeps contracts out of the change (printed as notices instead).
+    """
     m = source.migration
-    fixed_idx = {stmt.index for stmt, _, _ in source.fixes}
-    others = [s for s in source.statements if s.index not in fixed_idx and s.head not in ("SET", "RESET")]
-    whole = not others
-    steps: list[Step] = []
-    edits = []
-    undo: list[str] = []
-    can_regenerate = True
-    alone_in_place = False
-    done: list[tuple[Statement, StatementFix, list[Finding]]] = []
-    for stmt, fix, findings in source.fixes:
-        moved = fix.alone_no_transaction and not (whole and len(source.fixes) == 1)
-        if not whole and not fix.keeps_down and not moved:
-            for f in findings:
-                plan.leave(
-                    f,
-                    "its migration holds other statements, so its down file would need editing by hand",
-                )
-            continue
-        if moved:
-            if fix.undo is None or (fix.keeps_down and not _movable(fix, m)):
-                for f in findings:
-                    plan.leave(
-                        f,
-                        "it must run alone, outside a transaction: move it to a migration of its own first",
-                    )
-                continue
-            steps.append(
-                Step(f"{m.name or 'fix'}_{fix.rules[0].replace('-', '_')}", fix.now, fix.undo, True, ())
-            )
-            edits.append(
-                replacement(
-                    stmt, (), f"fix ({', '.join(fix.rules)}): {fix.note}; moved to the next migration"
-                )
-            )
-        else:
-            alone_in_place = alone_in_place or fix.alone_no_transaction
-            edits.append(replacement(stmt, fix.now, f"fix ({', '.join(fix.rules)}): {fix.note}"))
-        steps.extend(fix.later)
-        if fix.undo is None:
-            can_regenerate = False
-        else:
-            undo[:0] = list(fix.undo)
-        done.append((stmt, fix, findings))
+    r = _rewrite(plan, source)
+    steps, edits, done, undo = r.steps, r.edits, r.done, r.undo
+    alone_in_place = r.alone_in_place
     if not done and not source.timeouts:
         return
     # A contract ships after the release that stops using the old name, so its stub goes after
@@ -98,7 +115,7 @@ def assemble(
         if not source.timeouts:
             return
     timeouts = _timeouts(settings) if settings.require_timeouts else []
-    regenerate = whole and can_regenerate and any(not fix.keeps_down for _, fix, _ in done)
+    regenerate = r.can_regenerate and any(not fix.keeps_down for _, fix, _ in done)
     new_up = edit_section(
         m.up_sql,
         m.up_line,
@@ -107,9 +124,7 @@ def assemble(
     )
     new_down = None
     if regenerate and lay.has_down_files(plan.layout):
-        new_down = lay.sql_text(
-            undo, no_transaction=any("CONCURRENTLY" in s.split(None, 4)[:4] for s in undo)
-        )
+        new_down = lay.sql_text(undo, no_transaction=_outside_transaction(undo))
     no_tx = alone_in_place or m.transaction is False
     for own, text in source_files(m, new_up, new_down, no_transaction=no_tx):
         _change(plan, Path(own), text)

@@ -42,7 +42,7 @@ def plan_fixes(
     from guard.lint.engine import lint_path
 
     discovery = discover(folder, settings.layout, settings.exclude)
-    result = lint_path(folder, settings)
+    result = lint_path(folder, settings)  # no findings cache: a dry run writes nothing
     plan = FixPlan(folder, discovery.layout)
     by_id = {m.id: m for m in discovery.migrations}
     open_ids = set(by_id)
@@ -77,7 +77,8 @@ def plan_fixes(
     taken = {m.version for m in discovery.migrations}
     existing = [m.version for m in discovery.migrations]
     clock = now or datetime.now(UTC)
-    for mid in sorted(grouped, key=lambda i: discovery.migrations.index(by_id[i])):
+    order = {m.id: i for i, m in enumerate(discovery.migrations)}
+    for mid in sorted(grouped, key=order.__getitem__):
         source = _read_source(plan, by_id[mid], grouped[mid], settings, index)
         if source is not None:
             assemble(plan, source, settings, existing, taken, clock, base is not None)
