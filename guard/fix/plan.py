@@ -19,10 +19,10 @@ from guard.fix.model import Context, FixPlan, Source, StatementFix
 from guard.fix.reasons import why_not
 from guard.fix.recipes import RECIPES
 from guard.fix.rewrite import shares_a_line
-from guard.lint.engine import display_path
 from guard.lint.schema_index import SchemaIndex
 from guard.model import Finding, Migration
 from guard.parsing import split_statements
+from guard.paths import display_path
 
 TIMEOUTS = "require-timeouts"
 
