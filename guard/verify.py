@@ -67,7 +67,7 @@ class VerifyOptions:
     on_outcome: OutcomeSink | None = None
 
 
-class _Session:
+class VerifySession:
     """The database under verification: connection, timings, rebuilds."""
 
     def __init__(self, db: ThrowawayDatabase, settings: Settings, timings: Timings) -> None:
@@ -171,7 +171,7 @@ def verify_migrations(
     result.timings.server_start = db.server.start_seconds
     targets = [i for i, m in enumerate(ordered) if opts.only is None or m.id in opts.only]
     data_at = _data_point(ordered, targets, opts)
-    session = _Session(db, settings, result.timings)
+    session = VerifySession(db, settings, result.timings)
     try:
         _run(session, ordered, targets, data_at, opts, result)
     except ServerLacksExtension as exc:
@@ -201,7 +201,7 @@ def _data_point(ordered: Sequence[Migration], targets: list[int], opts: VerifyOp
 
 
 def _run(
-    s: _Session,
+    s: VerifySession,
     ordered: Sequence[Migration],
     targets: list[int],
     data_at: int | None,
@@ -294,7 +294,7 @@ def _not_reached(result: VerifyResult, rest: Sequence[Migration], record: Callab
 
 
 def _round_trip(
-    s: _Session,
+    s: VerifySession,
     m: Migration,
     before: Snapshot | None,
     with_data: bool,
