@@ -74,7 +74,7 @@ def folder(tmp_path: Path) -> Path:
 
 
 def test_the_tables_name_the_keys_of_the_examples() -> None:
-    for command in ("verify", "status", "plan", "migrate"):
+    for command in ("verify", "down", "status", "plan", "migrate"):
         if command != "plan":
             assert documented_keys(command) == set(example(command)), command
 
@@ -84,6 +84,15 @@ def test_verify_json_is_documented(folder: Path, pg_server) -> None:
     assert code == 1 and doc["findings"]
     assert set(doc) == documented_keys("verify")
     same_shape(example("verify"), doc)
+
+
+def test_down_json_is_documented(folder: Path, pg_server) -> None:
+    (folder / "3_drop.up.sql").write_text("ALTER TABLE users DROP COLUMN email;\n")
+    code, doc = _invoke(["down", str(folder), "--shadow", "url", "--shadow-url", pg_server.admin_url])
+    assert code == 0 and [d["id"] for d in doc["drafts"]] == ["2_email", "3_drop"]
+    assert set(doc) == documented_keys("down")
+    same_shape(example("down"), doc)
+    same_shape(example("down")["drafts"][0], doc["drafts"][1])
 
 
 def test_status_plan_migrate_rollback_json_are_documented(folder: Path, fresh_db: str) -> None:

@@ -71,6 +71,10 @@ COMMANDS: dict[str, tuple[str, str]] = {
         "guard.cli.verify_cmd:verify",
         "Prove each down migration undoes its up on a throwaway Postgres.",
     ),
+    "down": (
+        "guard.cli.down_cmd:down",
+        "Draft down migrations for ups that have none, proven by a round trip.",
+    ),
 }
 
 
