@@ -150,3 +150,19 @@ def test_plain_layout_has_no_down_convention(tmp_path: Path, pg_server) -> None:
     assert result.exit_code == 1
     assert "the plain layout has no down migration convention" in result.stdout
     assert sorted(p.name for p in folder.iterdir()) == ["20240101000000_users.sql"]
+
+
+def test_drizzle_downs_go_beside_each_tag(tmp_path: Path, pg_server) -> None:
+    from drizzle_project import write_project
+
+    folder = write_project(tmp_path)
+    code, doc = down_json(folder, "--write", url=pg_server.admin_url)
+    assert code == 0, doc
+    assert [(d["id"], d["status"]) for d in doc["drafts"]] == [
+        ("0000_sharp_lizard", "verified"),
+        ("0001_touch_posts", "verified"),
+    ]
+    assert "DROP TRIGGER posts_touch" in (folder / "0001_touch_posts.down.sql").read_text()
+    assert "DROP TABLE" in (folder / "0000_sharp_lizard.down.sql").read_text()
+    code, verified = verify_json(folder, pg_server.admin_url)
+    assert (code, verified["findings"], verified["summary"]["ok"]) == (0, [], 2)

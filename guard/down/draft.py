@@ -72,7 +72,8 @@ def draft_downs(
                 result.drafts.append(_refused(m, f"not reached: {exc.message}"))
     finally:
         session.close()
-    result.drafts.sort(key=lambda d: [m.id for m in ordered].index(d.id))
+    position = {m.id: i for i, m in enumerate(ordered)}
+    result.drafts.sort(key=lambda d: position[d.id])
     result.seconds = time.perf_counter() - started
     return result
 
