@@ -10,6 +10,7 @@ import pytest
 
 from guard.db.snapshot import diff_snapshots, take_snapshot
 from guard.down.catalog import NotDrafted, catalog_down
+from guard.down.draft import routine_signatures
 from guard.down.text import draft_text, unparsable
 from guard.parsing import split_statements
 
@@ -82,6 +83,12 @@ CASES = [
         "",
     ),
     (
+        "CREATE FUNCTION add1(a integer, b timestamp without time zone) RETURNS int LANGUAGE sql AS 'SELECT a';"
+        " CREATE PROCEDURE p(IN a integer, INOUT b text) LANGUAGE sql AS 'SELECT 1';",
+        "DROP FUNCTION add1(integer,timestamp without time zone)",
+        "",
+    ),
+    (
         "CREATE SCHEMA app; CREATE TABLE app.t (id int REFERENCES users (id)); CREATE EXTENSION citext;",
         "DROP SCHEMA app",
         "",
@@ -109,7 +116,7 @@ def test_catalog_down_restores_the_schema(
     run(conn, up)
     after = take_snapshot(conn)
     assert diff_snapshots(before, after), "the up changed nothing: the case proves nothing"
-    draft = catalog_down(before, after)
+    draft = catalog_down(before, after, signatures=routine_signatures(conn))
     text = draft_text("catalog", draft.statements, draft.irreversible)
     assert unparsable(text) is None
     assert holds in text

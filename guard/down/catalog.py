@@ -9,6 +9,7 @@ module cannot write back raises `NotDrafted` with the object it is about.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from guard.db.snapshot import UNCOMPARED, Key, Snapshot, display_name
@@ -30,12 +31,20 @@ class CatalogDraft:
     enum_values_added: list[str] = field(default_factory=list)
 
 
-def catalog_down(before: Snapshot, after: Snapshot, *, replace_columns: bool = False) -> CatalogDraft:
+def catalog_down(
+    before: Snapshot,
+    after: Snapshot,
+    *,
+    replace_columns: bool = False,
+    signatures: Mapping[str, str] | None = None,
+) -> CatalogDraft:
     """The statements that take a database from `after` back to `before`.
 
     A column whose type changed is converted back with a cast; with `replace_columns` it is
     dropped and added again with its old definition instead (for types with no cast between
-    them), and the constraints and indexes that name it are created again.
+    them), and the constraints and indexes that name it are created again. `signatures` maps a
+    function's snapshot name (`public.f(a integer)`) to its argument types only (`f(integer)`,
+    `regprocedure`), which `DROP FUNCTION` takes and sqlglot reads.
     """
     added = after.objects.keys() - before.objects.keys()
     removed = before.objects.keys() - after.objects.keys()
@@ -60,7 +69,7 @@ def catalog_down(before: Snapshot, after: Snapshot, *, replace_columns: bool = F
     _create_removed_objects(before, removed, out)
     _change_back(before, after, changed, added, out)
     # ... and only then can what the up added under them go, and the dropped relations come back.
-    _drop_added_objects(after, added, out)
+    _drop_added_objects(after, added, out, signatures or {})
     _create_removed_relations(before, removed, changed, out)
     return out
 
@@ -154,13 +163,15 @@ def _drop_added_relations(after: Snapshot, added: set[Key], changed: set[Key], o
         s.append(f"DROP {'FOREIGN TABLE' if key[0] == 'foreign table' else 'TABLE'} {key[1]}")
 
 
-def _drop_added_objects(after: Snapshot, added: set[Key], out: CatalogDraft) -> None:
+def _drop_added_objects(
+    after: Snapshot, added: set[Key], out: CatalogDraft, signatures: Mapping[str, str]
+) -> None:
     s = out.statements
     for key in _kind(added, "sequence"):
         if after.parents.get(key) is None:
             s.append(f"DROP SEQUENCE {key[1]}")
     for key in _kind(added, "function", "procedure"):
-        s.append(f"DROP {key[0].upper()} {key[1]}")
+        s.append(f"DROP {key[0].upper()} {signatures.get(key[1], key[1])}")
     for kind in _TYPE_KINDS:
         s.extend(ddl.drop_type(key) for key in _kind(added, kind))
     s.extend(f"DROP SCHEMA {key[1]}" for key in _kind(added, "schema"))

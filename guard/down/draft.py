@@ -40,6 +40,8 @@ from guard.verify import VerifySession
 from guard.verify_result import Timings
 
 if TYPE_CHECKING:
+    import psycopg
+
     from guard.config import Settings
     from guard.db.shadow import ThrowawayDatabase
 
@@ -154,7 +156,9 @@ def _draft_one(
             )
         else:
             try:
-                found = catalog_down(before, after, replace_columns=method != "catalog")
+                found = catalog_down(
+                    before, after, replace_columns=method != "catalog", signatures=routine_signatures(s.conn)
+                )
             except NotDrafted as exc:
                 draft.notes.append(f"catalog: {exc}")
                 continue
@@ -180,6 +184,18 @@ def _draft_one(
         draft.notes.append(f"{method}: {problem}")
     draft.reason = "; ".join(draft.notes) or "no draft found"
     return draft, after, None
+
+
+def routine_signatures(conn: psycopg.Connection) -> dict[str, str]:
+    """Each routine's snapshot name -> its `regprocedure` form (argument types only, no names or
+    modes), which `DROP FUNCTION` accepts and sqlglot reads."""
+    rows = conn.execute(
+        "SELECT quote_ident(n.nspname) || '.' || quote_ident(p.proname) || '('"
+        " || pg_get_function_identity_arguments(p.oid) || ')', p.oid::regprocedure::text"
+        " FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace"
+        " WHERE n.nspname NOT IN ('pg_catalog', 'information_schema') AND n.nspname !~ '^pg_'"
+    ).fetchall()
+    return {str(name): str(signature) for name, signature in rows}
 
 
 def _round_trip(
