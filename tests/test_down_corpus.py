@@ -41,7 +41,7 @@ def run_json(*args: str, url: str) -> tuple[int, dict]:
     return result.exit_code, json.loads(result.stdout)
 
 
-@pytest.mark.parametrize(("source", "count", "layout"), [(HASURA, 40, "hasura"), (PRISMA, 60, "prisma")])
+@pytest.mark.parametrize(("source", "count", "layout"), [(HASURA, 30, "hasura"), (PRISMA, 40, "prisma")])
 def test_drafts_for_a_real_project_are_accepted_by_verify(
     tmp_path: Path, pg_server, source: Path, count: int, layout: str
 ) -> None:
