@@ -14,7 +14,7 @@ _LABELS = {"verified": "verified", "irreversible": "IRREVERSIBLE", "refused": "R
 
 
 def _shown(path: Path | None) -> str | None:
-    from guard.lint.engine import display_path
+    from guard.paths import display_path
 
     return display_path(path) if path is not None else None
 
