@@ -55,6 +55,9 @@ class FileContext:
     schema_index: SchemaIndex | None = None
     #: Column types this file's statements declared so far (see `guard.lint.rules._types.file_type_before`).
     types_so_far: TypesSoFar | None = None
+    #: Functions and procedures created in this file whose bodies drop, rename, retype or truncate:
+    #: name -> what they run (`DROP TABLE`, ...), so a later `SELECT f()` or `PERFORM f()` is judged.
+    hazard_functions: dict[str, list[str]] = field(default_factory=dict)
 
     @property
     def schema(self) -> SchemaIndex:
@@ -112,6 +115,8 @@ class FileContext:
             return
         if head == "CREATE":
             self._observe_create(stmt)
+            if "FUNCTION" in stmt.lead or "PROCEDURE" in stmt.lead:
+                self._observe_routine(stmt)
         elif head in ("ALTER", "LOCK", "VACUUM", "CLUSTER", "TRUNCATE"):
             self._observe_locks(stmt)
 
@@ -146,6 +151,20 @@ class FileContext:
                 self._not_null_pending[name] = (table, column)
             elif name in self._not_null_pending and valid:
                 self.not_null_checks.add(self._not_null_pending[name])
+
+    def _observe_routine(self, stmt: Statement) -> None:
+        """Remember a created function whose body is destructive (forget one replaced by a harmless body)."""
+        from guard.lint.facts.dynamic_sql import routine_hazards
+        from guard.sql.facts import CreateObject
+
+        fact = stmt.fact
+        if not isinstance(fact, CreateObject) or fact.object_kind not in ("function", "procedure"):
+            return
+        found = routine_hazards(fact.body, self.hazard_functions)
+        if found:
+            self.hazard_functions[fact.name.key] = found
+        else:
+            self.hazard_functions.pop(fact.name.key, None)
 
     def _observe_create(self, stmt: Statement) -> None:
         """Remember the kind and name of the created object, read from tokens (no parse)."""

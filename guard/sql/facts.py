@@ -365,6 +365,9 @@ class Write(Fact):
     bounded: bool = False
     #: For MERGE: the row actions its WHEN clauses take ("update", "delete", "insert").
     merge_actions: tuple[str, ...] = ()
+    #: The data-modifying `WITH` clauses before it (`WITH gone AS (DELETE ...) UPDATE ...`): each
+    #: runs in full whatever the statement after them does.
+    ctes: tuple[Write, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -376,6 +379,8 @@ class Insert(Fact):
     #: `INSERT ... SELECT` (or a `WITH` feeding an insert): copies rows, which may take long;
     #: `VALUES` lists are short.
     select: bool = False
+    #: The data-modifying `WITH` clauses before it (`WITH gone AS (DELETE ...) INSERT ...`).
+    ctes: tuple[Write, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -427,3 +432,5 @@ class Harmless(Fact):
 
     kind: ClassVar[str] = "harmless"
     verb: str = ""
+    #: The functions a `SELECT`/`CALL` calls (names folded, no schema; every `name(` it holds).
+    calls: frozenset[str] = frozenset()

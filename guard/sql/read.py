@@ -125,8 +125,13 @@ def _structured(stmt: Statement, kind: str, reader: Callable[..., f.Fact | None]
     return reader(tree)
 
 
+#: Harmless statements that can call a function (`SELECT purge_old()`, `CALL p()`).
+_CALLERS = frozenset({"SELECT", "CALL", "VALUES"})
+
+
 def _harmless(stmt: Statement) -> f.Fact | None:
-    return f.Harmless(stmt.head.lower())
+    head = stmt.head
+    return f.Harmless(head.lower(), read_text.calls(stmt.tokens) if head in _CALLERS else frozenset())
 
 
 def _transaction(stmt: Statement) -> f.Fact | None:

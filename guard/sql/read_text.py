@@ -10,6 +10,7 @@ re-exported here so callers import one module.
 
 from __future__ import annotations
 
+from itertools import pairwise
 from typing import TYPE_CHECKING
 
 from guard.sql.facts import (
@@ -43,7 +44,7 @@ from guard.sql.read_text_common import (
     words_of,
 )
 from guard.sql.read_text_create import create_index, create_object, create_table
-from guard.tokens import NUMBER, STRING, WORD, read_qualified_name, split_on
+from guard.tokens import IDENT, NUMBER, PUNCT, STRING, WORD, read_qualified_name, split_on
 
 if TYPE_CHECKING:
     from guard.txcontrol import TxControl
@@ -52,6 +53,7 @@ __all__ = [
     "alter_enum",
     "alter_other",
     "alter_table",
+    "calls",
     "code",
     "create_index",
     "create_object",
@@ -267,6 +269,16 @@ def code(tokens: Tokens) -> Code | None:
     if "LANGUAGE" in ups and ups.index("LANGUAGE") + 1 < len(tokens):
         language = tokens[ups.index("LANGUAGE") + 1].name.lower()
     return Code(body.text, language)
+
+
+def calls(tokens: Tokens) -> frozenset[str]:
+    """Names (folded, no schema) followed by `(`: the functions a statement (or a body) may call.
+    Keywords such as `IN (` are included; callers look up the functions they know."""
+    return frozenset(
+        t.name
+        for t, nxt in pairwise(tokens)
+        if t.kind in (WORD, IDENT) and nxt.kind == PUNCT and nxt.text == "("
+    )
 
 
 def setting(tokens: Tokens) -> Setting | None:

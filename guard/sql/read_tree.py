@@ -8,6 +8,7 @@ statement is never half-read.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import TYPE_CHECKING
 
 from sqlglot import exp
@@ -343,24 +344,43 @@ def write(tree: exp.Update | exp.Delete | exp.Merge) -> f.Write | None:
 
 
 def data_statement(tree: exp.Expression) -> f.Fact | None:
-    """`UPDATE`/`DELETE`/`MERGE`, or a `WITH` whose final or inner statement writes rows."""
+    """`UPDATE`/`DELETE`/`MERGE`, or a `WITH` whose final or inner statement writes rows; the
+    data-modifying `WITH` clauses are listed in `ctes`."""
+    ctes = _cte_writes(tree)
     if isinstance(tree, exp.Update | exp.Delete | exp.Merge):
-        return write(tree)
+        found = write(tree)
+        return replace(found, ctes=ctes) if found is not None else None
     if isinstance(tree, exp.Insert):
         target = tree.this.this if isinstance(tree.this, exp.Schema) else tree.this
         try:
-            return f.Insert(name_of(target), select=True)
+            return f.Insert(name_of(target), select=True, ctes=ctes)
         except _Unmapped:
-            return f.Insert(f.NO_NAME, select=True)
+            return f.Insert(f.NO_NAME, select=True, ctes=ctes)
     if isinstance(tree, exp.Select | exp.Union):
         # `WITH x AS (DELETE ...) SELECT ...`: a data-modifying CTE makes it a write.
+        if ctes:
+            return replace(ctes[0], ctes=ctes[1:])
         inner = next(iter(tree.find_all(exp.Update, exp.Delete, exp.Merge)), None)
         if isinstance(inner, exp.Update | exp.Delete | exp.Merge):
             return write(inner)
         if tree.find(exp.Insert) is not None:
             return f.Insert(f.NO_NAME, select=True)
-        return f.Harmless("select")
+        calls = frozenset(n.name.lower() for n in tree.find_all(exp.Anonymous))
+        return f.Harmless("select", calls)
     return None
+
+
+def _cte_writes(tree: exp.Expression) -> tuple[f.Write, ...]:
+    """The `UPDATE`/`DELETE`/`MERGE` bodies of the statement's `WITH` clauses, as `Write`s."""
+    with_ = tree.args.get("with_") or tree.args.get("with")
+    found: list[f.Write] = []
+    for cte in with_.expressions if isinstance(with_, exp.With) else ():
+        body = cte.this
+        if isinstance(body, exp.Update | exp.Delete | exp.Merge):
+            one = write(body)
+            if one is not None:
+                found.append(one)
+    return tuple(found)
 
 
 def truncate(tree: exp.TruncateTable) -> f.Truncate | None:

@@ -1,8 +1,9 @@
 """Data loss: type changes readers do not expect, TRUNCATE, unbounded DELETE/UPDATE, destructive
 dynamic SQL, and the `guard: contract` directive that unlocks destructive changes.
 
-Checks read `Statement.tokens` (see `_shapes`), so statements sqlglot only parsed as
-`exp.Command`, or misread, are judged like any other.
+Checks read the statement model (`guard.sql.facts`); the bodies of `DO` blocks and functions
+are part of it, and functions with destructive bodies are remembered as the file is walked
+(`FileContext.hazard_functions`), so calling one is judged like running its body.
 """
 
 from __future__ import annotations
@@ -10,8 +11,8 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from guard.lint.context import FileContext, contract_target
+from guard.lint.facts.dynamic_sql import routine_hazards
 from guard.lint.registry import rule
-from guard.lint.rules import _shapes
 from guard.lint.rules._destructive import (
     ACCESS_EXCLUSIVE,
     FAMILY,
@@ -19,18 +20,19 @@ from guard.lint.rules._destructive import (
     is_contract_step,
     table_actions,
 )
+from guard.lint.rules._sqlgen import add_column, render
 from guard.lint.rules._types import file_type_before
 from guard.model import Hit, Severity
 from guard.parsing import Statement
-from guard.sql.types import TypeSpec, is_binary_compatible, parse_type
-from guard.tokens import PUNCT, Token, read_qualified_name, show_name
+from guard.sql import facts as f
+from guard.sql.types import is_binary_compatible
 
 
 @rule(
     id="avoid-column-type-change",
     severity=Severity.ERROR,
     family=FAMILY,
-    heads=("ALTER",),
+    facts=(f.AlterTable,),
     lock=ACCESS_EXCLUSIVE,
     summary="Changing a column's type in one step breaks readers that expect the old type.",
     why="""
@@ -48,29 +50,26 @@ from guard.tokens import PUNCT, Token, read_qualified_name, show_name
     good="ALTER TABLE orders ADD COLUMN total_cents bigint;",
 )
 def avoid_column_type_change(stmt: Statement, ctx: FileContext) -> Iterator[Hit]:
-    table, actions = table_actions(stmt, ctx, ("type-change",))
+    table, actions = table_actions(stmt, ctx, f.AlterColumnType)
     for a in actions:
-        new = parse_type(a.type_tokens)
-        old = _old_type(stmt, ctx, table, a.column) if new is not None else None
-        if old is not None and new is not None and not a.using and is_binary_compatible(old, new):
+        new = a.type
+        old = file_type_before(ctx, stmt, table.key, a.column.key) if new is not None else None
+        if old is not None and new is not None and a.using is None and is_binary_compatible(old, new):
             continue
         was = f" from {old}" if old is not None else ""
-        to = new if new is not None else " ".join(t.shown() for t in a.type_tokens)
-        col, tmp = a.shown_column, f"{a.column}_new"
+        to = new if new is not None else a.type_sql
+        col = a.column
+        tmp = f.Name(f"{col.key}_new", f"{col.key}_new")
         yield Hit(
-            f"changes the type of {table}.{col}{was} to {to}: readers of the running release expect the old type",
-            f"1. Expand: ALTER TABLE {table} ADD COLUMN {tmp} {to}; keep it in sync with {col}"
+            f"changes the type of {table.shown}.{col.shown}{was} to {to}: readers of the running release"
+            " expect the old type",
+            f"1. Expand: {add_column(table, tmp, a.type_sql)} keep it in sync with {col.shown}"
             f" (trigger or dual writes) and backfill it in batches.\n"
-            f"2. Ship code that reads {tmp}.\n"
+            f"2. Ship code that reads {tmp.shown}.\n"
             f"3. Contract, in a later migration marked `-- guard: contract <expand version>`:"
-            f" ALTER TABLE {table} DROP COLUMN {col}; (then rename with a view, or keep the new name)",
+            f" {render('ALTER TABLE __t__ DROP COLUMN __c__', t=table, c=col)}"
+            " (then rename with a view, or keep the new name)",
         )
-
-
-def _old_type(stmt: Statement, ctx: FileContext, table: str, column: str) -> TypeSpec | None:
-    """The column's type before `stmt`: earlier migrations, then earlier statements of this file."""
-    key = table.split(".")[-1].strip('"') if '"' in table else table.split(".")[-1].lower()
-    return file_type_before(ctx, stmt, key, column)
 
 
 # --- data loss ---------------------------------------------------------------------------------------
@@ -80,7 +79,7 @@ def _old_type(stmt: Statement, ctx: FileContext, table: str, column: str) -> Typ
     id="avoid-truncate",
     severity=Severity.ERROR,
     family=FAMILY,
-    heads=("TRUNCATE",),
+    facts=(f.Truncate,),
     lock=ACCESS_EXCLUSIVE,
     summary="TRUNCATE in a migration deletes every row, under an ACCESS EXCLUSIVE lock.",
     why="""
@@ -88,16 +87,23 @@ def _old_type(stmt: Statement, ctx: FileContext, table: str, column: str) -> Typ
         and blocks every reader and writer of the table.
     """,
     fix="Delete the rows you mean with a bounded DELETE ... WHERE, in batches, outside the schema migration.",
-    bad="TRUNCATE audit_log;",
-    good="DELETE FROM audit_log WHERE created_at < now() - interval '90 days';",
+    bad="TRUNCATE import_rows;",
+    good=(
+        "-- a table this migration creates is empty to everyone else\n"
+        "CREATE TABLE import_rows (id bigint PRIMARY KEY);\n"
+        "TRUNCATE import_rows;"
+    ),
 )
 def avoid_truncate(stmt: Statement, ctx: FileContext) -> Iterator[Hit]:
-    names = [n for n in _shapes.read_truncate(stmt.tokens) if not ctx.is_new_table(n.key)]
+    fact = stmt.fact
+    if not isinstance(fact, f.Truncate):
+        return
+    names = [n for n in fact.tables if not ctx.is_new_table(n.key)]
     if names:
         shown = ", ".join(n.shown for n in names)
         yield Hit(
             f"TRUNCATE {shown} deletes every row and cannot be rolled back by a down migration",
-            f"Delete only the rows you mean, in batches: DELETE FROM {names[0].shown} WHERE <condition>;",
+            f"Delete only the rows you mean, in batches: a DELETE FROM {names[0].shown} with a WHERE clause.",
         )
 
 
@@ -105,97 +111,99 @@ def avoid_truncate(stmt: Statement, ctx: FileContext) -> Iterator[Hit]:
     id="require-where-clause",
     severity=Severity.ERROR,
     family=FAMILY,
-    heads=("DELETE", "UPDATE", "WITH"),
-    summary="DELETE or UPDATE without WHERE touches every row of the table.",
+    facts=(f.Write, f.Insert),
+    summary="DELETE or UPDATE without WHERE, or a MERGE that updates or deletes, touches every row of the table.",
     why="""
         An unbounded DELETE loses every row; an unbounded UPDATE overwrites every row and locks all of
-        them until the migration commits, blocking the application's writes.
+        them until the migration commits, blocking the application's writes. A MERGE's WHEN MATCHED
+        THEN UPDATE/DELETE does the same to every row its ON condition matches. A data-modifying
+        WITH clause runs in full whatever statement follows it, so it is judged the same way.
     """,
     fix="Add the WHERE clause you mean; for a real full-table backfill, batch it by primary key.",
     bad="DELETE FROM sessions;",
     good="DELETE FROM sessions WHERE expires_at < now();",
 )
 def require_where_clause(stmt: Statement, ctx: FileContext) -> Iterator[Hit]:
-    toks = stmt.tokens
     # A data-modifying CTE (`WITH gone AS (DELETE FROM t RETURNING *) INSERT ...`) runs in full
-    # whatever the outer statement is, so each CTE body is judged like a statement of its own.
-    scopes = [toks, *_cte_bodies(toks)] if toks and toks[0].upper == "WITH" else [toks]
-    for scope in scopes:
-        verb, table, has_where = _top_level_write(scope)
-        if not verb or has_where or ctx.is_new_table(table[-1].name if table else ""):
+    # whatever the outer statement is: the model lists it with the statement's own write.
+    fact = stmt.fact
+    for write in _writes(fact):
+        if ctx.is_new_table(write.table.key):
             continue
-        shown = show_name(table)
-        yield Hit(
-            f"{verb} on {shown} has no WHERE clause: it touches every row",
-            f"Add the condition you mean, e.g. {verb} {'FROM ' if verb == 'DELETE' else ''}{shown}"
-            f" {'SET ... ' if verb == 'UPDATE' else ''}WHERE <condition>; batch full-table backfills by primary key.",
-        )
+        table = write.table.shown
+        if write.verb == "merge":
+            touched = [a.upper() for a in write.merge_actions if a in ("update", "delete")]
+            if touched:
+                yield Hit(
+                    f"MERGE into {table} runs {' and '.join(touched)} on every row its ON condition"
+                    " matches: nothing else bounds it",
+                    f"Bound each WHEN MATCHED clause with AND <condition>, or write the {touched[0]} on"
+                    f" {table} with the WHERE clause you mean; batch full-table changes by primary key.",
+                )
+        elif not write.bounded:
+            verb = write.verb.upper()
+            how = f"DELETE FROM {table}" if verb == "DELETE" else f"UPDATE {table} SET ..."
+            yield Hit(
+                f"{verb} on {table} has no WHERE clause: it touches every row",
+                f"Add the condition you mean ({how} WHERE <condition>); batch full-table backfills by"
+                " primary key.",
+            )
 
 
-def _cte_bodies(toks: tuple[Token, ...]) -> Iterator[tuple[Token, ...]]:
-    """The tokens inside each top-level `name AS [NOT] [MATERIALIZED] ( ... )` of a WITH clause."""
-    depth, start = 0, -1
-    for i, t in enumerate(toks):
-        if t.kind == PUNCT and t.text == "(":
-            if depth == 0 and i > 0 and toks[i - 1].upper in ("AS", "MATERIALIZED"):
-                start = i + 1
-            depth += 1
-        elif t.kind == PUNCT and t.text == ")":
-            depth -= 1
-            if depth == 0 and start >= 0:
-                yield toks[start:i]
-                start = -1
-
-
-def _top_level_write(toks: tuple[Token, ...]) -> tuple[str, list[Token], bool]:
-    """(DELETE|UPDATE, target name parts, whether a WHERE follows at the same depth)."""
-    depth = 0
-    verb, has_where = "", False
-    table: list[Token] = []
-    for i, t in enumerate(toks):
-        if t.kind == PUNCT and t.text == "(":
-            depth += 1
-        elif t.kind == PUNCT and t.text == ")":
-            depth -= 1
-        elif depth == 0 and not verb and t.upper in ("INSERT", "SELECT", "MERGE"):
-            # The top-level verb writes new rows (an UPDATE after it is `ON CONFLICT DO UPDATE`,
-            # which touches only conflicting rows).
-            return "", [], False
-        elif depth == 0 and not verb and t.upper in ("DELETE", "UPDATE"):
-            verb = t.upper
-            j = i + 1
-            while j < len(toks) and toks[j].upper in ("FROM", "ONLY"):
-                j += 1
-            table, _ = read_qualified_name(toks, j)
-        elif depth == 0 and verb and t.upper == "WHERE":
-            has_where = True
-    return verb, table, has_where
+def _writes(fact: f.Fact) -> tuple[f.Write, ...]:
+    if isinstance(fact, f.Write):
+        return (fact, *fact.ctes)
+    if isinstance(fact, f.Insert):
+        return fact.ctes
+    return ()
 
 
 @rule(
     id="avoid-destructive-dynamic-sql",
     severity=Severity.ERROR,
     family=FAMILY,
-    heads=("DO",),
-    summary="A DO block that drops, renames, retypes or truncates, directly or through EXECUTE.",
+    facts=(f.Code, f.Harmless),
+    summary=(
+        "A DO block, or a call of a function created in the same migration, that drops, renames,"
+        " retypes or truncates, directly or through EXECUTE."
+    ),
     why="""
         Dynamic SQL hides destructive changes from review and from every other rule; a DO block runs
-        immediately, with the same effects as the plain statement.
+        immediately, with the same effects as the plain statement. A function created in the
+        migration and called in it (`SELECT f()`, `CALL p()`, `PERFORM f()` in a DO block) runs its
+        body the same way, including a DROP whose kind or name is built at run time
+        (`EXECUTE format('DROP %s %I', ...)`).
     """,
     fix="Write the change as plain SQL so it can be reviewed and checked, and follow expand -> contract.",
-    bad="DO $$ BEGIN EXECUTE 'DROP TABLE ' || quote_ident('legacy_events'); END $$;",
-    good="DO $$ BEGIN RAISE NOTICE 'hello'; END $$;",
+    bad=(
+        "CREATE FUNCTION drop_legacy() RETURNS void LANGUAGE plpgsql AS\n"
+        "$$ BEGIN EXECUTE 'DROP TABLE ' || quote_ident('legacy_events'); END $$;\n"
+        "SELECT drop_legacy();"
+    ),
+    good=(
+        "-- guard: contract 20240101090000\n"
+        "CREATE FUNCTION drop_legacy() RETURNS void LANGUAGE plpgsql AS\n"
+        "$$ BEGIN EXECUTE 'DROP TABLE ' || quote_ident('legacy_events'); END $$;\n"
+        "SELECT drop_legacy();"
+    ),
 )
 def avoid_destructive_dynamic_sql(stmt: Statement, ctx: FileContext) -> Iterator[Hit]:
     if is_contract_step(ctx):
         return
-    found: list[str] = []
-    for t in stmt.tokens[1:]:
-        if t.kind == "string":
-            found += [h for h in _shapes.dynamic_hazards(t.text) if h not in found]
+    fact = stmt.fact
+    if isinstance(fact, f.Code):
+        found, what = routine_hazards(fact.body, ctx.hazard_functions), "DO block"
+    elif isinstance(fact, f.Harmless) and fact.calls & ctx.hazard_functions.keys():
+        called = sorted(fact.calls & ctx.hazard_functions.keys())
+        found = []
+        for name in called:
+            found += [h for h in ctx.hazard_functions[name] if h not in found]
+        what = f"{fact.verb.upper()} of {', '.join(called)} (created in this migration)"
+    else:
+        return
     if found:
         yield Hit(
-            f"DO block runs {', '.join(found)} (directly or through EXECUTE); destructive changes hide here",
+            f"{what} runs {', '.join(found)} (directly or through EXECUTE); destructive changes hide here",
             "Write the statements as plain SQL in the migration so each is reviewed and checked,"
             f" {contract_hint(ctx)}.",
         )

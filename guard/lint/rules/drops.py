@@ -6,8 +6,8 @@ the drop ships in the contract step (`-- guard: contract <expand version>`), aft
 the code that used the object is gone. Objects created earlier in the same file are
 new and unseen, so dropping them is fine.
 
-Checks read `Statement.tokens` (see `_shapes`), so statements sqlglot only parsed as
-`exp.Command`, or misread, are judged like any other.
+Checks read the statement model (`guard.sql.facts`: `Drop`, and `AlterTable`'s `DropColumn`),
+so every spelling either reader understands is judged the same way.
 """
 
 from __future__ import annotations
@@ -16,7 +16,6 @@ from collections.abc import Callable, Iterator
 
 from guard.lint.context import FileContext
 from guard.lint.registry import rule
-from guard.lint.rules import _shapes
 from guard.lint.rules._destructive import (
     ACCESS_EXCLUSIVE,
     FAMILY,
@@ -24,8 +23,10 @@ from guard.lint.rules._destructive import (
     is_contract_step,
     table_actions,
 )
+from guard.lint.rules._sqlgen import render
 from guard.model import Hit, Severity
 from guard.parsing import Statement
+from guard.sql import facts as f
 
 
 def _drop_check(
@@ -36,18 +37,22 @@ def _drop_check(
     def check(stmt: Statement, ctx: FileContext) -> Iterator[Hit]:
         if is_contract_step(ctx):
             return
-        drop = _shapes.read_drop(stmt.tokens)
-        if drop is None or drop.kind not in kinds:
+        drop = stmt.fact
+        if not isinstance(drop, f.Drop) or drop.object_kind not in kinds:
             return
-        names = [n for n in drop.names if not ctx.is_new(drop.kind, n.key)]
+        kind = _CREATED_AS.get(drop.object_kind, drop.object_kind)
+        names = [n for n in drop.names if not ctx.is_new(kind, n.key)]
         if not names and drop.names:
             return
         shown = ", ".join(n.shown for n in names) or "?"
         cascade = " with CASCADE, which also drops everything that depends on it" if drop.cascade else ""
-        yield Hit(f"DROP {drop.keyword} {shown}{cascade}: {_LOSS[drop.kind]}", fix(shown, ctx))
+        yield Hit(f"DROP {drop.keyword} {shown}{cascade}: {_LOSS[kind]}", fix(shown, ctx))
 
     return check
 
+
+#: The kind a dropped object was created as (`CREATE MATERIALIZED VIEW` is remembered as a view).
+_CREATED_AS = {"materialized view": "view"}
 
 _LOSS = {
     "table": "its rows are gone and the running release still queries it",
@@ -80,7 +85,7 @@ def _retire_fix(what: str) -> Callable[[str, FileContext], str]:
     id="avoid-drop-table",
     severity=Severity.ERROR,
     family=FAMILY,
-    heads=("DROP",),
+    facts=(f.Drop,),
     lock=ACCESS_EXCLUSIVE,
     summary="Dropping a table in one step loses its data and breaks the release still reading it.",
     why="""
@@ -93,7 +98,7 @@ def _retire_fix(what: str) -> Callable[[str, FileContext], str]:
         2. In a later migration (the contract step), drop it, marked `-- guard: contract <version>`.
     """,
     bad="DROP TABLE legacy_events;",
-    good="CREATE TABLE events_archive (id bigint PRIMARY KEY);",
+    good="-- guard: contract 20240101090000\nDROP TABLE legacy_events;",
 )
 def avoid_drop_table(stmt: Statement, ctx: FileContext) -> Iterator[Hit]:
     yield from _drop_check(frozenset({"table"}), _retire_fix("table"))(stmt, ctx)
@@ -103,7 +108,7 @@ def avoid_drop_table(stmt: Statement, ctx: FileContext) -> Iterator[Hit]:
     id="avoid-drop-schema",
     severity=Severity.ERROR,
     family=FAMILY,
-    heads=("DROP",),
+    facts=(f.Drop,),
     lock=ACCESS_EXCLUSIVE,
     summary="Dropping a schema (or `DROP OWNED BY` a role) removes every table, view and function in it.",
     why="""
@@ -113,7 +118,7 @@ def avoid_drop_table(stmt: Statement, ctx: FileContext) -> Iterator[Hit]:
     """,
     fix="Move users off the schema first; drop it in a later contract migration.",
     bad="DROP SCHEMA reporting CASCADE;",
-    good="CREATE SCHEMA reporting;",
+    good="-- guard: contract 20240101090000\nDROP SCHEMA reporting CASCADE;",
 )
 def avoid_drop_schema(stmt: Statement, ctx: FileContext) -> Iterator[Hit]:
     yield from _drop_check(frozenset({"schema"}), _retire_fix("schema"))(stmt, ctx)
@@ -124,12 +129,12 @@ def avoid_drop_schema(stmt: Statement, ctx: FileContext) -> Iterator[Hit]:
     id="avoid-drop-database",
     severity=Severity.ERROR,
     family=FAMILY,
-    heads=("DROP",),
+    facts=(f.Drop,),
     summary="A migration must never drop a database.",
     why="DROP DATABASE deletes every schema and row in it; it has no place in an application migration.",
     fix="Remove the statement; retire databases by hand, with a backup, outside the migration flow.",
     bad="DROP DATABASE analytics;",
-    good="CREATE TABLE analytics_events (id bigint PRIMARY KEY);",
+    good="-- guard: contract 20240101090000\nDROP DATABASE analytics;",
 )
 def avoid_drop_database(stmt: Statement, ctx: FileContext) -> Iterator[Hit]:
     yield from _drop_check(frozenset({"database"}), _retire_fix("database"))(stmt, ctx)
@@ -139,7 +144,7 @@ def avoid_drop_database(stmt: Statement, ctx: FileContext) -> Iterator[Hit]:
     id="avoid-drop-type",
     severity=Severity.ERROR,
     family=FAMILY,
-    heads=("DROP",),
+    facts=(f.Drop,),
     summary="Dropping a type, domain or extension breaks columns, casts and functions that use it.",
     why="""
         Postgres refuses DROP TYPE while columns use it, and with CASCADE drops those columns, and
@@ -148,7 +153,7 @@ def avoid_drop_database(stmt: Statement, ctx: FileContext) -> Iterator[Hit]:
     """,
     fix="Move every column and function off the type first; drop it in a later contract migration.",
     bad="DROP TYPE mood;",
-    good="CREATE TYPE mood AS ENUM ('happy', 'sad');",
+    good="-- guard: contract 20240101090000\nDROP TYPE mood;",
 )
 def avoid_drop_type(stmt: Statement, ctx: FileContext) -> Iterator[Hit]:
     yield from _drop_check(frozenset({"type", "domain"}), _retire_fix("type"))(stmt, ctx)
@@ -159,7 +164,7 @@ def avoid_drop_type(stmt: Statement, ctx: FileContext) -> Iterator[Hit]:
     id="avoid-drop-view",
     severity=Severity.ERROR,
     family=FAMILY,
-    heads=("DROP",),
+    facts=(f.Drop,),
     lock=ACCESS_EXCLUSIVE,
     summary="Dropping a view or materialized view breaks the release still querying it.",
     why="""
@@ -168,17 +173,17 @@ def avoid_drop_type(stmt: Statement, ctx: FileContext) -> Iterator[Hit]:
     """,
     fix="Ship code that no longer queries the view; drop it in a later contract migration.",
     bad="DROP MATERIALIZED VIEW daily_totals;",
-    good="CREATE VIEW active_users AS SELECT 1 AS id;",
+    good="-- guard: contract 20240101090000\nDROP MATERIALIZED VIEW daily_totals;",
 )
 def avoid_drop_view(stmt: Statement, ctx: FileContext) -> Iterator[Hit]:
-    yield from _drop_check(frozenset({"view"}), _retire_fix("view"))(stmt, ctx)
+    yield from _drop_check(frozenset({"view", "materialized view"}), _retire_fix("view"))(stmt, ctx)
 
 
 @rule(
     id="avoid-drop-function",
     severity=Severity.ERROR,
     family=FAMILY,
-    heads=("DROP",),
+    facts=(f.Drop,),
     summary="Dropping a function or procedure breaks callers: the running release, triggers, defaults.",
     why="""
         Functions are called by application code, triggers, column defaults and other functions; any of
@@ -186,7 +191,7 @@ def avoid_drop_view(stmt: Statement, ctx: FileContext) -> Iterator[Hit]:
     """,
     fix="Remove every caller first (code, triggers, defaults); drop it in a later contract migration.",
     bad="DROP FUNCTION normalize_email(text);",
-    good="CREATE FUNCTION normalize_email(e text) RETURNS text LANGUAGE sql AS $$ SELECT lower(e) $$;",
+    good="-- guard: contract 20240101090000\nDROP FUNCTION normalize_email(text);",
 )
 def avoid_drop_function(stmt: Statement, ctx: FileContext) -> Iterator[Hit]:
     yield from _drop_check(frozenset({"function", "procedure"}), _retire_fix("function"))(stmt, ctx)
@@ -196,12 +201,12 @@ def avoid_drop_function(stmt: Statement, ctx: FileContext) -> Iterator[Hit]:
     id="avoid-drop-sequence",
     severity=Severity.ERROR,
     family=FAMILY,
-    heads=("DROP",),
+    facts=(f.Drop,),
     summary="Dropping a sequence breaks inserts whose default calls nextval() on it.",
     why="Column defaults and code that call nextval() on the sequence fail as soon as it is gone.",
     fix="Move defaults off the sequence (e.g. to an identity column) first; drop it in a later contract migration.",
     bad="DROP SEQUENCE order_number_seq;",
-    good="CREATE SEQUENCE order_number_seq;",
+    good="-- guard: contract 20240101090000\nDROP SEQUENCE order_number_seq;",
 )
 def avoid_drop_sequence(stmt: Statement, ctx: FileContext) -> Iterator[Hit]:
     yield from _drop_check(frozenset({"sequence"}), _retire_fix("sequence"))(stmt, ctx)
@@ -211,7 +216,7 @@ def avoid_drop_sequence(stmt: Statement, ctx: FileContext) -> Iterator[Hit]:
     id="avoid-drop-column",
     severity=Severity.ERROR,
     family=FAMILY,
-    heads=("ALTER",),
+    facts=(f.AlterTable,),
     lock=ACCESS_EXCLUSIVE,
     summary="Dropping a column in one step breaks the release still reading it and loses its data.",
     why="""
@@ -224,17 +229,18 @@ def avoid_drop_sequence(stmt: Statement, ctx: FileContext) -> Iterator[Hit]:
         2. In a later migration, drop it, marked `-- guard: contract <version>`.
     """,
     bad="ALTER TABLE users DROP COLUMN legacy_flag;",
-    good="ALTER TABLE users ADD COLUMN nickname text;",
+    good="-- guard: contract 20240101090000\nALTER TABLE users DROP COLUMN legacy_flag;",
 )
 def avoid_drop_column(stmt: Statement, ctx: FileContext) -> Iterator[Hit]:
-    table, actions = table_actions(stmt, ctx, ("drop-column",))
+    table, actions = table_actions(stmt, ctx, f.DropColumn)
     if not actions:
         return
-    cols = ", ".join(a.shown_column for a in actions)
+    cols = ", ".join(a.column.shown for a in actions)
+    first = actions[0].column
     yield Hit(
-        f"drops column {cols} of {table}: the running release still reads it and its data is lost",
-        f"1. Ship code that no longer reads or writes {table}.{actions[0].shown_column}"
+        f"drops column {cols} of {table.shown}: the running release still reads it and its data is lost",
+        f"1. Ship code that no longer reads or writes {table.shown}.{first.shown}"
         " (e.g. mark it ignored in the ORM).\n"
-        f"2. Then drop it in its own migration: ALTER TABLE {table} DROP COLUMN {actions[0].shown_column};\n"
+        f"2. Then drop it in its own migration: {render('ALTER TABLE __t__ DROP COLUMN __c__', t=table, c=first)}\n"
         f"   {contract_hint(ctx)}.",
     )
