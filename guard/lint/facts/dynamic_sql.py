@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 
 from guard.sql.read_text import calls
-from guard.tokens import PUNCT, STRING, WORD, Token, split_on, tokenize
+from guard.tokens import PUNCT, STRING, WORD, Token, read_qualified_name, split_on, tokenize
 
 #: Object kinds whose DROP loses data or breaks readers (the DROP rules' kinds).
 _DROP_KINDS = frozenset(
@@ -41,14 +41,51 @@ _MAX_DEPTH = 3
 def dynamic_hazards(body: str, depth: int = 0) -> list[str]:
     """Drops, renames, type changes and truncates in `body` and the strings it holds, in order of
     appearance (`DROP TABLE`, `DROP COLUMN`, `DROP` when the kind is built at run time, `RENAME`,
-    `TRUNCATE`, `ALTER COLUMN ... TYPE`)."""
+    `TRUNCATE`, `ALTER COLUMN ... TYPE`). Dropping a table the body itself created (a scratch
+    table of a batch loop) loses nothing and is not one."""
     found: list[str] = []
+    created: set[str] = set()
     for chunk in split_on(tokenize(body), ";"):
+        created |= _created_table(chunk)
         for i, t in enumerate(chunk):
-            _add(found, [_hazard_at(chunk, i)])
+            if not _drops_only(chunk, i, created):
+                _add(found, [_hazard_at(chunk, i, fragment=depth > 0)])
             if t.kind == STRING and depth < _MAX_DEPTH:
                 _add(found, dynamic_hazards(t.text, depth + 1))
     return found
+
+
+def _created_table(chunk: tuple[Token, ...]) -> set[str]:
+    """Tables a static `CREATE [TEMP|UNLOGGED] TABLE [IF NOT EXISTS] name` in `chunk` creates
+    (the chunk may start with `BEGIN`, `THEN`, `LOOP`, ...)."""
+    words = [t.upper for t in chunk]
+    found: set[str] = set()
+    for k, word in enumerate(words):
+        if word != "CREATE":
+            continue
+        i = k + 1
+        while i < len(words) and words[i] in ("TEMP", "TEMPORARY", "UNLOGGED", "GLOBAL", "LOCAL"):
+            i += 1
+        if words[i : i + 1] != ["TABLE"]:
+            continue
+        i += 1
+        while i < len(chunk) and words[i] in ("IF", "NOT", "EXISTS"):
+            i += 1
+        parts, _ = read_qualified_name(chunk, i)
+        if parts:
+            found.add(parts[-1].name)
+    return found
+
+
+def _drops_only(chunk: tuple[Token, ...], i: int, created: set[str]) -> bool:
+    """True for `DROP TABLE [IF EXISTS] a, b` at `i` naming only tables created earlier in the body."""
+    if not created or [t.upper for t in chunk[i : i + 2]] != ["DROP", "TABLE"]:
+        return False
+    i += 2
+    while i < len(chunk) and chunk[i].upper in ("IF", "EXISTS"):
+        i += 1
+    names = [read_qualified_name(part, 0)[0] for part in split_on(chunk[i:], ",")]
+    return bool(names) and all(p and p[-1].name in created for p in names)
 
 
 def called_functions(body: str) -> frozenset[str]:
@@ -62,11 +99,13 @@ def _add(found: list[str], more: Iterable[str]) -> None:
             found.append(shape)
 
 
-def _hazard_at(chunk: tuple[Token, ...], i: int) -> str:
+def _hazard_at(chunk: tuple[Token, ...], i: int, fragment: bool) -> str:
+    """The hazard starting at `chunk[i]`; in a string `fragment`, a DROP whose kind follows in
+    another piece (`'DROP ' || kind`) or a `format()` argument (`'DROP %s %I'`) counts too."""
     w = [t.upper if t.kind == WORD else "" for t in chunk[i : i + 2]]
-    if w[0] == "DROP":
-        if len(w) == 1 or (chunk[i + 1].kind == PUNCT and chunk[i + 1].text == "%"):
-            return "DROP"  # the kind comes from a variable or a format() argument
+    if w[0] == "DROP" and not (i > 0 and chunk[i - 1].upper == "COMMIT"):  # not `ON COMMIT DROP`
+        if fragment and (len(w) == 1 or (chunk[i + 1].kind == PUNCT and chunk[i + 1].text == "%")):
+            return "DROP"
         if w[1] == "MATERIALIZED":
             return "DROP MATERIALIZED VIEW"
         if w[1] == "COLUMN" or w[1] in _DROP_KINDS:
