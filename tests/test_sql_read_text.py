@@ -27,6 +27,7 @@ from guard.sql.facts import (
     DropConstraint,
     DropDefault,
     DropNotNull,
+    Harmless,
     Name,
     OtherAction,
     RenameColumn,
@@ -659,3 +660,22 @@ def test_statement_model_sits_below_the_linter() -> None:
                 assert not (node.module or "").startswith("guard.lint"), path
             elif isinstance(node, ast.Import):
                 assert not any(a.name.startswith("guard.lint") for a in node.names), path
+
+
+def test_calls_are_the_names_before_a_parenthesis() -> None:
+    assert rt.calls(tokenize('SELECT public.purge(1), "Mixed"(2), x FROM f(3) WHERE y IN (1)')) == {
+        "purge",
+        "Mixed",
+        "f",
+        "in",
+    }
+    assert rt.calls(tokenize("SELECT 'purge()' AS s")) == frozenset()
+
+
+def test_select_and_call_facts_carry_their_calls() -> None:
+    select, call, comment = (
+        s.fact for s in split_statements("SELECT purge(); CALL wipe('x'); COMMENT ON TABLE t IS 'f()';")[0]
+    )
+    assert select == Harmless("select", frozenset({"purge"}))
+    assert call == Harmless("call", frozenset({"wipe"}))
+    assert comment == Harmless("comment")

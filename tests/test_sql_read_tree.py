@@ -152,3 +152,32 @@ def test_drop_kinds() -> None:
     assert fact is not None
     assert fact.object_kind == "materialized view" and fact.if_exists and fact.cascade
     assert [n.shown for n in fact.names] == ["a", "b.c"]
+
+
+def test_data_modifying_with_clauses_are_listed_with_the_statement() -> None:
+    insert = read_tree.data_statement(
+        tree(
+            "WITH gone AS (DELETE FROM t RETURNING *), b AS (UPDATE u SET a = 1 WHERE x) INSERT INTO a SELECT 1"
+        )
+    )
+    assert isinstance(insert, f.Insert) and insert.table.key == "a"
+    assert [(w.verb, w.table.key, w.bounded) for w in insert.ctes] == [
+        ("delete", "t", False),
+        ("update", "u", True),
+    ]
+    update = read_tree.data_statement(tree("WITH g AS (DELETE FROM t) UPDATE u SET a = 1"))
+    assert isinstance(update, f.Write) and update.table.key == "u"
+    assert [w.table.key for w in update.ctes] == ["t"]
+    select = read_tree.data_statement(tree("WITH g AS (DELETE FROM t), h AS (DELETE FROM v) SELECT 1"))
+    assert (
+        isinstance(select, f.Write)
+        and select.table.key == "t"
+        and [w.table.key for w in select.ctes] == ["v"]
+    )
+    plain = read_tree.data_statement(tree("WITH x AS (SELECT 1) DELETE FROM users WHERE id = 1"))
+    assert isinstance(plain, f.Write) and plain.ctes == () and plain.bounded
+
+
+def test_select_lists_the_functions_it_calls() -> None:
+    fact = read_tree.data_statement(tree("WITH x AS (SELECT 1) SELECT public.purge(1), Other() FROM x"))
+    assert fact == f.Harmless("select", frozenset({"purge", "other"}))

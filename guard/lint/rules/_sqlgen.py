@@ -16,7 +16,8 @@ from guard.sql.facts import Name
 
 def render(template: str, **parts: Name | str) -> str:
     """`template` with `__key__` placeholders replaced: a `Name` as a table (where the template
-    has a table) or an identifier, a `str` as a type. Ends with `;`."""
+    has a table) or an identifier, a `str` as a type. Ends with `;`. Raises ValueError for a
+    template sqlglot only reads as a command (its parts could not be put in place)."""
 
     def put(node: exp.Expression) -> exp.Expression:
         if isinstance(node, exp.Table) and _key(node.name) in parts and not node.args.get("db"):
@@ -34,6 +35,8 @@ def render(template: str, **parts: Name | str) -> str:
         return node
 
     tree = sqlglot.parse_one(template, dialect="postgres")
+    if isinstance(tree, exp.Command):
+        raise ValueError(f"sqlglot does not structure {template!r}")
     return tree.transform(put).sql(dialect="postgres") + ";"
 
 

@@ -97,7 +97,7 @@ def avoid_rename_table(stmt: Statement, ctx: FileContext) -> Iterator[Hit]:
         elif isinstance(a, f.SetSchema):
             schema = name_of_key(a.schema)
             new = f.Name(table.key, f"{schema.shown}.{table.shown.split('.')[-1]}", a.schema)
-            change = render("ALTER TABLE __t__ SET SCHEMA __s__", t=table, s=schema)
+            change = f"the move to schema {schema.shown}, then"
         else:
             continue
         if name_taken_again(stmt, ctx, "table", table.key):
