@@ -40,7 +40,7 @@ _MAX_DEPTH = 3
 
 def dynamic_hazards(body: str, depth: int = 0) -> list[str]:
     """Drops, renames, type changes and truncates in `body` and the strings it holds, in order of
-    appearance (`DROP TABLE`, `DROP COLUMN`, `DROP` when the kind is built at run time, `RENAME`,
+    appearance (`DROP TABLE`, `DROP COLUMN`, `DROP (its kind built at run time)`, `RENAME`,
     `TRUNCATE`, `ALTER COLUMN ... TYPE`). Dropping a table the body itself created (a scratch
     table of a batch loop) loses nothing and is not one."""
     found: list[str] = []
@@ -105,7 +105,7 @@ def _hazard_at(chunk: tuple[Token, ...], i: int, fragment: bool) -> str:
     w = [t.upper if t.kind == WORD else "" for t in chunk[i : i + 2]]
     if w[0] == "DROP" and not (i > 0 and chunk[i - 1].upper == "COMMIT"):  # not `ON COMMIT DROP`
         if fragment and (len(w) == 1 or (chunk[i + 1].kind == PUNCT and chunk[i + 1].text == "%")):
-            return "DROP"
+            return "DROP (its kind built at run time)"
         if w[1] == "MATERIALIZED":
             return "DROP MATERIALIZED VIEW"
         if w[1] == "COLUMN" or w[1] in _DROP_KINDS:

@@ -135,10 +135,11 @@ def require_where_clause(stmt: Statement, ctx: FileContext) -> Iterator[Hit]:
             touched = [a.upper() for a in write.merge_actions if a in ("update", "delete")]
             if touched:
                 yield Hit(
-                    f"MERGE into {table} runs {' and '.join(touched)} on every row its ON condition"
-                    " matches: nothing else bounds it",
-                    f"Bound each WHEN MATCHED clause with AND <condition>, or write the {touched[0]} on"
-                    f" {table} with the WHERE clause you mean; batch full-table changes by primary key.",
+                    f"MERGE into {table} runs {' and '.join(touched)} on every row its source matches:"
+                    " no WHERE clause bounds it",
+                    "Make the source select only the rows you mean and bound each WHEN MATCHED clause"
+                    f" (AND <condition>), or write the {touched[0]} on {table} with the WHERE clause you"
+                    " mean; batch large changes by primary key.",
                 )
         elif not write.bounded:
             verb = write.verb.upper()
