@@ -64,9 +64,9 @@ def avoid_vacuum_full(stmt: Statement, ctx: FileContext) -> Iterator[Hit]:
     fix="Use `pg_repack --order-by` (online) outside the migration, or drop the statement.",
     bad="CLUSTER events USING events_created_at_idx;",
     good="""
-        CREATE TABLE events_sorted (LIKE events INCLUDING ALL);
-        CREATE INDEX events_sorted_created_at_idx ON events_sorted (created_at);
-        CLUSTER events_sorted USING events_sorted_created_at_idx;
+        CREATE TABLE events (id bigint PRIMARY KEY, created_at timestamptz);
+        CREATE INDEX events_created_at_idx ON events (created_at);
+        CLUSTER events USING events_created_at_idx;
     """,
     facts=(f.Maintenance,),
     lock=describe(ACCESS_EXCLUSIVE),
@@ -99,8 +99,8 @@ def avoid_cluster(stmt: Statement, ctx: FileContext) -> Iterator[Hit]:
     fix="Create the new object in the target tablespace and migrate to it, or use `pg_repack --tablespace`.",
     bad="ALTER TABLE events SET TABLESPACE fast_ssd;",
     good="""
-        CREATE TABLE events_new (LIKE events INCLUDING ALL);
-        ALTER TABLE events_new SET TABLESPACE fast_ssd;
+        CREATE TABLE events (id bigint PRIMARY KEY, payload jsonb);
+        ALTER TABLE events SET TABLESPACE fast_ssd;
     """,
     facts=(f.AlterTable, f.AlterOther),
     lock=describe(ACCESS_EXCLUSIVE),
@@ -145,8 +145,8 @@ def _sets_tablespace(words: tuple[str, ...]) -> bool:
     fix="Create the table with the persistence it needs, or copy into a new table and swap names.",
     bad="ALTER TABLE import_rows SET LOGGED;",
     good="""
-        CREATE UNLOGGED TABLE import_rows_new (LIKE import_rows INCLUDING ALL);
-        ALTER TABLE import_rows_new SET LOGGED;
+        CREATE UNLOGGED TABLE import_rows (id bigint, payload jsonb);
+        ALTER TABLE import_rows SET LOGGED;
     """,
     facts=(f.AlterTable,),
     lock=describe(ACCESS_EXCLUSIVE),
