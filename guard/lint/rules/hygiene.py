@@ -50,7 +50,9 @@ def declared_columns(fact: f.Fact) -> list[Declared]:
             if isinstance(action, f.AddColumn):
                 _add(out, fact.table.shown, action.column, False)
             elif isinstance(action, f.AlterColumnType) and action.type is not None:
-                out.append(Declared(fact.table.shown, action.column.shown, action.type, action.type_sql, False))
+                out.append(
+                    Declared(fact.table.shown, action.column.shown, action.type, action.type_sql, False)
+                )
     return out
 
 
@@ -60,11 +62,22 @@ def _add(out: list[Declared], table: str, col: f.Column, key: bool) -> None:
         out.append(Declared(table, col.name.shown, col.type, col.type_sql, is_key))
 
 
+#: (fact, its declared columns) of the statement read last: six rules ask in turn about each
+#: statement, so each is read once (one tuple, replaced whole, so threads never see a mix).
+_last: tuple[f.Fact | None, list[Declared]] = (None, [])
+
+
 def _columns(stmt: Statement) -> list[Declared]:
-    return declared_columns(stmt.fact)
+    global _last
+    fact = stmt.fact
+    last = _last
+    if last[0] is not fact:
+        last = _last = (fact, declared_columns(fact))
+    return last[1]
 
 
 _FACTS = (f.CreateTable, f.AlterTable)
+
 
 @rule(
     id="prefer-jsonb",
@@ -223,27 +236,47 @@ def prefer_text(stmt: Statement, ctx: FileContext) -> Iterator[Hit]:
 )
 def identifier_too_long(stmt: Statement, ctx: FileContext) -> Iterator[Hit]:
     seen: set[str] = set()
-    for name in _names(stmt.fact):
-        size = len(name.key.encode())
-        if size > MAX_IDENTIFIER_BYTES and name.key not in seen:
+    for name in _long_names(stmt.fact):
+        if name.key not in seen:
             seen.add(name.key)
+            size = len(name.key.encode())
             yield Hit(
                 f"identifier {name.shown.rsplit('.', 1)[-1]} is {size} bytes; Postgres keeps only the first 63",
                 f"rename it to at most 63 bytes (it is stored as {name.key.encode()[:63].decode(errors='ignore')!r})",
             )
 
 
-def _names(value: object) -> Iterator[f.Name]:
-    """Every name a fact (or a part of it) holds, in field order."""
-    if isinstance(value, f.Name):
-        yield value
-    elif isinstance(value, tuple):
-        for item in value:
-            yield from _names(item)
-    elif hasattr(value, "__dataclass_fields__"):
-        for item in vars(value).values():
-            if isinstance(item, (f.Name, tuple)) or hasattr(item, "__dataclass_fields__"):
-                yield from _names(item)
+def _long_names(fact: f.Fact) -> list[f.Name]:
+    """The names longer than 63 bytes a fact holds (at any depth), in field order."""
+    out: list[f.Name] = []
+    stack: list[object] = [fact]
+    while stack:
+        value = stack.pop()
+        if isinstance(value, f.Name):
+            # A character is at most 4 bytes: shorter keys cannot qualify (checked first, cheaply).
+            if len(value.key) > MAX_IDENTIFIER_BYTES // 4 and len(value.key.encode()) > MAX_IDENTIFIER_BYTES:
+                out.append(value)
+        elif isinstance(value, tuple):
+            stack.extend(reversed(value))
+        else:
+            stack.extend(getattr(value, name) for name in reversed(_name_fields(type(value))))
+    return out
+
+
+#: Per record class, the fields that may hold a name (a `Name`, or records or tuples holding one).
+_NAME_FIELDS: dict[type, tuple[str, ...]] = {}
+_HOLDS_NAMES = ("Name", "Column", "Constraint", "Action")
+
+
+def _name_fields(cls: type) -> tuple[str, ...]:
+    found = _NAME_FIELDS.get(cls)
+    if found is None:
+        fields = getattr(cls, "__dataclass_fields__", {})
+        found = _NAME_FIELDS[cls] = tuple(
+            n for n, fld in fields.items() if any(word in str(fld.type) for word in _HOLDS_NAMES)
+        )
+    return found
+
 
 @rule(
     id="enum-value-order",

@@ -46,7 +46,10 @@ def _rewrite_reason(col: f.Column, pg_version: int) -> tuple[str, str] | None:
             f"fills every row (Postgres {pg_version} has no fast defaults; 11+ does)",
         )
     if default.volatility == "volatile":
-        return f"DEFAULT {default.sql}", f"{default.function}() is volatile, so every existing row gets its own value"
+        return (
+            f"DEFAULT {default.sql}",
+            f"{default.function}() is volatile, so every existing row gets its own value",
+        )
     if default.volatility == "unknown":
         return (
             f"DEFAULT {default.sql}",
@@ -111,7 +114,6 @@ def _split_default_fix(table: f.Name, col: f.Column) -> str:
         )
     steps.append(f"-- then backfill existing rows of {table.shown} in batches (UPDATE ... WHERE <key range>)")
     return "\n".join(steps)
-
 
 
 @rule(

@@ -52,6 +52,7 @@ def avoid_vacuum_full(stmt: Statement, ctx: FileContext) -> Iterator[Hit]:
         lock=ACCESS_EXCLUSIVE,
     )
 
+
 @rule(
     id="avoid-cluster",
     severity=Severity.ERROR,
@@ -132,6 +133,7 @@ _MOVABLE = {"index": "index", "materialized view": "view"}
 def _sets_tablespace(words: tuple[str, ...]) -> bool:
     """True when an `ALTER INDEX/MATERIALIZED VIEW` action list holds `SET TABLESPACE`."""
     return any(words[i : i + 2] == ("SET", "TABLESPACE") for i in range(len(words) - 1))
+
 
 @rule(
     id="avoid-set-logged",
