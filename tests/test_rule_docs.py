@@ -52,10 +52,18 @@ def test_rule_record_is_complete(rule_id: str) -> None:
 
 
 def _settings_in(example: str) -> dict[str, object]:
-    """Examples state the settings they need as `-- pg_version = 14` comments."""
+    """Examples state the settings they need as `-- pg_version = 14` comments, and SQL of an
+    earlier migration as `-- after: <SQL> in an earlier migration` lines."""
     out: dict[str, object] = {}
     for key, value in _SETTING.findall(example):
         out[key] = int(value) if key == "pg_version" else value == "true"
+    earlier = tuple(
+        line.split(":", 1)[1].split(" in an earlier migration")[0]
+        for line in example.splitlines()
+        if line.strip().startswith("-- after:")
+    )
+    if earlier:
+        out["earlier"] = earlier
     return out
 
 

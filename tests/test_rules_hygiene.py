@@ -41,6 +41,21 @@ from guard.model import Severity
         ("ALTER TYPE severity ADD VALUE 'critical';", "enum-value-order", True),
         ("ALTER TYPE severity ADD VALUE IF NOT EXISTS 'critical' AFTER 'high';", "enum-value-order", False),
         ("ALTER TYPE severity ADD VALUE 'low' BEFORE 'medium';", "enum-value-order", False),
+        # an enum value named like a keyword is a value, not the clause
+        ("ALTER TYPE pos ADD VALUE 'before';", "enum-value-order", True),
+        # a table constraint's key columns, read from the model (quoted names folded as Postgres does)
+        (
+            'CREATE TABLE o ("UserId" int, CONSTRAINT o_fk FOREIGN KEY ("UserId") REFERENCES u);',
+            "prefer-bigint-key",
+            True,
+        ),
+        ('CREATE TABLE o ("UserId" int, note int, PRIMARY KEY (note));', "prefer-bigint-key", True),
+        ('CREATE TABLE o ("UserId" bigint, note int, UNIQUE (note));', "prefer-bigint-key", False),
+        # ALTER COLUMN TYPE declares a type too; several actions in one ALTER each count
+        ("ALTER TABLE e ADD COLUMN a int, ALTER COLUMN b TYPE json;", "prefer-jsonb", True),
+        # other statements declare no column
+        ("CREATE VIEW v AS SELECT now()::timestamp AS at;", "prefer-timestamptz", False),
+        ("CREATE TABLE e2 AS SELECT * FROM e;", "prefer-timestamptz", False),
     ],
 )
 def test_hygiene(sql: str, rule: str, expected: bool) -> None:
@@ -67,10 +82,25 @@ LONG = "a" * 64
         ('CREATE TABLE "' + "é" * 32 + '" (id bigint);', True),
         # a long string is not an identifier
         (f"CREATE TABLE t (note text DEFAULT '{LONG}');", False),
+        # names the statement creates or renames, read from its fact
+        (f"ALTER TABLE t ADD COLUMN {LONG} text;", True),
+        (f"ALTER TABLE t RENAME COLUMN a TO {LONG};", True),
+        (f"ALTER INDEX t_idx RENAME TO {LONG};", True),
+        (f"CREATE VIEW {LONG} AS SELECT 1;", True),
+        (f"CREATE TABLE t (id bigint, CONSTRAINT {LONG} PRIMARY KEY (id));", True),
     ],
 )
 def test_identifier_too_long(sql: str, expected: bool) -> None:
     assert ("identifier-too-long" in fired(sql)) is expected
+
+
+def test_identifier_too_long_reports_each_name_once() -> None:
+    found = [
+        f
+        for f in lint_sql(f"CREATE TABLE {LONG} (id bigint, CONSTRAINT {LONG} CHECK (id > 0));")
+        if f.rule == "identifier-too-long"
+    ]
+    assert len(found) == 1 and "64 bytes" in found[0].message and repr("a" * 63) in found[0].fix
 
 
 def test_prefer_identity_needs_postgres_10() -> None:

@@ -2,8 +2,9 @@
 `CREATE TABLE` / `ALTER TABLE` statement, a migration's resulting column types, and the
 types a file declared so far as the lint walks it.
 
-Facts, not judgments: the lint context, the schema index and the rules read them here
-(types themselves are `guard.sql.types`; what a type change costs is the rules' call).
+Read from each statement's fact (`Statement.fact`), never from its tokens. Also what a type
+change does (`type_change_kind`): the one predicate the data-loss and rewrite rules share, so
+a type change is reported once (types themselves are `guard.sql.types`).
 """
 
 from __future__ import annotations
@@ -12,24 +13,11 @@ from collections.abc import Iterable, Sequence
 from functools import lru_cache
 from typing import TYPE_CHECKING
 
-from guard.sql.types import TypeSpec, parse_type, type_tokens
-from guard.tokens import IDENT, PUNCT, WORD, Token, read_qualified_name, split_on
+from guard.sql import facts as f
+from guard.sql.types import TypeSpec, is_binary_compatible
 
 if TYPE_CHECKING:
     from guard.parsing import Statement
-
-
-def _column_defs(tokens: tuple[Token, ...]) -> Iterable[tuple[str, tuple[Token, ...]]]:
-    """(column, type tokens) of `CREATE TABLE t (...)` column definitions."""
-    open_at = next((i for i, t in enumerate(tokens) if t.kind == PUNCT and t.text == "("), None)
-    if open_at is None:
-        return
-    for part in split_on(tokens[open_at + 1 :], ","):
-        first = part[0]
-        if first.upper in ("CONSTRAINT", "PRIMARY", "UNIQUE", "CHECK", "FOREIGN", "EXCLUDE", "LIKE"):
-            continue
-        if first.is_name() and len(part) > 1:
-            yield first.name, type_tokens(part[1:])
 
 
 @lru_cache(maxsize=4096)
@@ -45,7 +33,7 @@ def column_types(sql: str) -> dict[tuple[str, str], TypeSpec]:
 
 
 def column_types_of(statements: Iterable[Statement]) -> dict[tuple[str, str], TypeSpec]:
-    """`column_types` of statements already split (the lint's own, so they are tokenized once)."""
+    """`column_types` of statements already split (the lint's own, so they are read once)."""
     found: dict[tuple[str, str], TypeSpec] = {}
     for stmt in statements:
         for key, spec in column_type_events(stmt):
@@ -59,62 +47,94 @@ def column_types_of(statements: Iterable[Statement]) -> dict[tuple[str, str], Ty
 def column_type_events(stmt: Statement) -> tuple[tuple[tuple[str, str], TypeSpec | None], ...]:
     """What one statement declares, in order: ((table, column), type) for each column a `CREATE
     TABLE` or `ALTER TABLE ... ADD / ALTER TYPE` declares, type None when an `ALTER` gives a type
-    that cannot be read (the column's type is then unknown). Read once per statement."""
-    if stmt.head not in ("CREATE", "ALTER") or "TABLE" not in stmt.lead[:4]:
+    that cannot be read (the column's type is then unknown). Read from the statement's fact."""
+    # Only CREATE and ALTER can declare a column: other statements are not read into facts here
+    # (an UPDATE would be parsed by sqlglot for nothing).
+    if stmt.head not in ("CREATE", "ALTER"):
         return ()
-    return stmt.derived("types.column_events", _column_type_events)
+    return fact_type_events(stmt.fact)
 
 
-def _column_type_events(stmt: Statement) -> tuple[tuple[tuple[str, str], TypeSpec | None], ...]:
-    toks = stmt.tokens
-    at = next(i for i, t in enumerate(toks) if t.upper == "TABLE") + 1
-    while at < len(toks) and toks[at].upper in ("IF", "NOT", "EXISTS", "ONLY"):
-        at += 1
-    parts, at = read_qualified_name(toks, at)
-    if not parts:
+def fact_type_events(fact: f.Fact) -> tuple[tuple[tuple[str, str], TypeSpec | None], ...]:
+    """`column_type_events` of a statement's fact."""
+    if isinstance(fact, f.CreateTable):
+        table = fact.table.key
+        return tuple(((table, c.name.key), c.type) for c in fact.columns if c.type is not None)
+    if not isinstance(fact, f.AlterTable):
         return ()
-    table = parts[-1].name
+    table = fact.table.key
     events: list[tuple[tuple[str, str], TypeSpec | None]] = []
-    if stmt.head == "CREATE":
-        if at >= len(toks) or toks[at].text != "(":
-            return ()  # CREATE TABLE ... AS / PARTITION OF / OF type: no column list here
-        for column, ttoks in _column_defs(toks[at:]):
-            spec = parse_type(ttoks)
-            if spec is not None:
-                events.append(((table, column), spec))
-        return tuple(events)
-    for action in split_on(toks[at:], ","):
-        column, ttoks = _action_type(action)
-        if column:
-            events.append(((table, column), parse_type(ttoks)))
+    for action in fact.actions:
+        if isinstance(action, f.AddColumn):
+            events.append(((table, action.column.name.key), action.column.type))
+        elif isinstance(action, f.AlterColumnType):
+            events.append(((table, action.column.key), action.type))
     return tuple(events)
 
 
-def _action_type(action: tuple[Token, ...]) -> tuple[str, tuple[Token, ...]]:
-    """(column, type tokens) for `ADD [COLUMN] c type` and `ALTER [COLUMN] c [SET DATA] TYPE type`."""
-    words = [t.upper for t in action]
-    i = 1
-    if words[:1] == ["ADD"]:
-        if words[1:2] == ["COLUMN"]:
-            i = 2
-        if words[i : i + 3] == ["IF", "NOT", "EXISTS"]:
-            i += 3
-        if i < len(action) and action[i].is_name() and words[i] not in ("CONSTRAINT", "PRIMARY", "UNIQUE"):
-            return action[i].name, type_tokens(action[i + 1 :])
-    elif words[:1] == ["ALTER"]:
-        if words[1:2] == ["COLUMN"]:
-            i = 2
-        if i < len(action) and action[i].kind in (WORD, IDENT):
-            rest = words[i + 1 :]
-            j = i + 1
-            if rest[:3] == ["SET", "DATA", "TYPE"]:
-                j += 3
-            elif rest[:1] == ["TYPE"]:
-                j += 1
-            else:
-                return "", ()
-            return action[i].name, type_tokens(action[j:])
-    return "", ()
+# ---- what a type change does -------------------------------------------------------------------
+
+#: What changing a column's type does to the table and to its readers (`type_change_kind`).
+FREE, REWRITE, BREAKING = "free", "rewrite", "breaking"
+
+#: Integer and float widenings: every value fits and readers keep a number of the same kind.
+_WIDER = {
+    "smallint": frozenset({"integer", "bigint"}),
+    "integer": frozenset({"bigint"}),
+    "real": frozenset({"double precision"}),
+}
+
+
+def type_change_kind(old: TypeSpec | None, new: TypeSpec | None, using: bool) -> str:
+    """What `ALTER COLUMN ... TYPE new [USING ...]` does to a column of type `old` (None: unknown).
+
+    `FREE`: binary compatible, so no rewrite and every value and reader unchanged;
+    `REWRITE`: a widening (`integer` to `bigint`, `real` to `double precision`, `numeric` to
+    more digits on both sides of the point) that keeps every value and what readers get, but
+    rewrites the table; `BREAKING`: anything else (a narrowing or converting change, a `USING`
+    clause, or a type that is not known), which readers of the running release may not expect.
+    """
+    if old is None or new is None or using:
+        return BREAKING
+    old, new = _unserial(old), _unserial(new)
+    if is_binary_compatible(old, new):
+        return FREE
+    if old.array == new.array and _widens(old, new):
+        return REWRITE
+    return BREAKING
+
+
+def breaks_readers(old: TypeSpec | None, new: TypeSpec | None, using: bool) -> bool:
+    """True when the type change may break readers of the running release (`type_change_kind`
+    is `BREAKING`): the one predicate `avoid-column-type-change` and `avoid-type-change-rewrite`
+    share, so a type change is reported once."""
+    return type_change_kind(old, new, using) == BREAKING
+
+
+#: A serial column is its integer type with a sequence default: `serial` to `bigint` widens it.
+_SERIAL_BASE = {
+    "smallserial": "smallint",
+    "serial2": "smallint",
+    "serial": "integer",
+    "serial4": "integer",
+    "bigserial": "bigint",
+    "serial8": "bigint",
+}
+
+
+def _unserial(spec: TypeSpec) -> TypeSpec:
+    base = _SERIAL_BASE.get(spec.name)
+    return spec if base is None else TypeSpec(base, spec.params, spec.array)
+
+
+def _widens(old: TypeSpec, new: TypeSpec) -> bool:
+    if new.name in _WIDER.get(old.name, ()):
+        return True
+    if old.name == new.name == "numeric" and old.params and new.params:
+        old_scale = old.params[1] if len(old.params) > 1 else 0
+        new_scale = new.params[1] if len(new.params) > 1 else 0
+        return new_scale >= old_scale and new.params[0] - new_scale >= old.params[0] - old_scale
+    return False
 
 
 class TypesSoFar:

@@ -3,7 +3,8 @@
 Postgres silently truncates, and enum values appended out of order.
 
 They look at the columns a statement declares: `CREATE TABLE` column lists, `ADD
-COLUMN`, and the new type of `ALTER COLUMN ... TYPE`.
+COLUMN`, and the new type of `ALTER COLUMN ... TYPE`, read from the statement model
+(`Statement.fact`) only.
 """
 
 from __future__ import annotations
@@ -12,12 +13,11 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 from guard.lint.context import FileContext
-from guard.lint.ddl import ColumnDef, add_column_def, create_table_columns, read_alter_table
 from guard.lint.registry import rule
 from guard.model import Hit, Severity
 from guard.parsing import Statement
-from guard.sql.types import TypeSpec, parse_type, type_tokens
-from guard.tokens import IDENT, PUNCT, WORD, Token
+from guard.sql import facts as f
+from guard.sql.types import TypeSpec
 
 MAX_IDENTIFIER_BYTES = 63
 
@@ -33,75 +33,50 @@ class Declared:
     key: bool
 
 
-def declared_columns(stmt: Statement) -> list[Declared]:
+def declared_columns(fact: f.Fact) -> list[Declared]:
     """Column types declared by `CREATE TABLE`, `ADD COLUMN` and `ALTER COLUMN ... TYPE`."""
-    w = stmt.words
     out: list[Declared] = []
-    if stmt.head == "CREATE" and "TABLE" in stmt.lead[:5] and "(" in stmt.text:
-        found = create_table_columns(stmt)
-        if found is None:
-            return out
-        _, table, columns, constraints = found
-        pk_cols: set[str] = set()
-        for cons in constraints:
-            ups = [t.upper for t in cons]
-            if "PRIMARY" in ups or "FOREIGN" in ups:
-                pk_cols |= _names_in_first_parens(cons)
-        for col in columns:
-            _add(out, table, col, col.name in pk_cols)
-    elif stmt.head == "ALTER" and w[1:2] == ("TABLE",) and ("ADD" in w or "TYPE" in w):
-        alter = read_alter_table(stmt)
-        if alter is None:
-            return out
-        for action in alter.actions:
-            added = add_column_def(action)
-            if added is not None:
-                _add(out, alter.shown, added, False)
-                continue
-            aw = action.words
-            for j in range(1, min(len(aw), 6)):
-                if aw[j] == "TYPE" and aw[0] == "ALTER":
-                    ttoks = type_tokens(action.tokens[j + 1 :])
-                    spec = parse_type(ttoks)
-                    name = action.tokens[2 if aw[1] == "COLUMN" else 1]
-                    if spec is not None:
-                        text = " ".join(t.shown() for t in ttoks)
-                        out.append(Declared(alter.shown, name.shown(), spec, text, False))
-                    break
+    if isinstance(fact, f.CreateTable):
+        keys = {
+            c
+            for cons in fact.constraints
+            if cons.kind in (f.PRIMARY_KEY, f.FOREIGN_KEY)
+            for c in cons.columns
+        }
+        for col in fact.columns:
+            _add(out, fact.table.shown, col, col.name.key in keys)
+    elif isinstance(fact, f.AlterTable):
+        for action in fact.actions:
+            if isinstance(action, f.AddColumn):
+                _add(out, fact.table.shown, action.column, False)
+            elif isinstance(action, f.AlterColumnType) and action.type is not None:
+                out.append(
+                    Declared(fact.table.shown, action.column.shown, action.type, action.type_sql, False)
+                )
     return out
 
 
-def _names_in_first_parens(tokens: tuple[Token, ...]) -> set[str]:
-    """Column names in the first `( ... )` of a table constraint (`PRIMARY KEY (a, b)`)."""
-    names: set[str] = set()
-    inside = False
-    for t in tokens:
-        if t.kind == PUNCT and t.text == "(":
-            inside = True
-        elif t.kind == PUNCT and t.text == ")":
-            break
-        elif inside and t.kind in (WORD, IDENT):
-            names.add(t.name)
-    return names
-
-
-def _add(out: list[Declared], table: str, col: ColumnDef, key: bool) -> None:
+def _add(out: list[Declared], table: str, col: f.Column, key: bool) -> None:
     if col.type is not None:
-        out.append(
-            Declared(
-                table, col.shown, col.type, col.type_text, key or col.primary_key or bool(col.references)
-            )
-        )
+        is_key = key or col.primary_key or col.references is not None
+        out.append(Declared(table, col.name.shown, col.type, col.type_sql, is_key))
+
+
+#: (fact, its declared columns) of the statement read last: six rules ask in turn about each
+#: statement, so each is read once (one tuple, replaced whole, so threads never see a mix).
+_last: tuple[f.Fact | None, list[Declared]] = (None, [])
 
 
 def _columns(stmt: Statement) -> list[Declared]:
-    if stmt.head == "CREATE" and "TABLE" not in stmt.lead[:5]:
-        return []
-    # Six rules read the same declarations: read them once per statement.
-    return stmt.derived("hygiene.declared_columns", declared_columns)
+    global _last
+    fact = stmt.fact
+    last = _last
+    if last[0] is not fact:
+        last = _last = (fact, declared_columns(fact))
+    return last[1]
 
 
-_HEADS = ("CREATE", "ALTER")
+_FACTS = (f.CreateTable, f.AlterTable)
 
 
 @rule(
@@ -117,7 +92,7 @@ _HEADS = ("CREATE", "ALTER")
     fix="Use `jsonb` unless you need key order or duplicate keys preserved.",
     bad="CREATE TABLE events (payload json);",
     good="CREATE TABLE events (payload jsonb);",
-    heads=_HEADS,
+    facts=_FACTS,
 )
 def prefer_jsonb(stmt: Statement, ctx: FileContext) -> Iterator[Hit]:
     for d in _columns(stmt):
@@ -138,7 +113,7 @@ def prefer_jsonb(stmt: Statement, ctx: FileContext) -> Iterator[Hit]:
     fix="Use `bigint` (or `bigint GENERATED ALWAYS AS IDENTITY`) for keys and the columns that reference them.",
     bad="CREATE TABLE users (id integer PRIMARY KEY);",
     good="CREATE TABLE users (id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY);",
-    heads=_HEADS,
+    facts=_FACTS,
 )
 def prefer_bigint_key(stmt: Statement, ctx: FileContext) -> Iterator[Hit]:
     for d in _columns(stmt):
@@ -164,7 +139,7 @@ def prefer_bigint_key(stmt: Statement, ctx: FileContext) -> Iterator[Hit]:
     fix="Use `bigint GENERATED ALWAYS AS IDENTITY` (or `BY DEFAULT` if rows are inserted with explicit ids).",
     bad="CREATE TABLE users (id bigserial PRIMARY KEY);",
     good="CREATE TABLE users (id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY);",
-    heads=_HEADS,
+    facts=_FACTS,
 )
 def prefer_identity(stmt: Statement, ctx: FileContext) -> Iterator[Hit]:
     if ctx.pg_version < 10:
@@ -191,7 +166,7 @@ def prefer_identity(stmt: Statement, ctx: FileContext) -> Iterator[Hit]:
     fix="Use `timestamptz` (`timestamp with time zone`), which stores an absolute instant.",
     bad="CREATE TABLE events (created_at timestamp);",
     good="CREATE TABLE events (created_at timestamptz);",
-    heads=_HEADS,
+    facts=_FACTS,
 )
 def prefer_timestamptz(stmt: Statement, ctx: FileContext) -> Iterator[Hit]:
     for d in _columns(stmt):
@@ -213,7 +188,7 @@ def prefer_timestamptz(stmt: Statement, ctx: FileContext) -> Iterator[Hit]:
     fix="Use `text` (with a `CHECK (length(col) = n)` if the length matters).",
     bad="CREATE TABLE countries (code char(2));",
     good="CREATE TABLE countries (code text CHECK (length(code) = 2));",
-    heads=_HEADS,
+    facts=_FACTS,
 )
 def avoid_char_type(stmt: Statement, ctx: FileContext) -> Iterator[Hit]:
     for d in _columns(stmt):
@@ -234,7 +209,7 @@ def avoid_char_type(stmt: Statement, ctx: FileContext) -> Iterator[Hit]:
     fix="Use `text` with `CHECK (char_length(col) <= n)` when the limit matters.",
     bad="CREATE TABLE users (email varchar(255));",
     good="CREATE TABLE users (email text CHECK (char_length(email) <= 255));",
-    heads=_HEADS,
+    facts=_FACTS,
 )
 def prefer_text(stmt: Statement, ctx: FileContext) -> Iterator[Hit]:
     for d in _columns(stmt):
@@ -257,24 +232,50 @@ def prefer_text(stmt: Statement, ctx: FileContext) -> Iterator[Hit]:
     fix="Choose a name of at most 63 bytes.",
     bad="CREATE TABLE customer_subscription_billing_cycle_adjustment_history_entries_v2 (id bigint);",
     good="CREATE TABLE subscription_adjustments (id bigint);",
-    heads=_HEADS,
+    facts=(f.CreateTable, f.CreateIndex, f.CreateObject, f.AlterTable, f.Rename, f.AlterOther),
 )
 def identifier_too_long(stmt: Statement, ctx: FileContext) -> Iterator[Hit]:
-    # Cheap word checks first (the longest word, in C); a character is at most 4 bytes, so
-    # shorter words cannot qualify.
-    words = stmt.words
-    if not words or max(map(len, words)) <= MAX_IDENTIFIER_BYTES // 4:
-        return
-    if not any(len(w) > MAX_IDENTIFIER_BYTES // 4 and len(w.encode()) > MAX_IDENTIFIER_BYTES for w in words):
-        return
     seen: set[str] = set()
-    for t in stmt.tokens:
-        if t.kind in (WORD, IDENT) and len(t.text.encode()) > MAX_IDENTIFIER_BYTES and t.text not in seen:
-            seen.add(t.text)
+    for name in _long_names(stmt.fact):
+        if name.key not in seen:
+            seen.add(name.key)
+            size = len(name.key.encode())
             yield Hit(
-                f"identifier {t.shown()} is {len(t.text.encode())} bytes; Postgres keeps only the first 63",
-                f"rename it to at most 63 bytes (it is stored as {t.text.encode()[:63].decode(errors='ignore')!r})",
+                f"identifier {name.shown.rsplit('.', 1)[-1]} is {size} bytes; Postgres keeps only the first 63",
+                f"rename it to at most 63 bytes (it is stored as {name.key.encode()[:63].decode(errors='ignore')!r})",
             )
+
+
+def _long_names(fact: f.Fact) -> list[f.Name]:
+    """The names longer than 63 bytes a fact holds (at any depth), in field order."""
+    out: list[f.Name] = []
+    stack: list[object] = [fact]
+    while stack:
+        value = stack.pop()
+        if isinstance(value, f.Name):
+            # A character is at most 4 bytes: shorter keys cannot qualify (checked first, cheaply).
+            if len(value.key) > MAX_IDENTIFIER_BYTES // 4 and len(value.key.encode()) > MAX_IDENTIFIER_BYTES:
+                out.append(value)
+        elif isinstance(value, tuple):
+            stack.extend(reversed(value))
+        else:
+            stack.extend(getattr(value, name) for name in reversed(_name_fields(type(value))))
+    return out
+
+
+#: Per record class, the fields that may hold a name (a `Name`, or records or tuples holding one).
+_NAME_FIELDS: dict[type, tuple[str, ...]] = {}
+_HOLDS_NAMES = ("Name", "Column", "Constraint", "Action")
+
+
+def _name_fields(cls: type) -> tuple[str, ...]:
+    found = _NAME_FIELDS.get(cls)
+    if found is None:
+        fields = getattr(cls, "__dataclass_fields__", {})
+        found = _NAME_FIELDS[cls] = tuple(
+            n for n, fld in fields.items() if any(word in str(fld.type) for word in _HOLDS_NAMES)
+        )
+    return found
 
 
 @rule(
@@ -290,11 +291,12 @@ def identifier_too_long(stmt: Statement, ctx: FileContext) -> Iterator[Hit]:
     fix="Say where the value belongs with `ADD VALUE 'x' BEFORE 'y'` / `AFTER 'y'` when the order matters.",
     bad="ALTER TYPE severity ADD VALUE 'critical';",
     good="ALTER TYPE severity ADD VALUE 'critical' AFTER 'high';",
-    heads=("ALTER",),
+    facts=(f.AlterEnum,),
 )
 def enum_value_order(stmt: Statement, ctx: FileContext) -> Iterator[Hit]:
-    w = stmt.words
-    if w[:2] != ("ALTER", "TYPE") or "VALUE" not in w or "ADD" not in w or {"BEFORE", "AFTER"} & set(w):
+    fact = stmt.fact
+    assert isinstance(fact, f.AlterEnum)
+    if fact.before is not None or fact.after is not None:
         return
     yield Hit(
         "ADD VALUE appends the new enum value after all existing ones",

@@ -1,5 +1,7 @@
-"""Rewrite rules for columns: volatile column defaults and type changes that are not binary
-compatible copy the whole table (and rebuild its indexes) while holding ACCESS EXCLUSIVE.
+"""Rewrite rules for columns: volatile column defaults and widening type changes copy the whole
+table (and rebuild its indexes) while holding ACCESS EXCLUSIVE. They read the statement model
+(`Statement.fact`) only; a type change's kind comes from `guard.lint.facts.column_types`, shared
+with `avoid-column-type-change` so each type change is reported once.
 (`VACUUM FULL`, `CLUSTER`, `SET TABLESPACE` and `SET LOGGED/UNLOGGED` live in
 `table_rewrites`.)
 
@@ -11,49 +13,49 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from guard.lint.context import FileContext
-from guard.lint.ddl import ColumnDef, add_column_def, alter_column_name, read_alter_table, sql_of
+from guard.lint.context import FileContext, contract_target
+from guard.lint.facts.column_types import BREAKING, FREE, type_change_kind
 from guard.lint.locks import ACCESS_EXCLUSIVE, describe
 from guard.lint.registry import rule
 from guard.lint.rules._types import file_type_before
 from guard.model import Hit, Severity
 from guard.parsing import Statement
-from guard.sql.types import TypeSpec, is_binary_compatible, parse_type, type_tokens
-from guard.sql.volatile import default_volatility
-from guard.tokens import Token
+from guard.sql import facts as f
+from guard.sql.column_sql import add_column, drop_column, set_default
+from guard.sql.types import TypeSpec
 
 _SERIALS = frozenset({"serial", "bigserial", "smallserial", "serial2", "serial4", "serial8"})
+_SERIAL_BASE = {"smallserial": "smallint", "serial2": "smallint", "bigserial": "bigint", "serial8": "bigint"}
 
 
-def _rewrite_reason(col: ColumnDef, pg_version: int) -> tuple[str, str] | None:
+def _rewrite_reason(col: f.Column, pg_version: int) -> tuple[str, str] | None:
     """(what, why) when adding `col` rewrites the table, else None."""
     type_name = col.type.name if col.type is not None else ""
     if type_name in _SERIALS:
         return f"a {type_name} column", "fills every row from a sequence (nextval is volatile)"
     if col.identity:
         return "an identity column", "fills every row from its sequence"
-    if col.generated_stored:
+    if col.generated:
         return "a stored generated column", "computes and stores a value for every row"
-    if col.default is None:
+    default = col.default
+    if default is None or default.is_null:
         return None
-    if len(col.default) == 1 and col.default[0].upper == "NULL":
-        return None
-    default_sql = sql_of(col.default)
     if pg_version < 11:
         return (
-            f"DEFAULT {default_sql}",
+            f"DEFAULT {default.sql}",
             f"fills every row (Postgres {pg_version} has no fast defaults; 11+ does)",
         )
-    found = default_volatility(col.default)
-    if found is None:
-        return None
-    kind, fn = found
-    if kind == "volatile":
-        return f"DEFAULT {default_sql}", f"{fn}() is volatile, so every existing row gets its own value"
-    return (
-        f"DEFAULT {default_sql}",
-        f"{fn}() is not known to be STABLE or IMMUTABLE; a volatile default fills every row",
-    )
+    if default.volatility == "volatile":
+        return (
+            f"DEFAULT {default.sql}",
+            f"{default.function}() is volatile, so every existing row gets its own value",
+        )
+    if default.volatility == "unknown":
+        return (
+            f"DEFAULT {default.sql}",
+            f"{default.function}() is not known to be STABLE or IMMUTABLE; a volatile default fills every row",
+        )
+    return None
 
 
 @rule(
@@ -75,122 +77,117 @@ def _rewrite_reason(col: ColumnDef, pg_version: int) -> tuple[str, str] | None:
     """,
     bad="ALTER TABLE users ADD COLUMN token uuid DEFAULT gen_random_uuid();",
     good="ALTER TABLE users ADD COLUMN token uuid;\nALTER TABLE users ALTER COLUMN token SET DEFAULT gen_random_uuid();",
-    heads=("ALTER",),
+    facts=(f.AlterTable,),
     lock=describe(ACCESS_EXCLUSIVE),
 )
 def avoid_volatile_default(stmt: Statement, ctx: FileContext) -> Iterator[Hit]:
-    if "ADD" not in stmt.words or stmt.words[1:2] != ("TABLE",):
+    fact = stmt.fact
+    assert isinstance(fact, f.AlterTable)
+    if ctx.is_new_table(fact.table.key):
         return
-    alter = read_alter_table(stmt)
-    if alter is None or ctx.is_new_table(alter.key):
-        return
-    t = alter.shown
-    for action in alter.actions:
-        col = add_column_def(action)
-        if col is None:
+    t = fact.table.shown
+    for action in fact.actions:
+        if not isinstance(action, f.AddColumn):
             continue
+        col = action.column
         reason = _rewrite_reason(col, ctx.pg_version)
         if reason is None:
             continue
         what, why = reason
-        base = col.type_text
-        if col.type is not None and col.type.name in _SERIALS:
-            base = {
-                "smallserial": "smallint",
-                "serial2": "smallint",
-                "bigserial": "bigint",
-                "serial8": "bigint",
-            }.get(col.type.name, "integer")
-        steps = f"ALTER TABLE {t} ADD COLUMN {col.shown} {base};\n"
-        if col.default is not None:
-            steps += f"ALTER TABLE {t} ALTER COLUMN {col.shown} SET DEFAULT {sql_of(col.default)};\n"
-        steps += f"-- then backfill existing rows in batches: UPDATE {t} SET {col.shown} = ... WHERE ... LIMIT ...;"
         yield Hit(
-            f"adding {col.shown} with {what} rewrites {t} while holding {describe(ACCESS_EXCLUSIVE)}: {why}",
-            steps,
+            f"adding {col.name.shown} with {what} rewrites {t} while holding {describe(ACCESS_EXCLUSIVE)}: {why}",
+            _split_default_fix(fact.table, col),
             lock=ACCESS_EXCLUSIVE,
         )
 
 
-def _type_change(
-    action_tokens: tuple[Token, ...], words: tuple[str, ...]
-) -> tuple[tuple[Token, ...], bool] | None:
-    """(new type tokens, has USING) of `ALTER [COLUMN] c [SET DATA] TYPE t [USING ...]`."""
-    if words[:1] != ("ALTER",):
-        return None
-    i = 2 if words[1:2] == ("COLUMN",) else 1
-    rest = words[i + 1 :]
-    if rest[:3] == ("SET", "DATA", "TYPE"):
-        j = i + 4
-    elif rest[:1] == ("TYPE",):
-        j = i + 2
-    else:
-        return None
-    return type_tokens(action_tokens[j:]), "USING" in words[j:]
+def _split_default_fix(table: f.Name, col: f.Column) -> str:
+    """Add the column bare, set its default for new rows, then backfill (SQL built with sqlglot)."""
+    base = col.type_sql
+    if col.type is not None and col.type.name in _SERIALS:
+        base = _SERIAL_BASE.get(col.type.name, "integer")
+    steps = [add_column(table, col.name.key, base) or f"-- add {col.name.shown} as {base}, with no default"]
+    if col.default is not None and not col.default.is_null:
+        steps.append(
+            set_default(table, col.name.key, col.default.sql)
+            or f"-- then set its default for new rows: SET DEFAULT {col.default.sql}"
+        )
+    steps.append(f"-- then backfill existing rows of {table.shown} in batches (UPDATE ... WHERE <key range>)")
+    return "\n".join(steps)
 
 
 @rule(
     id="avoid-type-change-rewrite",
     severity=Severity.ERROR,
     family="rewrites",
-    summary="`ALTER COLUMN ... TYPE` that is not a binary-compatible change, so it rewrites the table.",
+    summary="`ALTER COLUMN ... TYPE` that keeps readers working but rewrites the table (`integer` to `bigint`).",
     why="""
-        Changing a column's type rewrites the table and rebuilds its indexes while holding ACCESS
-        EXCLUSIVE, blocking reads and writes, unless the new type is binary compatible with the
-        old: `varchar(n)` to a longer `varchar`, to unlimited `varchar` or to `text`; `text` to
-        unlimited `varchar`; `numeric(p,s)` to `numeric(p2>=p,s)` or unconstrained `numeric`; a
-        longer `varbit`; `cidr` to `inet`. Shrinking a limit skips the rewrite but still scans every
-        row under the lock. `timestamp` to `timestamptz` is only free when the session time zone is
-        UTC (Postgres 12+), so it is treated as a rewrite.
+        A widening type change (`smallint`/`integer` to `bigint`, `real` to `double precision`,
+        `numeric` to more digits) keeps every value and what readers get, but still rewrites the
+        table and rebuilds its indexes while holding ACCESS EXCLUSIVE, blocking reads and writes.
+        Binary-compatible changes skip the rewrite: `varchar(n)` to a longer `varchar`, to
+        unlimited `varchar` or to `text`; `numeric(p,s)` to `numeric(p2>=p,s)`; `cidr` to `inet`.
+        Type changes readers may not expect are reported once, by `avoid-column-type-change`; in a
+        `guard: contract` migration, where that rule is silent, this one reports every rewriting
+        type change.
     """,
     fix="""
-        Add a new column of the new type, backfill it in batches, switch reads and writes to it,
-        then drop the old column (expand, migrate, contract).
+        Expand and contract: add a new column of the new type, backfill it in batches and keep it
+        in sync, switch readers and writers to it, then drop the old column in a later contract
+        migration.
     """,
-    bad="ALTER TABLE orders ALTER COLUMN total TYPE numeric(12,2);",
-    good="ALTER TABLE orders ADD COLUMN total_new numeric(12,2);",
-    heads=("ALTER",),
+    bad="""
+        -- after: CREATE TABLE orders (id bigint PRIMARY KEY, quantity integer) in an earlier migration
+        ALTER TABLE orders ALTER COLUMN quantity TYPE bigint;
+    """,
+    good="""
+        -- after: CREATE TABLE orders (id bigint PRIMARY KEY, quantity integer) in an earlier migration
+        ALTER TABLE orders ADD COLUMN quantity_new bigint;
+    """,
+    facts=(f.AlterTable,),
     lock=describe(ACCESS_EXCLUSIVE),
 )
 def avoid_type_change_rewrite(stmt: Statement, ctx: FileContext) -> Iterator[Hit]:
-    if "TYPE" not in stmt.words or stmt.words[1:2] != ("TABLE",):
+    fact = stmt.fact
+    assert isinstance(fact, f.AlterTable)
+    if ctx.is_new_table(fact.table.key):
         return
-    alter = read_alter_table(stmt)
-    if alter is None or ctx.is_new_table(alter.key):
-        return
-    t = alter.shown
-    for action in alter.actions:
-        change = _type_change(action.tokens, action.words)
-        named = alter_column_name(action)
-        if change is None or named is None:
+    contract: bool | None = None  # read on the first type change only
+    for action in fact.actions:
+        if not isinstance(action, f.AlterColumnType):
             continue
-        new_tokens, using = change
-        column, shown = named
-        new = parse_type(new_tokens)
-        new_sql = sql_of(new_tokens)
-        old = _earlier_type(ctx, stmt, alter.key, column)
-        if new is not None and old is not None and not using and is_binary_compatible(old, new):
+        old = file_type_before(ctx, stmt, fact.table.key, action.column.key) if action.type else None
+        kind = type_change_kind(old, action.type, action.using is not None)
+        if kind == FREE:
             continue
-        if using:
-            detail = "the USING clause recomputes every value"
-        elif old is None:
-            detail = (
-                "its current type is not declared in earlier migrations, so the change cannot be proven "
-                "binary compatible"
-            )
-        else:
-            detail = f"{old} to {new_sql} is not a binary-compatible change"
-        tmp = f"{column}_new"
-        yield Hit(
-            f"changing {t}.{shown} to {new_sql} rewrites {t} and its indexes while holding "
-            f"{describe(ACCESS_EXCLUSIVE)} ({detail})",
-            f"ALTER TABLE {t} ADD COLUMN {tmp} {new_sql};\n"
-            f"-- backfill {tmp} in batches and keep it in sync (trigger or app), switch reads, then:\n"
-            f"ALTER TABLE {t} DROP COLUMN {shown};\nALTER TABLE {t} RENAME COLUMN {tmp} TO {shown};",
-            lock=ACCESS_EXCLUSIVE,
+        if kind == BREAKING:
+            if contract is None:
+                contract = contract_target(ctx) is not None
+            if not contract:
+                continue  # avoid-column-type-change reports it, and its fix avoids the rewrite too
+        yield _type_change_hit(fact.table, action, old)
+
+
+def _type_change_hit(table: f.Name, action: f.AlterColumnType, old: TypeSpec | None) -> Hit:
+    t, shown, new_sql = table.shown, action.column.shown, action.type_sql
+    if action.using is not None:
+        detail = "the USING clause recomputes every value"
+    elif old is None:
+        detail = (
+            "its current type is not declared in earlier migrations, so the change cannot be proven "
+            "binary compatible"
         )
-
-
-def _earlier_type(ctx: FileContext, stmt: Statement, table: str, column: str) -> TypeSpec | None:
-    """The column's type before `stmt`: earlier migrations in version order, then this file."""
-    return file_type_before(ctx, stmt, table, column)
+    else:
+        detail = f"{old} to {new_sql} is not a binary-compatible change"
+    tmp = f"{action.column.key}_new"
+    expand = add_column(table, tmp, new_sql) or f"-- add a column {tmp} of type {new_sql}"
+    contract = drop_column(table, action.column.key) or f"-- drop {shown}"
+    return Hit(
+        f"changing {t}.{shown} to {new_sql} rewrites {t} and its indexes while holding "
+        f"{describe(ACCESS_EXCLUSIVE)} ({detail})",
+        f"{expand}\n"
+        f"-- backfill {tmp} in batches and keep it in sync (trigger or dual writes), switch readers and\n"
+        f"-- writers to {tmp}, then drop the old column in a later migration marked\n"
+        f"-- `-- guard: contract <this version>`:\n{contract}",
+        lock=ACCESS_EXCLUSIVE,
+    )
