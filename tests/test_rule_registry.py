@@ -26,10 +26,6 @@ from guard.model import Migration, Rule, Severity
 EXEMPT = {"require-down-migration", "avoid-noop-down-migration"}
 #: Rules a bad example may legitimately fire besides its own (the same statement breaks both).
 ALSO_FIRES: dict[str, set[str]] = {
-    # A type change is reported once (issue 13): avoid-type-change-rewrite takes the widenings that
-    # keep readers working. Until data_loss's avoid-column-type-change calls
-    # guard.lint.facts.column_types.breaks_readers it still fires on them too; then drop this entry.
-    "avoid-type-change-rewrite": {"avoid-column-type-change"},
     # A backfill without WHERE under ACCESS EXCLUSIVE is both unbounded and lock-holding.
     "hold-access-exclusive": {"require-where-clause"},
 }

@@ -208,10 +208,10 @@ def test_fix_sql_parses(sql: str) -> None:
 
 def test_type_change_fix_never_renames_a_column() -> None:
     [f] = [
-        f for f in lint("ALTER TABLE users ALTER COLUMN score TYPE bigint;") if f.rule.startswith("avoid-col")
+        f for f in lint("ALTER TABLE users ALTER COLUMN score TYPE text;") if f.rule.startswith("avoid-col")
     ]
-    assert "RENAME" not in f.fix.upper().replace("RENAME WITH A VIEW", "")
-    assert "ALTER TABLE users ADD COLUMN score_new BIGINT;" in f.fix
+    assert "RENAME" not in f.fix.upper()
+    assert "ALTER TABLE users ADD COLUMN score_new TEXT;" in f.fix
 
 
 def test_fix_templates_sqlglot_cannot_structure_are_refused() -> None:

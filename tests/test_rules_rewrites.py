@@ -157,22 +157,7 @@ def test_type_change_against_earlier_declaration(old: str, new: str, kind: str) 
         assert READERS in found
 
 
-#: Until data_loss's `avoid-column-type-change` calls `column_types.breaks_readers` (issue 13, its
-#: family's change), it still fires on widenings and on a serial's own integer type: strict, so the
-#: marker must go when it does.
-_NOT_WIRED = pytest.mark.xfail(
-    strict=True,
-    reason="until data_loss's avoid-column-type-change calls guard.lint.facts.column_types.breaks_readers",
-)
-
-
-@pytest.mark.parametrize(
-    ("old", "new", "kind"),
-    [
-        pytest.param(*case, marks=_NOT_WIRED) if case[2] == REWRITE or "serial" in case[0] else case
-        for case in CHANGES
-    ],
-)
+@pytest.mark.parametrize(("old", "new", "kind"), CHANGES)
 def test_a_type_change_is_reported_once(old: str, new: str, kind: str) -> None:
     earlier = (f"CREATE TABLE t (id bigint, c {old});",)
     found = {f.rule for f in lint_sql(f"ALTER TABLE t ALTER COLUMN c TYPE {new};", earlier=earlier)}

@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from guard.lint.context import FileContext, contract_target
+from guard.lint.facts.column_types import breaks_readers
 from guard.lint.facts.dynamic_sql import routine_hazards
 from guard.lint.registry import rule
 from guard.lint.rules._destructive import (
@@ -25,7 +26,6 @@ from guard.lint.rules._types import file_type_before
 from guard.model import Hit, Severity
 from guard.parsing import Statement
 from guard.sql import facts as f
-from guard.sql.types import is_binary_compatible
 
 
 @rule(
@@ -54,7 +54,7 @@ def avoid_column_type_change(stmt: Statement, ctx: FileContext) -> Iterator[Hit]
     for a in actions:
         new = a.type
         old = file_type_before(ctx, stmt, table.key, a.column.key) if new is not None else None
-        if old is not None and new is not None and a.using is None and is_binary_compatible(old, new):
+        if not breaks_readers(old, new, a.using is not None):
             continue
         was = f" from {old}" if old is not None else ""
         to = new if new is not None else a.type_sql
@@ -68,7 +68,7 @@ def avoid_column_type_change(stmt: Statement, ctx: FileContext) -> Iterator[Hit]
             f"2. Ship code that reads {tmp.shown}.\n"
             f"3. Contract, in a later migration marked `-- guard: contract <expand version>`:"
             f" {render('ALTER TABLE __t__ DROP COLUMN __c__', t=table, c=col)}"
-            " (then rename with a view, or keep the new name)",
+            " (keep the new name: renaming it back would break the release that reads it)",
         )
 
 
