@@ -59,7 +59,7 @@ class FileContext:
     #: This file's statements that may tell about each table's nullability or unique indexes, in
     #: order (`guard.lint.facts.nullability.nullability_tables`).
     about: dict[str, list[Fact]] = field(default_factory=dict, repr=False)
-    #: (table, column) added NOT NULL with a default in this file (and the default not changed since).
+    #: (table, column) added NOT NULL with a default in this file (and the default not dropped since).
     not_null_defaults: set[tuple[str, str]] = field(default_factory=set)
     #: Tables and indexes this file dropped (an index also counts as dropped with its constraint).
     dropped_tables: set[str] = field(default_factory=set)
@@ -174,7 +174,8 @@ class FileContext:
                 col = action.column
                 if col.not_null and col.default is not None and not col.default.is_null:
                     self.not_null_defaults.add((table, col.name.key))
-            elif isinstance(action, f.SetDefault | f.DropColumn):
+            elif isinstance(action, f.DropDefault | f.DropColumn):
+                # (a SET DEFAULT keeps a default: a later DROP DEFAULT still breaks the running release)
                 self.not_null_defaults.discard((table, action.column.key))
 
     def _observe_create(self, fact: f.CreateTable | f.CreateIndex | f.CreateObject) -> None:

@@ -90,15 +90,18 @@ def avoid_set_not_null(stmt: Statement, ctx: FileContext) -> Iterator[Hit]:
     id="require-default-for-not-null",
     severity=Severity.ERROR,
     family="constraints",
-    summary="`ADD COLUMN ... NOT NULL` without a default on an existing table.",
+    summary="`ADD COLUMN ... NOT NULL` without a default on an existing table, or its default dropped in the same migration.",
     why="""
         Existing rows get NULL in a new column, so `ADD COLUMN ... NOT NULL` without a default fails
         on any table that has rows (after taking ACCESS EXCLUSIVE), and the deploy breaks. On
-        Postgres 11+ a constant default makes the column instant and valid.
+        Postgres 11+ a constant default makes the column instant and valid. Adding the column with a
+        default and dropping the default (`ALTER COLUMN ... DROP DEFAULT`) in the same migration
+        breaks the release still running: its inserts omit the new column and now fail.
     """,
     fix="""
         Add the column with a constant `DEFAULT` (instant on Postgres 11+), or add it nullable,
-        backfill, and enforce NOT NULL with a validated check.
+        backfill, and enforce NOT NULL with a validated check. Drop the default only in a later
+        migration, once every running release writes the column.
     """,
     bad="ALTER TABLE users ADD COLUMN plan text NOT NULL;",
     good="ALTER TABLE users ADD COLUMN plan text NOT NULL DEFAULT 'free';",
