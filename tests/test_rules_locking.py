@@ -131,6 +131,22 @@ def test_pg14_concurrent_index_bug(version: int, expected: bool) -> None:
             False,
         ),
         ("INSERT INTO settings VALUES (1);", True, False),
+        # new objects that wait on no existing table
+        (
+            "CREATE TABLE t (id int);\nCREATE INDEX t_idx ON t (id);\nCREATE TYPE mood AS ENUM ('a');",
+            True,
+            False,
+        ),
+        # ... and new tables that lock an existing one
+        ("CREATE TABLE c (extra int) INHERITS (p);", True, True),
+        ("CREATE TABLE c (p_id int REFERENCES p (id));", True, True),
+        ("CREATE TABLE c PARTITION OF p FOR VALUES IN (1);", True, True),
+        # RESET takes a timeout away again
+        (
+            "SET lock_timeout = '5s';\nSET statement_timeout = '1min';\nRESET ALL;\nALTER TABLE u ADD COLUMN n int;",
+            True,
+            True,
+        ),
     ],
 )
 def test_require_timeouts(sql: str, on: bool, expected: bool) -> None:

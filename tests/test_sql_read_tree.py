@@ -152,3 +152,14 @@ def test_drop_kinds() -> None:
     assert fact is not None
     assert fact.object_kind == "materialized view" and fact.if_exists and fact.cascade
     assert [n.shown for n in fact.names] == ["a", "b.c"]
+
+
+def test_create_table_inherits() -> None:
+    t = tree("CREATE TABLE c (extra int) INHERITS (p)")
+    assert isinstance(t, exp.Create)
+    fact = read_tree.create_table(t)
+    assert fact is not None and fact.inherits
+    plain = tree("CREATE TABLE c (extra int)")
+    assert isinstance(plain, exp.Create)
+    fact = read_tree.create_table(plain)
+    assert fact is not None and not fact.inherits
