@@ -85,7 +85,9 @@ def main() -> int:
     )
     parser.add_argument("--count", type=int, default=500, help="migrations per run (default 500)")
     parser.add_argument("--repeat", type=int, default=5, help="runs per side (default 5)")
-    parser.add_argument("--url", default=None, help="admin URL of the server (default: the embedded throwaway server)")
+    parser.add_argument(
+        "--url", default=None, help="admin URL of the server (default: the embedded throwaway server)"
+    )
     parser.add_argument("--psql", default=shutil.which("psql") or "/usr/bin/psql")
     args = parser.parse_args()
 

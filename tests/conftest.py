@@ -156,7 +156,11 @@ def drizzle_kit() -> Path:
         if shutil.which("npm") is None:
             pytest.skip("npm is not installed, so drizzle-kit cannot be installed")
         done = subprocess.run(
-            [str(REPO / "scripts" / "install-drizzle-kit")], capture_output=True, text=True, timeout=300, check=False
+            [str(REPO / "scripts" / "install-drizzle-kit")],
+            capture_output=True,
+            text=True,
+            timeout=300,
+            check=False,
         )
         if done.returncode != 0 or not _DRIZZLE_KIT_BIN.exists():
             pytest.skip(f"npm could not install drizzle-kit: {done.stderr.strip()[-300:]}")

@@ -19,7 +19,12 @@ SAFE_DOWN = "DROP TABLE {t};\n"
 def git(cwd: Path, *args: str, env: dict[str, str] | None = None) -> str:
     """Run git in `cwd` (with `env` added to the environment); fail the test with git's stderr when it fails."""
     proc = subprocess.run(
-        ["git", *args], cwd=cwd, capture_output=True, text=True, check=False, env={**os.environ, **(env or {})}
+        ["git", *args],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        check=False,
+        env={**os.environ, **(env or {})},
     )
     if proc.returncode != 0:
         raise AssertionError(f"git {' '.join(args)} failed: {proc.stderr}")

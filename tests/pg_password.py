@@ -55,5 +55,3 @@ def password_role(pg_server, password: str, *, createdb: bool = False) -> Iterat
         with psycopg.connect(pg_server.admin_url, autocommit=True) as admin:
             admin.execute("SELECT pg_reload_conf()")
             admin.execute(f'DROP ROLE IF EXISTS "{role}"')
-
-

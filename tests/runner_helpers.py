@@ -89,4 +89,6 @@ def as_url(conninfo: str, **query: str) -> str:
 
     p = conninfo_to_dict(conninfo)
     extra = "&".join(f"{k}={v}" for k, v in query.items())
-    return f"postgres://{p['user']}@{p['host']}:{p.get('port', 5432)}/{p['dbname']}" + (f"?{extra}" if extra else "")
+    return f"postgres://{p['user']}@{p['host']}:{p.get('port', 5432)}/{p['dbname']}" + (
+        f"?{extra}" if extra else ""
+    )

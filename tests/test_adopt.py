@@ -71,7 +71,13 @@ FILES: dict[str, dict[str, str]] = {
                 "version": "7",
                 "dialect": "postgresql",
                 "entries": [
-                    {"idx": i, "version": "7", "when": 1700000000000 + i * 1000, "tag": tag, "breakpoints": True}
+                    {
+                        "idx": i,
+                        "version": "7",
+                        "when": 1700000000000 + i * 1000,
+                        "tag": tag,
+                        "breakpoints": True,
+                    }
                     for i, tag in enumerate(["0000_users", "0001_email", "0002_phone"])
                 ],
             }
@@ -96,7 +102,9 @@ TWO_APPLIED: dict[str, Callable[[str], None]] = {
     "flyway": lambda url: tt.flyway(
         url, [("1", "SQL", "V1__users.sql", True), ("1.1", "SQL", "V1_1__email.sql", True)]
     ),
-    "drizzle": lambda url: tt.drizzle(url, [(USERS.encode(), 1700000000000), (EMAIL.encode(), 1700000001000)]),
+    "drizzle": lambda url: tt.drizzle(
+        url, [(USERS.encode(), 1700000000000), (EMAIL.encode(), 1700000001000)]
+    ),
 }
 
 
@@ -116,7 +124,9 @@ def write(folder: Path, files: dict[str, str]) -> Path:
     return folder
 
 
-def invoke(args: list[str], url: str, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> tuple[int, str, str]:
+def invoke(
+    args: list[str], url: str, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> tuple[int, str, str]:
     """Run the CLI with DATABASE_URL set and no environment hints (dev)."""
     monkeypatch.chdir(tmp_path)
     monkeypatch.setenv("DATABASE_URL", url)
@@ -153,7 +163,9 @@ def test_adopts_what_each_tool_applied_then_migrate_runs_only_the_rest(
 ) -> None:
     url = marked(fresh_db)
     folder = write(tmp_path / "migrations", FILES[tool])
-    (tmp_path / "migration-guard.toml").write_text("require_down = false\n")  # Prisma, Flyway, Drizzle keep none
+    (tmp_path / "migration-guard.toml").write_text(
+        "require_down = false\n"
+    )  # Prisma, Flyway, Drizzle keep none
     tt.run(url, USERS)  # what the tool ran
     tt.run(url, EMAIL)
     TWO_APPLIED[tool](url)
@@ -173,7 +185,9 @@ def test_adopts_what_each_tool_applied_then_migrate_runs_only_the_rest(
     assert len(history(url)) == 3 and history(url)[2][1] == ""
 
 
-def test_adopting_twice_records_nothing_new(fresh_db: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_adopting_twice_records_nothing_new(
+    fresh_db: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     url = marked(fresh_db)
     folder = write(tmp_path / "migrations", FILES["dbmate"])
     TWO_APPLIED["dbmate"](url)
@@ -186,7 +200,9 @@ def test_dry_run_writes_nothing(fresh_db: str, tmp_path: Path, monkeypatch: pyte
     url = marked(fresh_db)
     folder = write(tmp_path / "migrations", FILES["prisma"])
     TWO_APPLIED["prisma"](url)
-    code, out, err = invoke(["adopt", str(folder), "--dry-run", "--format", "json"], url, monkeypatch, tmp_path)
+    code, out, err = invoke(
+        ["adopt", str(folder), "--dry-run", "--format", "json"], url, monkeypatch, tmp_path
+    )
     assert code == 0, err
     assert json.loads(out)["recorded"] == ["20240101000000_users", "20240102000000_email"]
     assert not has_schema(url)
@@ -196,22 +212,39 @@ def test_dry_run_writes_nothing(fresh_db: str, tmp_path: Path, monkeypatch: pyte
     ("tool", "setup", "says"),
     [
         ("golang-migrate", lambda url: tt.golang_migrate(url, 2, dirty=True), "dirty, failed or unfinished"),
-        ("hasura", lambda url: tt.hasura_catalog(url, {"1700000000000": False, "1700000000001": True}), "1700000000001"),
+        (
+            "hasura",
+            lambda url: tt.hasura_catalog(url, {"1700000000000": False, "1700000000001": True}),
+            "1700000000001",
+        ),
         (
             "prisma",
             lambda url: tt.prisma(
                 url,
-                [("20240101000000_users", USERS.encode(), True, False), ("20240102000000_email", b"x", False, False)],
+                [
+                    ("20240101000000_users", USERS.encode(), True, False),
+                    ("20240102000000_email", b"x", False, False),
+                ],
             ),
             "20240102000000_email",
         ),
         (
             "flyway",
-            lambda url: tt.flyway(url, [("1", "SQL", "V1__users.sql", True), ("1.1", "SQL", "V1_1__email.sql", False)]),
+            lambda url: tt.flyway(
+                url, [("1", "SQL", "V1__users.sql", True), ("1.1", "SQL", "V1_1__email.sql", False)]
+            ),
             "flyway left migrations dirty, failed or unfinished in flyway_schema_history: 1.1",
         ),
-        ("dbmate", lambda url: tt.dbmate(url, ["20231231000000", "20240101000000"]), "have no file here: 20231231000000"),
-        ("drizzle", lambda url: tt.drizzle(url, [(b"gone", 1600000000000)]), "have no file here: 1600000000000"),
+        (
+            "dbmate",
+            lambda url: tt.dbmate(url, ["20231231000000", "20240101000000"]),
+            "have no file here: 20231231000000",
+        ),
+        (
+            "drizzle",
+            lambda url: tt.drizzle(url, [(b"gone", 1600000000000)]),
+            "have no file here: 1600000000000",
+        ),
     ],
 )
 def test_refusals_record_nothing_and_are_audited(
@@ -253,20 +286,29 @@ def test_through_records_a_hand_migrated_database(
     assert [(v, via) for v, via, _ in history(url)] == [("0001", "hand"), ("0002", "hand")]
 
 
-def test_warnings_a_gap_and_an_edited_file(fresh_db: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_warnings_a_gap_and_an_edited_file(
+    fresh_db: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     url = marked(fresh_db)
     folder = write(tmp_path / "migrations", FILES["prisma"])
     tt.prisma(
         url,
         [
-            ("20240101000000_users", b"CREATE TABLE users (id int PRIMARY KEY);\n", True, False),  # edited since
+            (
+                "20240101000000_users",
+                b"CREATE TABLE users (id int PRIMARY KEY);\n",
+                True,
+                False,
+            ),  # edited since
             ("20240102000000_email", b"never finished", False, True),  # rolled back: not applied
             ("20240103000000_phone", PHONE.encode(), True, False),
         ],
     )
     code, out, err = invoke(["adopt", str(folder)], url, monkeypatch, tmp_path)
     assert code == 0, err
-    assert "20240102000000_email: at or below the newest applied migration, but prisma never applied it" in out
+    assert (
+        "20240102000000_email: at or below the newest applied migration, but prisma never applied it" in out
+    )
     assert "20240101000000_users: edited since prisma applied it" in out
     rows = history(url)
     assert [r[0] for r in rows] == ["20240101000000_users", "20240103000000_phone"]  # Prisma keys by folder
@@ -280,7 +322,13 @@ def test_flyway_baseline_counts_everything_below_it(
 ) -> None:
     url = marked(fresh_db)
     folder = write(tmp_path / "migrations", FILES["flyway"])
-    tt.flyway(url, [(None, "SCHEMA", "<< Flyway Schema Creation >>", True), ("1.1", "BASELINE", "<< Flyway Baseline >>", True)])
+    tt.flyway(
+        url,
+        [
+            (None, "SCHEMA", "<< Flyway Schema Creation >>", True),
+            ("1.1", "BASELINE", "<< Flyway Baseline >>", True),
+        ],
+    )
     code, _, err = invoke(["adopt", str(folder)], url, monkeypatch, tmp_path)
     assert code == 0, err
     assert [r[0] for r in history(url)] == ["1", "1.1"]
@@ -301,7 +349,9 @@ def test_hasura_picks_the_database_named_by_the_folder(
     assert code == 0 and "1 already recorded" in out
 
 
-def test_production_needs_the_hard_lock(fresh_db: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_production_needs_the_hard_lock(
+    fresh_db: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     url = marked(fresh_db, "prod")
     folder = write(tmp_path / "migrations", FILES["dbmate"])
     TWO_APPLIED["dbmate"](url)
@@ -328,7 +378,10 @@ def test_history_made_by_the_previous_release_gains_applied_via(
         " duration_ms double precision, applied_by text NOT NULL DEFAULT current_user,"
         " tool_version text NOT NULL DEFAULT '')",
     )
-    tt.run(url, "INSERT INTO migration_guard.history (version, name, checksum) VALUES ('20240101000000', 'users', 'x')")
+    tt.run(
+        url,
+        "INSERT INTO migration_guard.history (version, name, checksum) VALUES ('20240101000000', 'users', 'x')",
+    )
     code, out, err = invoke(["status", str(folder)], url, monkeypatch, tmp_path)  # read-only: no upgrade
     assert code == 0 and "1 applied" in out, err
     tt.dbmate(url, ["20240101000000", "20240102000000"])

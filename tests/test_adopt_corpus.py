@@ -51,13 +51,18 @@ def test_adopts_a_real_projects_whole_history(
     url = marked(fresh_db)
     migrations = discover(folder).migrations
     _fill(tool, url, migrations)
-    code, out, err = invoke(["adopt", str(folder), "--dry-run", "--format", "json"], url, monkeypatch, tmp_path)
+    code, out, err = invoke(
+        ["adopt", str(folder), "--dry-run", "--format", "json"], url, monkeypatch, tmp_path
+    )
     assert code == 0, err
     preview = json.loads(out)
     code, out, err = invoke(["adopt", str(folder), "--format", "json"], url, monkeypatch, tmp_path)
     assert code == 0, err
     report = json.loads(out)
-    assert (preview["recorded"], preview["already_recorded"]) == (report["recorded"], report["already_recorded"])
+    assert (preview["recorded"], preview["already_recorded"]) == (
+        report["recorded"],
+        report["already_recorded"],
+    )
     assert report["tool"] == tool and report["warnings"] == []
     rows = history(url)
     # One row per migration under its `Migration.key`: trigger.dev's two 20260630120000 folders are two.

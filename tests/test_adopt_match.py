@@ -19,7 +19,11 @@ def ids(match_applied: list[tuple[Migration, ToolRow | None]]) -> list[str]:
 
 
 def test_golang_migrate_stores_a_bigint_and_one_row_means_everything_below() -> None:
-    files = [mig("0001", "a", "golang-migrate"), mig("0002", "b", "golang-migrate"), mig("0003", "c", "golang-migrate")]
+    files = [
+        mig("0001", "a", "golang-migrate"),
+        mig("0002", "b", "golang-migrate"),
+        mig("0003", "c", "golang-migrate"),
+    ]
     match = match_files(ToolHistory("golang-migrate", "t", (ToolRow("2"),), through="2"), files)
     assert ids(match.applied) == ["0001_a", "0002_b"] and not match.without_file
     assert [m.id for m in match.pending(files)] == ["0003_c"]
@@ -53,7 +57,11 @@ def test_drizzle_matches_by_journal_when_and_accepts_its_lf_normalised_hash() ->
     files = [mig("0000", "a", "plain", crlf), mig("0001", "b", "plain")]
     journal = {"0000_a": 1700000000000, "0001_b": 1700000001000}
     digest = hashlib.sha256(crlf.replace("\r\n", "\n").encode()).hexdigest()
-    match = match_files(ToolHistory("drizzle", "t", (ToolRow("1700000000000", digest),), through="1700000000000"), files, journal)
+    match = match_files(
+        ToolHistory("drizzle", "t", (ToolRow("1700000000000", digest),), through="1700000000000"),
+        files,
+        journal,
+    )
     assert ids(match.applied) == ["0000_a"] and not match.edited and not match.without_file
     edited = match_files(ToolHistory("drizzle", "t", (ToolRow("1700000000000", "0" * 64),)), files, journal)
     assert [m.id for m in edited.edited] == ["0000_a"]

@@ -41,7 +41,9 @@ def test_body_is_one_statement(simple: bool) -> None:
 
 
 def test_function_bodies_in_strings_still_split_at_their_semicolons() -> None:
-    sql = "CREATE FUNCTION f() RETURNS int LANGUAGE sql AS 'SELECT 1';\nSELECT 2;\n-- begin atomic;\nSELECT 3;"
+    sql = (
+        "CREATE FUNCTION f() RETURNS int LANGUAGE sql AS 'SELECT 1';\nSELECT 2;\n-- begin atomic;\nSELECT 3;"
+    )
     assert len(split_statements(sql)[0]) == 3
 
 
@@ -68,8 +70,19 @@ def test_verify_round_trips_begin_atomic(tmp_path: Path, pg_server) -> None:
     (folder / "1_users.up.sql").write_text("CREATE TABLE users (id int);\n")
     (folder / "1_users.down.sql").write_text("DROP TABLE users;\n")
     (folder / "2_purge.up.sql").write_text(FUNCTION + ";\n" + PROCEDURE + ";\n")
-    (folder / "2_purge.down.sql").write_text("DROP PROCEDURE add_user(int);\nDROP FUNCTION purge_users(int);\n")
-    argv = ["verify", str(folder), "--layout", "golang-migrate", "--shadow", "url", "--shadow-url", pg_server.admin_url]
+    (folder / "2_purge.down.sql").write_text(
+        "DROP PROCEDURE add_user(int);\nDROP FUNCTION purge_users(int);\n"
+    )
+    argv = [
+        "verify",
+        str(folder),
+        "--layout",
+        "golang-migrate",
+        "--shadow",
+        "url",
+        "--shadow-url",
+        pg_server.admin_url,
+    ]
     result = CliRunner().invoke(cli, [*argv, "--format", "json"], catch_exceptions=False)
     doc = json.loads(result.stdout)
     assert result.exit_code == 0, doc["findings"]

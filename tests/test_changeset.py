@@ -425,7 +425,9 @@ class TestContractWindow:
         self._contract(repo)
         code, doc = gate_json(repo, "--base", "main")
         assert code == 0, doc
-        assert any("20240201000000_expand reached main at" in n and "window is open" in n for n in doc["notices"])
+        assert any(
+            "20240201000000_expand reached main at" in n and "window is open" in n for n in doc["notices"]
+        )
 
     def test_the_configured_window_and_where_it_binds(self, repo: Path) -> None:
         self._expand_on_main(repo, 10)
@@ -443,7 +445,16 @@ class TestContractWindow:
         add_migration(repo, "20240201000000", "expand", "ALTER TABLE t0 ADD COLUMN email_new text;\n")
         commit_all(repo, "expand written long ago", at=self.NOW - timedelta(days=10))
         git(repo, "checkout", "-q", "main")
-        git(repo, "merge", "-q", "--no-ff", "-m", "merge", "expand-pr", env=dated(self.NOW - timedelta(hours=1)))
+        git(
+            repo,
+            "merge",
+            "-q",
+            "--no-ff",
+            "-m",
+            "merge",
+            "expand-pr",
+            env=dated(self.NOW - timedelta(hours=1)),
+        )
         git(repo, "checkout", "-q", "-B", "feature")
         self._contract(repo)
         code, doc = gate_json(repo, "--base", "main")
@@ -488,7 +499,18 @@ class TestContractWindow:
         git(repo, "mv", "migrations/20240203000000_contract", "migrations/20240301000000_contract")
         commit_all(repo, "later version")
         clone = tmp_path / "clone"
-        git(tmp_path, "clone", "-q", "--depth", "4", "--no-single-branch", "--branch", "feature", repo.as_uri(), str(clone))
+        git(
+            tmp_path,
+            "clone",
+            "-q",
+            "--depth",
+            "4",
+            "--no-single-branch",
+            "--branch",
+            "feature",
+            repo.as_uri(),
+            str(clone),
+        )
         monkeypatch.chdir(clone)
         offline = lint_change(clone / "migrations", Settings(), "origin/main", fetch=False)
         [f] = [f for f in offline.findings if f.rule == WINDOW]

@@ -102,7 +102,11 @@ def test_all_issue_keys_are_accepted(tmp_path: Path) -> None:
         ("pg_version = \n", "not valid TOML", None),
         ('lint_gate_envs = ["production"]\n', "names environment 'production'", "use one of dev, prod"),
         ('lint_gate_envs = ["prd"]\n', "names environment 'prd'", "did you mean 'prod'?"),
-        ('contract_window_envs = ["qa"]\n', "not in `environments` (dev, prod)", "or add it to `environments`"),
+        (
+            'contract_window_envs = ["qa"]\n',
+            "not in `environments` (dev, prod)",
+            "or add it to `environments`",
+        ),
         ('contract_window_envs = ["prod"]\nenvironments = ["dev"]\n', "names environment 'prod'", None),
         ("contract_window_hours = -1\n", "0 or more", None),
         ('contract_window_hours = "nan"\n', "0 or more", None),
@@ -183,7 +187,9 @@ def test_config_command_prints_toml_that_reads_back_to_the_same_settings(tmp_pat
         ('disable = "prefer-text, prefer-bigint"\n', 'disable = ["prefer-text", "prefer-bigint"]'),
     ],
 )
-def test_quoted_numbers_booleans_and_lists_are_refused_in_a_file(tmp_path: Path, text: str, hint: str) -> None:
+def test_quoted_numbers_booleans_and_lists_are_refused_in_a_file(
+    tmp_path: Path, text: str, hint: str
+) -> None:
     write(tmp_path / "migration-guard.toml", text)
     with pytest.raises(ConfigError, match="write it without quotes") as info:
         load_settings(tmp_path)

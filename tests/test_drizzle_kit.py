@@ -22,7 +22,6 @@ from guard.layouts.drizzle import read_journal
 pytestmark = pytest.mark.db
 
 
-
 def _kit(binary: Path, project: Path, *args: str, url: str = "") -> None:
     env = {**os.environ, "DATABASE_URL": url, "CI": "1"}
     done = subprocess.run(
@@ -56,7 +55,9 @@ def test_generated_project_reads_and_applies_like_drizzle_kit(
     # node-postgres needs a TCP address: the machine's server (the embedded one listens on a socket)
     _kit(drizzle_kit, project, "migrate", url=as_url(local_fresh_db))
     with psycopg.connect(local_fresh_db) as conn:
-        rows = conn.execute("SELECT hash, created_at FROM drizzle.__drizzle_migrations ORDER BY id").fetchall()
+        rows = conn.execute(
+            "SELECT hash, created_at FROM drizzle.__drizzle_migrations ORDER BY id"
+        ).fetchall()
     # what drizzle recorded is each file's checksum here, under its journal `when`
     assert rows == [(m.checksum, e.when) for m, e in zip(found.migrations, journal.entries, strict=True)]
 

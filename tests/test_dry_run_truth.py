@@ -35,12 +35,17 @@ def test_prod_dry_run_without_lock_refuses_create_policy_before_taking_any_lock(
         with psycopg.connect(fresh_db, autocommit=True) as reader:
             reader.execute("BEGIN")
             reader.execute("SELECT * FROM users")
-            with pytest.raises(SafetyError, match=r"2_m2 line 1: `CREATE POLICY p ON users.*ACCESS EXCLUSIVE lock on users"):
+            with pytest.raises(
+                SafetyError, match=r"2_m2 line 1: `CREATE POLICY p ON users.*ACCESS EXCLUSIVE lock on users"
+            ):
                 migrate(ctx, [USERS, policy], dry=True, refuse_access_exclusive=True)
             reader.execute("ROLLBACK")
         # On a table the same dry run creates, the lock blocks nobody: allowed.
         fresh = mig("2", "CREATE TABLE z (id int);\nCREATE POLICY p ON z USING (true);")
-        assert migrate(ctx, [USERS, fresh], dry=True, refuse_access_exclusive=True).outcomes[0].status == "dry-run ok"
+        assert (
+            migrate(ctx, [USERS, fresh], dry=True, refuse_access_exclusive=True).outcomes[0].status
+            == "dry-run ok"
+        )
 
 
 @pytest.mark.parametrize(
@@ -137,7 +142,10 @@ def test_prediction_is_never_weaker_than_what_postgres_takes(fresh_db: str, sql:
 
 def test_each_migration_reports_the_locks_it_needs_even_when_already_held(fresh_db: str) -> None:
     add = mig("2", "ALTER TABLE users ADD COLUMN plan text NOT NULL DEFAULT ''")
-    set_not_null = mig("3", "UPDATE users SET name = '' WHERE name IS NULL;\nALTER TABLE users ALTER COLUMN name SET NOT NULL")
+    set_not_null = mig(
+        "3",
+        "UPDATE users SET name = '' WHERE name IS NULL;\nALTER TABLE users ALTER COLUMN name SET NOT NULL",
+    )
     with runner_ctx(fresh_db) as ctx:
         migrate(ctx, [USERS])
         ctx.conn.execute("INSERT INTO users SELECT g, 'n' FROM generate_series(1, 5000) g")
@@ -145,7 +153,9 @@ def test_each_migration_reports_the_locks_it_needs_even_when_already_held(fresh_
         report = migrate(ctx, [USERS, add, set_not_null], dry=True)
         alone = migrate(ctx, [USERS, set_not_null], dry=True)
     first, second = report.outcomes
-    assert [(u.mode, u.relation, u.already_held) for u in first.locks] == [("ACCESS EXCLUSIVE", "public.users", False)]
+    assert [(u.mode, u.relation, u.already_held) for u in first.locks] == [
+        ("ACCESS EXCLUSIVE", "public.users", False)
+    ]
     # pg_locks shows nothing new for 3 (2 holds ACCESS EXCLUSIVE already); it needs it all the same.
     assert [(u.mode, u.relation) for u in second.locks] == [("ACCESS EXCLUSIVE", "public.users")]
     assert second.locks[0].already_held and second.locks[0].line == 2
@@ -193,7 +203,17 @@ def test_dry_run_measures_what_lint_flags_on_dev_and_refuses_on_prod(
             "1_idx.down.sql": "DROP INDEX users_name_idx;\n",
         },
     )
-    args = ["migrate", str(folder), "--layout", "golang-migrate", "--env", env, "--dry-run", "--format", "json"]
+    args = [
+        "migrate",
+        str(folder),
+        "--layout",
+        "golang-migrate",
+        "--env",
+        env,
+        "--dry-run",
+        "--format",
+        "json",
+    ]
     result = _cli(args, fresh_db, tmp_path, monkeypatch, lock=env == "prod")
     assert "require-concurrent-index" in result.stderr
     if env == "prod":

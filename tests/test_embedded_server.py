@@ -99,7 +99,9 @@ def test_shadow_bindir_names_the_binaries() -> None:
     machine = embedded.machine_binaries()
     if not machine:
         pytest.skip("no Postgres binaries installed on this machine")
-    with start_server("embedded", Settings(shadow_bindir=machine[-1].bindir, pg_version=machine[-1].major)) as s:
+    with start_server(
+        "embedded", Settings(shadow_bindir=machine[-1].bindir, pg_version=machine[-1].major)
+    ) as s:
         assert str(machine[-1].bindir) in s.description
 
 
@@ -132,7 +134,11 @@ def test_verify_says_which_extension_the_server_lacks_with_exit_2(tmp_path: Path
     folder = tmp_path / "migrations"
     for version, up, down in (
         ("1", "CREATE TABLE a (id int);", "DROP TABLE a;"),
-        ("2", "CREATE EXTENSION IF NOT EXISTS no_such_extension_here;", "DROP EXTENSION no_such_extension_here;"),
+        (
+            "2",
+            "CREATE EXTENSION IF NOT EXISTS no_such_extension_here;",
+            "DROP EXTENSION no_such_extension_here;",
+        ),
         ("3", "CREATE TABLE b (id int);", "DROP TABLE b;"),
     ):
         (folder / f"{version}_m").mkdir(parents=True)

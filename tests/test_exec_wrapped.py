@@ -111,9 +111,14 @@ def test_pending_is_what_the_tool_has_not_applied_and_what_it_applies_is_recorde
     tt.run(url, "CREATE TABLE users (id bigint PRIMARY KEY)")
     tt.dbmate(url, ["20240101000000", "20240102000000"])
     cmd = standin(tmp_path, "dbmate", DBMATE_STANDIN)
-    code, _, err = invoke(["exec", "--migrations", str(folder), "--", *cmd, str(folder)], url, monkeypatch, tmp_path)
+    code, _, err = invoke(
+        ["exec", "--migrations", str(folder), "--", *cmd, str(folder)], url, monkeypatch, tmp_path
+    )
     assert code == 0, err
-    assert "as applied by the wrapped tool: 20240101000000_users, 20240102000000_legacy, 20240103000000_email" in err
+    assert (
+        "as applied by the wrapped tool: 20240101000000_users, 20240102000000_legacy, 20240103000000_email"
+        in err
+    )
     assert [via for _, via, _ in history(url)] == ["dbmate"] * 3
     assert audit(url) == [("exec", "started"), ("exec", "ok")]
     code, out, err = invoke(["status", str(folder)], url, monkeypatch, tmp_path)
@@ -136,7 +141,9 @@ def test_lint_gate_judges_the_tools_pending_migrations_before_it_runs(
     tt.run(url, "CREATE TABLE users (id bigint PRIMARY KEY)")
     tt.dbmate(url, ["20240101000000"])
     cmd = standin(tmp_path, "dbmate", DBMATE_STANDIN)
-    code, _, err = invoke(["exec", "--migrations", str(folder), "--", *cmd, str(folder)], url, monkeypatch, tmp_path)
+    code, _, err = invoke(
+        ["exec", "--migrations", str(folder), "--", *cmd, str(folder)], url, monkeypatch, tmp_path
+    )
     assert code == 1 and "avoid-drop-table" in err
     with psycopg.connect(url) as conn:
         assert conn.execute("SELECT count(*) FROM schema_migrations").fetchone() == (1,)  # the tool never ran
@@ -155,7 +162,10 @@ def test_contract_window_counts_from_what_exec_recorded(
         },
     )
     cmd = standin(tmp_path, "migrate", GOLANG_STANDIN)
-    assert invoke(["exec", "--migrations", str(folder), "--", *cmd, str(folder)], url, monkeypatch, tmp_path)[0] == 0
+    assert (
+        invoke(["exec", "--migrations", str(folder), "--", *cmd, str(folder)], url, monkeypatch, tmp_path)[0]
+        == 0
+    )
     write(
         folder,
         {
@@ -163,15 +173,23 @@ def test_contract_window_counts_from_what_exec_recorded(
             "2_drop_full_name.down.sql": "ALTER TABLE users ADD COLUMN full_name text;\n",
         },
     )
-    code, _, err = invoke(["exec", "--migrations", str(folder), "--", *cmd, str(folder)], url, monkeypatch, tmp_path)
-    assert code == 2 and "waits for its expand/contract window" in err and "wrapped tool would apply it now" in err, err
+    code, _, err = invoke(
+        ["exec", "--migrations", str(folder), "--", *cmd, str(folder)], url, monkeypatch, tmp_path
+    )
+    assert (
+        code == 2
+        and "waits for its expand/contract window" in err
+        and "wrapped tool would apply it now" in err
+    ), err
     with psycopg.connect(url) as conn:
         assert conn.execute("SELECT version FROM schema_migrations").fetchone() == (1,)
 
 
 def test_a_dirty_tool_history_refuses(fresh_db: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     url = marked(fresh_db)
-    folder = write(tmp_path / "migrations", {"1_users.up.sql": "SELECT 1;\n", "1_users.down.sql": "SELECT 1;\n"})
+    folder = write(
+        tmp_path / "migrations", {"1_users.up.sql": "SELECT 1;\n", "1_users.down.sql": "SELECT 1;\n"}
+    )
     tt.golang_migrate(url, 1, dirty=True)
     sentinel = tmp_path / "ran"
     cmd = [sys.executable, "-c", f"open({str(sentinel)!r}, 'w')"]
@@ -187,14 +205,19 @@ def test_tool_table_absent_from_a_used_database_refuses(
     url = marked(fresh_db)
     folder = write(
         tmp_path / "migrations",
-        {"1700000000000_users/up.sql": "CREATE TABLE users (id int);\n", "1700000000000_users/down.sql": "DROP TABLE users;\n"},
+        {
+            "1700000000000_users/up.sql": "CREATE TABLE users (id int);\n",
+            "1700000000000_users/down.sql": "DROP TABLE users;\n",
+        },
     )
     tt.run(url, "CREATE TABLE users (id int)")  # migrated, but Hasura keeps its state elsewhere
     sentinel = tmp_path / "ran"
     cmd = [sys.executable, "-c", f"open({str(sentinel)!r}, 'w')"]
     code, _, err = invoke(["exec", "--migrations", str(folder), "--", *cmd], url, monkeypatch, tmp_path)
     assert code == 2, err
-    assert "hdb_catalog.hdb_version / hdb_catalog.schema_migrations is absent from the checked database" in err
+    assert (
+        "hdb_catalog.hdb_version / hdb_catalog.schema_migrations is absent from the checked database" in err
+    )
     assert "HASURA_GRAPHQL_ENDPOINT" in err and "Hasura source" not in err
     assert not sentinel.exists()
     # A source database of a Hasura that keeps its metadata elsewhere: its catalog table (DDL from
@@ -214,7 +237,10 @@ def test_a_fresh_database_passes_but_the_tool_must_then_have_migrated_it(
     url = marked(fresh_db)
     folder = write(
         tmp_path / "migrations",
-        {"1700000000000_users/up.sql": "CREATE TABLE users (id int);\n", "1700000000000_users/down.sql": "DROP TABLE users;\n"},
+        {
+            "1700000000000_users/up.sql": "CREATE TABLE users (id int);\n",
+            "1700000000000_users/down.sql": "DROP TABLE users;\n",
+        },
     )
     # A Hasura CLI whose endpoint serves another database: it exits 0 and writes nothing here.
     cmd = [sys.executable, "-c", "pass"]
@@ -233,7 +259,9 @@ def test_prisma_on_a_fresh_database(fresh_db: str, tmp_path: Path, monkeypatch: 
         },
     )
     cmd = standin(tmp_path, "prisma", PRISMA_STANDIN)
-    code, _, err = invoke(["exec", "--migrations", str(folder), "--", *cmd, str(folder)], url, monkeypatch, tmp_path)
+    code, _, err = invoke(
+        ["exec", "--migrations", str(folder), "--", *cmd, str(folder)], url, monkeypatch, tmp_path
+    )
     assert code == 0, err
     assert [(v, via) for v, via, _ in history(url)] == [("20240101000000_users", "prisma")]
 

@@ -85,7 +85,9 @@ def test_openmeter_builds_whole(tmp_path: Path, local_fresh_db: str, monkeypatch
 
 @pytest.mark.slow
 @full_corpus
-def test_trigger_dev_builds_whole(tmp_path: Path, local_fresh_db: str, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_trigger_dev_builds_whole(
+    tmp_path: Path, local_fresh_db: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
     folder, code, err, applied = _fresh_build(tmp_path, local_fresh_db, monkeypatch, TRIGGER)
     assert code == 0, err
     assert applied == set(_versions(folder))
@@ -100,7 +102,9 @@ def test_hasura_stops_where_timescaledb_is_assumed(
     its databases had it already. Everything before that migration applies; on a server without
     TimescaleDB the stop is an environment refusal naming it."""
     with psycopg.connect(local_fresh_db) as conn:
-        row = conn.execute("SELECT count(*) FROM pg_available_extensions WHERE name = 'timescaledb'").fetchone()
+        row = conn.execute(
+            "SELECT count(*) FROM pg_available_extensions WHERE name = 'timescaledb'"
+        ).fetchone()
     folder, code, err, applied = _fresh_build(tmp_path, local_fresh_db, monkeypatch, HASURA)
     versions = _versions(folder)
     stop = versions.index("1696046171403")
@@ -109,7 +113,9 @@ def test_hasura_stops_where_timescaledb_is_assumed(
         "1696046171403_create_assessments_hypertable (up) "
         + ('needs the Postgres extension "timescaledb"' if row == (0,) else "failed at line 1")
     ) in err
-    assert "function create_hypertable(unknown, unknown, chunk_time_interval => interval) does not exist" in err
+    assert (
+        "function create_hypertable(unknown, unknown, chunk_time_interval => interval) does not exist" in err
+    )
     assert applied == set(versions[:stop])
 
 
@@ -124,13 +130,17 @@ def test_bionic_gpt_stops_at_dbmate_s_own_table(
     assert applied == set()
 
 
-def test_bionic_gpt_needs_pgvector(tmp_path: Path, local_fresh_db: str, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_bionic_gpt_needs_pgvector(
+    tmp_path: Path, local_fresh_db: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """With dbmate's table present (as dbmate leaves it), the history runs until it needs `vector`:
     on a server without pgvector that is an environment refusal naming the extension."""
     with psycopg.connect(local_fresh_db, autocommit=True) as conn:
         # dbmate's own DDL (amacneil/dbmate pkg/driver/postgres/postgres.go, CreateMigrationsTable).
         conn.execute("CREATE TABLE IF NOT EXISTS schema_migrations (version varchar(128) PRIMARY KEY)")
-        has_vector = conn.execute("SELECT count(*) FROM pg_available_extensions WHERE name = 'vector'").fetchone()
+        has_vector = conn.execute(
+            "SELECT count(*) FROM pg_available_extensions WHERE name = 'vector'"
+        ).fetchone()
     if has_vector != (0,):
         pytest.skip("this server has pgvector: the refusal cannot happen here")
     folder, code, err, applied = _fresh_build(tmp_path, local_fresh_db, monkeypatch, BIONIC)

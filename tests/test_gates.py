@@ -258,5 +258,7 @@ def test_scripts(fresh_db: str, project: Path) -> None:
 def test_connection_string_errors_are_config_errors(project: Path) -> None:
     result = run(["safety"], {"DATABASE_URL": "postgresql://u:pw@h/db?schema=public"})
     assert result.exit_code == 2
-    assert 'DATABASE_URL is not a valid connection URL: invalid URI query parameter: "schema"' in result.stderr
+    assert (
+        'DATABASE_URL is not a valid connection URL: invalid URI query parameter: "schema"' in result.stderr
+    )
     assert isinstance(psycopg.__version__, str)

@@ -135,5 +135,7 @@ def test_read_only_prod_command_skips_the_lock_but_still_connects(listener: _Lis
         open_gated_connection(Settings(), runtime, mutating=False, out=lines.append)
     assert listener.accepted >= 1
     # The target is named in the error; the banner waits for a connection that says what it reached.
-    assert f"cannot connect to host=127.0.0.1 port={listener.port} dbname=app user=deploy" in err.value.message
+    assert (
+        f"cannot connect to host=127.0.0.1 port={listener.port} dbname=app user=deploy" in err.value.message
+    )
     assert lines == []

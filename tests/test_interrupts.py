@@ -94,7 +94,16 @@ def test_sigterm_during_verify_exits_143_and_drops_the_throwaway_database(
     (folder / "1_slow").mkdir(parents=True)
     (folder / "1_slow" / "up.sql").write_text("CREATE TABLE s (id int);\nSELECT pg_sleep(30);\n")
     (folder / "1_slow" / "down.sql").write_text("DROP TABLE s;\n")
-    args = ["verify", str(folder), "--layout", "hasura", "--shadow", "url", "--shadow-url", pg_server.admin_url]
+    args = [
+        "verify",
+        str(folder),
+        "--layout",
+        "hasura",
+        "--shadow",
+        "url",
+        "--shadow-url",
+        pg_server.admin_url,
+    ]
     proc = _start(args, pg_server.admin_url, tmp_path)
     try:
         _wait_for(pg_server.admin_url, "pg_sleep(30)")

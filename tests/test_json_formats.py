@@ -97,8 +97,10 @@ def test_down_json_is_documented(folder: Path, pg_server) -> None:
 
 def test_status_plan_migrate_rollback_json_are_documented(folder: Path, fresh_db: str) -> None:
     with psycopg.connect(fresh_db, autocommit=True) as conn:
-        conn.execute("CREATE TABLE bk_env_marker (id integer PRIMARY KEY CHECK (id = 1),"
-            " env text NOT NULL CHECK (env IN ('dev', 'prod')))")
+        conn.execute(
+            "CREATE TABLE bk_env_marker (id integer PRIMARY KEY CHECK (id = 1),"
+            " env text NOT NULL CHECK (env IN ('dev', 'prod')))"
+        )
         conn.execute("INSERT INTO bk_env_marker VALUES (1, 'dev')")
     args = [str(folder), "--env", "dev"]
     code, doc = _invoke(["migrate", *args, "--to", "1"], fresh_db)

@@ -205,7 +205,9 @@ def test_entry_naming_a_file_in_another_folder_is_a_finding(tmp_path: Path) -> N
     folder = write_project(tmp_path)
     (folder / "extra").mkdir()
     (folder / "extra" / "0002_x.sql").write_text("DROP TABLE users;")
-    write_journal(folder, [entry(0, "0000_sharp_lizard"), entry(1, "0001_touch_posts"), entry(2, "extra/0002_x")])
+    write_journal(
+        folder, [entry(0, "0000_sharp_lizard"), entry(1, "0001_touch_posts"), entry(2, "extra/0002_x")]
+    )
     d = discover(folder)
     assert d.layout == "drizzle"  # the numbered files beside the journal are not plain ones
     assert [(f.rule, Path(f.file).name, f.severity) for f in d.findings] == [

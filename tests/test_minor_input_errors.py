@@ -63,7 +63,9 @@ def test_a_multi_line_postgres_error_is_one_line_with_detail_and_hint(fresh_db: 
     dry = CliRunner().invoke(cli, ["migrate", str(folder), "--dry-run"], env=env)
     assert dry.exit_code == 1 and f"error at line 1: {joined}" in dry.stdout
     with psycopg.connect(fresh_db) as conn:
-        errors = [r[0] for r in conn.execute("SELECT error FROM migration_guard.audit WHERE error IS NOT NULL")]
+        errors = [
+            r[0] for r in conn.execute("SELECT error FROM migration_guard.audit WHERE error IS NOT NULL")
+        ]
     assert errors and all("\n" not in e for e in errors) and any(joined in e for e in errors)
 
 

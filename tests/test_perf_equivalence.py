@@ -115,7 +115,9 @@ def _naive_check(migrations: list[Migration], mine: Migration, table: str, colum
         if "is not null" not in m.up_sql.lower() and "validate" not in m.up_sql.lower():
             continue
         for stmt in split_statements(m.up_sql)[0]:
-            for key, name, checked, valid in not_null_check_actions(stmt) if stmt.head == "ALTER" else ():
+            for key, name, checked, valid in (
+                not_null_check_actions(stmt.fact) if stmt.head == "ALTER" else ()
+            ):
                 if key != table:
                     continue
                 if checked == column and valid:
@@ -158,7 +160,7 @@ def test_linear_index_answers_like_the_look_back(files: list[list[str]], asks: l
                 s.text
                 for m in earlier
                 for s in split_statements(m.up_sql)[0]
-                if s.head in ("CREATE", "ALTER") and table in nullability_tables(s)
+                if s.head in ("CREATE", "ALTER") and table in nullability_tables(s.fact)
             ]
             assert about == walked
 

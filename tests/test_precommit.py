@@ -81,7 +81,13 @@ def test_only_the_staged_migration_is_reported_with_earlier_ones_as_context(repo
 
 
 def test_a_staged_unsafe_migration_blocks_the_commit(repo: Path) -> None:
-    add_migration(repo, "20240201000000", "idx", "CREATE INDEX users_email ON users (email);\n", "DROP INDEX users_email;\n")
+    add_migration(
+        repo,
+        "20240201000000",
+        "idx",
+        "CREATE INDEX users_email ON users (email);\n",
+        "DROP INDEX users_email;\n",
+    )
     git(repo, "add", "-A", "migrations/20240201000000_idx")
     proc = run_hook(repo, ["migrations"])
     assert proc.returncode == 1
@@ -90,7 +96,9 @@ def test_a_staged_unsafe_migration_blocks_the_commit(repo: Path) -> None:
 
 
 def test_a_down_file_staged_alone_selects_its_migration(repo: Path) -> None:
-    folder = add_migration(repo, "20240201000000", "idx", "CREATE INDEX users_email ON users (email);\n", "SELECT 1;\n")
+    folder = add_migration(
+        repo, "20240201000000", "idx", "CREATE INDEX users_email ON users (email);\n", "SELECT 1;\n"
+    )
     commit_all(repo, "idx")  # the draft is committed too, and its findings still stay out
     (folder / "down.sql").write_text("DROP INDEX users_email;\n")
     git(repo, "add", "migrations/20240201000000_idx/down.sql")
@@ -111,7 +119,13 @@ def test_staged_sql_outside_the_folder_is_named_not_linted(repo: Path) -> None:
 
 
 def test_without_args_the_usual_folder_is_used(repo: Path) -> None:
-    add_migration(repo, "20240201000000", "idx", "CREATE INDEX users_email ON users (email);\n", "DROP INDEX users_email;\n")
+    add_migration(
+        repo,
+        "20240201000000",
+        "idx",
+        "CREATE INDEX users_email ON users (email);\n",
+        "DROP INDEX users_email;\n",
+    )
     git(repo, "add", "migrations/20240201000000_idx/up.sql")
     proc = run_hook(repo, [])
     assert proc.returncode == 1 and "require-concurrent-index" in proc.stdout and "draft" not in proc.stdout

@@ -64,7 +64,9 @@ def _dbmate_file(sql: str, down: str) -> str:
 
 
 DBMATE_FILES = {
-    "20240101000000_users.sql": _dbmate_file("CREATE TABLE users (id bigint PRIMARY KEY);\n", "DROP TABLE users;\n"),
+    "20240101000000_users.sql": _dbmate_file(
+        "CREATE TABLE users (id bigint PRIMARY KEY);\n", "DROP TABLE users;\n"
+    ),
     "20240102000000_email.sql": _dbmate_file(
         "ALTER TABLE users ADD COLUMN email text;\n", "ALTER TABLE users DROP COLUMN email;\n"
     ),
@@ -79,8 +81,18 @@ def test_exec_real_dbmate_is_recorded_and_pending_comes_from_its_table(
     dbmate = [str(dbmate_bin), "--no-dump-schema", "--migrations-dir", str(folder), "up"]
     code, _, err = invoke(["exec", "--migrations", str(folder), "--", *dbmate], url, monkeypatch, tmp_path)
     assert code == 0, err
-    assert [(v, via) for v, via, _ in history(url)] == [("20240101000000", "dbmate"), ("20240102000000", "dbmate")]
-    write(folder, {"20240103000000_phone.sql": _dbmate_file("ALTER TABLE users ADD COLUMN phone text;\n", "ALTER TABLE users DROP COLUMN phone;\n")})
+    assert [(v, via) for v, via, _ in history(url)] == [
+        ("20240101000000", "dbmate"),
+        ("20240102000000", "dbmate"),
+    ]
+    write(
+        folder,
+        {
+            "20240103000000_phone.sql": _dbmate_file(
+                "ALTER TABLE users ADD COLUMN phone text;\n", "ALTER TABLE users DROP COLUMN phone;\n"
+            )
+        },
+    )
     code, _, err = invoke(["exec", "--migrations", str(folder), "--", *dbmate], url, monkeypatch, tmp_path)
     assert code == 0, err
     assert "wrapped tool: 20240103000000_phone" in err  # only what dbmate applied this time
@@ -107,9 +119,9 @@ def test_adopt_a_database_real_dbmate_migrated(
 
 def _drizzle_project(root: Path) -> Path:
     files = {
-        "0000_users.sql": "CREATE TABLE \"users\" (\"id\" integer PRIMARY KEY);\n--> statement-breakpoint\n"
-        "CREATE INDEX \"users_id\" ON \"users\" (\"id\");\n",
-        "0001_email.sql": "ALTER TABLE \"users\" ADD COLUMN \"email\" text;\n",
+        "0000_users.sql": 'CREATE TABLE "users" ("id" integer PRIMARY KEY);\n--> statement-breakpoint\n'
+        'CREATE INDEX "users_id" ON "users" ("id");\n',
+        "0001_email.sql": 'ALTER TABLE "users" ADD COLUMN "email" text;\n',
     }
     journal = {
         "version": "7",

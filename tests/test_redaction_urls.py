@@ -138,7 +138,17 @@ def test_no_fragment_of_the_password_in_any_command(label: str, folder: Path) ->
 
 @pytest.mark.parametrize(
     "label",
-    ["slash", "leading slash", "slash and space", "space", "at", "bad percent", "newline", "ipv6 unclosed", "jdbc"],
+    [
+        "slash",
+        "leading slash",
+        "slash and space",
+        "space",
+        "at",
+        "bad percent",
+        "newline",
+        "ipv6 unclosed",
+        "jdbc",
+    ],
 )
 def test_malformed_urls_get_our_own_message(label: str) -> None:
     url, password, _ = FORMS[label]
@@ -203,7 +213,9 @@ def test_nothing_written_or_printed_holds_the_password(special_db: str, folder: 
     env = {"DATABASE_URL": special_db}
     # `exec` wraps a stand-in for golang-migrate (the folder's layout): its history table must be here.
     with psycopg.connect(special_db, autocommit=True) as conn:
-        conn.execute("CREATE TABLE schema_migrations (version bigint not null primary key, dirty boolean not null)")
+        conn.execute(
+            "CREATE TABLE schema_migrations (version bigint not null primary key, dirty boolean not null)"
+        )
     runs = [
         ["marker", "init", "--env", "dev"],
         ["safety"],
@@ -239,7 +251,9 @@ def test_nothing_written_or_printed_holds_the_password(special_db: str, folder: 
         assert result.exit_code in (0, 1) or args[0] == "verify", (args, printed[-1])
     everything = "\n".join(printed) + _every_stored_text(special_db)
     with psycopg.connect(special_db) as conn:
-        row = conn.execute("SELECT target FROM migration_guard.audit WHERE action = 'exec' LIMIT 1").fetchone()
+        row = conn.execute(
+            "SELECT target FROM migration_guard.audit WHERE action = 'exec' LIMIT 1"
+        ).fetchone()
     assert row is not None and "--password=***" in row[0] and "PGPASSWORD=***" in row[0], row
     assert "--database-url 'postgresql://" in row[0], row  # the command stays readable
     assert "running:" in everything
@@ -259,7 +273,15 @@ def test_nothing_written_or_printed_holds_the_password(special_db: str, folder: 
             "dbmate --url 'postgres://u:***@db/app' up",
         ),
         (
-            ["hasura", "migrate", "apply", "--database-url", "postgresql://u:S3cret/x@db/app", "--admin-secret", "h4s"],
+            [
+                "hasura",
+                "migrate",
+                "apply",
+                "--database-url",
+                "postgresql://u:S3cret/x@db/app",
+                "--admin-secret",
+                "h4s",
+            ],
             "hasura migrate apply --database-url 'postgresql://u:***@db/app' --admin-secret ***",
         ),
         (["pg_dump", "--password=S3cret", "app"], "pg_dump --password=*** app"),

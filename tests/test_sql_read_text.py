@@ -391,6 +391,10 @@ def test_create_table() -> None:
     part = rt.create_table(tokenize("CREATE TABLE t_1 PARTITION OF t FOR VALUES IN (1)"))
     assert part is not None and part.partition_of == Name("t", "t")
     assert rt.create_table(tokenize("CREATE INDEX i ON t (a)")) is None
+    child = rt.create_table(tokenize("CREATE TABLE c (extra int) INHERITS (p)"))
+    assert child is not None and child.inherits and not part.inherits
+    inside = rt.create_table(tokenize("CREATE TABLE c (inherits int)"))
+    assert inside is not None and not inside.inherits
 
 
 def test_create_index() -> None:

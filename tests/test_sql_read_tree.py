@@ -181,3 +181,14 @@ def test_data_modifying_with_clauses_are_listed_with_the_statement() -> None:
 def test_select_lists_the_functions_it_calls() -> None:
     fact = read_tree.data_statement(tree("WITH x AS (SELECT 1) SELECT public.purge(1), Other() FROM x"))
     assert fact == f.Harmless("select", frozenset({"purge", "other"}))
+
+
+def test_create_table_inherits() -> None:
+    t = tree("CREATE TABLE c (extra int) INHERITS (p)")
+    assert isinstance(t, exp.Create)
+    fact = read_tree.create_table(t)
+    assert fact is not None and fact.inherits
+    plain = tree("CREATE TABLE c (extra int)")
+    assert isinstance(plain, exp.Create)
+    fact = read_tree.create_table(plain)
+    assert fact is not None and not fact.inherits

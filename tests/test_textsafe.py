@@ -37,8 +37,11 @@ def test_safe_line(text: str, expected: str) -> None:
 
 def test_safe_block_and_one_line() -> None:
     assert safe_block("SELECT 1;\n::error::x\r\n\x1b[2J") == ["SELECT 1;", "\\x3a:error::x", "\\x1b[2J"]
-    pg = 'insert or update violates foreign key\nDETAIL:  Key (id)=(1) is not present.\nHINT:  add it first\n'
-    assert one_line(pg) == "insert or update violates foreign key | DETAIL: Key (id)=(1) is not present. | HINT: add it first"
+    pg = "insert or update violates foreign key\nDETAIL:  Key (id)=(1) is not present.\nHINT:  add it first\n"
+    assert (
+        one_line(pg)
+        == "insert or update violates foreign key | DETAIL: Key (id)=(1) is not present. | HINT: add it first"
+    )
 
 
 def _assert_safe_text(output: str) -> None:
@@ -84,7 +87,10 @@ def test_machine_formats_stay_parseable_and_escape_messages(evil_folder: Path, f
     doc = json.loads(result.stdout)
     assert "\x1b" not in result.stdout  # the JSON encoder escapes controls as \u001b
     if fmt == "sarif":
-        uris = [r["locations"][0]["physicalLocation"]["artifactLocation"]["uri"] for r in doc["runs"][0]["results"]]
+        uris = [
+            r["locations"][0]["physicalLocation"]["artifactLocation"]["uri"]
+            for r in doc["runs"][0]["results"]
+        ]
         assert uris and all("\n" not in u and "\x1b" not in u for u in uris)
         texts = [r["message"]["text"] for r in doc["runs"][0]["results"]]
         assert all("\x1b" not in t for t in texts)
@@ -110,7 +116,7 @@ def test_verify_text_report_escapes_ids_and_paths() -> None:
         file=f"db/{EVIL}/down.sql",
         line=1,
         message=f"table {EVIL} differs",
-        fix=f"DROP TABLE \"{EVIL}\";\nSELECT 1;",
+        fix=f'DROP TABLE "{EVIL}";\nSELECT 1;',
         migration=f"1_{EVIL}",
     )
     result = VerifyResult(
@@ -123,7 +129,9 @@ def test_verify_text_report_escapes_ids_and_paths() -> None:
 
 
 @pytest.mark.db
-def test_runner_output_escapes_migration_ids(fresh_db: str, tmp_path: Path, clean_env: pytest.MonkeyPatch) -> None:
+def test_runner_output_escapes_migration_ids(
+    fresh_db: str, tmp_path: Path, clean_env: pytest.MonkeyPatch
+) -> None:
     from guard.config import Settings
     from guard.db.connect import connect
     from guard.db.marker import init_marker
@@ -137,7 +145,12 @@ def test_runner_output_escapes_migration_ids(fresh_db: str, tmp_path: Path, clea
     (mig / "up.sql").write_text("CREATE TABLE t (id int);\n")
     (mig / "down.sql").write_text("DROP TABLE t;\n")
     env = {"DATABASE_URL": fresh_db, "NO_COLOR": "1"}
-    for args in (["status", str(root)], ["migrate", str(root)], ["status", str(root)], ["rollback", str(root)]):
+    for args in (
+        ["status", str(root)],
+        ["migrate", str(root)],
+        ["status", str(root)],
+        ["rollback", str(root)],
+    ):
         result = CliRunner().invoke(cli, args, env=env)
         assert result.exit_code == 0, (args, result.output)
         assert "INJECTED" in result.stdout + result.stderr

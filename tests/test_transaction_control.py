@@ -75,7 +75,7 @@ def test_every_spelling_is_recognised(sql: str, kind: str) -> None:
     [
         "SELECT 'COMMIT'",
         "PREPARE q AS SELECT 1",
-        "CREATE TABLE \"begin\" (id int)",
+        'CREATE TABLE "begin" (id int)',
         "DO $$ BEGIN COMMIT; END $$",
         "CALL p()",
         "-- COMMIT\nSELECT 1",
@@ -103,8 +103,18 @@ USERS = mig("1", "CREATE TABLE users (id int PRIMARY KEY, name text)", "DROP TAB
 @pytestmark_db
 @pytest.mark.parametrize(
     "middle",
-    ["END", "END TRANSACTION", "COMMIT", "ROLLBACK", "ABORT", "COMMIT AND CHAIN", "ROLLBACK AND CHAIN",
-     "PREPARE TRANSACTION 'g1'", "COMMIT PREPARED 'g1'", "end /* sneaky */ work"],
+    [
+        "END",
+        "END TRANSACTION",
+        "COMMIT",
+        "ROLLBACK",
+        "ABORT",
+        "COMMIT AND CHAIN",
+        "ROLLBACK AND CHAIN",
+        "PREPARE TRANSACTION 'g1'",
+        "COMMIT PREPARED 'g1'",
+        "end /* sneaky */ work",
+    ],
 )
 def test_issue_16_1_prod_dry_run_with_transaction_control_is_refused_and_changes_nothing(
     fresh_db: str, middle: str
@@ -116,7 +126,9 @@ def test_issue_16_1_prod_dry_run_with_transaction_control_is_refused_and_changes
     with runner_ctx(fresh_db) as ctx:
         migrate(ctx, [USERS])
         for refuse_ae in (True, False):
-            with pytest.raises(SafetyError, match=r"2_m2 \(up, 2_m2.up.sql\) line 2: .*refused before running"):
+            with pytest.raises(
+                SafetyError, match=r"2_m2 \(up, 2_m2.up.sql\) line 2: .*refused before running"
+            ):
                 migrate(ctx, [USERS, evil], dry=True, refuse_access_exclusive=refuse_ae)
     assert _tables(fresh_db) == ["users"]
     assert scalar(fresh_db, "SELECT count(*) FROM users") == 0
@@ -147,7 +159,10 @@ def test_begin_commit_blocks_apply_atomically(fresh_db: str) -> None:
             migrate(ctx, [USERS, blocks])
         assert list(read_history(ctx.conn, "migration_guard")) == ["1"]
         assert _tables(fresh_db) == ["users"]
-        good = mig("2", "BEGIN;\nCREATE TABLE k1 (id int);\nCOMMIT;\nSTART TRANSACTION;\nCREATE TABLE k2 (id int);\nCOMMIT;")
+        good = mig(
+            "2",
+            "BEGIN;\nCREATE TABLE k1 (id int);\nCOMMIT;\nSTART TRANSACTION;\nCREATE TABLE k2 (id int);\nCOMMIT;",
+        )
         report = migrate(ctx, [USERS, good])
         outcome = report.outcomes[0]
         assert outcome.transactional and outcome.status == "applied" and outcome.statements == 2
@@ -178,7 +193,9 @@ def test_blocks_are_dry_run_too(fresh_db: str) -> None:
         ("BEGIN;\nCREATE TABLE s (id int);", "never commits"),
     ],
 )
-def test_other_transaction_control_is_refused_before_anything_runs(fresh_db: str, up: str, match: str) -> None:
+def test_other_transaction_control_is_refused_before_anything_runs(
+    fresh_db: str, up: str, match: str
+) -> None:
     with runner_ctx(fresh_db) as ctx:
         with pytest.raises(SafetyError, match=match):
             migrate(ctx, [USERS, mig("2", up)])
@@ -204,7 +221,9 @@ def test_savepoints_of_the_file_itself_are_kept(fresh_db: str) -> None:
         "DO $$ BEGIN ROLLBACK; END $$",
     ],
 )
-def test_procedures_and_do_blocks_cannot_commit_inside_the_runners_transaction(fresh_db: str, body: str) -> None:
+def test_procedures_and_do_blocks_cannot_commit_inside_the_runners_transaction(
+    fresh_db: str, body: str
+) -> None:
     """Postgres refuses COMMIT/ROLLBACK in a procedure or DO block called inside a transaction block
     (`invalid transaction termination`): the migration fails whole."""
     proc = mig(
@@ -223,7 +242,10 @@ def test_procedures_and_do_blocks_cannot_commit_inside_the_runners_transaction(f
 
 @pytestmark_db
 def test_no_transaction_file_may_manage_its_transactions_but_is_never_dry_run(fresh_db: str) -> None:
-    own = mig("2", "-- guard: no-transaction\nCREATE TABLE n1 (id int);\nEND;\nBEGIN;\nCREATE TABLE n2 (id int);\nCOMMIT;")
+    own = mig(
+        "2",
+        "-- guard: no-transaction\nCREATE TABLE n1 (id int);\nEND;\nBEGIN;\nCREATE TABLE n2 (id int);\nCOMMIT;",
+    )
     with runner_ctx(fresh_db) as ctx:
         migrate(ctx, [USERS])
         dry = migrate(ctx, [USERS, own], dry=True)
@@ -294,7 +316,9 @@ def test_cli_refusal_names_file_line_and_exits_2(
         monkeypatch.delenv(var, raising=False)
     for extra in ([], ["--dry-run"]):
         result = CliRunner().invoke(
-            cli, ["migrate", str(folder), "--layout", "golang-migrate", "--env", "dev", *extra], catch_exceptions=False
+            cli,
+            ["migrate", str(folder), "--layout", "golang-migrate", "--env", "dev", *extra],
+            catch_exceptions=False,
         )
         assert result.exit_code == 2, result.output
         assert "1_t.up.sql) line 2: `ROLLBACK` is ROLLBACK" in result.stderr

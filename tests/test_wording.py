@@ -34,8 +34,10 @@ DROP = {
 
 def _marked(url: str, env: str) -> str:
     with psycopg.connect(url, autocommit=True) as conn:
-        conn.execute("CREATE TABLE bk_env_marker (id integer PRIMARY KEY CHECK (id = 1),"
-            " env text NOT NULL CHECK (env IN ('dev', 'prod')))")
+        conn.execute(
+            "CREATE TABLE bk_env_marker (id integer PRIMARY KEY CHECK (id = 1),"
+            " env text NOT NULL CHECK (env IN ('dev', 'prod')))"
+        )
         conn.execute("INSERT INTO bk_env_marker VALUES (1, %s)", (env,))
     return url
 
@@ -59,7 +61,9 @@ def _invoke(args: list[str], monkeypatch: pytest.MonkeyPatch, **env: str) -> tup
 # --- FORCE_COLOR / NO_COLOR --------------------------------------------------------------------
 
 
-def test_force_color_colours_a_pipe_and_no_color_wins(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_force_color_colours_a_pipe_and_no_color_wins(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     folder = tmp_path / "migrations" / "20240101000000_drop"
     folder.mkdir(parents=True)
     (folder / "up.sql").write_text("DROP TABLE a;\n")
@@ -121,13 +125,17 @@ def test_lint_gate_counts_the_pending_migrations_it_checked(
 
 
 @pytest.mark.db
-def test_plan_does_not_say_nothing_was_applied(fresh_db: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_plan_does_not_say_nothing_was_applied(
+    fresh_db: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     url = _marked(fresh_db, "prod")
     folder = _write(tmp_path / "migrations", {**MIGRATIONS, **DROP})
     monkeypatch.chdir(tmp_path)
     code, out, err = _invoke(["plan", str(folder), "--env", "prod"], monkeypatch, DATABASE_URL=url)
     assert code == 1, err
-    assert "note     lint found 1 problem(s) at or above error in the 3 pending migration(s) about to run" in out
+    assert (
+        "note     lint found 1 problem(s) at or above error in the 3 pending migration(s) about to run" in out
+    )
     assert "applied" not in out.replace("0 applied", "")
 
 
@@ -152,7 +160,12 @@ def test_shell_completion_is_documented_and_works() -> None:
     doc = (ROOT / "docs" / "cli.md").read_text()
     assert "_MIGRATION_GUARD_COMPLETE=bash_source migration-guard" in doc
     exe = Path(sys.executable).parent / "migration-guard"
-    env = {**os.environ, "_MIGRATION_GUARD_COMPLETE": "bash_complete", "COMP_WORDS": "migration-guard veri", "COMP_CWORD": "1"}
+    env = {
+        **os.environ,
+        "_MIGRATION_GUARD_COMPLETE": "bash_complete",
+        "COMP_WORDS": "migration-guard veri",
+        "COMP_CWORD": "1",
+    }
     out = subprocess.run([str(exe)], env=env, capture_output=True, text=True, timeout=60, check=True).stdout
     assert out.split() == ["plain,verify"]
     for shell in ("bash", "zsh", "fish"):

@@ -60,9 +60,7 @@ CREATE TABLE _prisma_migrations (
 
 DBMATE_DDL = 'create table if not exists "public".schema_migrations (version varchar(255) primary key)'
 
-GOLANG_MIGRATE_DDL = (
-    'CREATE TABLE IF NOT EXISTS "public"."schema_migrations" (version bigint not null primary key, dirty boolean not null)'
-)
+GOLANG_MIGRATE_DDL = 'CREATE TABLE IF NOT EXISTS "public"."schema_migrations" (version bigint not null primary key, dirty boolean not null)'
 
 FLYWAY_DDL = """
 CREATE TABLE "public"."flyway_schema_history" (
@@ -112,7 +110,11 @@ def hasura_legacy(url: str, versions: Mapping[str, bool]) -> None:
     """Hasura CLI 1.x: one row per migration."""
     run(url, HASURA_LEGACY_DDL)
     for version, dirty in versions.items():
-        run(url, "INSERT INTO hdb_catalog.schema_migrations (version, dirty) VALUES (%s, %s)", [int(version), dirty])
+        run(
+            url,
+            "INSERT INTO hdb_catalog.schema_migrations (version, dirty) VALUES (%s, %s)",
+            [int(version), dirty],
+        )
 
 
 def prisma(url: str, rows: Iterable[tuple[str, bytes, bool, bool]]) -> None:
@@ -123,7 +125,9 @@ def prisma(url: str, rows: Iterable[tuple[str, bytes, bool, bool]]) -> None:
             _prisma_row(conn, i, name, data, finished, rolled_back)
 
 
-def _prisma_row(conn: psycopg.Connection, i: int, name: str, data: bytes, finished: bool, rolled_back: bool) -> None:
+def _prisma_row(
+    conn: psycopg.Connection, i: int, name: str, data: bytes, finished: bool, rolled_back: bool
+) -> None:
     conn.execute(
         "INSERT INTO _prisma_migrations (id, checksum, migration_name, started_at, finished_at,"
         " rolled_back_at, applied_steps_count) VALUES (%s, %s, %s, now(),"
@@ -172,4 +176,8 @@ def drizzle(url: str, rows: Iterable[tuple[bytes, int]]) -> None:
     run(url, DRIZZLE_DDL)
     for data, when in rows:
         digest = hashlib.sha256(data.decode().replace("\r\n", "\n").encode()).hexdigest()
-        run(url, 'insert into "drizzle"."__drizzle_migrations" ("hash", "created_at") values(%s, %s)', [digest, when])
+        run(
+            url,
+            'insert into "drizzle"."__drizzle_migrations" ("hash", "created_at") values(%s, %s)',
+            [digest, when],
+        )

@@ -14,13 +14,14 @@ from typing import TYPE_CHECKING
 
 from guard.config import Settings
 from guard.model import Migration
+from guard.sql import facts as f
 
 if TYPE_CHECKING:
     from guard.lint.directives import FileDirectives
     from guard.lint.facts.column_types import TypesSoFar
     from guard.lint.schema_index import SchemaIndex
     from guard.parsing import Statement
-    from guard.tokens import Token
+    from guard.sql.facts import Fact
 
 
 @dataclass
@@ -58,6 +59,16 @@ class FileContext:
     #: Functions and procedures created in this file whose bodies drop, rename, retype or truncate:
     #: name -> what they run (`DROP TABLE`, ...), so a later `SELECT f()` or `PERFORM f()` is judged.
     hazard_functions: dict[str, list[str]] = field(default_factory=dict)
+    #: This file's statements that may tell about each table's nullability or unique indexes, in
+    #: order (`guard.lint.facts.nullability.nullability_tables`).
+    about: dict[str, list[Fact]] = field(default_factory=dict, repr=False)
+    #: (table, column) added NOT NULL with a default in this file (and the default not dropped since).
+    not_null_defaults: set[tuple[str, str]] = field(default_factory=set)
+    #: Tables and indexes this file dropped (an index also counts as dropped with its constraint).
+    dropped_tables: set[str] = field(default_factory=set)
+    dropped_indexes: set[str] = field(default_factory=set)
+    #: Index -> table for the indexes this file created (directly or through a constraint).
+    index_tables: dict[str, str] = field(default_factory=dict)
 
     @property
     def schema(self) -> SchemaIndex:
@@ -93,124 +104,126 @@ class FileContext:
         """True when an object of `kind` named `name` was created earlier in this file."""
         return (kind, name) in self.created_objects or (kind == "table" and name in self.created_tables)
 
+    def index_gone(self, index: str) -> bool:
+        """True when this file already dropped the index named `index`, its table, or the
+        constraint it belongs to: a later `DROP INDEX IF EXISTS` of it drops nothing."""
+        if index in self.dropped_indexes:
+            return True
+        if not self.dropped_tables:
+            return False
+        table = self.index_tables.get(index)
+        if table is None:
+            table = self.schema.index_table(self.migration, index)
+        return bool(table) and table in self.dropped_tables
+
     def observe(self, stmt: Statement) -> None:
         """Update the state after `stmt` (called by the engine once rules have seen it)."""
-        head = stmt.head
-        if head in ("BEGIN", "START"):
-            if head == "BEGIN" or stmt.lead[1:2] == ("TRANSACTION",):
-                # Postgres does not nest blocks: a BEGIN inside one only warns.
-                self.explicit_tx_depth = 1
-                self.own_transactions = True
-            return
-        if head in ("COMMIT", "END", "ROLLBACK", "ABORT"):
-            self.explicit_tx_depth = max(0, self.explicit_tx_depth - 1)
-            if not self.in_transaction:
-                self.access_exclusive_tables.clear()
-                self.not_valid_constraints.clear()
-            return
-        if head == "SET" or (head == "RESET"):
-            lowered = stmt.text.lower()
-            if "lock_timeout" in lowered:
-                self.lock_timeout_set = head == "SET"
-            return
-        if head == "CREATE":
-            self._observe_create(stmt)
-            if "FUNCTION" in stmt.lead or "PROCEDURE" in stmt.lead:
-                self._observe_routine(stmt)
-        elif head in ("ALTER", "LOCK", "VACUUM", "CLUSTER", "TRUNCATE"):
-            self._observe_locks(stmt)
+        fact = stmt.fact
+        if isinstance(fact, f.Transaction):
+            self._observe_transaction(fact)
+        elif isinstance(fact, f.Setting):
+            if fact.name == "lock_timeout" or (fact.reset and fact.name == "all"):
+                self.lock_timeout_set = not fact.reset
+        elif isinstance(fact, f.CreateTable | f.CreateIndex | f.CreateObject):
+            self._observe_create(fact)
+            if isinstance(fact, f.CreateObject) and fact.object_kind in ("function", "procedure"):
+                self._observe_routine(fact)
+        elif isinstance(fact, f.AlterTable | f.Maintenance | f.Truncate):
+            self._observe_locks(fact)
+        if isinstance(fact, f.CreateTable | f.AlterTable | f.CreateIndex | f.Drop):
+            self._observe_indexes(fact)
+        if isinstance(fact, f.CreateTable | f.AlterTable | f.CreateIndex):
+            from guard.lint.facts.nullability import nullability_tables
 
-    def _observe_locks(self, stmt: Statement) -> None:
-        """Remember ACCESS EXCLUSIVE locks held, NOT VALID constraints and validated NOT NULL checks."""
-        from guard.lint.locks import ACCESS_EXCLUSIVE, statement_lock
+            for table in nullability_tables(fact):
+                self.about.setdefault(table, []).append(fact)
 
-        taken = statement_lock(stmt)
-        if taken is not None and self.in_transaction:
-            mode, table = taken
-            if mode == ACCESS_EXCLUSIVE and not self.is_new_table(table):
-                self.access_exclusive_tables.add(table)
-        if stmt.head != "ALTER" or stmt.lead[1:2] != ("TABLE",):
-            return
-        from guard.lint.ddl import read_alter_table
-
-        alter = read_alter_table(stmt)
-        if alter is None:
-            return
-        for action in alter.actions:
-            w = action.words
-            if action.starts("ADD", "CONSTRAINT") and "VALID" in w and len(action.tokens) > 2:
-                self.not_valid_constraints[action.tokens[2].name] = alter.key
-        from guard.lint.facts.nullability import not_null_check_actions
-
-        for table, name, column, valid in not_null_check_actions(stmt):
-            if not column:
-                self.validated_constraints.add((table, name))
-            if column and valid:
-                self.not_null_checks.add((table, column))
-            elif column:
-                self._not_null_pending[name] = (table, column)
-            elif name in self._not_null_pending and valid:
-                self.not_null_checks.add(self._not_null_pending[name])
-
-    def _observe_routine(self, stmt: Statement) -> None:
+    def _observe_routine(self, fact: f.CreateObject) -> None:
         """Remember a created function whose body is destructive (forget one replaced by a harmless body)."""
         from guard.lint.facts.dynamic_sql import routine_hazards
-        from guard.sql.facts import CreateObject
 
-        fact = stmt.fact
-        if not isinstance(fact, CreateObject) or fact.object_kind not in ("function", "procedure"):
-            return
         found = routine_hazards(fact.body, self.hazard_functions)
         if found:
             self.hazard_functions[fact.name.key] = found
         else:
             self.hazard_functions.pop(fact.name.key, None)
 
-    def _observe_create(self, stmt: Statement) -> None:
-        """Remember the kind and name of the created object, read from tokens (no parse)."""
-        from guard.tokens import read_qualified_name
+    def _observe_transaction(self, fact: f.Transaction) -> None:
+        if fact.action == "begin":
+            # Postgres does not nest blocks: a BEGIN inside one only warns.
+            self.explicit_tx_depth = 1
+            self.own_transactions = True
+        elif fact.action in ("commit", "rollback", "prepare") and not fact.chain:
+            self.explicit_tx_depth = max(0, self.explicit_tx_depth - 1)
+            if not self.in_transaction:
+                self.access_exclusive_tables.clear()
+                self.not_valid_constraints.clear()
 
-        toks = stmt.tokens
-        i = 1
-        while i < len(toks) and toks[i].upper in _CREATE_MODIFIERS:
-            i += 1
-        kind = toks[i].upper if i < len(toks) else ""
-        if not kind:
+    def _observe_locks(self, fact: f.Fact) -> None:
+        """Remember ACCESS EXCLUSIVE locks held, NOT VALID constraints and validated NOT NULL checks."""
+        from guard.lint.locks import ACCESS_EXCLUSIVE, statement_lock
+
+        if self.in_transaction:
+            for mode, table in statement_lock(fact):
+                if mode == ACCESS_EXCLUSIVE and not self.is_new_table(table):
+                    self.access_exclusive_tables.add(table)
+        if not isinstance(fact, f.AlterTable):
             return
-        i += 1
-        while i < len(toks) and toks[i].upper in ("IF", "NOT", "EXISTS", "CONCURRENTLY"):
-            i += 1
-        if kind == "INDEX" and i < len(toks) and toks[i].upper == "ON":
-            parts: list[Token] = []  # an unnamed index
+        table = fact.table.key
+        for action in fact.actions:
+            if isinstance(action, f.AddConstraint):
+                c = action.constraint
+                if not c.valid and c.name is not None:
+                    self.not_valid_constraints[c.name.key] = table
+                if c.kind == f.CHECK and c.not_null_column:
+                    if c.valid:
+                        self.not_null_checks.add((table, c.not_null_column))
+                    elif c.name is not None:
+                        self._not_null_pending[c.name.key] = (table, c.not_null_column)
+            elif isinstance(action, f.ValidateConstraint):
+                name = action.name.key
+                self.validated_constraints.add((table, name))
+                if name in self._not_null_pending:
+                    self.not_null_checks.add(self._not_null_pending[name])
+            elif isinstance(action, f.AddColumn):
+                col = action.column
+                if col.not_null and col.default is not None and not col.default.is_null:
+                    self.not_null_defaults.add((table, col.name.key))
+            elif isinstance(action, f.DropDefault | f.DropColumn):
+                # (a SET DEFAULT keeps a default: a later DROP DEFAULT still breaks the running release)
+                self.not_null_defaults.discard((table, action.column.key))
+
+    def _observe_create(self, fact: f.CreateTable | f.CreateIndex | f.CreateObject) -> None:
+        """Remember the kind and name of the created object."""
+        if isinstance(fact, f.CreateTable):
+            self.created_tables.add(fact.table.key)
+        elif isinstance(fact, f.CreateIndex):
+            if fact.name is not None:
+                self.created_objects.add(("index", fact.name.key))
         else:
-            parts, _ = read_qualified_name(toks, i)
-        name = parts[-1].name if parts else ""
-        if kind == "TABLE":
-            if name:
-                self.created_tables.add(name)
-        else:
-            self.created_objects.add((kind.lower(), name))
+            for kind in _CREATE_ALIASES.get(fact.object_kind, (fact.object_kind,)):
+                self.created_objects.add((kind, fact.name.key))
+
+    def _observe_indexes(self, fact: f.Fact) -> None:
+        """Remember the indexes this file created (and on which table) and what it dropped."""
+        from guard.lint.facts.indexes import indexes_of
+
+        if isinstance(fact, f.Drop) and fact.object_kind == "table":
+            self.dropped_tables.update(n.key for n in fact.names)
+        for index, table in indexes_of(fact):
+            if table:
+                self.index_tables[index] = table
+                self.dropped_indexes.discard(index)
+            else:
+                self.dropped_indexes.add(index)
 
 
-#: Words between CREATE and the kind of object it creates (`CREATE OR REPLACE MATERIALIZED VIEW`).
-_CREATE_MODIFIERS = frozenset(
-    {
-        "OR",
-        "REPLACE",
-        "TEMP",
-        "TEMPORARY",
-        "UNLOGGED",
-        "GLOBAL",
-        "LOCAL",
-        "UNIQUE",
-        "MATERIALIZED",
-        "RECURSIVE",
-        "TRUSTED",
-        "PROCEDURAL",
-        "CONSTRAINT",
-        "DEFAULT",
-    }
-)
+#: Model kinds also remembered under the kind the rules ask for: a materialized view is a view,
+#: an enum a type.
+_CREATE_ALIASES = {
+    "materialized view": ("materialized view", "view"),
+    "enum": ("enum", "type"),
+}
 
 
 def contract_target(ctx: FileContext) -> Migration | None:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from types import MappingProxyType
 
-from guard.parsing import Statement
+from guard.sql import facts as f
 
 ACCESS_SHARE = "ACCESS SHARE"
 ROW_SHARE = "ROW SHARE"
@@ -110,40 +110,41 @@ def alter_action_lock(words: tuple[str, ...]) -> str:
     return ACCESS_EXCLUSIVE
 
 
-def statement_lock(stmt: Statement) -> tuple[str, str] | None:
-    """(mode, table key) of the table lock a DDL statement takes, for the lock-holding rules.
+def action_lock(action: f.Action) -> str:
+    """Lock mode one typed `ALTER TABLE` action takes (see `alter_action_lock` for the rules)."""
+    if isinstance(action, f.ValidateConstraint | f.AttachPartition):
+        return SHARE_UPDATE_EXCLUSIVE
+    if isinstance(action, f.AddConstraint) and action.constraint.kind == f.FOREIGN_KEY:
+        return SHARE_ROW_EXCLUSIVE
+    if isinstance(action, f.DetachPartition):
+        return SHARE_UPDATE_EXCLUSIVE if action.concurrently else ACCESS_EXCLUSIVE
+    if isinstance(action, f.OtherAction):
+        return alter_action_lock(action.words)
+    return ACCESS_EXCLUSIVE
 
-    Only the statements those rules care about are classified; None means
-    "no table lock worth tracking" (or not a table statement).
+
+def statement_lock(fact: f.Fact) -> list[tuple[str, str]]:
+    """(mode, table key) of each table lock a DDL statement's fact takes, for the lock-holding rules.
+
+    Only the statements those rules care about are classified (`ALTER TABLE`, `LOCK`,
+    `VACUUM FULL`, `CLUSTER`, `TRUNCATE`); an empty list means "no table
+    lock worth tracking".
     """
-    words = stmt.words
-    head = stmt.head
-    if head == "ALTER" and words[1:2] == ("TABLE",):
-        from guard.lint.ddl import read_alter_table
-
-        alter = read_alter_table(stmt)
-        if alter is None:
-            return None
+    if isinstance(fact, f.AlterTable):
         mode: str | None = None
-        for action in alter.actions:
-            mode = stronger(mode, alter_action_lock(action.words))
-        return (mode or ACCESS_EXCLUSIVE, alter.key)
-    if head in ("LOCK", "VACUUM", "CLUSTER", "TRUNCATE") or (head == "DROP" and words[1:2] == ("TABLE",)):
-        from guard.tokens import read_qualified_name
-
-        toks = stmt.tokens
-        i = 1
-        while i < len(toks) and toks[i].upper in ("TABLE", "ONLY", "FULL", "IF", "EXISTS", "VERBOSE"):
-            i += 1
-        parts, _ = read_qualified_name(toks, i)
-        if not parts:
-            return None
-        if head == "LOCK":
-            return (lock_table_mode(words), parts[-1].name)
-        if head == "VACUUM" and "FULL" not in words:
-            return None
-        return (ACCESS_EXCLUSIVE, parts[-1].name)
-    return None
+        for action in fact.actions:
+            mode = stronger(mode, action_lock(action))
+        return [(mode or ACCESS_EXCLUSIVE, fact.table.key)]
+    if isinstance(fact, f.Maintenance) and fact.target is not None:
+        if fact.verb == "lock":
+            mode = fact.target_kind.upper()
+            return [(mode if mode in BLOCKS else ACCESS_EXCLUSIVE, fact.target.key)]
+        if fact.verb == "cluster" or (fact.verb == "vacuum" and fact.full):
+            return [(ACCESS_EXCLUSIVE, fact.target.key)]
+        return []
+    if isinstance(fact, f.Truncate):
+        return [(ACCESS_EXCLUSIVE, t.key) for t in fact.tables]
+    return []
 
 
 def lock_table_mode(words: tuple[str, ...]) -> str:

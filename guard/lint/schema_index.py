@@ -96,8 +96,10 @@ class SchemaIndex:
         self._scanned: dict[tuple[str, str], tuple[list[int], list[TypeSpec]]] = {}
         self._checks: dict[str, list[CheckEvent]] = {}
         self._about: dict[str, list[tuple[int, Statement]]] = {}
+        #: index key -> [(position, table key)]: where a migration created (or dropped, "") the index.
+        self._indexes: dict[str, list[tuple[int, str]]] = {}
         #: How many migrations (in version order) each kind of fact has been folded from.
-        self._types_done = self._checks_done = self._about_done = 0
+        self._types_done = self._checks_done = self._about_done = self._indexes_done = 0
         #: How many questions were asked (the engine compares it before and after a lint).
         self.queries = 0
 
@@ -229,7 +231,7 @@ class SchemaIndex:
                 event
                 for stmt in self.statements(order[pos])[0]
                 if stmt.head == "ALTER"
-                for event in not_null_check_actions(stmt)
+                for event in not_null_check_actions(stmt.fact)
             ]
             for key, name, checked, valid in found:
                 self._checks.setdefault(key, []).append((pos, name, checked, valid))
@@ -255,6 +257,38 @@ class SchemaIndex:
             for stmt in self.statements(order[pos])[0]:
                 if stmt.head not in ("CREATE", "ALTER"):
                     continue
-                for key in nullability_tables(stmt):
+                for key in nullability_tables(stmt.fact):
                     self._about.setdefault(key, []).append((pos, stmt))
         self._about_done = max(self._about_done, cut)
+
+    # --- indexes ----------------------------------------------------------------------------------
+
+    def index_table(self, migration: Migration, index: str) -> str:
+        """The table (key) an index named `index` is on after the migrations earlier than `migration`
+        ('' when none of them created it, or the last one to mention it dropped it).
+
+        Constraints that build an index (`UNIQUE`, `PRIMARY KEY`, `EXCLUDE`) count: their index has
+        the constraint's name."""
+        cut = self._cut(migration)
+        self._fold_indexes(cut)
+        table = ""
+        for pos, key in self._indexes.get(index, ()):
+            if pos >= cut:
+                break
+            table = key
+        return table
+
+    def _fold_indexes(self, cut: int) -> None:
+        from guard.lint.facts.indexes import indexes_of
+
+        order = self._sorted()
+        for pos in range(self._indexes_done, cut):
+            lowered = self._lower(pos)
+            if not any(w in lowered for w in ("index", "constraint", "unique", "primary")):
+                continue  # cheap: creates and drops no index
+            for stmt in self.statements(order[pos])[0]:
+                if stmt.head not in ("CREATE", "ALTER", "DROP"):
+                    continue
+                for index, table in indexes_of(stmt.fact):
+                    self._indexes.setdefault(index, []).append((pos, table))
+        self._indexes_done = max(self._indexes_done, cut)

@@ -259,6 +259,8 @@ class CreateTable(Fact):
     unlogged: bool = False
     partition_of: Name | None = None
     like: bool = False
+    #: `INHERITS (parent, ...)`: the new table locks its parents.
+    inherits: bool = False
 
 
 @dataclass(frozen=True)

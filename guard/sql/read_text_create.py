@@ -67,6 +67,7 @@ def create_table(tokens: Tokens) -> CreateTable | None:
     rest = tokens[i:]
     # `AS` may follow `WITH (...)`, `ON COMMIT ...` or `TABLESPACE s`.
     as_select = any(rest[k].upper == "AS" for k in top_level(rest))
+    inherits = any(rest[k].upper == "INHERITS" for k in top_level(rest))
     return CreateTable(
         table,
         tuple(columns),
@@ -77,6 +78,7 @@ def create_table(tokens: Tokens) -> CreateTable | None:
         "UNLOGGED" in prefix,
         partition_of,
         like,
+        inherits,
     )
 
 

@@ -251,6 +251,7 @@ def create_table(tree: exp.Create) -> f.CreateTable | None:
         props = tree.args.get("properties")
         temporary = bool(props and props.find(exp.TemporaryProperty))
         unlogged = bool(props and props.find(exp.UnloggedProperty))
+        inherits = bool(props and props.find(exp.InheritsProperty))
         if props and props.find(exp.PartitionedOfProperty):
             return None
         if isinstance(target, exp.Schema):
@@ -268,6 +269,7 @@ def create_table(tree: exp.Create) -> f.CreateTable | None:
                 if_not_exists=bool(tree.args.get("exists")),
                 temporary=temporary,
                 unlogged=unlogged,
+                inherits=inherits,
             )
         if isinstance(target, exp.Table) and tree.expression is not None:
             return f.CreateTable(

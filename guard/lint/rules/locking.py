@@ -7,46 +7,50 @@ Tables created earlier in the same file are exempt: nobody else can see them yet
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterator, Sequence
 
 from guard.lint.context import FileContext
-from guard.lint.ddl import read_alter_table
-from guard.lint.locks import ACCESS_EXCLUSIVE, SHARE, SHARE_UPDATE_EXCLUSIVE, describe, lock_table_mode
+from guard.lint.fix_sql import checked, ident
+from guard.lint.locks import ACCESS_EXCLUSIVE, BLOCKS, SHARE, SHARE_UPDATE_EXCLUSIVE, describe
 from guard.lint.registry import rule
 from guard.model import Hit, Severity
 from guard.parsing import Statement
-from guard.tokens import Token, read_qualified_name, show_name
+from guard.sql import facts as f
 
-_INDEX_WORD = re.compile(r"\bINDEX\b", re.I)
-
-#: Statement heads that take table locks, for `require-timeouts`.
+#: Statements that take table locks, for `require-timeouts` (Maintenance: all but ANALYZE/REFRESH).
+_LOCKING_FACTS = (
+    f.AlterTable,
+    f.AlterOther,
+    f.AlterEnum,
+    f.Rename,
+    f.CreateTable,
+    f.CreateIndex,
+    f.CreateObject,
+    f.Drop,
+    f.Truncate,
+)
+_LOCKING_VERBS = frozenset({"reindex", "vacuum", "cluster", "lock"})
+#: Heads of statements no reader understood that may still take locks.
 _LOCKING_HEADS = frozenset({"ALTER", "CREATE", "DROP", "LOCK", "REINDEX", "VACUUM", "CLUSTER", "TRUNCATE"})
 
 
-def index_target(stmt: Statement) -> tuple[str, list[Token], list[Token], bool] | None:
-    """(index name, index name parts, table parts, ON ONLY) of `CREATE [UNIQUE] INDEX ... ON table`."""
-    toks = stmt.tokens
-    i = 1
-    while i < len(toks) and toks[i].upper in ("UNIQUE", "INDEX", "CONCURRENTLY", "IF", "NOT", "EXISTS"):
-        i += 1
-    name: list[Token] = []
-    if i < len(toks) and toks[i].upper != "ON":
-        name, i = read_qualified_name(toks, i)
-    if i >= len(toks) or toks[i].upper != "ON":
-        return None
-    i += 1
-    only = i < len(toks) and toks[i].upper == "ONLY"
-    table, _ = read_qualified_name(toks, i + 1 if only else i)
-    if not table:
-        return None
-    return (name[-1].name if name else ""), name, table, only
-
-
-def is_create_index(stmt: Statement) -> bool:
-    """`CREATE [UNIQUE] INDEX ...` (cheap word check)."""
-    w = stmt.words
-    return w[:2] == ("CREATE", "INDEX") or w[:3] == ("CREATE", "UNIQUE", "INDEX")
+def index_sql(index: f.CreateIndex, concurrently: bool) -> str:
+    """`CREATE [UNIQUE] INDEX [CONCURRENTLY] ...` written back from the model."""
+    parts = ["CREATE UNIQUE INDEX" if index.unique else "CREATE INDEX"]
+    if concurrently:
+        parts.append("CONCURRENTLY")
+    if index.if_not_exists:
+        parts.append("IF NOT EXISTS")
+    if index.name is not None:
+        parts.append(index.name.shown)
+    parts.append(f"ON {'ONLY ' if index.only else ''}{index.table.shown}")
+    if index.method:
+        parts.append(f"USING {index.method}")
+    cols = [c if index.expressions and not c.isidentifier() else ident(c) for c in index.columns]
+    parts.append(f"({', '.join(cols)})")
+    if index.predicate:
+        parts.append(f"WHERE {index.predicate}")
+    return " ".join(parts) + ";"
 
 
 @rule(
@@ -67,26 +71,24 @@ def is_create_index(stmt: Statement) -> bool:
     """,
     bad="CREATE INDEX users_email_idx ON users (email);",
     good="-- guard: no-transaction\nCREATE INDEX CONCURRENTLY users_email_idx ON users (email);",
-    heads=("CREATE",),
+    facts=(f.CreateIndex,),
     lock=describe(SHARE),
 )
 def require_concurrent_index(stmt: Statement, ctx: FileContext) -> Iterator[Hit]:
-    if not is_create_index(stmt) or "CONCURRENTLY" in stmt.words[:6]:
-        return
-    target = index_target(stmt)
-    if target is None:
-        return
-    _, name, table, only = target
-    if only or ctx.is_new_table(table[-1].name):
+    index = stmt.fact
+    assert isinstance(index, f.CreateIndex)
+    table = index.table
+    if index.concurrently or index.only:
         return  # ON ONLY builds an empty, invalid parent index on a partitioned table: no scan
-    kind = "UNIQUE INDEX" if "UNIQUE" in stmt.words[:3] else "INDEX"
-    shown = show_name(name) if name else "(unnamed)"
+    if ctx.is_new_table(table.key) or ctx.is_new("materialized view", table.key):
+        return
+    kind = "UNIQUE INDEX" if index.unique else "INDEX"
+    shown = index.name.shown if index.name is not None else "(unnamed)"
     yield Hit(
-        f"CREATE {kind} {shown} ON {show_name(table)} holds {describe(SHARE)} on "
-        f"{show_name(table)} for the whole index build",
+        f"CREATE {kind} {shown} ON {table.shown} holds {describe(SHARE)} on "
+        f"{table.shown} for the whole index build",
         "build it without blocking writes, in a migration of its own marked `-- guard: no-transaction`:\n"
-        + _INDEX_WORD.sub("INDEX CONCURRENTLY", stmt.text, count=1)
-        + ";",
+        + checked(index_sql(index, concurrently=True), f"CREATE {kind} CONCURRENTLY ..."),
         lock=SHARE,
     )
 
@@ -107,24 +109,24 @@ def require_concurrent_index(stmt: Statement, ctx: FileContext) -> Iterator[Hit]
     """,
     bad="DROP INDEX users_email_idx;",
     good="-- guard: no-transaction\nDROP INDEX CONCURRENTLY users_email_idx;",
-    heads=("DROP",),
+    facts=(f.Drop,),
     lock=describe(ACCESS_EXCLUSIVE),
 )
 def require_concurrent_index_drop(stmt: Statement, ctx: FileContext) -> Iterator[Hit]:
-    w = stmt.words
-    if w[:2] != ("DROP", "INDEX") or "CONCURRENTLY" in w[:3]:
+    drop = stmt.fact
+    assert isinstance(drop, f.Drop)
+    if drop.object_kind != "index" or drop.concurrently:
         return
-    toks = stmt.tokens
-    i = 2
-    while i < len(toks) and toks[i].upper in ("IF", "EXISTS"):
-        i += 1
-    names, _ = read_qualified_name(toks, i)
-    if not names or ctx.is_new("index", names[-1].name):
+    # An index created in this file, or gone with a table or constraint this file dropped, locks nothing.
+    names = [n for n in drop.names if not ctx.is_new("index", n.key) and not ctx.index_gone(n.key)]
+    if not names:
         return
-    shown = show_name(names)
+    shown = ", ".join(n.shown for n in names)
+    fix = "\n".join(f"DROP INDEX CONCURRENTLY IF EXISTS {n.shown};" for n in names)
     yield Hit(
         f"DROP INDEX {shown} takes {describe(ACCESS_EXCLUSIVE)} on its table",
-        f"in a migration of its own marked `-- guard: no-transaction`:\nDROP INDEX CONCURRENTLY IF EXISTS {shown};",
+        "in a migration of its own marked `-- guard: no-transaction`:\n"
+        + checked(fix, "DROP INDEX CONCURRENTLY each index, one per statement"),
         lock=ACCESS_EXCLUSIVE,
     )
 
@@ -146,20 +148,22 @@ def require_concurrent_index_drop(stmt: Statement, ctx: FileContext) -> Iterator
     """,
     bad="REINDEX INDEX users_email_idx;",
     good="-- guard: no-transaction\nREINDEX INDEX CONCURRENTLY users_email_idx;",
-    heads=("REINDEX",),
+    facts=(f.Maintenance,),
     lock=describe(SHARE) + "; ACCESS EXCLUSIVE on the index",
 )
 def require_concurrent_reindex(stmt: Statement, ctx: FileContext) -> Iterator[Hit]:
-    w = stmt.words
-    if "CONCURRENTLY" in w[:8]:
+    reindex = stmt.fact
+    assert isinstance(reindex, f.Maintenance)
+    if reindex.verb != "reindex" or reindex.concurrently:
         return
-    kinds = [x for x in w[1:6] if x in ("INDEX", "TABLE", "SCHEMA", "DATABASE", "SYSTEM")]
-    kind = kinds[0] if kinds else "INDEX"
-    target = " ".join(t.shown() for t in stmt.tokens[w.index(kind) + 1 :]) if kinds else ""
-    if kind == "TABLE" and ctx.is_new_table(target.lower().split(".")[-1]):
+    kind = (reindex.target_kind or "index").upper()
+    target = reindex.target.shown if reindex.target is not None else ""
+    if kind == "TABLE" and reindex.target is not None and ctx.is_new_table(reindex.target.key):
         return
     if ctx.pg_version >= 12:
-        fix = f"outside a transaction (`-- guard: no-transaction`):\nREINDEX {kind} CONCURRENTLY {target};"
+        fix = "outside a transaction (`-- guard: no-transaction`):\n" + checked(
+            f"REINDEX {kind} CONCURRENTLY {target};".replace(" ;", ";"), f"REINDEX {kind} CONCURRENTLY ..."
+        )
     else:
         fix = (
             f"Postgres {ctx.pg_version} has no REINDEX CONCURRENTLY: build a replacement with "
@@ -190,23 +194,22 @@ def require_concurrent_reindex(stmt: Statement, ctx: FileContext) -> Iterator[Hi
     """,
     bad="ALTER TABLE measurements DETACH PARTITION measurements_2019;",
     good="-- guard: no-transaction\nALTER TABLE measurements DETACH PARTITION measurements_2019 CONCURRENTLY;",
-    heads=("ALTER",),
+    facts=(f.AlterTable,),
     lock=describe(ACCESS_EXCLUSIVE),
 )
 def require_concurrent_detach(stmt: Statement, ctx: FileContext) -> Iterator[Hit]:
-    if "DETACH" not in stmt.words:
+    alter = stmt.fact
+    assert isinstance(alter, f.AlterTable)
+    if ctx.is_new_table(alter.table.key):
         return
-    alter = read_alter_table(stmt)
-    if alter is None or ctx.is_new_table(alter.key):
-        return
+    t = alter.table.shown
     for action in alter.actions:
-        if not action.starts("DETACH", "PARTITION") or {"CONCURRENTLY", "FINALIZE"} & set(action.words):
+        if not isinstance(action, f.DetachPartition) or action.concurrently or action.finalize:
             continue
-        child, _ = read_qualified_name(action.tokens, 2)
+        child = action.partition.shown
         if ctx.pg_version >= 14:
-            fix = (
-                "outside a transaction (`-- guard: no-transaction`):\n"
-                f"ALTER TABLE {alter.shown} DETACH PARTITION {show_name(child)} CONCURRENTLY;"
+            fix = "outside a transaction (`-- guard: no-transaction`):\n" + checked(
+                f"ALTER TABLE {t} DETACH PARTITION {child} CONCURRENTLY;", "DETACH PARTITION ... CONCURRENTLY"
             )
         else:
             fix = (
@@ -214,8 +217,7 @@ def require_concurrent_detach(stmt: Statement, ctx: FileContext) -> Iterator[Hit
                 "window after `SET lock_timeout = '2s';`, or upgrade first"
             )
         yield Hit(
-            f"DETACH PARTITION {show_name(child)} takes {describe(ACCESS_EXCLUSIVE)} on {alter.shown} "
-            "and all its partitions",
+            f"DETACH PARTITION {child} takes {describe(ACCESS_EXCLUSIVE)} on {t} and all its partitions",
             fix,
             lock=ACCESS_EXCLUSIVE,
         )
@@ -237,24 +239,24 @@ def require_concurrent_detach(stmt: Statement, ctx: FileContext) -> Iterator[Hit
     """,
     bad="LOCK TABLE accounts IN ACCESS EXCLUSIVE MODE;",
     good="SET lock_timeout = '2s';\nLOCK TABLE accounts IN SHARE ROW EXCLUSIVE MODE;",
-    heads=("LOCK",),
+    facts=(f.Maintenance,),
     lock=describe(ACCESS_EXCLUSIVE),
 )
 def avoid_lock_table(stmt: Statement, ctx: FileContext) -> Iterator[Hit]:
-    if ctx.lock_timeout_set:
+    lock = stmt.fact
+    assert isinstance(lock, f.Maintenance)
+    if lock.verb != "lock" or ctx.lock_timeout_set:
         return
-    mode = lock_table_mode(stmt.words)
-    toks = stmt.tokens
-    i = 1
-    while i < len(toks) and toks[i].upper in ("TABLE", "ONLY"):
-        i += 1
-    table, _ = read_qualified_name(toks, i)
-    if table and ctx.is_new_table(table[-1].name):
+    mode = lock.target_kind.upper()
+    if mode not in BLOCKS:
+        mode = ACCESS_EXCLUSIVE
+    table = lock.target.shown if lock.target is not None else "?"
+    if lock.target is not None and ctx.is_new_table(lock.target.key):
         return
     yield Hit(
-        f"LOCK TABLE {show_name(table)} takes {describe(mode)} and waits with no lock_timeout, "
+        f"LOCK TABLE {table} takes {describe(mode)} and waits with no lock_timeout, "
         "queueing every query behind it",
-        f"SET lock_timeout = '2s';\n{stmt.text};",
+        checked(f"SET lock_timeout = '2s';\nLOCK TABLE {table} IN {mode} MODE;", "SET lock_timeout first"),
         lock=mode,
     )
 
@@ -275,13 +277,16 @@ def avoid_lock_table(stmt: Statement, ctx: FileContext) -> Iterator[Hit]:
     """,
     bad="-- pg_version = 14\nCREATE INDEX CONCURRENTLY users_email_idx ON users (email);",
     good="-- pg_version = 15\nCREATE INDEX CONCURRENTLY users_email_idx ON users (email);",
-    heads=("CREATE", "REINDEX"),
+    facts=(f.CreateIndex, f.Maintenance),
     lock=describe(SHARE_UPDATE_EXCLUSIVE),
 )
 def pg14_concurrent_index_bug(stmt: Statement, ctx: FileContext) -> Iterator[Hit]:
-    if ctx.pg_version != 14 or "CONCURRENTLY" not in stmt.words[:8]:
+    fact = stmt.fact
+    if ctx.pg_version != 14:
         return
-    if stmt.head == "CREATE" and not is_create_index(stmt):
+    if isinstance(fact, f.Maintenance) and (fact.verb != "reindex" or not fact.concurrently):
+        return
+    if isinstance(fact, f.CreateIndex) and not fact.concurrently:
         return
     yield Hit(
         "Postgres 14.0-14.3 can corrupt indexes built with CONCURRENTLY; this migration targets 14",
@@ -315,12 +320,13 @@ def require_timeouts(statements: Sequence[Statement], ctx: FileContext) -> Itera
     have: set[str] = set()
     created: set[str] = set()  # tables created earlier in the file: nobody else can be waiting on them
     for stmt in statements:
-        if stmt.head in ("SET", "RESET"):
+        fact = stmt.fact
+        if isinstance(fact, f.Setting):
             for name in ("lock_timeout", "statement_timeout"):
-                if name.upper() in stmt.words[:4]:
-                    (have.add if stmt.head == "SET" else have.discard)(name)
+                if fact.name == name or (fact.reset and fact.name == "all"):
+                    (have.discard if fact.reset else have.add)(name)
             continue
-        if stmt.head in _LOCKING_HEADS and not _locks_only_new_objects(stmt, created):
+        if _takes_locks(fact) and not _locks_only_new_objects(fact, created):
             missing = [n for n in ("lock_timeout", "statement_timeout") if n not in have]
             if missing:
                 yield Hit(
@@ -335,28 +341,31 @@ def require_timeouts(statements: Sequence[Statement], ctx: FileContext) -> Itera
             return
 
 
+def _takes_locks(fact: f.Fact) -> bool:
+    """DDL, `TRUNCATE`, `LOCK`, `REINDEX`, `VACUUM`, `CLUSTER`, and any statement no reader understood
+    that starts like one of them."""
+    if isinstance(fact, f.Maintenance):
+        return fact.verb in _LOCKING_VERBS
+    if isinstance(fact, f.Unknown):
+        return fact.words[:1] != () and fact.words[0] in _LOCKING_HEADS
+    return isinstance(fact, _LOCKING_FACTS)
+
+
 #: CREATE kinds that lock nothing another session uses (a new table may still lock what it references).
-_NEW_OBJECT_KINDS = frozenset({"TYPE", "DOMAIN", "SEQUENCE", "FUNCTION", "PROCEDURE", "SCHEMA"})
+_NEW_OBJECT_KINDS = frozenset({"type", "enum", "domain", "sequence", "function", "procedure", "schema"})
 
 
-def _locks_only_new_objects(stmt: Statement, created: set[str]) -> bool:
+def _locks_only_new_objects(fact: f.Fact, created: set[str]) -> bool:
     """True for a CREATE that waits on no existing table: a new table that references none, a new
     type/function/..., or an index on a table created earlier in the file (remembered in `created`)."""
-    w = stmt.words
-    if stmt.head != "CREATE":
-        return False
-    kind = next((x for x in w[1:4] if x not in ("OR", "REPLACE", "UNLOGGED", "TEMP", "TEMPORARY")), "")
-    if kind == "TABLE":
-        if {"REFERENCES", "PARTITION", "INHERITS", "LIKE", "AS"} & set(w):
+    if isinstance(fact, f.CreateTable):
+        refers = any(c.references is not None for c in fact.columns) or any(
+            c.kind == f.FOREIGN_KEY for c in fact.constraints
+        )
+        if refers or fact.partition_of is not None or fact.like or fact.as_select or fact.inherits:
             return False
-        at = w.index("TABLE") + 1  # only words before the name, so word and token positions agree
-        if w[at : at + 3] == ("IF", "NOT", "EXISTS"):
-            at += 3
-        parts, _ = read_qualified_name(stmt.tokens, at)
-        if parts:
-            created.add(parts[-1].name)
+        created.add(fact.table.key)
         return True
-    if is_create_index(stmt):
-        target = index_target(stmt)
-        return target is not None and bool(target[2]) and target[2][-1].name in created
-    return kind in _NEW_OBJECT_KINDS
+    if isinstance(fact, f.CreateIndex):
+        return fact.table.key in created
+    return isinstance(fact, f.CreateObject) and fact.object_kind in _NEW_OBJECT_KINDS

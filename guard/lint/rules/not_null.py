@@ -10,13 +10,18 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator
 
 from guard.lint.context import FileContext
-from guard.lint.ddl import add_column_def, alter_column_name, create_table_columns, read_alter_table, sql_of
-from guard.lint.facts.nullability import paren_names, unique_index_def
+from guard.lint.facts.nullability import nullability, unique_index_def
+from guard.lint.fix_sql import checked, ident
 from guard.lint.locks import ACCESS_EXCLUSIVE, describe
 from guard.lint.registry import rule
 from guard.lint.rules.constraints import existing_alter
 from guard.model import Hit, Severity
 from guard.parsing import Statement
+from guard.sql import facts as f
+from guard.sql.types import TypeSpec
+
+#: Serial types carry their own default.
+_SERIALS = frozenset({"serial", "bigserial", "smallserial", "serial2", "serial4", "serial8"})
 
 
 def has_validated_not_null_check(ctx: FileContext, table: str, column: str) -> bool:
@@ -47,29 +52,27 @@ def has_validated_not_null_check(ctx: FileContext, table: str, column: str) -> b
         "ALTER TABLE users ADD CONSTRAINT users_email_not_null CHECK (email IS NOT NULL) NOT VALID;\n"
         "-- next migration: VALIDATE CONSTRAINT users_email_not_null, then SET NOT NULL"
     ),
-    heads=("ALTER",),
+    facts=(f.AlterTable,),
     lock=describe(ACCESS_EXCLUSIVE),
 )
 def avoid_set_not_null(stmt: Statement, ctx: FileContext) -> Iterator[Hit]:
-    alter = existing_alter(stmt, ctx, "NULL")
+    alter = existing_alter(stmt, ctx)
     if alter is None:
         return
-    t = alter.shown
+    t, key = alter.table.shown, alter.table.key
     for action in alter.actions:
-        if action.words[-3:] != ("SET", "NOT", "NULL"):
+        if not isinstance(action, f.SetNotNull):
             continue
-        named = alter_column_name(action)
-        if named is None:
+        column, shown = action.column.key, action.column.shown
+        if ctx.pg_version >= 12 and has_validated_not_null_check(ctx, key, column):
             continue
-        column, shown = named
-        if ctx.pg_version >= 12 and has_validated_not_null_check(ctx, alter.key, column):
-            continue
-        check = f"{alter.key}_{column}_not_null"
+        check = ident(f"{key}_{column}_not_null")
         if ctx.pg_version >= 12:
-            fix = (
+            fix = checked(
                 f"ALTER TABLE {t} ADD CONSTRAINT {check} CHECK ({shown} IS NOT NULL) NOT VALID;\n"
                 f"-- then, in a separate migration:\nALTER TABLE {t} VALIDATE CONSTRAINT {check};\n"
-                f"ALTER TABLE {t} ALTER COLUMN {shown} SET NOT NULL;\nALTER TABLE {t} DROP CONSTRAINT {check};"
+                f"ALTER TABLE {t} ALTER COLUMN {shown} SET NOT NULL;\nALTER TABLE {t} DROP CONSTRAINT {check};",
+                "add CHECK (col IS NOT NULL) NOT VALID, VALIDATE it in a later migration, then SET NOT NULL",
             )
         else:
             fix = (
@@ -87,104 +90,104 @@ def avoid_set_not_null(stmt: Statement, ctx: FileContext) -> Iterator[Hit]:
     id="require-default-for-not-null",
     severity=Severity.ERROR,
     family="constraints",
-    summary="`ADD COLUMN ... NOT NULL` without a default on an existing table.",
+    summary="`ADD COLUMN ... NOT NULL` without a default on an existing table, or its default dropped in the same migration.",
     why="""
         Existing rows get NULL in a new column, so `ADD COLUMN ... NOT NULL` without a default fails
         on any table that has rows (after taking ACCESS EXCLUSIVE), and the deploy breaks. On
-        Postgres 11+ a constant default makes the column instant and valid.
+        Postgres 11+ a constant default makes the column instant and valid. Adding the column with a
+        default and dropping the default (`ALTER COLUMN ... DROP DEFAULT`) in the same migration
+        breaks the release still running: its inserts omit the new column and now fail.
     """,
     fix="""
         Add the column with a constant `DEFAULT` (instant on Postgres 11+), or add it nullable,
-        backfill, and enforce NOT NULL with a validated check.
+        backfill, and enforce NOT NULL with a validated check. Drop the default only in a later
+        migration, once every running release writes the column.
     """,
     bad="ALTER TABLE users ADD COLUMN plan text NOT NULL;",
     good="ALTER TABLE users ADD COLUMN plan text NOT NULL DEFAULT 'free';",
-    heads=("ALTER",),
+    facts=(f.AlterTable,),
     lock=describe(ACCESS_EXCLUSIVE),
 )
 def require_default_for_not_null(stmt: Statement, ctx: FileContext) -> Iterator[Hit]:
-    alter = existing_alter(stmt, ctx, "NULL", "PRIMARY")
+    alter = existing_alter(stmt, ctx)
     if alter is None:
         return
+    t, key = alter.table.shown, alter.table.key
+    added: set[str] = set()  # NOT NULL columns added with a default by this very statement
     for action in alter.actions:
-        col = add_column_def(action)
-        if col is None or not col.not_null or col.default is not None or col.identity or col.generated_stored:
+        if isinstance(action, f.DropDefault):
+            column = action.column.key
+            if (key, column) in ctx.not_null_defaults or column in added:
+                yield Hit(
+                    f"{t}.{action.column.shown} was added NOT NULL with a default in this migration, and "
+                    "DROP DEFAULT removes it: inserts from the release still running, which omit the "
+                    "new column, start failing",
+                    "keep the default until every running release writes the column: drop it in a later "
+                    "migration, after the deploy",
+                    lock=ACCESS_EXCLUSIVE,
+                )
             continue
-        if col.type is not None and col.type.name in (
-            "serial",
-            "bigserial",
-            "smallserial",
-            "serial4",
-            "serial8",
-        ):
+        if not isinstance(action, f.AddColumn):
+            continue
+        col = action.column
+        if col.not_null and col.default is not None and not col.default.is_null:
+            added.add(col.name.key)
+        if not col.not_null or col.default is not None or col.identity or col.generated:
+            continue
+        if col.type is not None and col.type.name in _SERIALS:
             continue  # serial columns carry their own default
+        template = f"ALTER TABLE {t} ADD COLUMN {col.name.shown} {col.type_sql} NOT NULL DEFAULT <constant>;"
+        zero = _zero(col.type)
+        fix = f"add it with the constant existing rows should get:\n{template}"
+        if zero:
+            fix = checked(
+                f"-- existing rows get the default: pick the value they should have\n"
+                f"ALTER TABLE {t} ADD COLUMN {col.name.shown} {col.type_sql} NOT NULL DEFAULT {zero};",
+                fix,
+            )
         yield Hit(
-            f"ADD COLUMN {col.shown} {col.type_text} NOT NULL has no default, so it fails on a non-empty "
-            f"{alter.shown} (after taking {describe(ACCESS_EXCLUSIVE)})",
-            f"ALTER TABLE {alter.shown} ADD COLUMN {col.shown} {col.type_text} NOT NULL DEFAULT <constant>;",
+            f"ADD COLUMN {col.name.shown} {col.type_sql} NOT NULL has no default, so it fails on a non-empty "
+            f"{t} (after taking {describe(ACCESS_EXCLUSIVE)})",
+            fix,
             lock=ACCESS_EXCLUSIVE,
         )
 
 
+#: A neutral constant of each common type, for the suggested `DEFAULT`.
+_ZEROS = {
+    **dict.fromkeys(
+        ("smallint", "integer", "bigint", "numeric", "decimal", "real", "double precision", "money"), "0"
+    ),
+    "boolean": "false",
+    **dict.fromkeys(("text", "varchar", "bpchar", "citext"), "''"),
+    **dict.fromkeys(("json", "jsonb"), "'{}'"),
+}
+
+
+def _zero(spec: TypeSpec | None) -> str:
+    """A constant `DEFAULT` for a column of type `spec` ('' when there is no obvious one)."""
+    if spec is None:
+        return ""
+    return "'{}'" if spec.array else _ZEROS.get(spec.name, "")
+
+
 # --- PRIMARY KEY USING INDEX ----------------------------------------------------------------------------
-
-
-def _unique_index(stmt: Statement, index: str) -> tuple[str, list[str | None]] | None:
-    """(table key, columns) when `stmt` is `CREATE UNIQUE INDEX <index> ON table (...)`."""
-    found = unique_index_def(stmt)
-    if found is None or found[0] != index:
-        return None
-    return found[1], found[2]
 
 
 def declared_nullability(statements: Iterable[Statement], table: str) -> dict[str, bool]:
     """Column -> declared NOT NULL for `table` after `statements` (in order); used by `fix`."""
     known: dict[str, bool] = {}
     for stmt in statements:
-        _nullability(stmt, table, known)
+        nullability(stmt.fact, table, known)
     return known
 
 
-def _nullability(stmt: Statement, table: str, known: dict[str, bool]) -> None:
-    """Update `known` (column -> declared NOT NULL) with what `stmt` declares about `table`."""
-    created = create_table_columns(stmt)
-    if created is not None and created[0] == table:
-        known.clear()
-        for col in created[2]:
-            known[col.name] = col.not_null or col.primary_key
-        for part in created[3]:
-            words = [t.upper for t in part]
-            if "PRIMARY" in words:
-                for col_name in paren_names(part, words.index("KEY") + 1):
-                    if col_name:
-                        known[col_name] = True
-        return
-    alter = read_alter_table(stmt)
-    if alter is None or alter.key != table:
-        return
-    for action in alter.actions:
-        w = action.words
-        added = add_column_def(action)
-        if added is not None:
-            known[added.name] = added.not_null or added.primary_key
-        elif w[-3:] in (("SET", "NOT", "NULL"), ("DROP", "NOT", "NULL")):
-            named = alter_column_name(action)
-            if named is not None:
-                known[named[0]] = w[-3] == "SET"
-        elif w[:1] == ("ADD",) and "PRIMARY" in w[:4] and "KEY" in w and "USING" not in w:
-            for col_name in paren_names(action.tokens, w.index("KEY") + 1):
-                if col_name:
-                    known[col_name] = True
-
-
-def _history(stmt: Statement, ctx: FileContext, table: str) -> Iterator[Statement]:
-    """Statements before `stmt` that may tell about `table`: earlier migrations in version order
-    (from the schema index), then every earlier statement of this file."""
-    yield from ctx.schema.statements_about(ctx.migration, table)
-    for s in ctx.schema.statements(ctx.migration)[0]:
-        if s.index >= stmt.index:
-            break
-        yield s
+def _history(ctx: FileContext, table: str) -> Iterator[f.Fact]:
+    """Facts of the statements before this one that may tell about `table`: earlier migrations in
+    version order (from the schema index), then this file's (kept by the context as it goes)."""
+    for s in ctx.schema.statements_about(ctx.migration, table):
+        yield s.fact
+    yield from ctx.about.get(table, ())
 
 
 @rule(
@@ -210,26 +213,28 @@ def _history(stmt: Statement, ctx: FileContext, table: str) -> Iterator[Statemen
         "CREATE UNIQUE INDEX users_id_key ON users (id);\n"
         "ALTER TABLE users ADD CONSTRAINT users_pkey PRIMARY KEY USING INDEX users_id_key;"
     ),
-    heads=("ALTER",),
+    facts=(f.AlterTable,),
     lock=describe(ACCESS_EXCLUSIVE),
 )
 def require_not_null_before_primary_key(stmt: Statement, ctx: FileContext) -> Iterator[Hit]:
-    alter = existing_alter(stmt, ctx, "PRIMARY")
+    alter = existing_alter(stmt, ctx)
     if alter is None:
         return
+    t, key = alter.table.shown, alter.table.key
     for action in alter.actions:
-        w = action.words
-        if w[:1] != ("ADD",) or "PRIMARY" not in w[:4] or w[-3:-1] != ("USING", "INDEX"):
+        if not isinstance(action, f.AddConstraint):
             continue
-        index = action.tokens[-1].name
+        c = action.constraint
+        if c.kind != f.PRIMARY_KEY or c.using_index is None:
+            continue
+        index = c.using_index.key
         columns: list[str | None] | None = None
         known: dict[str, bool] = {}
-        for earlier in _history(stmt, ctx, alter.key):
-            found = _unique_index(earlier, index)
-            if found is not None and found[0] == alter.key:
-                columns = found[1]
-            _nullability(earlier, alter.key, known)
-        t = alter.shown
+        for earlier in _history(ctx, key):
+            found = unique_index_def(earlier)
+            if found is not None and found[0] == index and found[1] == key:
+                columns = found[2]
+            nullability(earlier, key, known)
         if columns is None:
             problem = (
                 f"ADD PRIMARY KEY USING INDEX {index}: no earlier CREATE UNIQUE INDEX {index} ON {t} shows its"
@@ -237,26 +242,37 @@ def require_not_null_before_primary_key(stmt: Statement, ctx: FileContext) -> It
             )
             shown = "<column>"
         else:
-            unsure = [c for c in columns if c is None or not known.get(c, False)]
             unsure = [
-                c
-                for c in unsure
-                if c is None or not (ctx.pg_version >= 12 and has_validated_not_null_check(ctx, alter.key, c))
+                col
+                for col in columns
+                if col is None
+                or not (
+                    known.get(col, False)
+                    or (ctx.pg_version >= 12 and has_validated_not_null_check(ctx, key, col))
+                )
             ]
             if not unsure:
                 continue
-            names = ", ".join(c or "(expression)" for c in unsure)
+            names = ", ".join(col or "(expression)" for col in unsure)
             problem = (
                 f"ADD PRIMARY KEY USING INDEX {index} runs SET NOT NULL on {names} (not known to be NOT NULL),"
                 " scanning"
             )
-            shown = unsure[0] or "<column>"
-        check = f"{alter.key}_{shown}_not_null"
-        yield Hit(
-            f"{problem} {t} while holding {describe(ACCESS_EXCLUSIVE)}",
+            shown = ident(unsure[0]) if unsure[0] else "<column>"
+        check = ident(f"{key}_{shown.strip(chr(34))}_not_null") if shown != "<column>" else "<check>"
+        name = f"CONSTRAINT {c.name.shown} " if c.name is not None else ""
+        sql = (
             f"ALTER TABLE {t} ADD CONSTRAINT {check} CHECK ({shown} IS NOT NULL) NOT VALID;\n"
             f"-- then, in a separate migration:\nALTER TABLE {t} VALIDATE CONSTRAINT {check};\n"
             f"ALTER TABLE {t} ALTER COLUMN {shown} SET NOT NULL;\n"
-            f"ALTER TABLE {t} {sql_of(action.tokens)};",
+            f"ALTER TABLE {t} ADD {name}PRIMARY KEY USING INDEX {c.using_index.shown};"
+        )
+        yield Hit(
+            f"{problem} {t} while holding {describe(ACCESS_EXCLUSIVE)}",
+            checked(
+                sql,
+                f"make each column NOT NULL first (CHECK (col IS NOT NULL) NOT VALID, VALIDATE it in a later "
+                f"migration, SET NOT NULL), then ADD {name}PRIMARY KEY USING INDEX {c.using_index.shown}",
+            ),
             lock=ACCESS_EXCLUSIVE,
         )
