@@ -516,6 +516,21 @@ def test_code_setting_transaction() -> None:
     assert rt.transaction(read_tx_control(split_statements("SELECT 1")[0][0])) is None
 
 
+def test_transaction_modes_savepoint_and_keyword() -> None:
+    def read(sql: str) -> rt.Transaction | None:
+        return rt.transaction(read_tx_control(split_statements(sql)[0][0]))
+
+    begin = read("start transaction isolation level serializable")
+    assert begin is not None and begin.modes == ("ISOLATION", "LEVEL", "SERIALIZABLE")
+    assert begin.keyword == "START TRANSACTION"
+    end = read("/* x */ End -- y\n")
+    assert end is not None and end.keyword == "END" and end.modes == ()
+    release = read('RELEASE SAVEPOINT "My Point"')
+    assert release is not None and release.savepoint == "My Point"
+    back = read("ROLLBACK TO Sp1")
+    assert back is not None and back.savepoint == "sp1" and back.keyword == "ROLLBACK"
+
+
 _READERS = {
     "ALTER": (rt.alter_table, rt.rename, rt.alter_enum, rt.alter_other),
     "CREATE": (rt.create_table, rt.create_index, rt.create_object),

@@ -40,6 +40,10 @@ class FileContext:
     lock_timeout_set: bool = False
     #: Tables on which the current transaction already holds ACCESS EXCLUSIVE.
     access_exclusive_tables: set[str] = field(default_factory=set)
+    #: (lock span, statement, tables held) for each write (`Write`/`Insert` fact) run while the
+    #: transaction holds ACCESS EXCLUSIVE; a span is one such transaction, numbered from 0.
+    under_access_exclusive: list[tuple[int, Statement, frozenset[str]]] = field(default_factory=list)
+    _lock_span: int = field(default=0, repr=False)
     #: (table, column) pairs with a validated `CHECK (col IS NOT NULL)` seen in this file.
     not_null_checks: set[tuple[str, str]] = field(default_factory=set)
     #: Constraint names added NOT VALID in the current transaction, with their table.
@@ -92,6 +96,13 @@ class FileContext:
 
     def observe(self, stmt: Statement) -> None:
         """Update the state after `stmt` (called by the engine once rules have seen it)."""
+        if self.access_exclusive_tables and self.in_transaction:
+            from guard.sql.facts import Insert, Write
+
+            if isinstance(stmt.fact, (Write, Insert)):
+                self.under_access_exclusive.append(
+                    (self._lock_span, stmt, frozenset(self.access_exclusive_tables))
+                )
         head = stmt.head
         if head in ("BEGIN", "START"):
             if head == "BEGIN" or stmt.lead[1:2] == ("TRANSACTION",):
@@ -102,6 +113,8 @@ class FileContext:
         if head in ("COMMIT", "END", "ROLLBACK", "ABORT"):
             self.explicit_tx_depth = max(0, self.explicit_tx_depth - 1)
             if not self.in_transaction:
+                if self.access_exclusive_tables:
+                    self._lock_span += 1
                 self.access_exclusive_tables.clear()
                 self.not_valid_constraints.clear()
             return

@@ -394,6 +394,12 @@ class Transaction(Fact):
     kind: ClassVar[str] = "transaction"
     action: str  # "begin" | "commit" | "rollback" | "savepoint" | "release" | "rollback to" | "prepare"
     chain: bool = False
+    #: `BEGIN` / `START TRANSACTION` modes (`ISOLATION LEVEL SERIALIZABLE`), upper case.
+    modes: tuple[str, ...] = ()
+    #: The savepoint a `SAVEPOINT` / `RELEASE` / `ROLLBACK TO` names (folded like Postgres does).
+    savepoint: str = ""
+    #: The leading keyword as written (`END`, `ABORT`, `START TRANSACTION`), for messages.
+    keyword: str = ""
 
 
 @dataclass(frozen=True)

@@ -321,4 +321,6 @@ def transaction(control: TxControl | None) -> Transaction | None:
     if control is None:
         return None
     action, chain = _TX_ACTIONS[control.kind]
-    return Transaction(action, chain)
+    words = control.stmt.words
+    keyword = " ".join(words[:2]) if words[:1] == ("START",) else " ".join(words[:1])
+    return Transaction(action, chain, control.modes, control.savepoint, keyword)
