@@ -686,3 +686,24 @@ def test_statement_model_sits_below_the_linter() -> None:
                 assert not (node.module or "").startswith("guard.lint"), path
             elif isinstance(node, ast.Import):
                 assert not any(a.name.startswith("guard.lint") for a in node.names), path
+
+
+@pytest.mark.parametrize(
+    ("sql", "calls"),
+    [
+        ("SELECT 1", False),
+        ("SELECT 'Could not auto-generate a down migration.'", False),
+        ("SELECT 1 WHERE false AND x IN (1, 2)", False),
+        ("SELECT a FROM t WHERE EXISTS (SELECT 1)", False),
+        ("SELECT pg_advisory_lock(1)", True),
+        ('SELECT "Drop"(1)', True),
+        ("SELECT app.migrate ()", True),
+    ],
+)
+def test_calls_function(sql: str, calls: bool) -> None:
+    assert rt.calls_function(tokenize(sql)) is calls
+
+
+def test_reads_relation() -> None:
+    assert rt.reads_relation(tokenize("SELECT 1 FROM t"))
+    assert not rt.reads_relation(tokenize("SELECT 'from', 1"))

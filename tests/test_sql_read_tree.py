@@ -152,3 +152,25 @@ def test_drop_kinds() -> None:
     assert fact is not None
     assert fact.object_kind == "materialized view" and fact.if_exists and fact.cascade
     assert [n.shown for n in fact.names] == ["a", "b.c"]
+
+
+@pytest.mark.parametrize(
+    ("sql", "calls"),
+    [
+        ("WITH x AS (SELECT 1) SELECT * FROM x", False),
+        ("WITH x AS (SELECT 1::int) SELECT * FROM x WHERE a IN (1, 2)", False),
+        ("WITH x AS (SELECT 1) SELECT pg_advisory_lock(1) FROM x", True),
+        ("WITH x AS (SELECT my_migrate()) SELECT * FROM x", True),
+    ],
+)
+def test_select_that_calls_a_function(sql: str, calls: bool) -> None:
+    fact = read_tree.data_statement(sqlglot.parse_one(sql, read="postgres"))
+    assert isinstance(fact, f.Harmless) and fact.calls is calls and fact.reads
+
+
+def test_select_reads_a_relation() -> None:
+    def read(sql: str) -> object:
+        return read_tree.data_statement(sqlglot.parse_one(sql, read="postgres"))
+
+    assert read("WITH x AS (SELECT 1) SELECT 1") == f.Harmless("select", False, False)
+    assert read("WITH x AS (SELECT 1) SELECT 1 FROM users") == f.Harmless("select", False, True)

@@ -433,3 +433,7 @@ class Harmless(Fact):
 
     kind: ClassVar[str] = "harmless"
     verb: str = ""
+    #: A `SELECT` (or `CALL`) that calls a function or procedure, which may change anything.
+    calls: bool = False
+    #: A `SELECT` that reads a table or view (a view may call functions).
+    reads: bool = False

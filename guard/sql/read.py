@@ -126,7 +126,11 @@ def _structured(stmt: Statement, kind: str, reader: Callable[..., f.Fact | None]
 
 
 def _harmless(stmt: Statement) -> f.Fact | None:
-    return f.Harmless(stmt.head.lower())
+    verb = stmt.head.lower()
+    if verb != "select":
+        return f.Harmless(verb, verb == "call")
+    tokens = stmt.tokens
+    return f.Harmless(verb, read_text.calls_function(tokens), read_text.reads_relation(tokens))
 
 
 def _transaction(stmt: Statement) -> f.Fact | None:

@@ -10,6 +10,7 @@ re-exported here so callers import one module.
 
 from __future__ import annotations
 
+from itertools import pairwise
 from typing import TYPE_CHECKING
 
 from guard.sql.facts import (
@@ -43,7 +44,7 @@ from guard.sql.read_text_common import (
     words_of,
 )
 from guard.sql.read_text_create import create_index, create_object, create_table
-from guard.tokens import NUMBER, STRING, WORD, read_qualified_name, split_on
+from guard.tokens import IDENT, NUMBER, PUNCT, STRING, WORD, read_qualified_name, split_on
 
 if TYPE_CHECKING:
     from guard.txcontrol import TxControl
@@ -52,12 +53,14 @@ __all__ = [
     "alter_enum",
     "alter_other",
     "alter_table",
+    "calls_function",
     "code",
     "create_index",
     "create_object",
     "create_table",
     "drop",
     "maintenance",
+    "reads_relation",
     "rename",
     "setting",
     "transaction",
@@ -297,6 +300,32 @@ def setting(tokens: Tokens) -> Setting | None:
     elif rest:
         value = sql_of(rest)
     return Setting(name, value, local)
+
+
+#: Words a `(` follows without calling anything (`IN (1, 2)`, `EXISTS (...)`, `ROW (...)`).
+_NOT_CALLS = frozenset(
+    {
+        "IN", "EXISTS", "ANY", "ALL", "SOME", "VALUES", "AND", "OR", "NOT", "SELECT", "WHERE", "AS",
+        "FROM", "ON", "WHEN", "THEN", "ELSE", "CASE", "BY", "ROW", "JOIN", "HAVING", "OVER", "USING",
+        "IS", "LIKE", "BETWEEN", "DISTINCT", "RETURNING", "WITH", "LATERAL",
+    }
+)  # fmt: skip
+
+
+def calls_function(tokens: Tokens) -> bool:
+    """True when a statement calls a function (a name directly followed by `(`): a `SELECT` of
+    only constants and plain reads changes nothing, a call may change anything."""
+    return any(
+        tok.kind == PUNCT
+        and tok.text == "("
+        and (prev.kind == IDENT or (prev.kind == WORD and prev.upper not in _NOT_CALLS))
+        for prev, tok in pairwise(tokens)
+    )
+
+
+def reads_relation(tokens: Tokens) -> bool:
+    """True when a `SELECT` reads a table or view (it has a `FROM`)."""
+    return any(t.kind == WORD and t.upper == "FROM" for t in tokens)
 
 
 #: `guard.txcontrol` kinds -> `Transaction.action` (and whether it chains).

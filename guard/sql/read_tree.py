@@ -359,7 +359,8 @@ def data_statement(tree: exp.Expression) -> f.Fact | None:
             return write(inner)
         if tree.find(exp.Insert) is not None:
             return f.Insert(f.NO_NAME, select=True)
-        return f.Harmless("select")
+        calls = any(not isinstance(node, exp.Cast) for node in tree.find_all(exp.Func))
+        return f.Harmless("select", calls, tree.find(exp.Table) is not None)
     return None
 
 
