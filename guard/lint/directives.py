@@ -103,6 +103,15 @@ def parse_suppression(
     return Suppression(rules, m.group("reason"), comment.line, word == "ignore-file")
 
 
+def irreversible_reason(up_sql: str) -> str | None:
+    """The reason of the up file's `guard: irreversible` directive, or None when it has none."""
+    if "irreversible" not in up_sql.lower():  # one C scan: almost no file has one
+        return None
+    from guard.parsing import split_statements
+
+    return read_file_directives(split_statements(up_sql)[1], ()).irreversible
+
+
 def read_file_directives(comments: Iterable[Comment], known_rules: Iterable[str]) -> FileDirectives:
     """Collect file-level directives (everything but statement `ignore`s) from all comments of a file."""
     known = list(known_rules)
