@@ -704,6 +704,8 @@ def test_calls_function(sql: str, calls: bool) -> None:
     assert rt.calls_function(tokenize(sql)) is calls
 
 
-def test_reads_relation() -> None:
-    assert rt.reads_relation(tokenize("SELECT 1 FROM t"))
-    assert not rt.reads_relation(tokenize("SELECT 'from', 1"))
+def test_relations_read() -> None:
+    users, orders = rt.Name("users", "app.Users", "app"), rt.Name("orders", "orders")
+    assert rt.relations_read(tokenize("SELECT 1 FROM app.Users u JOIN orders o ON true")) == (users, orders)
+    assert rt.relations_read(tokenize("SELECT 1 FROM ONLY orders")) == (orders,)
+    assert rt.relations_read(tokenize("SELECT 'from', 1")) == ()

@@ -165,12 +165,13 @@ def test_drop_kinds() -> None:
 )
 def test_select_that_calls_a_function(sql: str, calls: bool) -> None:
     fact = read_tree.data_statement(sqlglot.parse_one(sql, read="postgres"))
-    assert isinstance(fact, f.Harmless) and fact.calls is calls and fact.reads
+    assert isinstance(fact, f.Harmless) and fact.calls is calls and fact.reads == (f.Name("x", "x"),)
 
 
 def test_select_reads_a_relation() -> None:
     def read(sql: str) -> object:
         return read_tree.data_statement(sqlglot.parse_one(sql, read="postgres"))
 
-    assert read("WITH x AS (SELECT 1) SELECT 1") == f.Harmless("select", False, False)
-    assert read("WITH x AS (SELECT 1) SELECT 1 FROM users") == f.Harmless("select", False, True)
+    assert read("WITH x AS (SELECT 1) SELECT 1") == f.Harmless("select", False, ())
+    users = f.Name("users", "app.Users", "app")
+    assert read("WITH x AS (SELECT 1) SELECT 1 FROM app.Users") == f.Harmless("select", False, (users,))

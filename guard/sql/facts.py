@@ -435,5 +435,5 @@ class Harmless(Fact):
     verb: str = ""
     #: A `SELECT` (or `CALL`) that calls a function or procedure, which may change anything.
     calls: bool = False
-    #: A `SELECT` that reads a table or view (a view may call functions).
-    reads: bool = False
+    #: The tables and views a `SELECT` reads (`FROM`/`JOIN`; a view may call functions).
+    reads: tuple[Name, ...] = ()

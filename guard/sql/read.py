@@ -130,7 +130,7 @@ def _harmless(stmt: Statement) -> f.Fact | None:
     if verb != "select":
         return f.Harmless(verb, verb == "call")
     tokens = stmt.tokens
-    return f.Harmless(verb, read_text.calls_function(tokens), read_text.reads_relation(tokens))
+    return f.Harmless(verb, read_text.calls_function(tokens), read_text.relations_read(tokens))
 
 
 def _transaction(stmt: Statement) -> f.Fact | None:

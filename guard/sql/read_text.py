@@ -60,7 +60,7 @@ __all__ = [
     "create_table",
     "drop",
     "maintenance",
-    "reads_relation",
+    "relations_read",
     "rename",
     "setting",
     "transaction",
@@ -323,9 +323,15 @@ def calls_function(tokens: Tokens) -> bool:
     )
 
 
-def reads_relation(tokens: Tokens) -> bool:
-    """True when a `SELECT` reads a table or view (it has a `FROM`)."""
-    return any(t.kind == WORD and t.upper == "FROM" for t in tokens)
+def relations_read(tokens: Tokens) -> tuple[Name, ...]:
+    """The tables and views a `SELECT` reads: the name after each `FROM` or `JOIN` (NO_NAME
+    for a subquery or other form read no further)."""
+    out = []
+    for i, t in enumerate(tokens):
+        if t.kind == WORD and t.upper in ("FROM", "JOIN"):
+            name, _ = read_name(tokens, skip(tokens, i + 1, "ONLY"))
+            out.append(name)
+    return tuple(out)
 
 
 #: `guard.txcontrol` kinds -> `Transaction.action` (and whether it chains).

@@ -360,8 +360,19 @@ def data_statement(tree: exp.Expression) -> f.Fact | None:
         if tree.find(exp.Insert) is not None:
             return f.Insert(f.NO_NAME, select=True)
         calls = any(not isinstance(node, exp.Cast) for node in tree.find_all(exp.Func))
-        return f.Harmless("select", calls, tree.find(exp.Table) is not None)
+        return f.Harmless("select", calls, _tables(tree))
     return None
+
+
+def _tables(tree: exp.Expression) -> tuple[f.Name, ...]:
+    """Every table or view `tree` reads (a name it cannot map reads as `NO_NAME`)."""
+    out = []
+    for node in tree.find_all(exp.Table):
+        try:
+            out.append(name_of(node))
+        except _Unmapped:
+            out.append(f.NO_NAME)
+    return tuple(out)
 
 
 def truncate(tree: exp.TruncateTable) -> f.Truncate | None:
