@@ -129,6 +129,9 @@ class Hit:
     line: int | None = None
     #: Only when the finding belongs to another file than the up file (a down file).
     file: str | None = None
+    #: This finding's severity when it differs from the rule's (a rule whose findings are not all
+    #: equally serious); the config's `severity` for the rule still overrides it.
+    severity: Severity | None = None
 
 
 @dataclass(frozen=True)

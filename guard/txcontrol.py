@@ -15,6 +15,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from guard.sql.outside_tx import refused_in_transaction
+
 if TYPE_CHECKING:
     from guard.parsing import Statement
 
@@ -134,36 +136,48 @@ def _modes_are_default(modes: tuple[str, ...]) -> bool:
     return True
 
 
+#: (`Transaction.action`, chain) of the model -> the kind here.
+_KIND_OF_ACTION = {
+    ("begin", False): BEGIN,
+    ("commit", False): COMMIT,
+    ("commit", True): COMMIT_CHAIN,
+    ("rollback", False): ROLLBACK,
+    ("rollback", True): ROLLBACK_CHAIN,
+    ("rollback to", False): ROLLBACK_TO,
+    ("savepoint", False): SAVEPOINT,
+    ("release", False): RELEASE,
+    ("prepare", False): PREPARE,
+    ("commit prepared", False): COMMIT_PREPARED,
+    ("rollback prepared", False): ROLLBACK_PREPARED,
+}
+
+
 def tx_controls(statements: list[Statement]) -> list[TxControl]:
-    """Every transaction-control statement of a script, in order."""
+    """Every transaction-control statement of a script, in order, read from each statement's
+    fact (`guard.sql.facts.Transaction`, itself read by `read_tx_control`)."""
+    from guard.sql.facts import Transaction
+
     out = []
     for stmt in statements:
-        found = read_tx_control(stmt)
-        if found is not None:
-            out.append(found)
+        fact = stmt.fact
+        if isinstance(fact, Transaction):
+            kind = _KIND_OF_ACTION[(fact.action, fact.chain)]
+            out.append(TxControl(kind, stmt, fact.modes, fact.savepoint))
     return out
 
 
 def needs_autocommit(statements: list[Statement], pg_version: int = 15) -> str | None:
     """Why this script cannot run inside one transaction, or None when it can.
 
-    Postgres refuses `CREATE/DROP INDEX CONCURRENTLY`, `REINDEX CONCURRENTLY`,
-    `DETACH PARTITION ... CONCURRENTLY`, `VACUUM`, `CREATE DATABASE` and (before 12)
-    `ALTER TYPE ... ADD VALUE` inside a transaction block. A file's own transaction control
+    What Postgres refuses inside a transaction block is decided in one place,
+    `guard.sql.outside_tx` (the linter reads the same). A file's own transaction control
     is judged apart (`guard.db.txplan`).
     """
     for stmt in statements:
-        words = stmt.words
-        if "CONCURRENTLY" in words[:8] or (words[:2] == ("ALTER", "TABLE") and "CONCURRENTLY" in words):
-            return f"line {stmt.line}: {' '.join(words[:3])} ... CONCURRENTLY cannot run inside a transaction"
-        if words[:1] == ("VACUUM",) or words[:2] in (
-            ("CREATE", "DATABASE"),
-            ("DROP", "DATABASE"),
-            ("ALTER", "SYSTEM"),
-        ):
-            return f"line {stmt.line}: {' '.join(words[:2])} cannot run inside a transaction"
-        if pg_version < 12 and words[:2] == ("ALTER", "TYPE") and "ADD" in words and "VALUE" in words:
-            return f"line {stmt.line}: ALTER TYPE ... ADD VALUE cannot run inside a transaction before Postgres 12"
+        refused = refused_in_transaction(stmt.fact, pg_version)
+        if refused is not None:
+            before = " before Postgres 12" if refused.startswith("ALTER TYPE") else ""
+            return f"line {stmt.line}: {refused} cannot run inside a transaction{before}"
     return None
 
 

@@ -6,6 +6,9 @@ For each migration to verify, on a throwaway database:
 2. apply down; the schema (and data) must equal the first snapshot;
 3. apply up again; the schema (and data) must equal the second snapshot.
 
+An up marked `-- guard: irreversible reason: <why>` is applied once and reported as
+declared irreversible, without a round trip (its down, if any, is not run).
+
 Migrations before the first one to verify are applied (up only) first. Scripts
 run exactly as the runner runs them (`guard.db.apply.statements_and_mode`: one
 transaction unless `CONCURRENTLY`, `VACUUM`, the `no-transaction` directive,
@@ -31,6 +34,7 @@ from guard.db.extensions import ServerLacksExtension, extension_problem
 from guard.db.snapshot import Change, Snapshot, data_fingerprint, diff_data, diff_snapshots, take_snapshot
 from guard.db.txplan import TransactionControlRefusal, statements_and_mode
 from guard.errors import ConfigError, InputError
+from guard.lint.directives import irreversible_reason
 from guard.model import Finding, Migration, Severity
 from guard.parsing import split_statements
 from guard.verify_result import Outcome, Timings, VerifyResult
@@ -310,6 +314,12 @@ def _round_trip(
         return "stop"
     s1 = s.snapshot()
     d1 = s.data(s1) if with_data else None
+    irreversible = irreversible_reason(m.up_sql)
+    if irreversible is not None:
+        result.notices.append(
+            f"{m.id}: declared irreversible ({irreversible}); up applied without a round trip"
+        )
+        return s1
     if m.down_sql is None or not m.down_sql.strip():
         if s.settings.require_down:
             out.append(words.down_missing(m))

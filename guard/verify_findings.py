@@ -32,7 +32,8 @@ def down_missing(m: Migration) -> Finding:
         "up",
         1,
         f"{m.id} has no down migration, so it cannot be verified or rolled back",
-        "write the down migration that undoes this up (or set require_down = false for a layout without downs)",
+        "write the down migration that undoes this up (or set require_down = false for a layout without downs);"
+        " declare an up Postgres cannot undo with `-- guard: irreversible reason: <why>`",
     )
 
 

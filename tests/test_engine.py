@@ -7,6 +7,8 @@ from dataclasses import replace
 from pathlib import Path
 from types import MappingProxyType
 
+import pytest
+
 from guard.config import Settings
 from guard.lint.engine import lint_migration, lint_migrations
 from guard.model import Finding, Migration, Severity
@@ -133,6 +135,49 @@ def test_unanalysed_statement_warns_and_can_be_made_an_error() -> None:
     strict = replace(Settings(), severity=MappingProxyType({"unanalysed-statement": Severity.ERROR}))
     (g,) = lint(sql, strict)
     assert g.severity == Severity.ERROR
+
+
+@pytest.mark.parametrize(
+    ("sql", "severity"),
+    [
+        # may change existing objects: blocks by default (fail closed)
+        ("ALTER SERVER files OPTIONS (SET path '/new');", Severity.ERROR),
+        ("DROP SERVER remote CASCADE;", Severity.ERROR),
+        ("ALTER FOREIGN TABLE ft DROP COLUMN a;", Severity.ERROR),
+        ("SECURITY LABEL ON TABLE t IS 'x';", Severity.ERROR),
+        ("ALTER SYSTEM SET work_mem = '1GB';", Severity.ERROR),
+        ("DISCARD ALL;", Severity.ERROR),
+        ("SELECT 'never closed;", Severity.ERROR),
+        # only creates a new object: a warning
+        ("CREATE STATISTICS s1 ON a, b FROM t1;", Severity.WARNING),
+        ("CREATE SERVER remote FOREIGN DATA WRAPPER postgres_fdw;", Severity.WARNING),
+        ("CREATE FOREIGN TABLE ft (a int) SERVER remote;", Severity.WARNING),
+    ],
+)
+def test_unanalysed_statement_blocks_what_may_change_existing_objects(sql: str, severity: Severity) -> None:
+    found = [f for f in lint(sql) if f.rule == "unanalysed-statement"]
+    assert [f.severity for f in found] == [severity]
+    assert ("may change existing objects" in found[0].message) is (severity == Severity.ERROR)
+    # the config's severity for the rule overrides the finding's own, both ways
+    lenient = replace(Settings(), severity=MappingProxyType({"unanalysed-statement": Severity.INFO}))
+    assert [f.severity for f in lint(sql, lenient) if f.rule == "unanalysed-statement"] == [Severity.INFO]
+
+
+@pytest.mark.parametrize(
+    "sql",
+    [
+        "CREATE EXTENSION IF NOT EXISTS pgcrypto;",
+        "ALTER DEFAULT PRIVILEGES GRANT SELECT ON TABLES TO app;",
+        "CREATE OPERATOR CLASS c FOR TYPE int USING btree AS OPERATOR 1 <;",
+        "ALTER TYPE mood RENAME VALUE 'a' TO 'b';",
+        "PREPARE TRANSACTION 'x';",
+        "COMMENT ON TABLE t IS 'x';",
+        "REFRESH MATERIALIZED VIEW CONCURRENTLY mv;",
+        "DROP OWNED BY reporting;",
+    ],
+)
+def test_statements_some_rule_judges_are_not_unanalysed(sql: str) -> None:
+    assert "unanalysed-statement" not in {f.rule for f in lint(sql)}
 
 
 def test_unterminated_input_is_unanalysed_not_safe() -> None:

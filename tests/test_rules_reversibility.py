@@ -136,3 +136,65 @@ def test_missing_down_can_be_suppressed_for_the_file_with_a_reason() -> None:
         + UP,
     )
     assert lint(m) == []
+
+
+NOOP = "avoid-noop-down-migration"
+
+
+@pytest.mark.parametrize(
+    "up",
+    [
+        "",
+        "-- nothing yet",
+        "ALTER TABLE orders VALIDATE CONSTRAINT orders_user_fk;",
+        "SET lock_timeout = '5s';\nALTER TABLE orders VALIDATE CONSTRAINT a, VALIDATE CONSTRAINT b;\nANALYZE orders;",
+        "CREATE TABLE scratch (id int);\nINSERT INTO scratch SELECT id FROM users;\nDROP TABLE scratch;",
+        "CREATE TYPE tmp_mood AS ENUM ('a');\nDROP TYPE tmp_mood;",
+        "CREATE TEMP TABLE ids AS SELECT 1;\nVACUUM orders;",
+    ],
+)
+def test_noop_down_is_right_when_the_up_has_nothing_to_undo(up: str) -> None:
+    assert NOOP not in rules(lint(replace(hasura("SELECT 1;"), up_sql=up)))
+
+
+@pytest.mark.parametrize(
+    "up",
+    [
+        "ALTER TABLE orders VALIDATE CONSTRAINT a, ADD COLUMN note text;",
+        "CREATE TABLE scratch (id int);\nINSERT INTO scratch SELECT 1;",  # left behind
+        "CREATE TABLE scratch (id int);\nDROP TABLE scratch;\nDROP TABLE users;",
+        "UPDATE users SET a = 1 WHERE id = 2;",
+        "ALTER TYPE mood ADD VALUE 'curious';",
+        "SELECT backfill_users();",
+        "COMMENT ON TABLE users IS 'people';",
+    ],
+)
+def test_noop_down_is_wrong_when_the_up_changes_something(up: str) -> None:
+    found = [f for f in lint(replace(hasura("SELECT 1;"), up_sql=up)) if f.rule == NOOP]
+    assert len(found) == 1 and "-- guard: irreversible reason: <why>" in found[0].fix
+
+
+IRREVERSIBLE_UP = (
+    "-- guard: irreversible reason: Postgres cannot drop an enum value\nALTER TYPE mood ADD VALUE 'curious';"
+)
+
+
+@pytest.mark.parametrize("down", [None, "SELECT 1;", ""])
+def test_irreversible_directive_satisfies_both_rules(down: str | None) -> None:
+    ours = {"require-down-migration", NOOP}
+    m = replace(hasura(down), up_sql=IRREVERSIBLE_UP)
+    assert ours.isdisjoint(rules(lint(m)))
+    assert ours & set(rules(lint(replace(m, up_sql=IRREVERSIBLE_UP.split("\n")[1]))))  # without it
+    plain = replace(m, layout="plain", down_path=None, down_sql=None)
+    assert ours.isdisjoint(rules(lint(plain)))
+
+
+@pytest.mark.parametrize(
+    "directive",
+    ["-- guard: irreversible", "-- guard: irreversible reason:", "-- guard: irreversible why not"],
+)
+def test_irreversible_directive_needs_a_reason(directive: str) -> None:
+    m = replace(hasura(None), up_sql=f"{directive}\nALTER TYPE mood ADD VALUE 'curious';")
+    found = lint(m)
+    assert {"invalid-directive", "require-down-migration"} <= set(rules(found))
+    assert any("`guard: irreversible` needs a reason" in f.message for f in found)

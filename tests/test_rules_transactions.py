@@ -188,4 +188,84 @@ def test_transaction_control_names_the_statement_and_line() -> None:
         for f in lint_sql("CREATE TABLE a (id int);\n/* x */ End -- y\n;")
         if f.rule == "transaction-control"
     ]
-    assert f.line == 2 and "`End -- y` commits outside any BEGIN block" in f.message
+    # named from the model (keyword as written, upper case), never from the statement's raw text
+    assert f.line == 2 and "`END` commits outside any BEGIN block" in f.message
+    [f] = [
+        f
+        for f in lint_sql("BEGIN ISOLATION LEVEL SERIALIZABLE;\nCREATE TABLE a (id int);\nCOMMIT;")
+        if f.rule == "transaction-control"
+    ]
+    assert "`BEGIN ISOLATION LEVEL SERIALIZABLE` sets its own transaction modes" in f.message
+
+
+def test_hold_access_exclusive_once_per_lock_span() -> None:
+    sql = (
+        "ALTER TABLE users ADD COLUMN plan text;\n"
+        "UPDATE users SET plan = 'free' WHERE id < 10;\n"
+        "SELECT 1;\n"
+        "DELETE FROM sessions WHERE expired;\n"
+        "INSERT INTO plans SELECT DISTINCT plan FROM users;\n"
+        "INSERT INTO plans VALUES ('x');\n"
+    )
+    [f] = [f for f in lint_sql(sql) if f.rule == HOLD]
+    assert f.line == 2
+    assert f.message.startswith(
+        "3 backfill statements (lines 2, 4, 5) run while this transaction holds ACCESS EXCLUSIVE"
+    )
+    assert "on users" in f.message
+
+
+def test_hold_access_exclusive_one_finding_per_transaction() -> None:
+    sql = (
+        "-- guard: no-transaction\n"
+        "BEGIN;\nALTER TABLE users ADD COLUMN a text;\nUPDATE users SET a = 'x';\nUPDATE users SET a = 'y';\nCOMMIT;\n"
+        "BEGIN;\nLOCK TABLE orders;\nDELETE FROM orders WHERE old;\nCOMMIT;\n"
+    )
+    found = [f for f in lint_sql(sql) if f.rule == HOLD]
+    assert [(f.line, f.message.split(" run")[0]) for f in found] == [
+        (4, "2 backfill statements (lines 4, 5)"),
+        (9, "a DELETE backfill"),
+    ]
+    assert "on orders" in found[1].message and "users" not in found[1].message
+
+
+def _layout_migration(layout: str, sql: str) -> list[object]:
+    from dataclasses import replace
+
+    from rules_helpers import migration
+
+    from guard.config import Settings
+    from guard.lint.engine import lint_migration
+
+    m = replace(migration(sql), layout=layout)
+    return [f.message for f in lint_migration(m, Settings(), [m]) if f.rule == "nested-transaction"]
+
+
+@pytest.mark.parametrize(("layout", "tool"), [("flyway", "Flyway"), ("dbmate", "dbmate")])
+def test_begin_in_a_migration_its_tool_wraps_is_nested(layout: str, tool: str) -> None:
+    [message] = _layout_migration(layout, "BEGIN;\nALTER TABLE users ADD COLUMN a text;\nCOMMIT;")
+    assert f"{tool} already runs this migration in a transaction, so this BEGIN is nested" in str(message)
+    assert "migration-guard's runner drops the pair" in str(message)
+    # marked no-transaction, the file manages its own transactions
+    assert not _layout_migration(
+        layout, "-- guard: no-transaction\nBEGIN;\nALTER TABLE users ADD COLUMN a text;\nCOMMIT;"
+    )
+
+
+@pytest.mark.parametrize("layout", ["golang-migrate", "prisma", "hasura", "plain"])
+def test_begin_is_not_nested_where_the_tool_does_not_wrap(layout: str) -> None:
+    assert not _layout_migration(layout, "BEGIN;\nALTER TABLE users ADD COLUMN a text;\nCOMMIT;")
+
+
+@pytest.mark.parametrize(
+    "sql",
+    [
+        "BEGIN;\nVACUUM users;\nCOMMIT;",
+        "BEGIN;\nCREATE DATABASE other;\nCOMMIT;",
+        "BEGIN;\nALTER SYSTEM SET work_mem = '64MB';\nCOMMIT;",
+        "BEGIN;\nREINDEX SCHEMA public;\nCOMMIT;",
+        "CREATE TABLE t (id int);\nCREATE TABLESPACE fast LOCATION '/ssd';",
+    ],
+)
+def test_concurrent_in_transaction_reads_the_runners_list(sql: str) -> None:
+    assert CIT in fired(sql)

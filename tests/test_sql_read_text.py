@@ -521,6 +521,21 @@ def test_code_setting_transaction() -> None:
     assert rt.transaction(read_tx_control(split_statements("SELECT 1")[0][0])) is None
 
 
+def test_transaction_modes_savepoint_and_keyword() -> None:
+    def read(sql: str) -> rt.Transaction | None:
+        return rt.transaction(read_tx_control(split_statements(sql)[0][0]))
+
+    begin = read("start transaction isolation level serializable")
+    assert begin is not None and begin.modes == ("ISOLATION", "LEVEL", "SERIALIZABLE")
+    assert begin.keyword == "START TRANSACTION"
+    end = read("/* x */ End -- y\n")
+    assert end is not None and end.keyword == "END" and end.modes == ()
+    release = read('RELEASE SAVEPOINT "My Point"')
+    assert release is not None and release.savepoint == "My Point"
+    back = read("ROLLBACK TO Sp1")
+    assert back is not None and back.savepoint == "sp1" and back.keyword == "ROLLBACK"
+
+
 _READERS = {
     "ALTER": (rt.alter_table, rt.rename, rt.alter_enum, rt.alter_other),
     "CREATE": (rt.create_table, rt.create_index, rt.create_object),
@@ -671,7 +686,6 @@ def test_calls_are_the_names_before_a_parenthesis() -> None:
         "purge",
         "Mixed",
         "f",
-        "in",
     }
     assert rt.calls(tokenize("SELECT 'purge()' AS s")) == frozenset()
 
@@ -683,3 +697,26 @@ def test_select_and_call_facts_carry_their_calls() -> None:
     assert select == Harmless("select", frozenset({"purge"}))
     assert call == Harmless("call", frozenset({"wipe"}))
     assert comment == Harmless("comment")
+
+
+@pytest.mark.parametrize(
+    ("sql", "calls"),
+    [
+        ("SELECT 1", False),
+        ("SELECT 'Could not auto-generate a down migration.'", False),
+        ("SELECT 1 WHERE false AND x IN (1, 2)", False),
+        ("SELECT a FROM t WHERE EXISTS (SELECT 1)", False),
+        ("SELECT pg_advisory_lock(1)", True),
+        ('SELECT "Drop"(1)', True),
+        ("SELECT app.migrate ()", True),
+    ],
+)
+def test_calls_function(sql: str, calls: bool) -> None:
+    assert bool(rt.calls(tokenize(sql))) is calls
+
+
+def test_relations_read() -> None:
+    users, orders = rt.Name("users", "app.Users", "app"), rt.Name("orders", "orders")
+    assert rt.relations_read(tokenize("SELECT 1 FROM app.Users u JOIN orders o ON true")) == (users, orders)
+    assert rt.relations_read(tokenize("SELECT 1 FROM ONLY orders")) == (orders,)
+    assert rt.relations_read(tokenize("SELECT 'from', 1")) == ()

@@ -180,7 +180,7 @@ def test_data_modifying_with_clauses_are_listed_with_the_statement() -> None:
 
 def test_select_lists_the_functions_it_calls() -> None:
     fact = read_tree.data_statement(tree("WITH x AS (SELECT 1) SELECT public.purge(1), Other() FROM x"))
-    assert fact == f.Harmless("select", frozenset({"purge", "other"}))
+    assert fact == f.Harmless("select", frozenset({"purge", "other"}), (f.Name("x", "x"),))
 
 
 def test_create_table_inherits() -> None:
@@ -192,3 +192,26 @@ def test_create_table_inherits() -> None:
     assert isinstance(plain, exp.Create)
     fact = read_tree.create_table(plain)
     assert fact is not None and not fact.inherits
+
+
+@pytest.mark.parametrize(
+    ("sql", "calls"),
+    [
+        ("WITH x AS (SELECT 1) SELECT * FROM x", False),
+        ("WITH x AS (SELECT 1::int) SELECT * FROM x WHERE a IN (1, 2)", False),
+        ("WITH x AS (SELECT 1) SELECT pg_advisory_lock(1) FROM x", True),
+        ("WITH x AS (SELECT my_migrate()) SELECT * FROM x", True),
+    ],
+)
+def test_select_that_calls_a_function(sql: str, calls: bool) -> None:
+    fact = read_tree.data_statement(sqlglot.parse_one(sql, read="postgres"))
+    assert isinstance(fact, f.Harmless) and bool(fact.calls) is calls and fact.reads == (f.Name("x", "x"),)
+
+
+def test_select_reads_a_relation() -> None:
+    def read(sql: str) -> object:
+        return read_tree.data_statement(sqlglot.parse_one(sql, read="postgres"))
+
+    assert read("WITH x AS (SELECT 1) SELECT 1") == f.Harmless("select", frozenset(), ())
+    users = f.Name("users", "app.Users", "app")
+    assert read("WITH x AS (SELECT 1) SELECT 1 FROM app.Users") == f.Harmless("select", frozenset(), (users,))

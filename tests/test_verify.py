@@ -163,6 +163,36 @@ def test_missing_down_is_reported(tmp_path: Path, pg_server) -> None:
     assert [f["rule"] for f in doc["findings"]] == ["down-missing"]
 
 
+@pytest.mark.parametrize("down", [None, "SELECT 1;"])
+def test_declared_irreversible_is_not_round_tripped(tmp_path: Path, pg_server, down: str | None) -> None:
+    folder = write(
+        tmp_path,
+        [
+            ("mood", "CREATE TYPE mood AS ENUM ('sad', 'happy');", "DROP TYPE mood;"),
+            (
+                "curious",
+                "-- guard: irreversible reason: Postgres cannot drop an enum value\n"
+                "ALTER TYPE mood ADD VALUE 'curious';",
+                down,
+            ),
+            ("later", "CREATE TABLE later (m mood DEFAULT 'curious');", "DROP TABLE later;"),
+        ],
+    )
+    code, doc = run_json(folder, url=pg_server.admin_url)
+    assert code == 0, doc["findings"]
+    assert doc["findings"] == []
+    assert [m["status"] for m in doc["migrations"]] == ["ok", "ok", "ok"]
+    assert (
+        "20240102000000_curious: declared irreversible (Postgres cannot drop an enum value); "
+        "up applied without a round trip"
+    ) in doc["notices"]
+    # without the directive the same migration fails verification
+    up = folder / "20240102000000_curious" / "up.sql"
+    up.write_text("ALTER TYPE mood ADD VALUE 'curious';\n")
+    code, doc = run_json(folder, url=pg_server.admin_url)
+    assert code == 1 and doc["findings"]
+
+
 def test_no_transaction_directive_is_honoured(tmp_path: Path, pg_server) -> None:
     # VACUUM cannot run in a transaction block: this only passes when run statement by statement.
     folder = write(

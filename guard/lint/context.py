@@ -41,6 +41,10 @@ class FileContext:
     lock_timeout_set: bool = False
     #: Tables on which the current transaction already holds ACCESS EXCLUSIVE.
     access_exclusive_tables: set[str] = field(default_factory=set)
+    #: (lock span, statement, tables held) for each write (`Write`/`Insert` fact) run while the
+    #: transaction holds ACCESS EXCLUSIVE; a span is one such transaction, numbered from 0.
+    under_access_exclusive: list[tuple[int, Statement, frozenset[str]]] = field(default_factory=list)
+    _lock_span: int = field(default=0, repr=False)
     #: (table, column) pairs with a validated `CHECK (col IS NOT NULL)` seen in this file.
     not_null_checks: set[tuple[str, str]] = field(default_factory=set)
     #: Constraint names added NOT VALID in the current transaction, with their table.
@@ -119,6 +123,8 @@ class FileContext:
     def observe(self, stmt: Statement) -> None:
         """Update the state after `stmt` (called by the engine once rules have seen it)."""
         fact = stmt.fact
+        if self.access_exclusive_tables and self.in_transaction and isinstance(fact, f.Write | f.Insert):
+            self.under_access_exclusive.append((self._lock_span, stmt, frozenset(self.access_exclusive_tables)))
         if isinstance(fact, f.Transaction):
             self._observe_transaction(fact)
         elif isinstance(fact, f.Setting):
@@ -156,6 +162,8 @@ class FileContext:
         elif fact.action in ("commit", "rollback", "prepare") and not fact.chain:
             self.explicit_tx_depth = max(0, self.explicit_tx_depth - 1)
             if not self.in_transaction:
+                if self.access_exclusive_tables:
+                    self._lock_span += 1
                 self.access_exclusive_tables.clear()
                 self.not_valid_constraints.clear()
 

@@ -7,9 +7,12 @@ Syntax (in `--` or `/* */` comments; `migration-guard:` works as well as `guard:
     -- guard: contract 20240101120000
     -- guard: no-transaction
     -- guard: precondition SELECT count(*) = 0 FROM users WHERE email_new IS NULL
+    -- guard: irreversible reason: ALTER TYPE ... ADD VALUE cannot be undone in Postgres
 
 `ignore` applies to the statement the comment precedes (or sits inside);
-`ignore-file` to the whole file. A reason is mandatory.
+`ignore-file` to the whole file. A reason is mandatory, for `irreversible` too (it
+declares that the up migration has no down: lint accepts the missing or no-op down and
+`verify` applies the up without a round trip).
 """
 
 from __future__ import annotations
@@ -23,7 +26,8 @@ from guard.parsing import Comment
 _PREFIX = re.compile(r"^\s*(?:migration-guard|guard)\s*:\s*(?P<body>.*)$", re.S | re.I)
 _IGNORE = re.compile(r"^(?P<rules>[^:]*?)\s+reason\s*:\s*(?P<reason>.*\S)\s*$", re.S | re.I)
 _VERSION = re.compile(r"^[0-9][0-9._]*$")
-KNOWN_DIRECTIVES = ("ignore", "ignore-file", "contract", "no-transaction", "precondition")
+_REASON = re.compile(r"^reason\s*:\s*(?P<reason>.*\S)\s*$", re.S | re.I)
+KNOWN_DIRECTIVES = ("ignore", "ignore-file", "contract", "no-transaction", "precondition", "irreversible")
 
 
 @dataclass(frozen=True)
@@ -52,6 +56,8 @@ class FileDirectives:
     contract_line: int = 0
     no_transaction: bool = False
     preconditions: list[tuple[int, str]] = field(default_factory=list)
+    #: The reason of a `guard: irreversible` directive: the up migration cannot be undone.
+    irreversible: str | None = None
     file_suppressions: list[Suppression] = field(default_factory=list)
     problems: list[DirectiveProblem] = field(default_factory=list)
 
@@ -97,6 +103,15 @@ def parse_suppression(
     return Suppression(rules, m.group("reason"), comment.line, word == "ignore-file")
 
 
+def irreversible_reason(up_sql: str) -> str | None:
+    """The reason of the up file's `guard: irreversible` directive, or None when it has none."""
+    if "irreversible" not in up_sql.lower():  # one C scan: almost no file has one
+        return None
+    from guard.parsing import split_statements
+
+    return read_file_directives(split_statements(up_sql)[1], ()).irreversible
+
+
 def read_file_directives(comments: Iterable[Comment], known_rules: Iterable[str]) -> FileDirectives:
     """Collect file-level directives (everything but statement `ignore`s) from all comments of a file."""
     known = list(known_rules)
@@ -137,6 +152,18 @@ def read_file_directives(comments: Iterable[Comment], known_rules: Iterable[str]
                 out.contract, out.contract_line = version, comment.line
         elif word == "no-transaction":
             out.no_transaction = True
+        elif word == "irreversible":
+            m = _REASON.match(rest)
+            if m is None:
+                out.problems.append(
+                    DirectiveProblem(
+                        comment.line,
+                        "`guard: irreversible` needs a reason, e.g. "
+                        "`-- guard: irreversible reason: ALTER TYPE ... ADD VALUE cannot be undone`",
+                    )
+                )
+            else:
+                out.irreversible = m.group("reason")
         elif word == "precondition":
             if not rest:
                 out.problems.append(

@@ -120,7 +120,9 @@ def lint_migration(
         findings.append(
             Finding(
                 rule=rule.id,
-                severity=settings.severity_of(rule.id, rule.severity) if rule.suppressible else rule.severity,
+                severity=settings.severity_of(rule.id, hit.severity or rule.severity)
+                if rule.suppressible
+                else rule.severity,
                 file=hit.file or path,
                 line=line,
                 end_line=end_line,

@@ -401,6 +401,12 @@ class Transaction(Fact):
     kind: ClassVar[str] = "transaction"
     action: str  # "begin" | "commit" | "rollback" | "savepoint" | "release" | "rollback to" | "prepare"
     chain: bool = False
+    #: `BEGIN` / `START TRANSACTION` modes (`ISOLATION LEVEL SERIALIZABLE`), upper case.
+    modes: tuple[str, ...] = ()
+    #: The savepoint a `SAVEPOINT` / `RELEASE` / `ROLLBACK TO` names (folded like Postgres does).
+    savepoint: str = ""
+    #: The leading keyword as written (`END`, `ABORT`, `START TRANSACTION`), for messages.
+    keyword: str = ""
 
 
 @dataclass(frozen=True)
@@ -434,5 +440,7 @@ class Harmless(Fact):
 
     kind: ClassVar[str] = "harmless"
     verb: str = ""
-    #: The functions a `SELECT`/`CALL` calls (names folded, no schema; every `name(` it holds).
+    #: The functions a `SELECT`/`CALL` calls (names folded, no schema): a call may change anything.
     calls: frozenset[str] = frozenset()
+    #: The tables and views a `SELECT` reads (`FROM`/`JOIN`; a view may call functions).
+    reads: tuple[Name, ...] = ()

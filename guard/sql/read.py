@@ -130,8 +130,12 @@ _CALLERS = frozenset({"SELECT", "CALL", "VALUES"})
 
 
 def _harmless(stmt: Statement) -> f.Fact | None:
-    head = stmt.head
-    return f.Harmless(head.lower(), read_text.calls(stmt.tokens) if head in _CALLERS else frozenset())
+    verb = stmt.head.lower()
+    if stmt.head not in _CALLERS:
+        return f.Harmless(verb)
+    tokens = stmt.tokens
+    reads = read_text.relations_read(tokens) if verb == "select" else ()
+    return f.Harmless(verb, read_text.calls(tokens), reads)
 
 
 def _transaction(stmt: Statement) -> f.Fact | None:

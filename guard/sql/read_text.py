@@ -60,6 +60,7 @@ __all__ = [
     "create_table",
     "drop",
     "maintenance",
+    "relations_read",
     "rename",
     "setting",
     "transaction",
@@ -272,12 +273,14 @@ def code(tokens: Tokens) -> Code | None:
 
 
 def calls(tokens: Tokens) -> frozenset[str]:
-    """Names (folded, no schema) followed by `(`: the functions a statement (or a body) may call.
-    Keywords such as `IN (` are included; callers look up the functions they know."""
+    """Names (folded, no schema) followed by `(`: the functions a statement (or a body) may call
+    (`IN (`, `EXISTS (` and other keywords a parenthesis follows are not calls)."""
     return frozenset(
         t.name
         for t, nxt in pairwise(tokens)
-        if t.kind in (WORD, IDENT) and nxt.kind == PUNCT and nxt.text == "("
+        if nxt.kind == PUNCT
+        and nxt.text == "("
+        and (t.kind == IDENT or (t.kind == WORD and t.upper not in _NOT_CALLS))
     )
 
 
@@ -311,6 +314,27 @@ def setting(tokens: Tokens) -> Setting | None:
     return Setting(name, value, local)
 
 
+#: Words a `(` follows without calling anything (`IN (1, 2)`, `EXISTS (...)`, `ROW (...)`).
+_NOT_CALLS = frozenset(
+    {
+        "IN", "EXISTS", "ANY", "ALL", "SOME", "VALUES", "AND", "OR", "NOT", "SELECT", "WHERE", "AS",
+        "FROM", "ON", "WHEN", "THEN", "ELSE", "CASE", "BY", "ROW", "JOIN", "HAVING", "OVER", "USING",
+        "IS", "LIKE", "BETWEEN", "DISTINCT", "RETURNING", "WITH", "LATERAL",
+    }
+)  # fmt: skip
+
+
+def relations_read(tokens: Tokens) -> tuple[Name, ...]:
+    """The tables and views a `SELECT` reads: the name after each `FROM` or `JOIN` (NO_NAME
+    for a subquery or other form read no further)."""
+    out = []
+    for i, t in enumerate(tokens):
+        if t.kind == WORD and t.upper in ("FROM", "JOIN"):
+            name, _ = read_name(tokens, skip(tokens, i + 1, "ONLY"))
+            out.append(name)
+    return tuple(out)
+
+
 #: `guard.txcontrol` kinds -> `Transaction.action` (and whether it chains).
 _TX_ACTIONS = {
     "begin": ("begin", False),
@@ -333,4 +357,6 @@ def transaction(control: TxControl | None) -> Transaction | None:
     if control is None:
         return None
     action, chain = _TX_ACTIONS[control.kind]
-    return Transaction(action, chain)
+    words = control.stmt.words
+    keyword = " ".join(words[:2]) if words[:1] == ("START",) else " ".join(words[:1])
+    return Transaction(action, chain, control.modes, control.savepoint, keyword)

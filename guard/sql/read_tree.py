@@ -367,9 +367,24 @@ def data_statement(tree: exp.Expression) -> f.Fact | None:
             return write(inner)
         if tree.find(exp.Insert) is not None:
             return f.Insert(f.NO_NAME, select=True)
-        calls = frozenset(n.name.lower() for n in tree.find_all(exp.Anonymous))
-        return f.Harmless("select", calls)
+        calls = frozenset(
+            node.name.lower() if isinstance(node, exp.Anonymous) else node.sql_name().lower()
+            for node in tree.find_all(exp.Func)
+            if not isinstance(node, exp.Cast)
+        )
+        return f.Harmless("select", calls, _tables(tree))
     return None
+
+
+def _tables(tree: exp.Expression) -> tuple[f.Name, ...]:
+    """Every table or view `tree` reads (a name it cannot map reads as `NO_NAME`)."""
+    out = []
+    for node in tree.find_all(exp.Table):
+        try:
+            out.append(name_of(node))
+        except _Unmapped:
+            out.append(f.NO_NAME)
+    return tuple(out)
 
 
 def _cte_writes(tree: exp.Expression) -> tuple[f.Write, ...]:

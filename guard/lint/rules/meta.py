@@ -1,5 +1,5 @@
-"""Rules about the analysis itself: statements sqlglot could not structure, directives,
-and problems found while discovering migration files."""
+"""Rules about the analysis itself: statements no rule could judge, directives, and problems
+found while discovering migration files."""
 
 from __future__ import annotations
 
@@ -8,166 +8,114 @@ from collections.abc import Iterator
 from guard.lint.context import FileContext
 from guard.lint.registry import external_rule, rule
 from guard.model import Hit, Severity
-from guard.parsing import Statement, head_is_lead
+from guard.parsing import Statement
+from guard.sql import facts as f
 
-# Statement shapes whose danger (if any) is judged from tokens by other rules, so an
-# `exp.Command` of these shapes is analysed, not blind. Keys are leading keyword tuples.
-ANALYSED_COMMAND_SHAPES: tuple[tuple[str, ...], ...] = (
-    ("BEGIN",),
-    ("START", "TRANSACTION"),
-    ("COMMIT",),
-    ("END",),
-    ("ROLLBACK",),
-    ("ABORT",),
-    ("SAVEPOINT",),
-    ("RELEASE",),
-    ("SET",),
-    ("RESET",),
-    ("SHOW",),
-    ("COMMENT", "ON"),
-    ("GRANT",),
-    ("REVOKE",),
-    ("ANALYZE",),
-    ("ANALYSE",),
-    ("VACUUM",),
-    ("CLUSTER",),
-    ("REINDEX",),
-    ("LOCK",),
-    ("CREATE", "EXTENSION"),
-    ("CREATE", "SCHEMA"),
-    ("CREATE", "SEQUENCE"),
-    ("CREATE", "TRIGGER"),
-    ("CREATE", "OR", "REPLACE", "TRIGGER"),
-    ("CREATE", "CONSTRAINT", "TRIGGER"),
-    ("CREATE", "POLICY"),
-    ("ALTER", "POLICY"),
-    ("DROP", "POLICY"),
-    ("CREATE", "FUNCTION"),
-    ("CREATE", "OR", "REPLACE", "FUNCTION"),
-    ("CREATE", "PROCEDURE"),
-    ("CREATE", "OR", "REPLACE", "PROCEDURE"),
-    ("CREATE", "TYPE"),
-    ("CREATE", "DOMAIN"),
-    ("CREATE", "ROLE"),
-    ("CREATE", "USER"),
-    ("CREATE", "PUBLICATION"),
-    ("CREATE", "AGGREGATE"),
-    ("CREATE", "OR", "REPLACE", "AGGREGATE"),
-    ("CREATE", "COLLATION"),
-    ("CREATE", "OPERATOR"),
-    ("CREATE", "CAST"),
-    ("CREATE", "TEXT", "SEARCH"),
-    ("CREATE", "EVENT", "TRIGGER"),
-    ("CREATE", "RULE"),
-    ("CREATE", "OR", "REPLACE", "RULE"),
-    ("ALTER", "TYPE"),
-    ("ALTER", "DOMAIN"),
-    ("ALTER", "SEQUENCE"),
-    ("ALTER", "FUNCTION"),
-    ("ALTER", "PROCEDURE"),
-    ("ALTER", "EXTENSION"),
-    ("ALTER", "ROLE"),
-    ("ALTER", "USER"),
-    ("ALTER", "DEFAULT", "PRIVILEGES"),
-    ("ALTER", "PUBLICATION"),
-    ("ALTER", "SCHEMA"),
-    ("ALTER", "TRIGGER"),
-    ("ALTER", "INDEX"),
-    ("ALTER", "MATERIALIZED", "VIEW"),
-    ("ALTER", "VIEW"),
-    ("ALTER", "TABLE"),
-    ("ALTER", "DATABASE"),
-    # Only the DROP forms some rule judges; `DROP ROLE`, `DROP SERVER`, `DROP FOREIGN TABLE`, ... are
-    # unanalysed (warned about), never silently passed.
-    ("DROP", "TABLE"),
-    ("DROP", "SCHEMA"),
-    ("DROP", "DATABASE"),
-    ("DROP", "TYPE"),
-    ("DROP", "DOMAIN"),
-    ("DROP", "VIEW"),
-    ("DROP", "MATERIALIZED", "VIEW"),
-    ("DROP", "FUNCTION"),
-    ("DROP", "PROCEDURE"),
-    ("DROP", "SEQUENCE"),
-    ("DROP", "EXTENSION"),
-    ("DROP", "OWNED", "BY"),
-    ("DROP", "INDEX"),
-    ("DROP", "TRIGGER"),
-    ("TRUNCATE",),
-    ("DO",),
-    ("SELECT",),
-    ("INSERT",),
-    ("UPDATE",),
-    ("DELETE",),
-    ("WITH",),
-    ("CALL",),
-    ("REFRESH", "MATERIALIZED", "VIEW"),
-    ("NOTIFY",),
-    ("CREATE", "INDEX"),
-    ("CREATE", "UNIQUE", "INDEX"),
-    ("CREATE", "TABLE"),
-    ("CREATE", "VIEW"),
-    ("CREATE", "OR", "REPLACE", "VIEW"),
-    ("CREATE", "MATERIALIZED", "VIEW"),
-    ("CREATE", "UNLOGGED", "TABLE"),
-    ("CREATE", "TEMP"),
-    ("CREATE", "TEMPORARY"),
-)
+# Fail closed, decided here only: a statement is unanalysed when its fact is `Unknown`, or when
+# it is a kind of `CREATE`/`ALTER`/`DROP`/rename no rule judges. Every other fact class is judged
+# as a whole (`AlterTable`, `CreateTable`, `CreateIndex`, `AlterEnum`, `Truncate`, `Write`,
+# `Insert`, `Code`, `Transaction`, `Setting`, `Maintenance`, `Harmless`). A kind listed here
+# also covers its longer forms (`operator` covers `operator class`, `text search` every text
+# search object, `user` covers `user mapping`). `concurrent-in-transaction` judging whether
+# `ALTER SYSTEM` or `CREATE TABLESPACE` may run in a transaction does not make them analysed.
+JUDGED_CREATE_KINDS = frozenset(
+    {
+        "view", "materialized view", "type", "enum", "domain", "function", "procedure", "aggregate",
+        "trigger", "event trigger", "rule", "policy", "sequence", "schema", "extension", "role", "user",
+        "publication", "collation", "operator", "cast", "text search", "database",
+    }
+)  # fmt: skip
+JUDGED_ALTER_KINDS = frozenset(
+    {
+        "type", "domain", "sequence", "function", "procedure", "extension", "role", "user",
+        "default privileges", "publication", "schema", "trigger", "index", "materialized view", "view",
+        "database", "policy",
+    }
+)  # fmt: skip
+#: Renames judged besides `JUDGED_ALTER_KINDS` (an enum value, a type's attribute, a view's column).
+JUDGED_RENAME_KINDS = JUDGED_ALTER_KINDS | {"enum value", "attribute", "column"}
+JUDGED_DROP_KINDS = frozenset(
+    {
+        "table", "schema", "database", "type", "domain", "view", "materialized view", "function",
+        "procedure", "sequence", "extension", "owned", "index", "trigger", "policy",
+    }
+)  # fmt: skip
+
+#: Fact classes with kinds, and the kinds some rule judges.
+_JUDGED: dict[type, frozenset[str]] = {
+    f.CreateObject: JUDGED_CREATE_KINDS,
+    f.AlterOther: JUDGED_ALTER_KINDS,
+    f.Rename: JUDGED_RENAME_KINDS,
+    f.Drop: JUDGED_DROP_KINDS,
+}
 
 
-_SHAPES = frozenset(ANALYSED_COMMAND_SHAPES)
-#: First keyword -> the lengths of the shapes starting with it (shortest first).
-_LENGTHS_BY_HEAD: dict[str, tuple[int, ...]] = {}
-for _shape in ANALYSED_COMMAND_SHAPES:
-    _LENGTHS_BY_HEAD[_shape[0]] = tuple(sorted({*_LENGTHS_BY_HEAD.get(_shape[0], ()), len(_shape)}))
-#: Heads that are a whole shape by themselves (`INSERT`, `DROP`, ...).
-_ONE_WORD_SHAPES = frozenset(shape[0] for shape in ANALYSED_COMMAND_SHAPES if len(shape) == 1)
+def _judged(kind: str, kinds: frozenset[str]) -> bool:
+    if kind in kinds:
+        return True
+    words = kind.split()
+    return any(" ".join(words[:n]) in kinds for n in range(1, len(words)))
 
 
-def is_analysed_shape(words: tuple[str, ...]) -> bool:
-    """True when some rule judges statements starting with these keywords from tokens."""
-    # Indexed by first keyword: this runs once per statement, data files have 100k of them.
-    lengths = _LENGTHS_BY_HEAD.get(words[0]) if words else None
-    if lengths is None:
-        return False
-    for n in lengths:  # noqa: SIM110 (a loop, not any(): no generator per statement)
-        if words[:n] in _SHAPES:
-            return True
-    return False
+def unjudged(fact: f.Fact) -> str | None:
+    """What makes `fact` unanalysed (its reader's reason, or the kind no rule judges), else None."""
+    if isinstance(fact, f.Unknown):
+        return fact.reason or "no reader for this statement"
+    kinds = _JUDGED.get(type(fact))
+    kind: str = getattr(fact, "object_kind", "")
+    if kinds is None or _judged(kind, kinds):
+        return None
+    return f"no rule judges {fact.kind} {kind}"
+
+
+def only_creates(fact: f.Fact) -> bool:
+    """True when an unanalysed statement can only create a new object (it changes nothing existing)."""
+    if isinstance(fact, f.CreateObject):
+        return not fact.or_replace
+    return isinstance(fact, f.Unknown) and fact.words[:1] == ("CREATE",) and "REPLACE" not in fact.words[:3]
+
+
+def _shown(fact: f.Fact) -> str:
+    if isinstance(fact, f.Unknown):
+        return " ".join(fact.words[:3]) or "?"
+    kind: str = getattr(fact, "object_kind", "")
+    verb = {f.CreateObject: "CREATE", f.Drop: "DROP"}.get(type(fact), "ALTER")
+    return f"{verb} {kind.upper()}"
 
 
 @rule(
     id="unanalysed-statement",
-    severity=Severity.WARNING,
+    severity=Severity.ERROR,
     family="meta",
-    summary="A statement the parser could not structure, so no rule could judge it.",
+    summary="A statement no rule could judge: it blocks when it may change existing objects, warns when it only creates.",
     why="""
-        migration-guard never treats SQL it cannot analyse as safe. This statement did not parse
-        (or parsed only as an opaque command) and matches no shape the token checks understand, so
-        it may drop, rewrite or lock something without any rule noticing.
+        migration-guard never treats SQL it cannot analyse as safe. This statement could not be read
+        into the statement model, or it is a kind of statement no rule judges, so it may drop,
+        rewrite or lock something without any rule noticing. One that may change existing objects
+        (an unreadable or unjudged `ALTER`, `DROP` or anything else) is an error; one that only
+        creates a new object (`CREATE STATISTICS ...`) is a warning.
     """,
     fix="""
         Review the statement by hand. If it is safe, suppress with
-        `-- guard: ignore unanalysed-statement reason: <why>`; set its severity to `error` in the
-        config to make unanalysed SQL block merges.
+        `-- guard: ignore unanalysed-statement reason: <why>`; set its severity in the config
+        (`severity = { unanalysed-statement = "warning" }`) to give every such finding that level.
     """,
-    bad="CREATE STATISTICS s1 (dependencies) ON a, b FROM t1;",
-    good="CREATE TABLE t1 (a int, b int);",
+    bad="ALTER SERVER files OPTIONS (SET path '/mnt/new');",
+    good="-- guard: ignore unanalysed-statement reason: only moves the foreign files, reviewed by hand\n"
+    "ALTER SERVER files OPTIONS (SET path '/mnt/new');",
+    facts=(f.Unknown, f.CreateObject, f.AlterOther, f.Rename, f.Drop),
 )
 def unanalysed_statement(stmt: Statement, ctx: FileContext) -> Iterator[Hit]:
-    # Shape first: `is_command` parses the statement, which a data file's 100k INSERTs cannot afford.
-    if stmt.unterminated is None:
-        head = stmt.head
-        # A one-word shape matches without reading the leading words (a data load's INSERTs).
-        if head in _ONE_WORD_SHAPES and head_is_lead(stmt):
-            return
-        if is_analysed_shape(stmt.lead) or not stmt.is_command:
-            return
-    reason = stmt.unterminated or stmt.parse_error or "parsed only as an opaque command"
-    first = " ".join(stmt.lead[:3]) or stmt.text[:30]
+    fact = stmt.fact
+    reason = unjudged(fact)
+    if reason is None:
+        return
+    creates = only_creates(fact)
     yield Hit(
-        f"could not analyse this `{first} ...` statement ({reason}); no rule has judged it",
+        f"could not analyse this `{_shown(fact)} ...` statement ({reason}); no rule has judged it"
+        + ("" if creates else ", and it may change existing objects"),
         "review it by hand, then suppress with `-- guard: ignore unanalysed-statement reason: ...`",
+        severity=Severity.WARNING if creates else Severity.ERROR,
     )
 
 

@@ -6,7 +6,12 @@ Flyway without undo) follow the `require_down` setting (default true), and the m
 says where the down file goes for that layout. Whether the down truly restores
 the schema is proven by `migration-guard verify`; these rules catch the static
 cases: missing, empty, comment-only, or a no-op such as `SELECT 1` or Hasura's
-"Could not auto-generate a down migration" stub.
+"Could not auto-generate a down migration" stub, unless the up has nothing to undo
+(only `VALIDATE CONSTRAINT`, `SET`, `ANALYZE`, ..., or objects it creates and drops
+again). An up Postgres cannot reverse (`ALTER TYPE ... ADD VALUE`) says so with
+`-- guard: irreversible reason: <why>`, which both rules and `verify` honour.
+
+The rules read statements through the model only (`stmt.fact`).
 """
 
 from __future__ import annotations
@@ -18,15 +23,16 @@ from guard.lint.registry import rule
 from guard.model import Hit, Migration, Severity
 from guard.parsing import Statement, split_statements
 from guard.paths import display_path
-from guard.tokens import NUMBER, PUNCT, STRING
+from guard.sql import facts as f
 
 FAMILY = "reversibility"
 #: Layouts whose file convention always includes down migrations.
 LAYOUTS_WITH_DOWNS = frozenset({"hasura", "golang-migrate", "dbmate"})
 HASURA_STUB = "could not auto-generate a down migration"
 
-_TRANSACTION_CONTROL = frozenset({"BEGIN", "START", "COMMIT", "END", "ROLLBACK", "SET", "RESET"})
-_TRIVIAL_SELECT_WORDS = frozenset({"SELECT", "WHERE", "TRUE", "FALSE", "NULL", "AND", "OR", "NOT", "AS"})
+IRREVERSIBLE = "`-- guard: irreversible reason: <why>`"
+#: Maintenance that leaves nothing to undo.
+_NOTHING_TO_UNDO_MAINTENANCE = frozenset({"analyze", "vacuum", "reindex", "cluster", "lock", "refresh"})
 
 
 def layout_has_downs(migration: Migration, migrations: Sequence[Migration]) -> bool:
@@ -54,34 +60,88 @@ def down_location(migration: Migration) -> str:
     return str(up.with_name(up.stem + ".down.sql"))
 
 
-def is_noop_statement(stmt: Statement) -> bool:
-    """True for statements that change nothing: transaction control, SET, `SELECT 1 [WHERE false]`."""
-    if stmt.head in _TRANSACTION_CONTROL:
+def changes_nothing(fact: f.Fact) -> bool:
+    """True for statements that change nothing: transaction control, SET, `SHOW`, and a `SELECT`
+    of constants that calls no function and reads no view (`SELECT 1 WHERE false`)."""
+    if isinstance(fact, (f.Transaction, f.Setting)):
         return True
-    if stmt.head != "SELECT":
-        return False
-    for t in stmt.tokens:
-        if t.kind in (NUMBER, STRING):
+    return (
+        isinstance(fact, f.Harmless) and fact.verb in ("select", "show") and not fact.calls and not fact.reads
+    )
+
+
+def _nothing_to_undo(fact: f.Fact) -> bool:
+    """A statement whose effect no down migration could or need reverse."""
+    if changes_nothing(fact):
+        return True
+    if isinstance(fact, f.Maintenance):
+        return fact.verb in _NOTHING_TO_UNDO_MAINTENANCE
+    if isinstance(fact, f.AlterTable):
+        return bool(fact.actions) and all(isinstance(a, f.ValidateConstraint) for a in fact.actions)
+    return isinstance(fact, f.CreateTable) and fact.temporary  # gone when the session ends
+
+
+def _created(fact: f.Fact) -> tuple[str, str] | None:
+    if isinstance(fact, f.CreateTable):
+        return ("table", fact.table.key)
+    if isinstance(fact, f.CreateIndex) and fact.name is not None:
+        return ("index", fact.name.key)
+    if isinstance(fact, f.CreateObject):
+        return ("type" if fact.object_kind == "enum" else fact.object_kind, fact.name.key)
+    return None
+
+
+def up_has_nothing_to_undo(statements: Sequence[Statement]) -> bool:
+    """True when the up leaves nothing behind: no statements, only statements with nothing to
+    reverse (`VALIDATE CONSTRAINT`, `SET`, `ANALYZE`, ...), or objects it creates and drops again
+    (with the rows it writes into them)."""
+    created: set[tuple[str, str]] = set()
+    dropped: set[tuple[str, str]] = set()
+    scratch: set[str] = set()  # tables created here, whose rows are scratch work
+    for stmt in statements:
+        fact = stmt.fact
+        if _nothing_to_undo(fact):
             continue
-        if t.kind == PUNCT and t.text not in ("(", ";"):  # a call could do anything
+        made = _created(fact)
+        if made is not None and made not in created:
+            created.add(made)
+            if made[0] == "table":
+                scratch.add(made[1])
             continue
-        if t.upper not in _TRIVIAL_SELECT_WORDS:
+        if isinstance(fact, f.Drop) and fact.names:
+            gone = {(fact.object_kind, n.key) for n in fact.names}
+            if gone <= created:
+                dropped |= gone
+                continue
             return False
-    return True
+        if isinstance(fact, (f.Write, f.Insert)) and fact.table.key in scratch:
+            continue
+        return False
+    return created == dropped
 
 
 def noop_reason(down_sql: str) -> str | None:
     """Why this down migration undoes nothing, or None when it has a real statement."""
-    statements = split_statements(down_sql)[0]
-    if HASURA_STUB in down_sql.lower() and all(is_noop_statement(s) for s in statements):
+    statements, comments = split_statements(down_sql)
+    noop = all(changes_nothing(s.fact) for s in statements)
+    if noop and any(HASURA_STUB in c.text.lower() for c in comments):
         return "is Hasura's 'Could not auto-generate a down migration' stub"
     if not down_sql.strip():
         return "is empty"
     if not statements:
         return "contains only comments"
-    if all(is_noop_statement(s) for s in statements):
-        return f"only runs no-op statements ({'; '.join(s.text.splitlines()[0] for s in statements[:2])})"
+    if noop:
+        kinds = sorted({_shown(s.fact) for s in statements})
+        return f"only runs no-op statements ({', '.join(kinds)})"
     return None
+
+
+def _shown(fact: f.Fact) -> str:
+    if isinstance(fact, f.Transaction):
+        return fact.keyword or fact.action.upper()
+    if isinstance(fact, f.Setting):
+        return "RESET" if fact.reset else "SET"
+    return fact.verb.upper() if isinstance(fact, f.Harmless) else fact.kind.upper()
 
 
 @rule(
@@ -98,14 +158,15 @@ def noop_reason(down_sql: str) -> str | None:
     fix="""
         Write the down migration next to the up (Hasura: down.sql in the same folder; golang-migrate:
         <version>_<name>.down.sql; dbmate: a `-- migrate:down` section; Flyway: U<version>__<name>.sql).
-        `migration-guard verify` proves it restores the schema.
+        `migration-guard verify` proves it restores the schema. An up Postgres cannot undo
+        (`ALTER TYPE ... ADD VALUE`) is declared with `-- guard: irreversible reason: <why>` in the up file.
     """,
     bad="-- up.sql of a Hasura migration with no down.sql\nCREATE TABLE t (id bigint PRIMARY KEY);",
     good="-- up.sql: CREATE TABLE t (id bigint PRIMARY KEY);\n-- down.sql: DROP TABLE t;",
 )
 def require_down_migration(statements: list[Statement], ctx: FileContext) -> Iterator[Hit]:
     m = ctx.migration
-    if m.down_path is not None or m.down_sql is not None:
+    if m.down_path is not None or m.down_sql is not None or ctx.directives.irreversible is not None:
         return
     if layout_has_downs(m, ctx.migrations):
         yield Hit(
@@ -130,24 +191,31 @@ def require_down_migration(statements: list[Statement], ctx: FileContext) -> Ite
     summary="A down migration that is empty, only comments, or a no-op undoes nothing.",
     why="""
         A placeholder down (`SELECT 1`, an empty file, Hasura's "Could not auto-generate a down
-        migration" stub) looks like a rollback path but leaves the schema as the up made it.
+        migration" stub) looks like a rollback path but leaves the schema as the up made it. It is
+        right when the up has nothing to undo (only `VALIDATE CONSTRAINT`, `SET`, `ANALYZE`, ...,
+        or objects it creates and drops again), and is then not reported.
     """,
-    fix="Replace it with statements that undo the up migration, in reverse order.",
+    fix="""
+        Replace it with statements that undo the up migration, in reverse order. If Postgres cannot
+        undo the up (`ALTER TYPE ... ADD VALUE`), declare it in the up file with
+        `-- guard: irreversible reason: <why>`; `verify` then applies it without a round trip.
+    """,
     bad="-- down.sql\nSELECT 1;",
     good="-- down.sql\nDROP TABLE t;",
 )
 def avoid_noop_down_migration(statements: list[Statement], ctx: FileContext) -> Iterator[Hit]:
     m = ctx.migration
-    if m.down_sql is None:
+    if m.down_sql is None or ctx.directives.irreversible is not None:
         return
     reason = noop_reason(m.down_sql)
-    if reason is None:
+    if reason is None or up_has_nothing_to_undo(statements):
         return
     where = display_path(m.down_path) if m.down_path is not None else ""
     yield Hit(
         f"the down migration of {m.id} {reason}: it undoes nothing",
-        "Write statements that undo the up migration (in reverse order);"
-        " `migration-guard verify` checks that they restore the schema.",
+        "Write statements that undo the up migration (in reverse order); `migration-guard verify` checks"
+        f" that they restore the schema. If Postgres cannot undo the up, declare it with {IRREVERSIBLE}"
+        " in the up file.",
         line=m.down_line,
         file=where or None,
     )

@@ -1,14 +1,16 @@
-"""Transaction rules: `CONCURRENTLY` inside a transaction, unbalanced and nested `BEGIN`,
-`ALTER TYPE ... ADD VALUE` in a transaction before Postgres 12, and work done while an
-ACCESS EXCLUSIVE lock is held.
+"""Transaction rules: statements Postgres refuses inside a transaction block, unbalanced and
+nested `BEGIN`, `ALTER TYPE ... ADD VALUE` in a transaction before Postgres 12, and work done
+while an ACCESS EXCLUSIVE lock is held.
 
 How a file runs: an explicit `BEGIN` opens a transaction block; otherwise the runner
 wraps the whole file in one transaction when it can (setting `transaction`, default
 true), and runs it statement by statement when the file contains a statement that
-cannot run in a transaction (see `guard.txcontrol.needs_autocommit`). Prisma and
-other script runners send the file as one multi-statement query, which Postgres runs
-as one implicit transaction. So a `CONCURRENTLY` statement is safe alone in its file
-and broken (or non-atomic) next to other statements.
+cannot run in a transaction (`guard.sql.outside_tx`, the one list the runner reads too).
+Prisma and other script runners send the file as one multi-statement query, which
+Postgres runs as one implicit transaction. So a `CONCURRENTLY` statement is safe alone
+in its file and broken (or non-atomic) next to other statements.
+
+Every rule here reads the statement model only (`stmt.fact`, `guard.sql.facts`).
 """
 
 from __future__ import annotations
@@ -16,45 +18,25 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 
 from guard.lint.context import FileContext
-from guard.lint.ddl import sql_of
 from guard.lint.locks import ACCESS_EXCLUSIVE, SHARE_UPDATE_EXCLUSIVE, describe
 from guard.lint.registry import rule
 from guard.model import Hit, Severity
-from guard.parsing import Statement, head_is_lead
+from guard.parsing import Statement
+from guard.sql import facts as f
+from guard.sql.outside_tx import refused_in_transaction
 
-#: Statements that change nothing and may sit next to a CONCURRENTLY statement.
-_HARMLESS_HEADS = frozenset({"SET", "RESET", "SHOW", "BEGIN", "START", "COMMIT", "END", "ROLLBACK", "ABORT"})
-_TX_OPEN = ("BEGIN", "START")
-_TX_CLOSE = frozenset({"COMMIT", "END", "ROLLBACK", "ABORT"})
-
-
-def is_concurrent(stmt: Statement) -> bool:
-    """A statement Postgres refuses inside a transaction block because of CONCURRENTLY."""
-    w = stmt.words
-    if stmt.head == "CREATE":
-        return (w[1:3] == ("INDEX", "CONCURRENTLY")) or (w[1:4] == ("UNIQUE", "INDEX", "CONCURRENTLY"))
-    if stmt.head == "DROP":
-        return w[1:3] == ("INDEX", "CONCURRENTLY")
-    if stmt.head == "REINDEX":
-        return "CONCURRENTLY" in w[:8]
-    if stmt.head == "ALTER":
-        return w[1:2] == ("TABLE",) and "DETACH" in w and "CONCURRENTLY" in w
-    return False
+#: Facts that change nothing and may sit next to a statement that cannot run in a transaction.
+_HARMLESS_NEIGHBOURS = (f.Setting, f.Transaction)
+#: Layouts whose own tool runs each migration in a transaction of its own (unless told otherwise).
+WRAPPING_TOOLS = {"flyway": "Flyway", "dbmate": "dbmate"}
 
 
-def is_enum_add_value(stmt: Statement) -> bool:
-    """`ALTER TYPE ... ADD VALUE`."""
-    w = stmt.words
-    return w[:2] == ("ALTER", "TYPE") and "ADD" in w and "VALUE" in w
+def _opens(fact: f.Fact) -> bool:
+    return isinstance(fact, f.Transaction) and fact.action == "begin"
 
 
-def _is_tx_open(stmt: Statement) -> bool:
-    head = stmt.head
-    if head == "BEGIN":
-        return True
-    if head != "START" and head_is_lead(stmt):
-        return False  # without reading the leading words of every statement (data loads)
-    return stmt.lead[:2] == ("START", "TRANSACTION")
+def _closes(fact: f.Fact) -> bool:
+    return isinstance(fact, f.Transaction) and fact.action in ("commit", "rollback")
 
 
 def _depths(statements: Sequence[Statement]) -> list[int]:
@@ -62,11 +44,16 @@ def _depths(statements: Sequence[Statement]) -> list[int]:
     out, depth = [], 0
     for stmt in statements:
         out.append(depth)
-        if _is_tx_open(stmt):
+        fact = stmt.fact
+        if _opens(fact):
             depth = 1  # Postgres does not nest blocks: a BEGIN inside one only warns
-        elif stmt.head in _TX_CLOSE:
+        elif _closes(fact):
             depth = 0
     return out
+
+
+def _harmless(fact: f.Fact) -> bool:
+    return isinstance(fact, _HARMLESS_NEIGHBOURS) or (isinstance(fact, f.Harmless) and fact.verb == "show")
 
 
 def _out_of_tx_problems(
@@ -74,7 +61,8 @@ def _out_of_tx_problems(
 ) -> Iterator[tuple[Statement, str]]:
     """(statement, why) for each `wanted` statement that will run inside a transaction."""
     depths = _depths(statements)
-    others = [s for s in statements if s.head not in _HARMLESS_HEADS and s not in wanted]
+    chosen = {s.index for s in wanted}
+    others = [s for s in statements if s.index not in chosen and not _harmless(s.fact)]
     for stmt in wanted:
         if depths[stmt.index] > 0:
             yield stmt, "it sits inside an explicit BEGIN ... COMMIT block"
@@ -87,19 +75,26 @@ def _out_of_tx_problems(
             )
 
 
+_OWN_MIGRATION = "move it into a migration of its own, marked `-- guard: no-transaction`"
+
+
 @rule(
     id="concurrent-in-transaction",
     severity=Severity.ERROR,
     family="transactions",
-    summary="`CREATE/DROP INDEX CONCURRENTLY`, `REINDEX CONCURRENTLY` or `DETACH ... CONCURRENTLY` inside a transaction.",
+    summary="A statement Postgres refuses inside a transaction (`CREATE/DROP INDEX CONCURRENTLY`, `REINDEX CONCURRENTLY`, `DETACH ... CONCURRENTLY`, `VACUUM`, `CREATE DATABASE`, ...) inside one.",
     why="""
-        Postgres refuses CONCURRENTLY inside a transaction block (`cannot run inside a transaction
-        block`), so the deploy fails. That happens inside an explicit `BEGIN`, and also when the
-        statement shares its file with other statements: Prisma and most script runners send a file
-        as one query, which Postgres runs as one implicit transaction.
+        Postgres refuses some statements inside a transaction block (`cannot run inside a
+        transaction block`): `CREATE/DROP INDEX CONCURRENTLY`, `REINDEX CONCURRENTLY` (and
+        `REINDEX SCHEMA/DATABASE/SYSTEM`), `ALTER TABLE ... DETACH PARTITION ... CONCURRENTLY`,
+        `VACUUM`, `CLUSTER` of every table, `CREATE/DROP DATABASE`, `CREATE/DROP TABLESPACE`,
+        `ALTER DATABASE ... SET TABLESPACE` and `ALTER SYSTEM`; the deploy fails. That happens inside
+        an explicit `BEGIN`, and also when the statement shares its file with other statements:
+        Prisma and most script runners send a file as one query, which Postgres runs as one implicit
+        transaction. (`REFRESH MATERIALIZED VIEW CONCURRENTLY` runs fine in a transaction.)
     """,
     fix="""
-        Put each CONCURRENTLY statement in a migration of its own, outside any `BEGIN`, and mark it
+        Put each such statement in a migration of its own, outside any `BEGIN`, and mark it
         `-- guard: no-transaction`.
     """,
     bad="BEGIN;\nCREATE INDEX CONCURRENTLY users_email_idx ON users (email);\nCOMMIT;",
@@ -108,14 +103,19 @@ def _out_of_tx_problems(
     scope="file",
 )
 def concurrent_in_transaction(statements: Sequence[Statement], ctx: FileContext) -> Iterator[Hit]:
-    wanted = [s for s in statements if s.head in ("CREATE", "DROP", "REINDEX", "ALTER") and is_concurrent(s)]
-    if not wanted:
+    # ADD VALUE before 12 is `enum-value-in-transaction`'s finding.
+    refused = {
+        s.index: what
+        for s in statements
+        if not isinstance(s.fact, f.AlterEnum) and (what := refused_in_transaction(s.fact)) is not None
+    }
+    if not refused:
         return
+    wanted = [s for s in statements if s.index in refused]
     for stmt, why in _out_of_tx_problems(statements, ctx, wanted):
-        what = sql_of(stmt.tokens[:4])
         yield Hit(
-            f"{what} ... cannot run inside a transaction, and {why}",
-            f"move `{stmt.text.strip()};` into a migration of its own, marked `-- guard: no-transaction`",
+            f"{refused[stmt.index]} cannot run inside a transaction, and {why}",
+            _OWN_MIGRATION,
             line=stmt.line,
         )
 
@@ -138,11 +138,11 @@ def concurrent_in_transaction(statements: Sequence[Statement], ctx: FileContext)
 def enum_value_in_transaction(statements: Sequence[Statement], ctx: FileContext) -> Iterator[Hit]:
     if ctx.pg_version >= 12:
         return
-    wanted = [s for s in statements if s.head == "ALTER" and is_enum_add_value(s)]
+    wanted = [s for s in statements if isinstance(s.fact, f.AlterEnum)]
     for stmt, why in _out_of_tx_problems(statements, ctx, wanted):
         yield Hit(
             f"ALTER TYPE ... ADD VALUE cannot run inside a transaction on Postgres {ctx.pg_version}, and {why}",
-            f"move `{stmt.text.strip()};` into a migration of its own, marked `-- guard: no-transaction`",
+            _OWN_MIGRATION,
             line=stmt.line,
         )
 
@@ -164,9 +164,10 @@ def enum_value_in_transaction(statements: Sequence[Statement], ctx: FileContext)
 def uncommitted_transaction(statements: Sequence[Statement], ctx: FileContext) -> Iterator[Hit]:
     opened: Statement | None = None
     for stmt in statements:
-        if _is_tx_open(stmt):
+        fact = stmt.fact
+        if _opens(fact):
             opened = opened or stmt  # a nested BEGIN is ignored by Postgres; the first COMMIT ends the block
-        elif stmt.head in _TX_CLOSE:
+        elif _closes(fact):
             opened = None
     if opened is not None:
         yield Hit(
@@ -180,22 +181,37 @@ def uncommitted_transaction(statements: Sequence[Statement], ctx: FileContext) -
     id="nested-transaction",
     severity=Severity.ERROR,
     family="transactions",
-    summary="`BEGIN` inside a transaction block that is already open.",
+    summary="`BEGIN` inside a transaction that is already open: a `BEGIN` block, or a Flyway/dbmate migration (which that tool already runs in a transaction).",
     why="""
         Postgres ignores a nested `BEGIN` (with only a warning), so the first `COMMIT` commits the
-        outer transaction and everything after it runs outside any transaction: a failure leaves
-        the migration half applied.
+        outer transaction and everything after it runs outside it: a failure leaves the migration
+        half applied. Flyway and dbmate already run each migration in a transaction of their own, so
+        a `BEGIN ... COMMIT` in such a migration is nested: its `COMMIT` ends the tool's transaction
+        part-way, and the rest of the file and the tool's history row run in another one.
+        (migration-guard's own runner drops the file's `BEGIN`/`COMMIT` and runs it in one transaction.)
     """,
-    fix="Remove the inner `BEGIN`/`COMMIT` pair, or use `SAVEPOINT` for a nested scope.",
+    fix="Remove the inner `BEGIN`/`COMMIT` pair (Flyway and dbmate need none), or use `SAVEPOINT` for a nested scope.",
     bad="BEGIN;\nBEGIN;\nALTER TABLE users ADD COLUMN nickname text;\nCOMMIT;\nCOMMIT;",
     good="BEGIN;\nALTER TABLE users ADD COLUMN nickname text;\nCOMMIT;",
-    heads=("BEGIN", "START"),
+    facts=(f.Transaction,),
 )
 def nested_transaction(stmt: Statement, ctx: FileContext) -> Iterator[Hit]:
-    if _is_tx_open(stmt) and ctx.explicit_tx_depth > 0:
+    if not _opens(stmt.fact):
+        return
+    if ctx.explicit_tx_depth > 0:
         yield Hit(
             "BEGIN inside an open transaction is ignored; the next COMMIT ends the outer transaction",
             "remove the nested BEGIN/COMMIT pair (use SAVEPOINT for a nested scope)",
+        )
+        return
+    tool = WRAPPING_TOOLS.get(ctx.migration.layout)
+    if tool is not None and ctx.runner_wraps:
+        yield Hit(
+            f"{tool} already runs this migration in a transaction, so this BEGIN is nested: Postgres ignores "
+            f"it (with a warning) and the COMMIT that closes it commits {tool}'s transaction part-way; what "
+            f"follows it, and {tool}'s history row, run in another transaction, so a failure leaves the "
+            "migration half applied (migration-guard's runner drops the pair and runs the file in one transaction)",
+            f"remove the BEGIN/COMMIT pair: {tool} already runs the migration in one transaction",
         )
 
 
@@ -210,8 +226,8 @@ def nested_transaction(stmt: Statement, ctx: FileContext) -> Iterator[Hit]:
         block, a `ROLLBACK`/`ABORT`, `COMMIT AND CHAIN`, `PREPARE TRANSACTION` or a `BEGIN` with its
         own isolation level would end that transaction part-way: what ran before it stays without
         a history row, and a dry run would commit. The runner refuses such a file before running it;
-        plain `BEGIN ... COMMIT` blocks are fine (the runner drops them and runs the file in its
-        own transaction).
+        plain `BEGIN ... COMMIT` blocks are fine for the runner (it drops them and runs the file in
+        its own transaction), but not for Flyway or dbmate, which nest them (`nested-transaction`).
     """,
     fix="""
         Remove the statement: the runner rolls the whole migration back when a statement fails.
@@ -232,11 +248,10 @@ def transaction_control(statements: Sequence[Statement], ctx: FileContext) -> It
     problem = own_transactions_problem(controls) if own else block_problem(controls)
     if problem is None or problem.unclosed:  # an open block is `uncommitted-transaction`
         return
-    text = " ".join(problem.tx.stmt.text.split())[:80]
-    yield Hit(f"`{text}` {problem.what}", problem.hint, line=problem.tx.stmt.line)
-
-
-_BACKFILL_HEADS = ("UPDATE", "DELETE", "INSERT", "MERGE", "WITH")
+    fact = problem.tx.stmt.fact
+    assert isinstance(fact, f.Transaction)
+    shown = " ".join((fact.keyword or fact.action.upper(), *fact.modes))
+    yield Hit(f"`{shown}` {problem.what}", problem.hint, line=problem.tx.stmt.line)
 
 
 @rule(
@@ -248,30 +263,40 @@ _BACKFILL_HEADS = ("UPDATE", "DELETE", "INSERT", "MERGE", "WITH")
         Locks are held until the transaction commits. After a statement takes ACCESS EXCLUSIVE on
         a table, every later statement in the same transaction extends the time that table is
         unreadable and unwritable: a data backfill (`UPDATE`/`DELETE`/`INSERT ... SELECT`) can take
-        minutes, all of them an outage for that table.
+        minutes, all of them an outage for that table. Reported once per transaction that holds
+        the lock, counting its backfills.
     """,
     fix="""
         Commit the DDL first: put the backfill in its own migration, and backfill in small batches.
     """,
     bad="ALTER TABLE users ADD COLUMN plan text;\nUPDATE users SET plan = 'free';",
     good="ALTER TABLE users ADD COLUMN plan text;",
-    heads=_BACKFILL_HEADS,
     lock=describe(ACCESS_EXCLUSIVE),
+    scope="file",
 )
-def hold_access_exclusive(stmt: Statement, ctx: FileContext) -> Iterator[Hit]:
-    held = ctx.access_exclusive_tables
-    if not held or not ctx.in_transaction:
-        return
-    tables = ", ".join(sorted(held))
-    if stmt.head in _BACKFILL_HEADS:
-        if stmt.head == "INSERT" and "SELECT" not in stmt.words:
-            return  # a literal VALUES insert is short
-        if stmt.head == "WITH" and not {"UPDATE", "DELETE", "INSERT"} & set(stmt.words):
-            return
+def hold_access_exclusive(statements: Sequence[Statement], ctx: FileContext) -> Iterator[Hit]:
+    spans: dict[int, list[tuple[Statement, frozenset[str]]]] = {}
+    for span, stmt, held in ctx.under_access_exclusive:
+        fact = stmt.fact
+        if isinstance(fact, f.Write) or (isinstance(fact, f.Insert) and fact.select):
+            spans.setdefault(span, []).append((stmt, held))
+    for backfills in spans.values():
+        first = backfills[0][0]
+        tables = ", ".join(sorted(set().union(*(held for _, held in backfills))))
+        n = len(backfills)
+        what = f"{n} backfill statements (lines {', '.join(str(s.line) for s, _ in backfills[:5])}" + (
+            ", ...)" if n > 5 else ")"
+        )
+        if n == 1:
+            what = f"a {_verb(first.fact)} backfill"
         yield Hit(
-            f"{stmt.head} runs while this transaction holds {describe(ACCESS_EXCLUSIVE)} on {tables}; "
-            "the tables stay locked until the backfill finishes",
+            f"{what} run{'s' if n == 1 else ''} while this transaction holds {describe(ACCESS_EXCLUSIVE)} "
+            f"on {tables}; the tables stay locked until the transaction ends",
             "commit the DDL first: move the backfill into its own migration and run it in batches",
             lock=ACCESS_EXCLUSIVE,
+            line=first.line,
         )
-        return
+
+
+def _verb(fact: f.Fact) -> str:
+    return fact.verb.upper() if isinstance(fact, f.Write) else "INSERT ... SELECT"

@@ -31,7 +31,10 @@ down_missing = external_rule(
     family=_FAMILY,
     summary="A migration has no down migration, so it cannot be verified or rolled back.",
     why="Without a down migration a bad deploy can only be fixed forward, under pressure.",
-    fix="Write the down migration that undoes this up (or set `require_down = false` for a layout without downs).",
+    fix="""
+        Write the down migration that undoes this up (or set `require_down = false` for a layout without
+        downs). An up Postgres cannot undo is declared with `-- guard: irreversible reason: <why>`.
+    """,
     bad="-- 0003_add_email/up.sql only\nALTER TABLE users ADD COLUMN email text;",
     good="-- 0003_add_email/down.sql\nALTER TABLE users DROP COLUMN email;",
 )
