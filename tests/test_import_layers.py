@@ -25,7 +25,6 @@ LOWER = (
     "guard.lint.facts",
     "guard.lint.context",
     "guard.lint.schema_index",
-    "guard.lint.ddl",
     "guard.lint.locks",
     "guard.lint.directives",
     "guard.parsing",

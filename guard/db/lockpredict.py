@@ -24,8 +24,9 @@ from guard.lint.locks import (
     SHARE,
     SHARE_ROW_EXCLUSIVE,
     SHARE_UPDATE_EXCLUSIVE,
-    alter_action_lock,
+    action_lock,
     lock_table_mode,
+    stronger,
 )
 from guard.tokens import read_qualified_name, show_name
 from guard.txcontrol import read_tx_control
@@ -165,16 +166,16 @@ def _alter_locks(stmt: Statement) -> list[Lock] | None:
     if kind == "TYPE" and ("VALUE" in words or words[3:5] == ("OWNER", "TO")):
         return []  # ADD / RENAME VALUE, OWNER TO: the type only
     if kind == "TABLE":
-        from guard.lint.ddl import read_alter_table
+        # The linter's own reading of the statement and of each action's lock.
+        from guard.sql.facts import AlterTable
 
-        alter = read_alter_table(stmt)
-        if alter is None:
+        alter = stmt.fact
+        if not isinstance(alter, AlterTable):
             return None
         mode: str | None = None
         for action in alter.actions:
-            action_mode = alter_action_lock(action.words)
-            mode = action_mode if mode is None else max(mode, action_mode, key=ORDER.index)
-        return [(mode or ACCESS_EXCLUSIVE, alter.shown)]
+            mode = stronger(mode, action_lock(action))
+        return [(mode or ACCESS_EXCLUSIVE, alter.table.shown)]
     if kind in ("INDEX", "VIEW", "SEQUENCE", "MATERIALIZED", "FOREIGN"):
         skip = ("VIEW", "TABLE", "IF", "EXISTS", "ONLY")
         return [(ACCESS_EXCLUSIVE, _name_after(stmt.tokens, 2, skip))]

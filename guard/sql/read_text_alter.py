@@ -1,8 +1,7 @@
 """`ALTER TABLE` read from tokens into `AlterTable` with every action typed (see
 `guard.sql.read_text`, which re-exports `alter_table`).
 
-Ported from the readers the rules used (`guard.lint.ddl`, and the destructive rules' own):
-the action list is split at top-level commas, and each action is read by its leading
+The action list is split at top-level commas, and each action is read by its leading
 keywords, so a column or constraint named like a keyword (`valid`, `type`) inside
 parentheses never changes the reading.
 """
