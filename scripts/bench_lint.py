@@ -14,6 +14,9 @@ What it measures (wall time of whole cold processes, median of alternating runs)
 - the CI gate: a 1,000-migration repository whose cache is warm, plus one new migration.
 
 Peak memory is the largest resident set of any single child process (`/usr/bin/time`).
+With `--cpu`, each scenario also shows the median CPU time (user + system) of the child and
+every process it forked (`wait4` rusage): on a machine shared with other work, wall time is
+noisy but CPU time barely moves, so compare variants of the code by CPU time.
 Child processes run without `PYTHONDONTWRITEBYTECODE`, after one untimed round, so
 migration-guard starts from compiled bytecode as an installed package does (a shell
 that sets the variable would otherwise compile every module on every run).
@@ -117,6 +120,7 @@ class Sample:
     """One timed scenario: wall seconds per run, peak RSS in MB per run, and its last outputs."""
 
     times: list[float] = field(default_factory=list)
+    cpu: list[float] = field(default_factory=list)
     peak_mb: list[float] = field(default_factory=list)
     outputs: list[bytes] = field(default_factory=list)
 
@@ -124,9 +128,17 @@ class Sample:
     def median(self) -> float:
         return statistics.median(self.times)
 
+    def add(self, wall: float, cpu: float, peak_mb: float) -> None:
+        self.times.append(wall)
+        self.cpu.append(cpu)
+        self.peak_mb.append(peak_mb)
 
-def run(cmd: list[str], cwd: Path | None = None) -> tuple[float, float, int, bytes]:
-    """Run `cmd` to completion; return (wall seconds, peak RSS MB, exit code, stdout).
+
+def run(cmd: list[str], cwd: Path | None = None) -> tuple[float, float, float, int, bytes]:
+    """Run `cmd` to completion; return (wall seconds, CPU seconds, peak RSS MB, exit code, stdout).
+
+    CPU seconds are user + system time of the child and of every descendant it waited for
+    (forked workers included), from the child's `wait4` rusage.
 
     Peak RSS comes from `/usr/bin/time -f %M` when present: a child's own `ru_maxrss`
     also counts the pages it shared with this (large) Python process before exec.
@@ -144,7 +156,8 @@ def run(cmd: list[str], cwd: Path | None = None) -> tuple[float, float, int, byt
         if timer:
             last = err.read().decode(errors="replace").strip().splitlines()[-1:]
             peak_kb = int(last[0]) if last and last[0].isdigit() else peak_kb
-        return wall, peak_kb / 1024, proc.returncode, out.read()
+        cpu = usage.ru_utime + usage.ru_stime
+        return wall, cpu, peak_kb / 1024, proc.returncode, out.read()
 
 
 def guard_cmd() -> list[str]:
@@ -240,6 +253,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--corpus", type=Path, default=DEFAULT_CORPUS, help="the shared corpus folder")
     parser.add_argument("--generate", action="store_true", help="use a generated corpus even if one exists")
     parser.add_argument("--jobs", default="0", help="--jobs passed to migration-guard lint")
+    parser.add_argument(
+        "--cpu", action="store_true", help="also show median CPU time (user + system) of each scenario"
+    )
     args = parser.parse_args(argv)
 
     work = Path(tempfile.mkdtemp(prefix="bench-lint-"))
@@ -270,11 +286,10 @@ def _bench(args: argparse.Namespace, work: Path) -> int:
         if not warm:
             shutil.rmtree(cache, ignore_errors=True)
         cmd = [*guard, "lint", *(str(t.folder) for t in targets), "--format", "json"]
-        w, p, code, out = run([*cmd, "--cache-dir", str(cache), "--jobs", args.jobs])
+        w, c, p, code, out = run([*cmd, "--cache-dir", str(cache), "--jobs", args.jobs])
         if code not in (0, 1):
             raise SystemExit(f"migration-guard failed with exit {code}")
-        sample.times.append(w)
-        sample.peak_mb.append(p)
+        sample.add(w, c, p)
         sample.outputs = [out]
 
     # The CI gate: a warm 1,000-migration repository, then one migration added.
@@ -295,24 +310,20 @@ def _bench(args: argparse.Namespace, work: Path) -> int:
     run(lint(one_target, "--no-cache"))
     for i in range(args.runs):
         if squawk:
-            w, p, _code, out = run([*squawk, *SQUAWK_FLAGS, "--reporter", "json", *up_files])
-            samples["squawk"].times.append(w)
-            samples["squawk"].peak_mb.append(p)
+            w, c, p, _code, out = run([*squawk, *SQUAWK_FLAGS, "--reporter", "json", *up_files])
+            samples["squawk"].add(w, c, p)
             samples["squawk"].outputs = [out]
         full_lint(samples["cold"], warm=False)
         full_lint(samples["warm"], warm=True)
-        w, p, _c, _o = run([*guard, "--version"])
-        samples["version"].times.append(w)
-        samples["version"].peak_mb.append(p)
-        w, p, _c, _o = run(lint(one_target, "--no-cache"))
-        samples["one"].times.append(w)
-        samples["one"].peak_mb.append(p)
+        w, c, p, _code, _o = run([*guard, "--version"])
+        samples["version"].add(w, c, p)
+        w, c, p, _code, _o = run(lint(one_target, "--no-cache"))
+        samples["one"].add(w, c, p)
         new = gate_repo.folder / f"{999000 + i:06d}_gate_{i}.up.sql"
         new.write_text("CREATE INDEX users_email_idx ON users (email);\n")
         new.with_name(new.name.replace(".up.", ".down.")).write_text("DROP INDEX users_email_idx;\n")
-        w, p, _c, _o = run(lint(gate_repo, "--cache-dir", str(gate_cache)))
-        samples["gate"].times.append(w)
-        samples["gate"].peak_mb.append(p)
+        w, c, p, _code, _o = run(lint(gate_repo, "--cache-dir", str(gate_cache)))
+        samples["gate"].add(w, c, p)
 
     migrations = sum(len(t.up_files) for t in targets)
     print(
@@ -320,7 +331,8 @@ def _bench(args: argparse.Namespace, work: Path) -> int:
     )
     print(f"python: {sys.version.split()[0]}; cores: {os.cpu_count()}; migration-guard --jobs {args.jobs}")
     print()
-    print(f"{'scenario':44} {'median':>9} {'min':>9} {'peak MB':>8}")
+    cpu_head = f" {'cpu':>9}" if args.cpu else ""
+    print(f"{'scenario':44} {'median':>9} {'min':>9} {'peak MB':>8}{cpu_head}")
     rows = [
         ("squawk, all up files (one process)", "squawk"),
         ("migration-guard lint, cold (no cache)", "cold"),
@@ -332,7 +344,10 @@ def _bench(args: argparse.Namespace, work: Path) -> int:
     for label, key in rows:
         s = samples[key]
         if s.times:
-            print(f"{label:44} {s.median * 1000:8.0f}ms {min(s.times) * 1000:8.0f}ms {max(s.peak_mb):8.1f}")
+            cpu = f" {statistics.median(s.cpu) * 1000:7.0f}ms" if args.cpu else ""
+            print(
+                f"{label:44} {s.median * 1000:8.0f}ms {min(s.times) * 1000:8.0f}ms {max(s.peak_mb):8.1f}{cpu}"
+            )
     print()
     total, danger = guard_dangerous(samples["cold"].outputs)
     print(f"migration-guard: {total} findings, {danger} dangerous statements (error severity)")
