@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import enum
-import functools
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -75,7 +74,6 @@ class Migration:
         return version_key(self.version)
 
 
-@functools.lru_cache(maxsize=65536)  # rules sort and compare versions in loops; a pure function of a str
 def version_key(version: str) -> tuple[int, ...]:
     """Split a version on `.` and `_` into integers for numeric ordering."""
     parts = version.replace("_", ".").split(".")

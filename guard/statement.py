@@ -11,8 +11,8 @@ import logging
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from functools import cache
-from typing import TYPE_CHECKING, Any, Generic, TypeVar, overload
+from functools import cache, cached_property
+from typing import TYPE_CHECKING, Any, TypeVar
 
 if TYPE_CHECKING:
     from sqlglot import exp
@@ -34,14 +34,6 @@ _WORDS_SCAN = re.compile(
     re.S,
 )
 
-#: Where the leading words may stop being plain: a string, quoted name, comment or dollar quote
-#: can only start at one of these (one character class: the regex engine scans for it in C).
-_LEAD_STOP = re.compile(r"""[-'"/$]""")
-_LEAD_WINDOW = 500
-#: Up to this length, leading words the fast path cannot take are sliced from `words`.
-_LEAD_WORDS_FROM_ALL = 2_000
-_WORD_FINDALL = re.compile(r"[A-Za-z_][A-Za-z_0-9$]*").findall
-
 MAX_PARSE_CHARS = 200_000
 """Statements longer than this are not handed to sqlglot (they are data, not DDL)."""
 
@@ -49,30 +41,6 @@ LEAD_WORDS = 8
 """How many leading words `Statement.lead` keeps (enough for every statement shape rules test)."""
 
 _T = TypeVar("_T")
-
-
-class _cached(Generic[_T]):
-    """`functools.cached_property` without its per-call lock (Python 3.11 takes one on every
-    first access; a corpus lint makes ~50,000 of them). Statements are never shared between
-    threads, so the lock buys nothing."""
-
-    def __init__(self, fn: Callable[[Any], _T]) -> None:
-        self.fn = fn
-        self.name = fn.__name__
-        self.__doc__ = fn.__doc__
-
-    def __set_name__(self, owner: type, name: str) -> None:
-        self.name = name
-
-    @overload
-    def __get__(self, obj: None, owner: type | None = None) -> _cached[_T]: ...
-    @overload
-    def __get__(self, obj: object, owner: type | None = None) -> _T: ...
-    def __get__(self, obj: object | None, owner: type | None = None) -> _T | _cached[_T]:
-        if obj is None:
-            return self
-        value = obj.__dict__[self.name] = self.fn(obj)
-        return value
 
 
 @dataclass(frozen=True)
@@ -110,46 +78,12 @@ class Statement:
             value = self._memo[key] = compute(self)
             return value
 
-    @_cached
+    @cached_property
     def lead(self) -> tuple[str, ...]:
-        """The first `LEAD_WORDS` of `words`, without scanning the rest of a long statement."""
-        if "words" in self.__dict__:
-            return self.words[:LEAD_WORDS]
-        text = self.text
-        # Fast path: up to the first character that can start a string, quoted name, comment or
-        # dollar quote, the words are exactly what the full scan returns; most statements have
-        # their leading words there. Anything less certain takes the full scan.
-        stop = _LEAD_STOP.search(text, 0, _LEAD_WINDOW)
-        limit = stop.start() if stop is not None else min(len(text), _LEAD_WINDOW)
-        found = _WORD_FINDALL(text, 0, limit)
-        if len(found) > LEAD_WORDS or (
-            # Exactly enough: the last one must be whole (not cut by the window) and not the
-            # `E` of an `E'...'` string.
-            len(found) == LEAD_WORDS
-            and (limit == len(text) or (text[limit] in "'\"-/" and found[-1] not in ("E", "e")))
-        ):
-            return tuple(" ".join(found[:LEAD_WORDS]).upper().split(" "))
-        if len(text) <= _LEAD_WORDS_FROM_ALL:
-            # A short statement quoting a name early (Prisma's `CREATE TABLE "User" (`): its
-            # words are one C scan, and every rule reading a DDL statement asks for them anyway.
-            return self.words[:LEAD_WORDS]
-        out: list[str] = []
-        skipped = 0
-        for m in _WORDS_SCAN.finditer(text):
-            if m.group(3) is not None:
-                out.append(m.group(3).upper())
-            elif m.group(2) is not None:
-                out.append(m.group(2))
-            else:
-                skipped += 1
-                if skipped > 64:  # a data load (`VALUES ('a'), ('b'), ...`): one C pass is cheaper
-                    return self.words[:LEAD_WORDS]
-                continue
-            if len(out) == LEAD_WORDS:
-                break
-        return tuple(out)
+        """The first `LEAD_WORDS` of `words` (enough for every statement shape rules test)."""
+        return self.words[:LEAD_WORDS]
 
-    @_cached
+    @cached_property
     def words(self) -> tuple[str, ...]:
         """Keyword/identifier tokens outside strings and comments, upper-cased.
 
@@ -164,20 +98,20 @@ class Statement:
             if word or quoted
         )
 
-    @_cached
+    @cached_property
     def tokens(self) -> tuple[Token, ...]:
         """Lexical tokens with punctuation and string contents (see `guard.tokens`); no parse."""
         from guard.tokens import tokenize
 
         return tokenize(self.text)
 
-    @_cached
+    @cached_property
     def head(self) -> str:
         """The first keyword, upper-cased (`ALTER`, `CREATE`, `INSERT`, ...); cheap, no parse."""
         m = _WORD.search(self.text, 0, 200)
         return m.group(0).upper() if m else ""
 
-    @_cached
+    @cached_property
     def ast(self) -> exp.Expression | None:
         """sqlglot's tree for this statement, or None when it could not be parsed.
 
@@ -197,7 +131,7 @@ class Statement:
             return None
         return trees[0]
 
-    @_cached
+    @cached_property
     def fact(self) -> Fact:
         """What the statement does, as a typed record (`guard.sql.facts`): the one reading rules use."""
         from guard.sql.read import read

@@ -15,35 +15,15 @@ import re
 WORD, IDENT, STRING, NUMBER, PUNCT = "word", "ident", "string", "number", "punct"
 
 
-def name_class(ascii_chars: str) -> str:
-    """A regex character class for `ascii_chars` plus every character U+0080..U+FFFF.
+#: First and next characters of a bare word (Postgres allows any non-ASCII letter); a dollar
+#: quote's tag has no `$` inside.
+NAME_START = r"[A-Za-z_\u0080-\uffff]"
+NAME_PART = r"[A-Za-z_0-9$\u0080-\uffff]"
+TAG_PART = r"[A-Za-z_0-9\u0080-\uffff]"
 
-    Written as the complement of what it excludes: the same set, but a class holding the
-    range U+0080-U+FFFF costs about 2 ms to compile, paid by every process on start-up.
-    """
-    out, code = [], 0
-    while code < 0x80:
-        if chr(code) in ascii_chars:
-            code += 1
-            continue
-        end = code
-        while end + 1 < 0x80 and chr(end + 1) not in ascii_chars:
-            end += 1
-        out.append(f"\\x{code:02x}" if end == code else f"\\x{code:02x}-\\x{end:02x}")
-        code = end + 1
-    return "[^" + "".join(out) + "\\U00010000-\\U0010ffff]"
-
-
-_LETTERS = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz_"
-#: First and next characters of a bare word; a dollar quote's tag has no `$` inside.
-NAME_START = name_class(_LETTERS)
-NAME_PART = name_class(_LETTERS + "0123456789$")
-TAG_PART = name_class(_LETTERS + "0123456789")
-
-# Leading whitespace is consumed by the same match as the token after it (half as many
-# matches); bare words come early because they are most tokens. A dollar-quoted string is
-# matched whole (up to its closing tag, or the end), so one `finditer` walks a statement;
-# nested block comments cannot be matched by a regex and take the slower loop.
+# Leading whitespace is consumed by the same match as the token after it. A dollar-quoted
+# string is matched whole (up to its closing tag, or the end); block comments nest in Postgres,
+# which a regex cannot match, so `tokenize` skips them by hand.
 _TOKEN = re.compile(
     r"""\s*(?:"""
     r"""(?P<estring>(?<![A-Za-z0-9_])[eE]'(?:\\.|''|[^'\\])*(?:'|$))"""
@@ -64,8 +44,7 @@ class Token:
     """One lexical token. `text` is the word as written, an identifier or string's content.
 
     A small slotted class rather than a dataclass: a corpus lint creates a few hundred
-    thousand of them, and `upper` is read for most. Tokens are never mutated, so equal
-    words, punctuation and numbers are shared (see `_shared`).
+    thousand of them, and `upper` is read for most. Tokens are never mutated.
     """
 
     __slots__ = ("kind", "text", "upper")
@@ -103,63 +82,8 @@ class Token:
         return self.text
 
 
-#: Shared immutable tokens by kind and text. A corpus has ~100,000 word, punctuation and
-#: number tokens but only ~6,000 distinct ones: a dict hit is several times cheaper than
-#: building a Token. Bounded, so a huge input cannot grow it without limit.
-_SHARED: dict[str, dict[str, Token]] = {WORD: {}, PUNCT: {}, NUMBER: {}}
-_SHARED_MAX = 50_000
-
-
-def _shared(kind: str, text: str) -> Token:
-    table = _SHARED[kind]
-    tok = table.get(text)
-    if tok is None:
-        if len(table) >= _SHARED_MAX:
-            table.clear()
-        tok = table[text] = Token(kind, text)
-    return tok
-
-
 def tokenize(text: str) -> tuple[Token, ...]:
     """Tokens of `text`, comments and whitespace dropped."""
-    if "/*" in text:
-        return _tokenize_nested(text)
-    out: list[Token] = []
-    append = out.append
-    words, puncts = _SHARED[WORD], _SHARED[PUNCT]
-    for m in _TOKEN.finditer(text):
-        kind = m.lastgroup
-        if kind == "word":
-            tok = m.group(kind)
-            append(words.get(tok) or _shared(WORD, tok))
-        elif kind == "punct":
-            tok = m.group(kind)
-            append(puncts.get(tok) or _shared(PUNCT, tok))
-        elif kind != "line_comment":
-            append(_other(m, kind))  # type: ignore[arg-type]
-    return tuple(out)
-
-
-def _other(m: re.Match[str], kind: str) -> Token:
-    """The token of a match that is not a word, punctuation or comment."""
-    tok = m.group(kind)
-    if kind == "estring":
-        return Token(STRING, _unescape_e(tok[2:-1] if tok.endswith("'") and len(tok) > 2 else tok[2:]))
-    if kind == "string":
-        body = tok[1:-1] if tok.endswith("'") and len(tok) > 1 else tok[1:]
-        return Token(STRING, body.replace("''", "'"))
-    if kind == "dollar":
-        tag = m.group("tag")
-        closed = len(tok) >= 2 * len(tag) and tok.endswith(tag)
-        return Token(STRING, tok[len(tag) : len(tok) - len(tag)] if closed else tok[len(tag) :])
-    if kind == "ident":
-        body = tok[1:-1] if tok.endswith('"') and len(tok) > 1 else tok[1:]
-        return Token(IDENT, body.replace('""', '"'))
-    return _shared(NUMBER, tok)
-
-
-def _tokenize_nested(text: str) -> tuple[Token, ...]:
-    """`tokenize` for text with block comments, which nest in Postgres (matched by hand)."""
     out: list[Token] = []
     append = out.append
     match = _TOKEN.match
@@ -181,12 +105,30 @@ def _tokenize_nested(text: str) -> tuple[Token, ...]:
                 pos = n
             continue
         if kind == "word":
-            append(_shared(WORD, m.group(kind)))
+            append(Token(WORD, m.group(kind)))
         elif kind == "punct":
-            append(_shared(PUNCT, m.group(kind)))
+            append(Token(PUNCT, m.group(kind)))
         else:
             append(_other(m, kind))  # type: ignore[arg-type]
     return tuple(out)
+
+
+def _other(m: re.Match[str], kind: str) -> Token:
+    """The token of a match that is not a word, punctuation or comment."""
+    tok = m.group(kind)
+    if kind == "estring":
+        return Token(STRING, _unescape_e(tok[2:-1] if tok.endswith("'") and len(tok) > 2 else tok[2:]))
+    if kind == "string":
+        body = tok[1:-1] if tok.endswith("'") and len(tok) > 1 else tok[1:]
+        return Token(STRING, body.replace("''", "'"))
+    if kind == "dollar":
+        tag = m.group("tag")
+        closed = len(tok) >= 2 * len(tag) and tok.endswith(tag)
+        return Token(STRING, tok[len(tag) : len(tok) - len(tag)] if closed else tok[len(tag) :])
+    if kind == "ident":
+        body = tok[1:-1] if tok.endswith('"') and len(tok) > 1 else tok[1:]
+        return Token(IDENT, body.replace('""', '"'))
+    return Token(NUMBER, tok)
 
 
 def _unescape_e(body: str) -> str:

@@ -14,7 +14,7 @@ from runner_helpers import mig, runner_ctx, scalar
 
 from guard.cli import cli
 from guard.db.runner import migrate
-from guard.parsing import _split, split_statements
+from guard.parsing import split_statements
 
 FUNCTION = """CREATE OR REPLACE FUNCTION purge_users(keep int) RETURNS void
 LANGUAGE sql
@@ -27,9 +27,8 @@ PROCEDURE = "CREATE PROCEDURE add_user(i int) BEGIN ATOMIC INSERT INTO users VAL
 SCRIPT = f"CREATE TABLE users (id int);\n{FUNCTION};\n{PROCEDURE};\nSELECT 'begin atomic; x';\nDELETE FROM users WHERE id = 1;\n"
 
 
-@pytest.mark.parametrize("simple", [True, False])
-def test_body_is_one_statement(simple: bool) -> None:
-    statements, _ = _split(SCRIPT, 1, simple_statements=simple)
+def test_body_is_one_statement() -> None:
+    statements, _ = split_statements(SCRIPT)
     assert [s.text for s in statements] == [
         "CREATE TABLE users (id int)",
         FUNCTION,

@@ -24,8 +24,7 @@ from guard.lint.engine import lint_migrations, lint_path
 from guard.lint.facts.column_types import column_types
 from guard.lint.schema_index import SchemaIndex
 from guard.model import Finding, Migration
-from guard.parsing import LEAD_WORDS, Statement, _split, head_is_lead, split_statements
-from guard.tokens import _tokenize_nested, tokenize
+from guard.parsing import LEAD_WORDS, Statement, head_is_lead, split_statements
 
 
 def _m(version: str, sql: str, tmp_path: Path) -> Migration:
@@ -388,34 +387,6 @@ SQL_PIECES = [
     "(",
     ",",
 ]
-sql_text = st.lists(st.sampled_from(SQL_PIECES), max_size=24).map("".join)
-
-
-def _split_key(text: str, simple: bool) -> object:
-    found, comments = _split(text, 3, simple_statements=simple)
-    return [(s.text, s.line, s.end_line, s.index, s.comments, s.unterminated) for s in found], comments
-
-
-@settings(max_examples=1000, deadline=None)
-@given(sql_text)
-def test_simple_statement_fast_path_splits_like_the_careful_loop(text: str) -> None:
-    assert _split_key(text, True) == _split_key(text, False)
-
-
-@settings(max_examples=1000, deadline=None)
-@given(sql_text)
-def test_tokenizer_fast_path_matches_the_nested_comment_loop(text: str) -> None:
-    def key(tokens: tuple[object, ...]) -> list[tuple[str, str, str]]:
-        return [(t.kind, t.text, t.upper) for t in tokens]  # type: ignore[attr-defined]
-
-    assert key(tokenize(text)) == key(_tokenize_nested(text))
-
-
-@settings(max_examples=1000, deadline=None)
-@given(sql_text)
-def test_leading_words_are_the_first_words(text: str) -> None:
-    full = Statement(text, 1, 1, 0)
-    assert Statement(text, 1, 1, 0).lead == full.words[:LEAD_WORDS]
 
 
 @settings(max_examples=1000, deadline=None)
@@ -430,34 +401,6 @@ def test_head_is_lead_only_when_it_is(text: str) -> None:
     for stmt in [Statement(text, 1, 1, 0), *split_statements(text)[0]]:
         if head_is_lead(stmt):
             assert stmt.lead[:1] == (stmt.head,)
-
-
-@pytest.mark.skipif(not CORPUS.exists(), reason="shared corpus not present")
-def test_fast_paths_agree_on_the_corpus() -> None:
-    for path in sorted(CORPUS.rglob("*.sql")):
-        text = path.read_text(encoding="utf-8", errors="replace")
-        assert _split_key(text, True) == _split_key(text, False), path
-        for stmt in split_statements(text)[0]:
-            if len(stmt.text) < 20_000:
-                assert Statement(stmt.text, 1, 1, 0).lead == stmt.words[:LEAD_WORDS], path
-                if "/*" not in stmt.text:
-                    assert tokenize(stmt.text) == _tokenize_nested(stmt.text), path
-
-
-def test_name_classes_match_the_unicode_ranges_they_replace() -> None:
-    import re
-
-    from guard.tokens import NAME_PART, NAME_START, TAG_PART
-
-    pairs = [
-        (NAME_START, r"[A-Za-z_\u0080-\uffff]"),
-        (NAME_PART, r"[A-Za-z_0-9$\u0080-\uffff]"),
-        (TAG_PART, r"[A-Za-z_0-9\u0080-\uffff]"),
-    ]
-    # Every ASCII and BMP character (surrogates included), and the edges of the astral planes.
-    probes = "".join(chr(c) for c in (*range(0x10000), 0x10000, 0x1F600, 0x10FFFF))
-    for fast, reference in pairs:
-        assert re.findall(fast, probes) == re.findall(reference, probes), reference
 
 
 @pytest.mark.parametrize("cwd", ["/", "/tmp", None])
