@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import re
 
-from guard.statement import LEAD_WORDS, MAX_PARSE_CHARS, Comment, Statement, head_is_lead
+from guard.statement import LEAD_WORDS, MAX_PARSE_CHARS, Comment, Statement
 from guard.tokens import NAME_START, TAG_PART
 
 #: Names other modules import from here (the statement model lives in `guard.statement`).
@@ -22,7 +22,6 @@ __all__ = [
     "MAX_PARSE_CHARS",
     "Comment",
     "Statement",
-    "head_is_lead",
     "normalize_text",
     "split_statements",
 ]

@@ -152,16 +152,6 @@ class Statement:
         return tree is None or isinstance(tree, exp.Command)
 
 
-def head_is_lead(stmt: Statement) -> bool:
-    """True when `stmt.head` is certainly `stmt.lead[0]` (the text opens with a plain word, not a
-    string, quoted name or `E'...'`), so a check on `lead[0]` can read the cheaper `head`."""
-    text = stmt.text
-    c = text[:1]
-    if not (("A" <= c <= "Z") or ("a" <= c <= "z") or c == "_"):
-        return False
-    return not (c in "eE" and text[1:2] == "'")
-
-
 def _first_line(text: str) -> str:
     return text.strip().splitlines()[0] if text.strip() else ""
 

@@ -24,7 +24,7 @@ from guard.lint.engine import lint_migrations, lint_path
 from guard.lint.facts.column_types import column_types
 from guard.lint.schema_index import SchemaIndex
 from guard.model import Finding, Migration
-from guard.parsing import LEAD_WORDS, Statement, head_is_lead, split_statements
+from guard.parsing import LEAD_WORDS, Statement, split_statements
 
 
 def _m(version: str, sql: str, tmp_path: Path) -> Migration:
@@ -350,57 +350,6 @@ def test_corpus_findings_are_the_same_cold_warm_and_parallel(tmp_path: Path) -> 
         cold = lint_path(folder, settings, cache=open_cache(settings, folder), jobs=2).findings
         warm = lint_path(folder, settings, cache=open_cache(settings, folder)).findings
         assert plain == cold == warm, rel
-
-
-# --- fast paths of the splitter, the tokenizer and the leading words -------------------------------
-
-#: Pieces that exercise every special case of the lexers: quotes doubled and unterminated,
-#: E-strings and backslashes, dollar quotes with and without tags, nested and line comments.
-SQL_PIECES = [
-    "'",
-    '"',
-    "$",
-    "$$",
-    "$a$",
-    "E'",
-    "e'",
-    "\\",
-    "--",
-    "/*",
-    "*/",
-    "\n",
-    " ",
-    "a",
-    "E",
-    "1",
-    ".",
-    ";",
-    "::",
-    "\u00e9",
-    "x$",
-    "''",
-    "-",
-    "/",
-    "\r\n",
-    "\ufeff",
-    "INSERT",
-    "(",
-    ",",
-]
-
-
-@settings(max_examples=1000, deadline=None)
-@given(
-    st.lists(st.sampled_from([*SQL_PIECES, "START", "TRANSACTION", "BEGIN", "DROP", "_"]), max_size=24).map(
-        "".join
-    )
-)
-def test_head_is_lead_only_when_it_is(text: str) -> None:
-    """The shortcut statement readers take: when `head_is_lead`, the head is the first leading
-    word, so a check on `lead[0]` can read `head`."""
-    for stmt in [Statement(text, 1, 1, 0), *split_statements(text)[0]]:
-        if head_is_lead(stmt):
-            assert stmt.lead[:1] == (stmt.head,)
 
 
 @pytest.mark.parametrize("cwd", ["/", "/tmp", None])
