@@ -7,7 +7,7 @@ import sqlglot
 from sqlglot import exp
 
 from guard.sql import facts as f
-from guard.sql import read_tree
+from guard.sql import read_tree, read_tree_data
 
 
 def tree(sql: str) -> exp.Expression:
@@ -140,7 +140,7 @@ def test_create_index() -> None:
 def test_writes(sql: str, verb: str, bounded: bool, actions: tuple[str, ...]) -> None:
     t = tree(sql)
     assert isinstance(t, exp.Update | exp.Delete | exp.Merge)
-    fact = read_tree.write(t)
+    fact = read_tree_data.write(t)
     assert fact is not None
     assert (fact.verb, fact.bounded, fact.merge_actions) == (verb, bounded, actions)
 
@@ -155,7 +155,7 @@ def test_drop_kinds() -> None:
 
 
 def test_data_modifying_with_clauses_are_listed_with_the_statement() -> None:
-    insert = read_tree.data_statement(
+    insert = read_tree_data.data_statement(
         tree(
             "WITH gone AS (DELETE FROM t RETURNING *), b AS (UPDATE u SET a = 1 WHERE x) INSERT INTO a SELECT 1"
         )
@@ -165,21 +165,21 @@ def test_data_modifying_with_clauses_are_listed_with_the_statement() -> None:
         ("delete", "t", False),
         ("update", "u", True),
     ]
-    update = read_tree.data_statement(tree("WITH g AS (DELETE FROM t) UPDATE u SET a = 1"))
+    update = read_tree_data.data_statement(tree("WITH g AS (DELETE FROM t) UPDATE u SET a = 1"))
     assert isinstance(update, f.Write) and update.table.key == "u"
     assert [w.table.key for w in update.ctes] == ["t"]
-    select = read_tree.data_statement(tree("WITH g AS (DELETE FROM t), h AS (DELETE FROM v) SELECT 1"))
+    select = read_tree_data.data_statement(tree("WITH g AS (DELETE FROM t), h AS (DELETE FROM v) SELECT 1"))
     assert (
         isinstance(select, f.Write)
         and select.table.key == "t"
         and [w.table.key for w in select.ctes] == ["v"]
     )
-    plain = read_tree.data_statement(tree("WITH x AS (SELECT 1) DELETE FROM users WHERE id = 1"))
+    plain = read_tree_data.data_statement(tree("WITH x AS (SELECT 1) DELETE FROM users WHERE id = 1"))
     assert isinstance(plain, f.Write) and plain.ctes == () and plain.bounded
 
 
 def test_select_lists_the_functions_it_calls() -> None:
-    fact = read_tree.data_statement(tree("WITH x AS (SELECT 1) SELECT public.purge(1), Other() FROM x"))
+    fact = read_tree_data.data_statement(tree("WITH x AS (SELECT 1) SELECT public.purge(1), Other() FROM x"))
     assert fact == f.Harmless("select", frozenset({"purge", "other"}), (f.Name("x", "x"),))
 
 
@@ -204,13 +204,13 @@ def test_create_table_inherits() -> None:
     ],
 )
 def test_select_that_calls_a_function(sql: str, calls: bool) -> None:
-    fact = read_tree.data_statement(sqlglot.parse_one(sql, read="postgres"))
+    fact = read_tree_data.data_statement(sqlglot.parse_one(sql, read="postgres"))
     assert isinstance(fact, f.Harmless) and bool(fact.calls) is calls and fact.reads == (f.Name("x", "x"),)
 
 
 def test_select_reads_a_relation() -> None:
     def read(sql: str) -> object:
-        return read_tree.data_statement(sqlglot.parse_one(sql, read="postgres"))
+        return read_tree_data.data_statement(sqlglot.parse_one(sql, read="postgres"))
 
     assert read("WITH x AS (SELECT 1) SELECT 1") == f.Harmless("select", frozenset(), ())
     users = f.Name("users", "app.Users", "app")

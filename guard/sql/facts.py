@@ -14,208 +14,94 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import ClassVar
 
-from guard.sql.types import TypeSpec
-
-
-@dataclass(frozen=True)
-class Name:
-    """An object name: the key Postgres resolves (no schema, folded) and how the user wrote it."""
-
-    key: str
-    shown: str
-    schema: str = ""
-
-
-NO_NAME = Name("", "?")
-
-
-# ---- column and constraint facts -------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Default:
-    """A column default: its SQL text and whether Postgres must compute it per row."""
-
-    sql: str
-    #: "volatile" when it calls a volatile function (`random()`, `nextval()`, ...): adding such a
-    #: column fills every row; "unknown" when it calls a function not known to be STABLE or
-    #: IMMUTABLE; "" otherwise (see `guard.sql.volatile`).
-    volatility: str = ""
-    #: The function that decided `volatility`.
-    function: str = ""
-    #: `DEFAULT NULL` (the same as no default).
-    is_null: bool = False
-
-
-@dataclass(frozen=True)
-class Column:
-    """One column definition (in `CREATE TABLE` or `ADD COLUMN`)."""
-
-    name: Name
-    type: TypeSpec | None
-    type_sql: str = ""
-    not_null: bool = False
-    primary_key: bool = False
-    unique: bool = False
-    references: Name | None = None
-    check: bool = False
-    default: Default | None = None
-    identity: bool = False
-    #: `GENERATED ALWAYS AS (expr) STORED`: computed for every row when added.
-    generated: bool = False
-
-
-#: Constraint kinds.
-CHECK, FOREIGN_KEY, UNIQUE, PRIMARY_KEY, EXCLUDE, NOT_NULL = (
-    "check",
-    "foreign key",
-    "unique",
-    "primary key",
-    "exclude",
-    "not null",
+from guard.sql.parts import (
+    CHECK,
+    EXCLUDE,
+    FOREIGN_KEY,
+    NO_NAME,
+    NOT_NULL,
+    PRIMARY_KEY,
+    UNIQUE,
+    Action,
+    AddColumn,
+    AddConstraint,
+    AddIdentity,
+    AlterColumnType,
+    AttachPartition,
+    Column,
+    Constraint,
+    Default,
+    DetachPartition,
+    DropColumn,
+    DropConstraint,
+    DropDefault,
+    DropNotNull,
+    Name,
+    OtherAction,
+    RenameColumn,
+    RenameConstraint,
+    RenameTable,
+    SetDefault,
+    SetLogged,
+    SetNotNull,
+    SetSchema,
+    SetTablespace,
+    ValidateConstraint,
 )
 
-
-@dataclass(frozen=True)
-class Constraint:
-    """A table constraint (named or not)."""
-
-    kind: str
-    name: Name | None = None
-    columns: tuple[str, ...] = ()
-    #: False for `NOT VALID` (read from the clause, never from a column named `valid`).
-    valid: bool = True
-    #: `ADD CONSTRAINT ... USING INDEX idx`: the index it takes over.
-    using_index: Name | None = None
-    references: Name | None = None
-    #: The SQL of the constraint's body (`CHECK (...)`, `FOREIGN KEY (...) REFERENCES ...`), no name.
-    body_sql: str = ""
-    #: For a CHECK: the column it proves not null, when it is exactly `col IS NOT NULL`.
-    not_null_column: str = ""
-
-
-# ---- ALTER TABLE actions ---------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Action:
-    """One action of an `ALTER TABLE` list. Subclasses say which."""
-
-
-@dataclass(frozen=True)
-class AddColumn(Action):
-    column: Column
-    if_not_exists: bool = False
-
-
-@dataclass(frozen=True)
-class DropColumn(Action):
-    column: Name
-    if_exists: bool = False
-    cascade: bool = False
-
-
-@dataclass(frozen=True)
-class AlterColumnType(Action):
-    column: Name
-    type: TypeSpec | None
-    type_sql: str
-    using: str | None = None
-
-
-@dataclass(frozen=True)
-class SetNotNull(Action):
-    column: Name
-
-
-@dataclass(frozen=True)
-class DropNotNull(Action):
-    column: Name
-
-
-@dataclass(frozen=True)
-class SetDefault(Action):
-    column: Name
-    default: Default
-
-
-@dataclass(frozen=True)
-class DropDefault(Action):
-    column: Name
-
-
-@dataclass(frozen=True)
-class AddIdentity(Action):
-    column: Name
-
-
-@dataclass(frozen=True)
-class AddConstraint(Action):
-    constraint: Constraint
-
-
-@dataclass(frozen=True)
-class ValidateConstraint(Action):
-    name: Name
-
-
-@dataclass(frozen=True)
-class DropConstraint(Action):
-    name: Name
-    if_exists: bool = False
-    cascade: bool = False
-
-
-@dataclass(frozen=True)
-class RenameColumn(Action):
-    column: Name
-    new: Name
-
-
-@dataclass(frozen=True)
-class RenameConstraint(Action):
-    name: Name
-    new: Name
-
-
-@dataclass(frozen=True)
-class RenameTable(Action):
-    new: Name
-
-
-@dataclass(frozen=True)
-class SetSchema(Action):
-    schema: str
-
-
-@dataclass(frozen=True)
-class SetLogged(Action):
-    #: True for `SET LOGGED`, False for `SET UNLOGGED`.
-    logged: bool
-
-
-@dataclass(frozen=True)
-class SetTablespace(Action):
-    tablespace: str
-
-
-@dataclass(frozen=True)
-class AttachPartition(Action):
-    partition: Name
-
-
-@dataclass(frozen=True)
-class DetachPartition(Action):
-    partition: Name
-    concurrently: bool = False
-    finalize: bool = False
-
-
-@dataclass(frozen=True)
-class OtherAction(Action):
-    """An action no rule judges (`OWNER TO`, `ENABLE TRIGGER`, `SET (fillfactor=...)`, ...)."""
-
-    words: tuple[str, ...] = ()
+#: The parts (`guard.sql.parts`) are re-exported: rules import `facts` alone.
+__all__ = [
+    "CHECK",
+    "EXCLUDE",
+    "FOREIGN_KEY",
+    "NOT_NULL",
+    "NO_NAME",
+    "PRIMARY_KEY",
+    "UNIQUE",
+    "Action",
+    "AddColumn",
+    "AddConstraint",
+    "AddIdentity",
+    "AlterColumnType",
+    "AlterEnum",
+    "AlterOther",
+    "AlterTable",
+    "AttachPartition",
+    "Code",
+    "Column",
+    "Constraint",
+    "CreateIndex",
+    "CreateObject",
+    "CreateTable",
+    "Default",
+    "DetachPartition",
+    "Drop",
+    "DropColumn",
+    "DropConstraint",
+    "DropDefault",
+    "DropNotNull",
+    "Fact",
+    "Harmless",
+    "Insert",
+    "Maintenance",
+    "Name",
+    "OtherAction",
+    "Rename",
+    "RenameColumn",
+    "RenameConstraint",
+    "RenameTable",
+    "SetDefault",
+    "SetLogged",
+    "SetNotNull",
+    "SetSchema",
+    "SetTablespace",
+    "Setting",
+    "Transaction",
+    "Truncate",
+    "Unknown",
+    "ValidateConstraint",
+    "Write",
+]
 
 
 # ---- statements ------------------------------------------------------------------------------

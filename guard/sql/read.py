@@ -12,7 +12,7 @@ import re
 from typing import TYPE_CHECKING
 
 from guard.sql import facts as f
-from guard.sql import read_text, read_tree
+from guard.sql import read_text, read_tree, read_tree_data
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -112,13 +112,13 @@ def _drop(stmt: Statement) -> f.Fact | None:
 
 
 def _truncate(stmt: Statement) -> f.Fact | None:
-    return read_text.truncate(stmt.tokens) or _structured(stmt, "TruncateTable", read_tree.truncate)
+    return read_text.truncate(stmt.tokens) or _structured(stmt, "TruncateTable", read_tree_data.truncate)
 
 
 def _write(stmt: Statement) -> f.Fact | None:
     tree = _tree(stmt)
     if tree is not None:
-        return read_tree.data_statement(tree)
+        return read_tree_data.data_statement(tree)
     if stmt.head == "WITH":
         # A data load sqlglot did not read (`WITH ... INSERT ... VALUES` of 200 kB is not handed to
         # it): its keywords still say whether anything but an insert could run; else unanalysed.

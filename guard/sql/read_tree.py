@@ -8,7 +8,6 @@ statement is never half-read.
 
 from __future__ import annotations
 
-from dataclasses import replace
 from typing import TYPE_CHECKING
 
 from sqlglot import exp
@@ -22,21 +21,21 @@ if TYPE_CHECKING:
     from guard.sql.types import TypeSpec
 
 
-class _Unmapped(Exception):
+class Unmapped(Exception):
     """The tree holds a form this reader does not map exactly."""
 
 
-def _ident(node: exp.Expression | None) -> tuple[str, str]:
+def ident(node: exp.Expression | None) -> tuple[str, str]:
     """(key, shown) of an identifier-like node: unquoted names fold to lower case."""
     if node is None:
-        raise _Unmapped("no name")
+        raise Unmapped("no name")
     if isinstance(node, exp.Identifier):
         if node.quoted:
             return node.this, '"' + node.this.replace('"', '""') + '"'
         return node.this.lower(), node.this
     if isinstance(node, exp.Column | exp.Table) and not node.args.get("table") and not node.args.get("db"):
-        return _ident(node.this)
-    raise _Unmapped(f"unexpected name node {type(node).__name__}")
+        return ident(node.this)
+    raise Unmapped(f"unexpected name node {type(node).__name__}")
 
 
 def name_of(node: exp.Expression | None) -> f.Name:
@@ -44,30 +43,30 @@ def name_of(node: exp.Expression | None) -> f.Name:
     if isinstance(node, exp.Schema):
         node = node.this
     if isinstance(node, exp.Table):
-        key, shown = _ident(node.this)
+        key, shown = ident(node.this)
         db = node.args.get("db")
         if db is None:
             return f.Name(key, shown)
         if node.args.get("catalog") is not None:
-            raise _Unmapped("three-part name")
-        schema_key, schema_shown = _ident(db)
+            raise Unmapped("three-part name")
+        schema_key, schema_shown = ident(db)
         return f.Name(key, f"{schema_shown}.{shown}", schema_key)
-    key, shown = _ident(node)
+    key, shown = ident(node)
     return f.Name(key, shown)
 
 
 def _sql(node: exp.Expression) -> str:
     if not isinstance(node, exp.Expression):
-        raise _Unmapped(f"expected an expression, got {type(node).__name__}")
+        raise Unmapped(f"expected an expression, got {type(node).__name__}")
     return node.sql(dialect="postgres")
 
 
 def _type(node: exp.Expression | None) -> tuple[TypeSpec | None, str]:
     if not isinstance(node, exp.DataType):
-        raise _Unmapped("no type")
+        raise Unmapped("no type")
     if node.args.get("values"):
         # sqlglot 30 reads `role ARRAY NOT NULL, PRIMARY KEY (...)` as an array literal type.
-        raise _Unmapped("type with values")
+        raise Unmapped("type with values")
     text = _sql(node)
     return parse_type(tokenize(text)), text.lower() if node.is_type(
         *exp.DataType.TEXT_TYPES, *exp.DataType.NUMERIC_TYPES, *exp.DataType.TEMPORAL_TYPES
@@ -82,7 +81,7 @@ def _default(node: exp.Expression) -> f.Default:
 
 def column(node: exp.ColumnDef) -> f.Column:
     """A column definition."""
-    key, shown = _ident(node.this)
+    key, shown = ident(node.this)
     spec, type_sql = _type(node.args.get("kind"))
     col: dict[str, object] = {}
     for cc in node.args.get("constraints") or ():
@@ -110,23 +109,23 @@ def column(node: exp.ColumnDef) -> f.Column:
         elif isinstance(kind, exp.CollateColumnConstraint | exp.CommentColumnConstraint):
             continue
         else:
-            raise _Unmapped(f"column constraint {type(kind).__name__}")
+            raise Unmapped(f"column constraint {type(kind).__name__}")
     return f.Column(f.Name(key, shown), spec, type_sql, **col)  # type: ignore[arg-type]
 
 
 def _columns(nodes: list[exp.Expression] | None) -> tuple[str, ...]:
-    return tuple(_ident(n)[0] for n in nodes or ())
+    return tuple(ident(n)[0] for n in nodes or ())
 
 
 def constraint(node: exp.Expression, valid: bool = True) -> f.Constraint:
     """A table constraint (`CONSTRAINT n CHECK (...)`, `FOREIGN KEY ...`, `PRIMARY KEY (...)`)."""
     name: f.Name | None = None
     if isinstance(node, exp.Constraint):
-        key, shown = _ident(node.this)
+        key, shown = ident(node.this)
         name = f.Name(key, shown)
         parts = node.expressions
         if len(parts) != 1:
-            raise _Unmapped("constraint with several parts")
+            raise Unmapped("constraint with several parts")
         node = parts[0]
     if isinstance(node, exp.CheckColumnConstraint):
         body = node.this
@@ -149,7 +148,7 @@ def constraint(node: exp.Expression, valid: bool = True) -> f.Constraint:
         schema = node.this
         cols = _columns(schema.expressions) if isinstance(schema, exp.Schema) else ()
         return f.Constraint(f.UNIQUE, name, cols, valid, body_sql=_sql(node))
-    raise _Unmapped(f"constraint {type(node).__name__}")
+    raise Unmapped(f"constraint {type(node).__name__}")
 
 
 def _not_null_column(body: exp.Expression) -> str:
@@ -165,18 +164,18 @@ def _not_null_column(body: exp.Expression) -> str:
     ):
         target = body.this
         if isinstance(target, exp.Column) and not target.args.get("table"):
-            return _ident(target.this)[0]
+            return ident(target.this)[0]
     return ""
 
 
 def _alter_column(node: exp.AlterColumn) -> f.Action:
-    col = f.Name(*_ident(node.this))
+    col = f.Name(*ident(node.this))
     args = node.args
     if args.get("dtype") is not None:
         spec, type_sql = _type(args["dtype"])
         using = args.get("using")
         if using is not None and not isinstance(using, exp.Expression):
-            raise _Unmapped("USING form")
+            raise Unmapped("USING form")
         return f.AlterColumnType(col, spec, type_sql, _sql(using) if using is not None else None)
     if "allow_null" in args and args["allow_null"] is not None:
         return f.DropNotNull(col) if args["allow_null"] else f.SetNotNull(col)
@@ -184,7 +183,7 @@ def _alter_column(node: exp.AlterColumn) -> f.Action:
         return f.SetDefault(col, _default(args["default"]))
     if args.get("drop"):
         return f.DropDefault(col)
-    raise _Unmapped("ALTER COLUMN form")
+    raise Unmapped("ALTER COLUMN form")
 
 
 def _action(node: exp.Expression, not_valid: bool) -> f.Action:
@@ -196,19 +195,19 @@ def _action(node: exp.Expression, not_valid: bool) -> f.Action:
         kind = (node.args.get("kind") or "").upper()
         targets = node.args.get("tables") or []
         if len(targets) != 1:
-            raise _Unmapped("DROP with several targets")
-        target = f.Name(*_ident(targets[0]))
+            raise Unmapped("DROP with several targets")
+        target = f.Name(*ident(targets[0]))
         if kind == "COLUMN":
             return f.DropColumn(target, bool(node.args.get("exists")), bool(node.args.get("cascade")))
         if kind == "CONSTRAINT":
             return f.DropConstraint(target, bool(node.args.get("exists")), bool(node.args.get("cascade")))
-        raise _Unmapped(f"DROP {kind}")
+        raise Unmapped(f"DROP {kind}")
     if isinstance(node, exp.AddConstraint):
         if len(node.expressions) != 1:
-            raise _Unmapped("ADD CONSTRAINT list")
+            raise Unmapped("ADD CONSTRAINT list")
         return f.AddConstraint(constraint(node.expressions[0], valid=not not_valid))
     if isinstance(node, exp.RenameColumn):
-        return f.RenameColumn(f.Name(*_ident(node.this)), f.Name(*_ident(node.args.get("to"))))
+        return f.RenameColumn(f.Name(*ident(node.this)), f.Name(*ident(node.args.get("to"))))
     if isinstance(node, exp.AlterRename):
         return f.RenameTable(name_of(node.this))
     if isinstance(node, exp.AlterSet):
@@ -216,9 +215,9 @@ def _action(node: exp.Expression, not_valid: bool) -> f.Action:
         if isinstance(option, exp.Var) and option.name.upper() in ("LOGGED", "UNLOGGED"):
             return f.SetLogged(option.name.upper() == "LOGGED")
         if node.args.get("tablespace") is not None:
-            return f.SetTablespace(_ident(node.args["tablespace"])[1])
-        raise _Unmapped("ALTER TABLE SET form")
-    raise _Unmapped(f"action {type(node).__name__}")
+            return f.SetTablespace(ident(node.args["tablespace"])[1])
+        raise Unmapped("ALTER TABLE SET form")
+    raise Unmapped(f"action {type(node).__name__}")
 
 
 def alter_table(tree: exp.Alter) -> f.AlterTable | None:
@@ -238,7 +237,7 @@ def alter_table(tree: exp.Alter) -> f.AlterTable | None:
             only=bool(tree.args.get("only")),
             if_exists=bool(tree.args.get("exists")),
         )
-    except _Unmapped:
+    except Unmapped:
         return None
 
 
@@ -280,7 +279,7 @@ def create_table(tree: exp.Create) -> f.CreateTable | None:
                 unlogged=unlogged,
             )
         return None
-    except _Unmapped:
+    except Unmapped:
         return None
 
 
@@ -292,7 +291,7 @@ def create_index(tree: exp.Create) -> f.CreateIndex | None:
     if not isinstance(index, exp.Index):
         return None
     try:
-        name = f.Name(*_ident(index.this)) if index.this is not None else None
+        name = f.Name(*ident(index.this)) if index.this is not None else None
         params = index.args.get("params")
         columns: list[str] = []
         expressions = False
@@ -301,7 +300,7 @@ def create_index(tree: exp.Create) -> f.CreateIndex | None:
             if isinstance(inner, exp.Opclass):
                 inner = inner.this
             if isinstance(inner, exp.Column) and not inner.args.get("table"):
-                columns.append(_ident(inner.this)[0])
+                columns.append(ident(inner.this)[0])
             else:
                 expressions = True
                 columns.append(_sql(inner))
@@ -318,97 +317,7 @@ def create_index(tree: exp.Create) -> f.CreateIndex | None:
             predicate=_sql(where.this) if where is not None else None,
             method=using.name.lower() if using is not None else "",
         )
-    except _Unmapped:
-        return None
-
-
-def write(tree: exp.Update | exp.Delete | exp.Merge) -> f.Write | None:
-    """`UPDATE`, `DELETE` or `MERGE` with its target and whether a condition bounds it."""
-    try:
-        if isinstance(tree, exp.Merge):
-            whens = tree.args.get("whens")
-            actions: list[str] = []
-            for when in whens.expressions if whens is not None else ():
-                then = when.args.get("then")
-                if isinstance(then, exp.Var):
-                    actions.append(then.name.lower())
-                elif isinstance(then, exp.Update):
-                    actions.append("update")
-                elif isinstance(then, exp.Insert):
-                    actions.append("insert")
-                else:
-                    raise _Unmapped("MERGE action")
-            return f.Write("merge", name_of(tree.this), bounded=True, merge_actions=tuple(actions))
-        verb = "update" if isinstance(tree, exp.Update) else "delete"
-        return f.Write(verb, name_of(tree.this), bounded=tree.args.get("where") is not None)
-    except _Unmapped:
-        return None
-
-
-def data_statement(tree: exp.Expression) -> f.Fact | None:
-    """`UPDATE`/`DELETE`/`MERGE`, or a `WITH` whose final or inner statement writes rows; the
-    data-modifying `WITH` clauses are listed in `ctes`."""
-    ctes = _cte_writes(tree)
-    if isinstance(tree, exp.Update | exp.Delete | exp.Merge):
-        found = write(tree)
-        return replace(found, ctes=ctes) if found is not None else None
-    if isinstance(tree, exp.Insert):
-        target = tree.this.this if isinstance(tree.this, exp.Schema) else tree.this
-        try:
-            return f.Insert(name_of(target), select=True, ctes=ctes)
-        except _Unmapped:
-            return f.Insert(f.NO_NAME, select=True, ctes=ctes)
-    if isinstance(tree, exp.Select | exp.Union):
-        # `WITH x AS (DELETE ...) SELECT ...`: a data-modifying CTE makes it a write.
-        if ctes:
-            return replace(ctes[0], ctes=ctes[1:])
-        inner = next(iter(tree.find_all(exp.Update, exp.Delete, exp.Merge)), None)
-        if isinstance(inner, exp.Update | exp.Delete | exp.Merge):
-            return write(inner)
-        if tree.find(exp.Insert) is not None:
-            return f.Insert(f.NO_NAME, select=True)
-        calls = frozenset(
-            node.name.lower() if isinstance(node, exp.Anonymous) else node.sql_name().lower()
-            for node in tree.find_all(exp.Func)
-            if not isinstance(node, exp.Cast)
-        )
-        return f.Harmless("select", calls, _tables(tree))
-    return None
-
-
-def _tables(tree: exp.Expression) -> tuple[f.Name, ...]:
-    """Every table or view `tree` reads (a name it cannot map reads as `NO_NAME`)."""
-    out = []
-    for node in tree.find_all(exp.Table):
-        try:
-            out.append(name_of(node))
-        except _Unmapped:
-            out.append(f.NO_NAME)
-    return tuple(out)
-
-
-def _cte_writes(tree: exp.Expression) -> tuple[f.Write, ...]:
-    """The `UPDATE`/`DELETE`/`MERGE` bodies of the statement's `WITH` clauses, as `Write`s."""
-    with_ = tree.args.get("with_") or tree.args.get("with")
-    found: list[f.Write] = []
-    for cte in with_.expressions if isinstance(with_, exp.With) else ():
-        body = cte.this
-        if isinstance(body, exp.Update | exp.Delete | exp.Merge):
-            one = write(body)
-            if one is not None:
-                found.append(one)
-    return tuple(found)
-
-
-def truncate(tree: exp.TruncateTable) -> f.Truncate | None:
-    """`TRUNCATE [TABLE] [ONLY] a, b [CASCADE]`."""
-    try:
-        option = tree.args.get("option")
-        return f.Truncate(
-            tuple(name_of(t) for t in tree.expressions),
-            cascade=isinstance(option, str) and option.upper() == "CASCADE",
-        )
-    except _Unmapped:
+    except Unmapped:
         return None
 
 
@@ -446,5 +355,5 @@ def drop(tree: exp.Drop) -> f.Drop | None:
             concurrently=bool(tree.args.get("concurrently")),
             keyword=keyword,
         )
-    except _Unmapped:
+    except Unmapped:
         return None
