@@ -166,3 +166,22 @@ def test_drizzle_downs_go_beside_each_tag(tmp_path: Path, pg_server) -> None:
     assert "DROP TABLE" in (folder / "0000_sharp_lizard.down.sql").read_text()
     code, verified = verify_json(folder, pg_server.admin_url)
     assert (code, verified["findings"], verified["summary"]["ok"]) == (0, [], 2)
+
+
+def test_an_up_declared_irreversible_needs_no_drafted_down() -> None:
+    from pathlib import Path
+
+    from guard.down.files import need
+    from guard.model import Migration
+
+    up = Path("m/1_enum/up.sql")
+    plain = Migration("1", "enum", "hasura", up, "ALTER TYPE mood ADD VALUE 'meh';")
+    assert need(plain) == "has no down migration"
+    declared = Migration(
+        "1",
+        "enum",
+        "hasura",
+        up,
+        "-- guard: irreversible reason: enum values cannot be removed\nALTER TYPE mood ADD VALUE 'meh';",
+    )
+    assert need(declared) is None

@@ -16,6 +16,7 @@ import re
 from pathlib import Path
 
 from guard.errors import InputError
+from guard.lint.directives import irreversible_reason
 from guard.lint.rules.reversibility import noop_reason
 from guard.model import Migration
 
@@ -25,7 +26,10 @@ _UP_MARKER = re.compile(r"^--[ \t]*migrate:up(?=[ \t\r\n]|$)[^\n]*$", re.M)
 
 
 def need(migration: Migration) -> str | None:
-    """Why `migration` needs a drafted down (None: it has a real one)."""
+    """Why `migration` needs a drafted down (None: it has a real one, or its up declares itself
+    irreversible with `-- guard: irreversible reason: ...`, which lint and verify honour)."""
+    if irreversible_reason(migration.up_sql) is not None:
+        return None
     if migration.down_sql is None:
         return "has no down migration"
     return noop_reason(migration.down_sql)
