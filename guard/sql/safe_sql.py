@@ -181,7 +181,9 @@ def add_domain_constraint(
 ) -> str:
     """`ALTER DOMAIN d ADD CONSTRAINT c CHECK (...) [NOT VALID]`."""
     tail = " NOT VALID" if not_valid else ""
-    return _out(f"ALTER DOMAIN {_n(domain, parse)} ADD CONSTRAINT {_n(constraint, parse)} {check}{tail}", parse)
+    return _out(
+        f"ALTER DOMAIN {_n(domain, parse)} ADD CONSTRAINT {_n(constraint, parse)} {check}{tail}", parse
+    )
 
 
 def validate_domain_constraint(domain: str, constraint: str, *, parse: bool = True) -> str:
