@@ -211,15 +211,13 @@ def test_type_change_fix_never_renames_a_column() -> None:
         f for f in lint("ALTER TABLE users ALTER COLUMN score TYPE text;") if f.rule.startswith("avoid-col")
     ]
     assert "RENAME" not in f.fix.upper()
-    assert "ALTER TABLE users ADD COLUMN score_new TEXT;" in f.fix
+    assert "ALTER TABLE users ADD COLUMN score_new text;" in f.fix
 
 
-def test_fix_templates_sqlglot_cannot_structure_are_refused() -> None:
-    from guard.lint.rules._sqlgen import render
-    from guard.sql.facts import Name
-
-    with pytest.raises(ValueError, match="does not structure"):
-        render("ALTER TABLE __t__ SET SCHEMA __s__", t=Name("t", "t"), s=Name("s", "s"))
+def test_fix_quotes_derived_names_postgres_would_fold_or_refuse() -> None:
+    [f] = [x for x in lint('ALTER TABLE t ALTER COLUMN "Order" TYPE text;') if x.rule.startswith("avoid-col")]
+    assert 'ALTER TABLE t ADD COLUMN "Order_new" text;' in f.fix
+    assert 'ALTER TABLE t DROP COLUMN "Order";' in f.fix
 
 
 def test_rename_table_fix_passes_the_rule_it_came_from() -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from fix_sql_helpers import parses
 from rules_helpers import fired, lint_sql
 
 RULE = "require-concurrent-index"
@@ -250,8 +251,6 @@ def test_drop_index_in_the_same_file_as_its_drop_counts_only_once() -> None:
     ],
 )
 def test_lock_fixes_are_sql_that_parses(sql: str) -> None:
-    from guard.lint.fix_sql import parses
-
     found = [f for f in lint_sql(sql) if f.rule.startswith(("require-concurrent", "avoid-lock-table"))]
     assert found
     for f in found:

@@ -12,7 +12,7 @@ import re
 from typing import TYPE_CHECKING
 
 from guard.sql import facts as f
-from guard.sql import read_text, read_tree, read_tree_data
+from guard.sql import read_text
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -93,31 +93,33 @@ def _create(stmt: Statement) -> f.Fact | None:
         i += 1
     kind = words[i] if i < len(words) else ""
     if kind == "TABLE":
-        return read_text.create_table(stmt.tokens) or _structured(stmt, "Create", read_tree.create_table)
+        return read_text.create_table(stmt.tokens) or _structured(stmt, "Create", "create_table")
     if kind == "INDEX":
-        return read_text.create_index(stmt.tokens) or _structured(stmt, "Create", read_tree.create_index)
+        return read_text.create_index(stmt.tokens) or _structured(stmt, "Create", "create_index")
     return read_text.create_object(stmt.tokens)
 
 
 def _alter(stmt: Statement) -> f.Fact | None:
     kind = stmt.lead[1:2]
     if kind == ("TABLE",):
-        return read_text.alter_table(stmt.tokens) or _structured(stmt, "Alter", read_tree.alter_table)
+        return read_text.alter_table(stmt.tokens) or _structured(stmt, "Alter", "alter_table")
     toks = stmt.tokens
     return read_text.rename(toks) or read_text.alter_enum(toks) or read_text.alter_other(toks)
 
 
 def _drop(stmt: Statement) -> f.Fact | None:
-    return read_text.drop(stmt.tokens) or _structured(stmt, "Drop", read_tree.drop)
+    return read_text.drop(stmt.tokens) or _structured(stmt, "Drop", "drop")
 
 
 def _truncate(stmt: Statement) -> f.Fact | None:
-    return read_text.truncate(stmt.tokens) or _structured(stmt, "TruncateTable", read_tree_data.truncate)
+    return read_text.truncate(stmt.tokens) or _structured(stmt, "TruncateTable", "read_tree_data.truncate")
 
 
 def _write(stmt: Statement) -> f.Fact | None:
     tree = _tree(stmt)
     if tree is not None:
+        from guard.sql import read_tree_data
+
         return read_tree_data.data_statement(tree)
     if stmt.head == "WITH":
         # A data load sqlglot did not read (`WITH ... INSERT ... VALUES` of 200 kB is not handed to
@@ -128,11 +130,21 @@ def _write(stmt: Statement) -> f.Fact | None:
     return None
 
 
-def _structured(stmt: Statement, kind: str, reader: Callable[..., f.Fact | None]) -> f.Fact | None:
+def _structured(stmt: Statement, kind: str, reader: str) -> f.Fact | None:
+    """The fact `reader` (`read_tree.<name>`, or `<module>.<name>` of `guard.sql`) maps from the
+    statement's tree, when sqlglot reads it as `kind`."""
     tree = _tree(stmt)
     if tree is None or type(tree).__name__ != kind:
         return None
-    return reader(tree)
+    # Imported here: the tree readers import sqlglot, which a run whose statements need no tree
+    # never loads.
+    from importlib import import_module
+
+    module, _, name = reader.rpartition(".")
+    read: Callable[[exp.Expression], f.Fact | None] = getattr(
+        import_module(f"guard.sql.{module or 'read_tree'}"), name
+    )
+    return read(tree)
 
 
 #: Harmless statements that can call a function (`SELECT purge_old()`, `CALL p()`).

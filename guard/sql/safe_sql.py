@@ -2,17 +2,23 @@
 
 Pure functions with no knowledge of findings or files; `migration-guard fix` and the
 linter's suggested fixes share them. Names arrive as SQL spellings (`users`,
-`public.users`, `"Users"`), expressions and types as SQL text. Every statement is
-checked with sqlglot's Postgres parser, and the statements sqlglot structures are written
-out by its generator, so what a writer returns always parses; a piece that does not
-raises `ValueError`.
+`public.users`, `"Users"`; `ident` turns a bare key into one), expressions and types as
+SQL text. Two modes:
+
+- checked (the default, for `migration-guard fix`, which writes files): every statement is
+  checked with sqlglot's Postgres parser, the statements sqlglot structures are written out
+  by its generator, and a piece that does not parse raises `ValueError`;
+- `parse=False` (the linter's suggested fixes): plain string building, the pieces used as
+  given (the statement model's spellings of what the user wrote), no sqlglot, and the
+  statement ends with `;`. sqlglot is imported only by the checked mode, so a lint run
+  that needs no syntax tree never loads it.
 """
 
 from __future__ import annotations
 
-import sqlglot
-from sqlglot import exp
-from sqlglot.errors import ParseError
+import re
+
+from guard.sql.keywords import RESERVED
 
 #: Postgres truncates identifiers longer than this (NAMEDATALEN - 1 bytes).
 MAX_IDENTIFIER = 63
@@ -20,13 +26,18 @@ MAX_IDENTIFIER = 63
 #: Rows a batched backfill updates per transaction.
 BATCH_ROWS = 10_000
 
+_BARE = re.compile(r"[a-z_][a-z0-9_]*")
+
 
 def checked(sql: str) -> str:
     """`sql` as sqlglot's generator writes it, or unchanged when sqlglot keeps it as a raw
     command; `ValueError` when it does not parse as exactly one statement."""
+    import sqlglot
+    from sqlglot import exp
+
     try:
         trees = [t for t in sqlglot.parse(sql, read="postgres") if t is not None]
-    except (ParseError, sqlglot.errors.TokenError) as exc:
+    except (sqlglot.errors.ParseError, sqlglot.errors.TokenError) as exc:
         raise ValueError(f"does not parse: {sql!r}: {exc}") from None
     if len(trees) != 1:
         raise ValueError(f"not one statement: {sql!r}")
@@ -38,17 +49,35 @@ def checked(sql: str) -> str:
 
 def name(spelling: str) -> str:
     """A (possibly qualified) name as sqlglot writes it; `ValueError` when it is not a name."""
+    import sqlglot
+    from sqlglot import exp
+
     try:
         table = exp.to_table(spelling, dialect="postgres")
-    except (ParseError, sqlglot.errors.TokenError):
+    except (sqlglot.errors.ParseError, sqlglot.errors.TokenError):
         raise ValueError(f"not a name: {spelling!r}") from None
     return table.sql(dialect="postgres")
 
 
 def ident(text: str) -> str:
-    """One identifier, quoted when Postgres would otherwise fold or misread it."""
-    safe = text.isidentifier() and text == text.lower() and text.isascii()
-    return exp.to_identifier(text, quoted=not safe).sql(dialect="postgres")
+    """One identifier (a key, as Postgres stores it) as SQL: bare when Postgres reads it back as
+    the same name, else quoted (upper case, non-ASCII, punctuation, a reserved word)."""
+    if _BARE.fullmatch(text) and text not in RESERVED:
+        return text
+    return '"' + text.replace('"', '""') + '"'
+
+
+def literal(text: str) -> str:
+    """A string literal: `'it''s'`."""
+    return "'" + text.replace("'", "''") + "'"
+
+
+def _n(spelling: str, parse: bool) -> str:
+    return name(spelling) if parse else spelling
+
+
+def _out(sql: str, parse: bool) -> str:
+    return checked(sql) if parse else sql + ";"
 
 
 def derived_name(*parts: str, suffix: str) -> str:
@@ -77,8 +106,10 @@ def create_index(
     include: str | None = None,
     concurrently: bool = True,
     if_not_exists: bool = False,
+    only: bool = False,
+    parse: bool = True,
 ) -> str:
-    """`CREATE [UNIQUE] INDEX [CONCURRENTLY] [IF NOT EXISTS] name ON table [USING m] (keys) ...`."""
+    """`CREATE [UNIQUE] INDEX [CONCURRENTLY] [IF NOT EXISTS] name ON [ONLY] table [USING m] (keys) ...`."""
     head = "CREATE UNIQUE INDEX" if unique else "CREATE INDEX"
     parts = [head]
     if concurrently:
@@ -86,8 +117,8 @@ def create_index(
     if if_not_exists:
         parts.append("IF NOT EXISTS")
     if index is not None:
-        parts.append(name(index))
-    parts.append(f"ON {name(table)}")
+        parts.append(_n(index, parse))
+    parts.append(f"ON {'ONLY ' if only else ''}{_n(table, parse)}")
     if method:
         parts.append(f"USING {method}")
     parts.append(f"({keys})")
@@ -95,60 +126,69 @@ def create_index(
         parts.append(f"INCLUDE ({include})")
     if where:
         parts.append(f"WHERE {where}")
-    return checked(" ".join(parts))
+    return _out(" ".join(parts), parse)
 
 
-def drop_index(index: str, *, concurrently: bool = True, if_exists: bool = True) -> str:
+def drop_index(index: str, *, concurrently: bool = True, if_exists: bool = True, parse: bool = True) -> str:
     """`DROP INDEX [CONCURRENTLY] [IF EXISTS] name`."""
     words = ["DROP INDEX"] + (["CONCURRENTLY"] if concurrently else []) + (["IF EXISTS"] if if_exists else [])
-    return checked(" ".join([*words, name(index)]))
+    return _out(" ".join([*words, _n(index, parse)]), parse)
 
 
-def reindex(kind: str, target: str, *, concurrently: bool = True) -> str:
+def reindex(kind: str, target: str, *, concurrently: bool = True, parse: bool = True) -> str:
     """`REINDEX {INDEX|TABLE|SCHEMA|DATABASE} [CONCURRENTLY] name` (Postgres 12+ for CONCURRENTLY)."""
     if kind.upper() not in ("INDEX", "TABLE", "SCHEMA", "DATABASE"):
         raise ValueError(f"cannot reindex a {kind}")
-    return checked(f"REINDEX {kind.upper()} {'CONCURRENTLY ' if concurrently else ''}{name(target)}")
+    return _out(f"REINDEX {kind.upper()} {'CONCURRENTLY ' if concurrently else ''}{_n(target, parse)}", parse)
 
 
 # --- constraints -----------------------------------------------------------------------------------
 
 
-def add_constraint(table: str, constraint: str, definition: str, *, not_valid: bool = False) -> str:
+def add_constraint(
+    table: str, constraint: str, definition: str, *, not_valid: bool = False, parse: bool = True
+) -> str:
     """`ALTER TABLE t ADD CONSTRAINT c <definition> [NOT VALID]` (definition: `CHECK (...)`, `FOREIGN KEY ...`)."""
     tail = " NOT VALID" if not_valid else ""
-    return checked(f"ALTER TABLE {name(table)} ADD CONSTRAINT {name(constraint)} {definition}{tail}")
+    return _out(
+        f"ALTER TABLE {_n(table, parse)} ADD CONSTRAINT {_n(constraint, parse)} {definition}{tail}", parse
+    )
 
 
-def validate_constraint(table: str, constraint: str) -> str:
+def validate_constraint(table: str, constraint: str, *, parse: bool = True) -> str:
     """`ALTER TABLE t VALIDATE CONSTRAINT c`: checks existing rows under SHARE UPDATE EXCLUSIVE."""
-    return checked(f"ALTER TABLE {name(table)} VALIDATE CONSTRAINT {name(constraint)}")
+    return _out(f"ALTER TABLE {_n(table, parse)} VALIDATE CONSTRAINT {_n(constraint, parse)}", parse)
 
 
-def drop_constraint(table: str, constraint: str, *, if_exists: bool = False) -> str:
+def drop_constraint(table: str, constraint: str, *, if_exists: bool = False, parse: bool = True) -> str:
     """`ALTER TABLE t DROP CONSTRAINT [IF EXISTS] c`."""
     guard = "IF EXISTS " if if_exists else ""
-    return checked(f"ALTER TABLE {name(table)} DROP CONSTRAINT {guard}{name(constraint)}")
+    return _out(f"ALTER TABLE {_n(table, parse)} DROP CONSTRAINT {guard}{_n(constraint, parse)}", parse)
 
 
-def add_constraint_using_index(table: str, constraint: str, index: str, *, primary: bool = False) -> str:
-    """`ALTER TABLE t ADD CONSTRAINT c {UNIQUE|PRIMARY KEY} USING INDEX i` (a brief ACCESS EXCLUSIVE)."""
+def add_constraint_using_index(
+    table: str, constraint: str, index: str, *, primary: bool = False, parse: bool = True
+) -> str:
+    """`ALTER TABLE t ADD [CONSTRAINT c] {UNIQUE|PRIMARY KEY} USING INDEX i` (a brief ACCESS EXCLUSIVE);
+    an empty `constraint` lets Postgres name it after the index."""
     kind = "PRIMARY KEY" if primary else "UNIQUE"
-    return checked(
-        f"ALTER TABLE {name(table)} ADD CONSTRAINT {name(constraint)} {kind} USING INDEX {name(index)}"
-    )
+    named = f"CONSTRAINT {_n(constraint, parse)} " if constraint else ""
+    return _out(f"ALTER TABLE {_n(table, parse)} ADD {named}{kind} USING INDEX {_n(index, parse)}", parse)
 
 
-def add_domain_constraint(domain: str, constraint: str, check: str, *, not_valid: bool = False) -> str:
+def add_domain_constraint(
+    domain: str, constraint: str, check: str, *, not_valid: bool = False, parse: bool = True
+) -> str:
     """`ALTER DOMAIN d ADD CONSTRAINT c CHECK (...) [NOT VALID]`."""
-    return checked(
-        f"ALTER DOMAIN {name(domain)} ADD CONSTRAINT {name(constraint)} {check}{' NOT VALID' if not_valid else ''}"
+    tail = " NOT VALID" if not_valid else ""
+    return _out(
+        f"ALTER DOMAIN {_n(domain, parse)} ADD CONSTRAINT {_n(constraint, parse)} {check}{tail}", parse
     )
 
 
-def validate_domain_constraint(domain: str, constraint: str) -> str:
+def validate_domain_constraint(domain: str, constraint: str, *, parse: bool = True) -> str:
     """`ALTER DOMAIN d VALIDATE CONSTRAINT c`: checks existing values under SHARE UPDATE EXCLUSIVE."""
-    return checked(f"ALTER DOMAIN {name(domain)} VALIDATE CONSTRAINT {name(constraint)}")
+    return _out(f"ALTER DOMAIN {_n(domain, parse)} VALIDATE CONSTRAINT {_n(constraint, parse)}", parse)
 
 
 def drop_domain_constraint(domain: str, constraint: str) -> str:
@@ -156,34 +196,49 @@ def drop_domain_constraint(domain: str, constraint: str) -> str:
     return checked(f"ALTER DOMAIN {name(domain)} DROP CONSTRAINT {name(constraint)}")
 
 
-def not_null_check(column: str) -> str:
+def not_null_check(column: str, *, parse: bool = True) -> str:
     """The `CHECK (col IS NOT NULL)` definition that lets `SET NOT NULL` skip its scan (Postgres 12+)."""
-    return f"CHECK ({name(column)} IS NOT NULL)"
+    return f"CHECK ({_n(column, parse)} IS NOT NULL)"
 
 
 # --- columns ---------------------------------------------------------------------------------------
 
 
-def add_column(table: str, column: str, type_sql: str) -> str:
-    """`ALTER TABLE t ADD COLUMN c type`: nullable and without a default, a catalog-only change."""
-    return checked(f"ALTER TABLE {name(table)} ADD COLUMN {name(column)} {type_sql}")
+def add_column(table: str, column: str, type_sql: str, *, tail: str = "", parse: bool = True) -> str:
+    """`ALTER TABLE t ADD COLUMN c type [tail]`: without a `tail` (`NOT NULL DEFAULT 0`) nullable and
+    without a default, a catalog-only change."""
+    more = f" {tail}" if tail else ""
+    return _out(f"ALTER TABLE {_n(table, parse)} ADD COLUMN {_n(column, parse)} {type_sql}{more}", parse)
 
 
-def drop_column(table: str, column: str, *, if_exists: bool = False) -> str:
+def drop_column(table: str, column: str, *, if_exists: bool = False, parse: bool = True) -> str:
     """`ALTER TABLE t DROP COLUMN [IF EXISTS] c`."""
-    return checked(f"ALTER TABLE {name(table)} DROP COLUMN {'IF EXISTS ' if if_exists else ''}{name(column)}")
+    guard = "IF EXISTS " if if_exists else ""
+    return _out(f"ALTER TABLE {_n(table, parse)} DROP COLUMN {guard}{_n(column, parse)}", parse)
 
 
-def set_default(table: str, column: str, default: str) -> str:
+def set_default(table: str, column: str, default: str, *, parse: bool = True) -> str:
     """`ALTER TABLE t ALTER COLUMN c SET DEFAULT expr`: applies to new rows only, no rewrite."""
-    return checked(f"ALTER TABLE {name(table)} ALTER COLUMN {name(column)} SET DEFAULT {default}")
-
-
-def set_not_null(table: str, column: str, *, drop: bool = False) -> str:
-    """`ALTER TABLE t ALTER COLUMN c {SET|DROP} NOT NULL`."""
-    return checked(
-        f"ALTER TABLE {name(table)} ALTER COLUMN {name(column)} {'DROP' if drop else 'SET'} NOT NULL"
+    return _out(
+        f"ALTER TABLE {_n(table, parse)} ALTER COLUMN {_n(column, parse)} SET DEFAULT {default}", parse
     )
+
+
+def set_not_null(table: str, column: str, *, drop: bool = False, parse: bool = True) -> str:
+    """`ALTER TABLE t ALTER COLUMN c {SET|DROP} NOT NULL`."""
+    verb = "DROP" if drop else "SET"
+    return _out(f"ALTER TABLE {_n(table, parse)} ALTER COLUMN {_n(column, parse)} {verb} NOT NULL", parse)
+
+
+def detach_partition(table: str, partition: str, *, concurrently: bool = True, parse: bool = True) -> str:
+    """`ALTER TABLE parent DETACH PARTITION child [CONCURRENTLY]` (Postgres 14+ for CONCURRENTLY)."""
+    tail = " CONCURRENTLY" if concurrently else ""
+    return _out(f"ALTER TABLE {_n(table, parse)} DETACH PARTITION {_n(partition, parse)}{tail}", parse)
+
+
+def lock_table(table: str, mode: str, *, parse: bool = True) -> str:
+    """`LOCK TABLE t IN <mode> MODE`."""
+    return _out(f"LOCK TABLE {_n(table, parse)} IN {mode.upper()} MODE", parse)
 
 
 def copy_where_null(table: str, target: str, value: str, source: str) -> str:
@@ -233,9 +288,12 @@ def batched_backfill(
 
 def checked_expression(text: str) -> str:
     """An expression as sqlglot writes it; `ValueError` when it does not parse."""
+    import sqlglot
+    from sqlglot import exp
+
     try:
         return sqlglot.parse_one(text, read="postgres", into=exp.Condition).sql(dialect="postgres")
-    except (ParseError, sqlglot.errors.TokenError):
+    except (sqlglot.errors.ParseError, sqlglot.errors.TokenError):
         raise ValueError(f"not an expression: {text!r}") from None
 
 
@@ -301,28 +359,26 @@ def drop_function(function: str) -> str:
     return text
 
 
-def rename_table(table: str, new: str) -> str:
+def rename_table(table: str, new: str, *, parse: bool = True) -> str:
     """`ALTER TABLE t RENAME TO new` (`new` is a bare name: a rename never moves schemas)."""
-    return checked(f"ALTER TABLE {name(table)} RENAME TO {name(new)}")
+    return _out(f"ALTER TABLE {_n(table, parse)} RENAME TO {_n(new, parse)}", parse)
 
 
-def create_view(view: str, select_from: str) -> str:
+def create_view(view: str, select_from: str, *, parse: bool = True) -> str:
     """`CREATE VIEW v AS SELECT * FROM t`: a simple view, so it stays updatable."""
-    return checked(f"CREATE VIEW {name(view)} AS SELECT * FROM {name(select_from)}")
+    return _out(f"CREATE VIEW {_n(view, parse)} AS SELECT * FROM {_n(select_from, parse)}", parse)
 
 
-def drop_view(view: str) -> str:
+def drop_view(view: str, *, parse: bool = True) -> str:
     """`DROP VIEW v`."""
-    return checked(f"DROP VIEW {name(view)}")
+    return _out(f"DROP VIEW {_n(view, parse)}", parse)
 
 
 def no_dependents(table: str, column: str) -> str:
     """A precondition query: true when no constraint or index other than NOT NULL uses `table.column`
     (dropping the column would silently drop them)."""
-    t = exp.Literal.string(name(table)).sql(dialect="postgres")
-    c = exp.Literal.string(column.strip('"') if column.startswith('"') else column.lower()).sql(
-        dialect="postgres"
-    )
+    t = literal(name(table))
+    c = literal(column.strip('"') if column.startswith('"') else column.lower())
     return checked(
         "SELECT NOT EXISTS (SELECT 1 FROM pg_constraint AS k JOIN pg_attribute AS a"
         " ON a.attrelid = k.conrelid AND a.attnum = ANY (k.conkey)"
@@ -333,9 +389,8 @@ def no_dependents(table: str, column: str) -> str:
     )
 
 
-def set_timeout(setting: str, value: str) -> str:
+def set_timeout(setting: str, value: str, *, parse: bool = True) -> str:
     """`SET lock_timeout = '5s'` (or `statement_timeout`)."""
     if setting not in ("lock_timeout", "statement_timeout"):
         raise ValueError(f"not a timeout setting: {setting}")
-    literal = exp.Literal.string(value).sql(dialect="postgres")
-    return checked(f"SET {setting} = {literal}")
+    return _out(f"SET {setting} = {literal(value)}", parse)

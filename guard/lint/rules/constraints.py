@@ -12,12 +12,12 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from guard.lint.context import FileContext
-from guard.lint.fix_sql import checked, generated, ident
 from guard.lint.locks import ACCESS_EXCLUSIVE, SHARE, SHARE_ROW_EXCLUSIVE, describe
 from guard.lint.registry import rule
 from guard.model import Hit, Severity
 from guard.parsing import Statement
 from guard.sql import facts as f
+from guard.sql import safe_sql as sql
 
 
 def existing_alter(stmt: Statement, ctx: FileContext) -> f.AlterTable | None:
@@ -76,24 +76,27 @@ def require_not_valid_constraint(stmt: Statement, ctx: FileContext) -> Iterator[
     for col in added_columns(alter):
         if col.references is None:
             continue
-        fkey = ident(f"{key}_{col.name.key}_fkey")
-        sql = (
-            f"ALTER TABLE {t} ADD COLUMN {col.name.shown} {col.type_sql};\n"
-            f"ALTER TABLE {t} ADD CONSTRAINT {fkey} FOREIGN KEY ({col.name.shown}) "
-            f"REFERENCES {col.references.shown} NOT VALID;\n"
-            f"-- then, in a separate migration:\nALTER TABLE {t} VALIDATE CONSTRAINT {fkey};"
+        fkey = sql.ident(f"{key}_{col.name.key}_fkey")
+        references = f"FOREIGN KEY ({col.name.shown}) REFERENCES {col.references.shown}"
+        fix = "\n".join(
+            (
+                sql.add_column(t, col.name.shown, col.type_sql, parse=False),
+                sql.add_constraint(t, fkey, references, not_valid=True, parse=False),
+                "-- then, in a separate migration:",
+                sql.validate_constraint(t, fkey, parse=False),
+            )
         )
         yield Hit(
             f"ADD COLUMN {col.name.shown} ... REFERENCES {col.references.shown} validates the new foreign key "
             f"while holding {describe(ACCESS_EXCLUSIVE)} on {t}",
-            checked(sql, "add the column first, then the foreign key NOT VALID, then VALIDATE it later"),
+            fix,
             lock=ACCESS_EXCLUSIVE,
         )
     for c in added_constraints(alter):
         if not c.valid or c.kind not in (f.FOREIGN_KEY, f.CHECK):
             continue
         suffix = "fkey" if c.kind == f.FOREIGN_KEY else "check"
-        name = constraint_name(c) or ident("_".join((key, *c.columns, suffix)))
+        name = constraint_name(c) or sql.ident("_".join((key, *c.columns, suffix)))
         if c.kind == f.FOREIGN_KEY:
             ref = c.references.shown if c.references is not None else "?"
             msg = (
@@ -104,13 +107,13 @@ def require_not_valid_constraint(stmt: Statement, ctx: FileContext) -> Iterator[
         else:
             msg = f"adding check constraint {name} scans {t} while holding {describe(ACCESS_EXCLUSIVE)}"
             lock = ACCESS_EXCLUSIVE
-        sql = (
-            generated(f"ALTER TABLE {t} ADD CONSTRAINT {name} {c.body_sql} NOT VALID;")
-            + f"\n-- then, in a separate migration:\nALTER TABLE {t} VALIDATE CONSTRAINT {name};"
+        fix = (
+            sql.add_constraint(t, name, c.body_sql, not_valid=True, parse=False)
+            + f"\n-- then, in a separate migration:\n{sql.validate_constraint(t, name, parse=False)}"
         )
         yield Hit(
             msg,
-            checked(sql, "add the constraint NOT VALID, then VALIDATE it in a later migration"),
+            fix,
             lock=lock,
         )
 
@@ -182,31 +185,36 @@ def require_unique_index_first(stmt: Statement, ctx: FileContext) -> Iterator[Hi
         if not (col.unique or col.primary_key):
             continue
         kind = "PRIMARY KEY" if col.primary_key else "UNIQUE"
-        idx = ident(f"{key}_{col.name.key}_{'pkey' if col.primary_key else 'key'}")
-        sql = (
-            f"ALTER TABLE {t} ADD COLUMN {col.name.shown} {col.type_sql};\n"
-            f"-- in a no-transaction migration:\nCREATE UNIQUE INDEX CONCURRENTLY {idx} ON {t} ({col.name.shown});\n"
-            f"ALTER TABLE {t} ADD CONSTRAINT {idx} {kind} USING INDEX {idx};"
+        idx = sql.ident(f"{key}_{col.name.key}_{'pkey' if col.primary_key else 'key'}")
+        fix = "\n".join(
+            (
+                sql.add_column(t, col.name.shown, col.type_sql, parse=False),
+                "-- in a no-transaction migration:",
+                sql.create_index(t, col.name.shown, index=idx, unique=True, parse=False),
+                sql.add_constraint_using_index(t, idx, idx, primary=col.primary_key, parse=False),
+            )
         )
         yield Hit(
             f"ADD COLUMN {col.name.shown} ... {kind} builds a unique index while holding "
             f"{describe(ACCESS_EXCLUSIVE)} on {t}",
-            checked(sql, "add the column, build the unique index CONCURRENTLY, then attach it USING INDEX"),
+            fix,
             lock=ACCESS_EXCLUSIVE,
         )
     for c in added_constraints(alter):
         if c.kind not in (f.PRIMARY_KEY, f.UNIQUE) or c.using_index is not None:
             continue
         kind = "PRIMARY KEY" if c.kind == f.PRIMARY_KEY else "UNIQUE"
-        name = constraint_name(c) or ident(f"{key}_{'pkey' if c.kind == f.PRIMARY_KEY else 'key'}")
-        cols = ", ".join(ident(col) for col in c.columns)
-        sql = (
-            f"-- in a no-transaction migration:\nCREATE UNIQUE INDEX CONCURRENTLY {name} ON {t} ({cols});\n"
-            f"-- then:\nALTER TABLE {t} ADD CONSTRAINT {name} {kind} USING INDEX {name};"
+        name = constraint_name(c) or sql.ident(f"{key}_{'pkey' if c.kind == f.PRIMARY_KEY else 'key'}")
+        cols = ", ".join(sql.ident(col) for col in c.columns)
+        fix = (
+            "-- in a no-transaction migration:\n"
+            + sql.create_index(t, cols, index=name, unique=True, parse=False)
+            + "\n-- then:\n"
+            + sql.add_constraint_using_index(t, name, name, primary=c.kind == f.PRIMARY_KEY, parse=False)
         )
         yield Hit(
             f"adding {kind} {name} builds its index while holding {describe(ACCESS_EXCLUSIVE)} on {t}",
-            checked(sql, f"build a unique index CONCURRENTLY, then ADD CONSTRAINT {name} {kind} USING INDEX"),
+            fix,
             lock=ACCESS_EXCLUSIVE,
         )
 
@@ -277,15 +285,15 @@ def require_not_valid_domain_constraint(stmt: Statement, ctx: FileContext) -> It
         return  # a domain created in this migration is used by no column yet
     d, w = alter.name.shown, alter.words
     if w[:3] == ("SET", "NOT", "NULL"):
-        check = ident(f"{alter.name.key}_not_null")
-        sql = (
-            f"ALTER DOMAIN {d} ADD CONSTRAINT {check} CHECK (VALUE IS NOT NULL) NOT VALID;\n"
-            f"-- then, in a separate migration:\nALTER DOMAIN {d} VALIDATE CONSTRAINT {check};"
+        check = sql.ident(f"{alter.name.key}_not_null")
+        fix = (
+            sql.add_domain_constraint(d, check, "CHECK (VALUE IS NOT NULL)", not_valid=True, parse=False)
+            + f"\n-- then, in a separate migration:\n{sql.validate_domain_constraint(d, check, parse=False)}"
         )
         yield Hit(
             f"ALTER DOMAIN {d} SET NOT NULL scans every column of type {d} while holding "
             f"{describe(SHARE)} on each table",
-            checked(sql, "add CHECK (VALUE IS NOT NULL) NOT VALID, then VALIDATE it in a later migration"),
+            fix,
             lock=SHARE,
         )
         return
@@ -300,18 +308,16 @@ def require_not_valid_domain_constraint(stmt: Statement, ctx: FileContext) -> It
         return
     else:
         name = constraint_name(c)
-    shown = name or ident(f"{alter.name.key}_check")
-    sql = (
-        f"ALTER DOMAIN {d} ADD CONSTRAINT {shown} {c.body_sql} NOT VALID;\n"
-        f"-- then, in a separate migration:\nALTER DOMAIN {d} VALIDATE CONSTRAINT {shown};"
+    shown = name or sql.ident(f"{alter.name.key}_check")
+    fix = (
+        sql.add_domain_constraint(d, shown, c.body_sql, not_valid=True, parse=False)
+        + f"\n-- then, in a separate migration:\n{sql.validate_domain_constraint(d, shown, parse=False)}"
         if c is not None
-        else ""
+        else "add the constraint NOT VALID, then VALIDATE it in a later migration"
     )
     yield Hit(
         f"ALTER DOMAIN {d} ADD {'CONSTRAINT ' + name if name else 'a constraint'} checks every column of "
         f"type {d} while holding {describe(SHARE)} on each table",
-        checked(sql, "add the constraint NOT VALID, then VALIDATE it in a later migration")
-        if sql
-        else "add the constraint NOT VALID, then VALIDATE it in a later migration",
+        fix,
         lock=SHARE,
     )

@@ -21,11 +21,11 @@ from guard.lint.rules._destructive import (
     is_contract_step,
     table_actions,
 )
-from guard.lint.rules._sqlgen import add_column, render
 from guard.lint.rules._types import file_type_before
 from guard.model import Hit, Severity
 from guard.parsing import Statement
 from guard.sql import facts as f
+from guard.sql import safe_sql as sql
 
 
 @rule(
@@ -59,15 +59,15 @@ def avoid_column_type_change(stmt: Statement, ctx: FileContext) -> Iterator[Hit]
         was = f" from {old}" if old is not None else ""
         to = new if new is not None else a.type_sql
         col = a.column
-        tmp = f.Name(f"{col.key}_new", f"{col.key}_new")
+        tmp = f.Name(f"{col.key}_new", sql.ident(f"{col.key}_new"))
         yield Hit(
             f"changes the type of {table.shown}.{col.shown}{was} to {to}: readers of the running release"
             " expect the old type",
-            f"1. Expand: {add_column(table, tmp, a.type_sql)} keep it in sync with {col.shown}"
+            f"1. Expand: {sql.add_column(table.shown, tmp.shown, a.type_sql, parse=False)} keep it in sync with {col.shown}"
             f" (trigger or dual writes) and backfill it in batches.\n"
             f"2. Ship code that reads {tmp.shown}.\n"
             f"3. Contract, in a later migration marked `-- guard: contract <expand version>`:"
-            f" {render('ALTER TABLE __t__ DROP COLUMN __c__', t=table, c=col)}"
+            f" {sql.drop_column(table.shown, col.shown, parse=False)}"
             " (keep the new name: renaming it back would break the release that reads it)",
         )
 

@@ -23,10 +23,10 @@ from guard.lint.rules._destructive import (
     is_contract_step,
     table_actions,
 )
-from guard.lint.rules._sqlgen import render
 from guard.model import Hit, Severity
 from guard.parsing import Statement
 from guard.sql import facts as f
+from guard.sql import safe_sql as sql
 
 
 def _drop_check(
@@ -241,6 +241,6 @@ def avoid_drop_column(stmt: Statement, ctx: FileContext) -> Iterator[Hit]:
         f"drops column {cols} of {table.shown}: the running release still reads it and its data is lost",
         f"1. Ship code that no longer reads or writes {table.shown}.{first.shown}"
         " (e.g. mark it ignored in the ORM).\n"
-        f"2. Then drop it in its own migration: {render('ALTER TABLE __t__ DROP COLUMN __c__', t=table, c=first)}\n"
+        f"2. Then drop it in its own migration: {sql.drop_column(table.shown, first.shown, parse=False)}\n"
         f"   {contract_hint(ctx)}.",
     )

@@ -10,12 +10,12 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 
 from guard.lint.context import FileContext
-from guard.lint.fix_sql import checked, ident
 from guard.lint.locks import ACCESS_EXCLUSIVE, BLOCKS, SHARE, SHARE_UPDATE_EXCLUSIVE, describe
 from guard.lint.registry import rule
 from guard.model import Hit, Severity
 from guard.parsing import Statement
 from guard.sql import facts as f
+from guard.sql import safe_sql as sql
 
 #: Statements that take table locks, for `require-timeouts` (Maintenance: all but ANALYZE/REFRESH).
 _LOCKING_FACTS = (
@@ -36,21 +36,19 @@ _LOCKING_HEADS = frozenset({"ALTER", "CREATE", "DROP", "LOCK", "REINDEX", "VACUU
 
 def index_sql(index: f.CreateIndex, concurrently: bool) -> str:
     """`CREATE [UNIQUE] INDEX [CONCURRENTLY] ...` written back from the model."""
-    parts = ["CREATE UNIQUE INDEX" if index.unique else "CREATE INDEX"]
-    if concurrently:
-        parts.append("CONCURRENTLY")
-    if index.if_not_exists:
-        parts.append("IF NOT EXISTS")
-    if index.name is not None:
-        parts.append(index.name.shown)
-    parts.append(f"ON {'ONLY ' if index.only else ''}{index.table.shown}")
-    if index.method:
-        parts.append(f"USING {index.method}")
-    cols = [c if index.expressions and not c.isidentifier() else ident(c) for c in index.columns]
-    parts.append(f"({', '.join(cols)})")
-    if index.predicate:
-        parts.append(f"WHERE {index.predicate}")
-    return " ".join(parts) + ";"
+    cols = [c if index.expressions and not c.isidentifier() else sql.ident(c) for c in index.columns]
+    return sql.create_index(
+        index.table.shown,
+        ", ".join(cols),
+        index=index.name.shown if index.name is not None else None,
+        unique=index.unique,
+        method=index.method or None,
+        where=index.predicate or None,
+        concurrently=concurrently,
+        if_not_exists=index.if_not_exists,
+        only=index.only,
+        parse=False,
+    )
 
 
 @rule(
@@ -88,7 +86,7 @@ def require_concurrent_index(stmt: Statement, ctx: FileContext) -> Iterator[Hit]
         f"CREATE {kind} {shown} ON {table.shown} holds {describe(SHARE)} on "
         f"{table.shown} for the whole index build",
         "build it without blocking writes, in a migration of its own marked `-- guard: no-transaction`:\n"
-        + checked(index_sql(index, concurrently=True), f"CREATE {kind} CONCURRENTLY ..."),
+        + index_sql(index, concurrently=True),
         lock=SHARE,
     )
 
@@ -122,11 +120,10 @@ def require_concurrent_index_drop(stmt: Statement, ctx: FileContext) -> Iterator
     if not names:
         return
     shown = ", ".join(n.shown for n in names)
-    fix = "\n".join(f"DROP INDEX CONCURRENTLY IF EXISTS {n.shown};" for n in names)
+    fix = "\n".join(sql.drop_index(n.shown, parse=False) for n in names)
     yield Hit(
         f"DROP INDEX {shown} takes {describe(ACCESS_EXCLUSIVE)} on its table",
-        "in a migration of its own marked `-- guard: no-transaction`:\n"
-        + checked(fix, "DROP INDEX CONCURRENTLY each index, one per statement"),
+        "in a migration of its own marked `-- guard: no-transaction`:\n" + fix,
         lock=ACCESS_EXCLUSIVE,
     )
 
@@ -160,10 +157,10 @@ def require_concurrent_reindex(stmt: Statement, ctx: FileContext) -> Iterator[Hi
     target = reindex.target.shown if reindex.target is not None else ""
     if kind == "TABLE" and reindex.target is not None and ctx.is_new_table(reindex.target.key):
         return
-    if ctx.pg_version >= 12:
-        fix = "outside a transaction (`-- guard: no-transaction`):\n" + checked(
-            f"REINDEX {kind} CONCURRENTLY {target};".replace(" ;", ";"), f"REINDEX {kind} CONCURRENTLY ..."
-        )
+    if ctx.pg_version >= 12 and target and kind in ("INDEX", "TABLE", "SCHEMA", "DATABASE"):
+        fix = "outside a transaction (`-- guard: no-transaction`):\n" + sql.reindex(kind, target, parse=False)
+    elif ctx.pg_version >= 12:
+        fix = f"outside a transaction (`-- guard: no-transaction`): REINDEX {kind} CONCURRENTLY ..."
     else:
         fix = (
             f"Postgres {ctx.pg_version} has no REINDEX CONCURRENTLY: build a replacement with "
@@ -208,8 +205,8 @@ def require_concurrent_detach(stmt: Statement, ctx: FileContext) -> Iterator[Hit
             continue
         child = action.partition.shown
         if ctx.pg_version >= 14:
-            fix = "outside a transaction (`-- guard: no-transaction`):\n" + checked(
-                f"ALTER TABLE {t} DETACH PARTITION {child} CONCURRENTLY;", "DETACH PARTITION ... CONCURRENTLY"
+            fix = "outside a transaction (`-- guard: no-transaction`):\n" + sql.detach_partition(
+                t, child, parse=False
             )
         else:
             fix = (
@@ -256,7 +253,9 @@ def avoid_lock_table(stmt: Statement, ctx: FileContext) -> Iterator[Hit]:
     yield Hit(
         f"LOCK TABLE {table} takes {describe(mode)} and waits with no lock_timeout, "
         "queueing every query behind it",
-        checked(f"SET lock_timeout = '2s';\nLOCK TABLE {table} IN {mode} MODE;", "SET lock_timeout first"),
+        sql.set_timeout("lock_timeout", "2s", parse=False) + "\n" + sql.lock_table(table, mode, parse=False)
+        if lock.target is not None
+        else "SET lock_timeout first",
         lock=mode,
     )
 

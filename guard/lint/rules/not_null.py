@@ -11,13 +11,13 @@ from collections.abc import Iterable, Iterator
 
 from guard.lint.context import FileContext
 from guard.lint.facts.nullability import nullability, unique_index_def
-from guard.lint.fix_sql import checked, ident
 from guard.lint.locks import ACCESS_EXCLUSIVE, describe
 from guard.lint.registry import rule
 from guard.lint.rules.constraints import existing_alter
 from guard.model import Hit, Severity
 from guard.parsing import Statement
 from guard.sql import facts as f
+from guard.sql import safe_sql as sql
 from guard.sql.types import TypeSpec
 
 #: Serial types carry their own default.
@@ -66,13 +66,16 @@ def avoid_set_not_null(stmt: Statement, ctx: FileContext) -> Iterator[Hit]:
         column, shown = action.column.key, action.column.shown
         if ctx.pg_version >= 12 and has_validated_not_null_check(ctx, key, column):
             continue
-        check = ident(f"{key}_{column}_not_null")
+        check = sql.ident(f"{key}_{column}_not_null")
         if ctx.pg_version >= 12:
-            fix = checked(
-                f"ALTER TABLE {t} ADD CONSTRAINT {check} CHECK ({shown} IS NOT NULL) NOT VALID;\n"
-                f"-- then, in a separate migration:\nALTER TABLE {t} VALIDATE CONSTRAINT {check};\n"
-                f"ALTER TABLE {t} ALTER COLUMN {shown} SET NOT NULL;\nALTER TABLE {t} DROP CONSTRAINT {check};",
-                "add CHECK (col IS NOT NULL) NOT VALID, VALIDATE it in a later migration, then SET NOT NULL",
+            fix = "\n".join(
+                (
+                    sql.add_constraint(t, check, f"CHECK ({shown} IS NOT NULL)", not_valid=True, parse=False),
+                    "-- then, in a separate migration:",
+                    sql.validate_constraint(t, check, parse=False),
+                    sql.set_not_null(t, shown, parse=False),
+                    sql.drop_constraint(t, check, parse=False),
+                )
             )
         else:
             fix = (
@@ -136,15 +139,17 @@ def require_default_for_not_null(stmt: Statement, ctx: FileContext) -> Iterator[
             continue
         if col.type is not None and col.type.name in _SERIALS:
             continue  # serial columns carry their own default
-        template = f"ALTER TABLE {t} ADD COLUMN {col.name.shown} {col.type_sql} NOT NULL DEFAULT <constant>;"
         zero = _zero(col.type)
-        fix = f"add it with the constant existing rows should get:\n{template}"
         if zero:
-            fix = checked(
-                f"-- existing rows get the default: pick the value they should have\n"
-                f"ALTER TABLE {t} ADD COLUMN {col.name.shown} {col.type_sql} NOT NULL DEFAULT {zero};",
-                fix,
+            add = sql.add_column(
+                t, col.name.shown, col.type_sql, tail=f"NOT NULL DEFAULT {zero}", parse=False
             )
+            fix = f"-- existing rows get the default: pick the value they should have\n{add}"
+        else:  # a template, not SQL: the user picks the constant
+            template = (
+                f"ALTER TABLE {t} ADD COLUMN {col.name.shown} {col.type_sql} NOT NULL DEFAULT <constant>;"
+            )
+            fix = f"add it with the constant existing rows should get:\n{template}"
         yield Hit(
             f"ADD COLUMN {col.name.shown} {col.type_sql} NOT NULL has no default, so it fails on a non-empty "
             f"{t} (after taking {describe(ACCESS_EXCLUSIVE)})",
@@ -258,21 +263,34 @@ def require_not_null_before_primary_key(stmt: Statement, ctx: FileContext) -> It
                 f"ADD PRIMARY KEY USING INDEX {index} runs SET NOT NULL on {names} (not known to be NOT NULL),"
                 " scanning"
             )
-            shown = ident(unsure[0]) if unsure[0] else "<column>"
-        check = ident(f"{key}_{shown.strip(chr(34))}_not_null") if shown != "<column>" else "<check>"
+            shown = sql.ident(unsure[0]) if unsure[0] else "<column>"
+        check = sql.ident(f"{key}_{shown.strip(chr(34))}_not_null") if shown != "<column>" else "<check>"
         name = f"CONSTRAINT {c.name.shown} " if c.name is not None else ""
-        sql = (
-            f"ALTER TABLE {t} ADD CONSTRAINT {check} CHECK ({shown} IS NOT NULL) NOT VALID;\n"
-            f"-- then, in a separate migration:\nALTER TABLE {t} VALIDATE CONSTRAINT {check};\n"
-            f"ALTER TABLE {t} ALTER COLUMN {shown} SET NOT NULL;\n"
-            f"ALTER TABLE {t} ADD {name}PRIMARY KEY USING INDEX {c.using_index.shown};"
+        prose = (
+            f"make each column NOT NULL first (CHECK (col IS NOT NULL) NOT VALID, VALIDATE it in a later "
+            f"migration, SET NOT NULL), then ADD {name}PRIMARY KEY USING INDEX {c.using_index.shown}"
+        )
+        steps = (
+            prose
+            if shown == "<column>"
+            else "\n".join(
+                (
+                    sql.add_constraint(t, check, f"CHECK ({shown} IS NOT NULL)", not_valid=True, parse=False),
+                    "-- then, in a separate migration:",
+                    sql.validate_constraint(t, check, parse=False),
+                    sql.set_not_null(t, shown, parse=False),
+                    sql.add_constraint_using_index(
+                        t,
+                        c.name.shown if c.name is not None else "",
+                        c.using_index.shown,
+                        primary=True,
+                        parse=False,
+                    ),
+                )
+            )
         )
         yield Hit(
             f"{problem} {t} while holding {describe(ACCESS_EXCLUSIVE)}",
-            checked(
-                sql,
-                f"make each column NOT NULL first (CHECK (col IS NOT NULL) NOT VALID, VALIDATE it in a later "
-                f"migration, SET NOT NULL), then ADD {name}PRIMARY KEY USING INDEX {c.using_index.shown}",
-            ),
+            steps,
             lock=ACCESS_EXCLUSIVE,
         )

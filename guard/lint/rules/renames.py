@@ -22,11 +22,11 @@ from guard.lint.rules._destructive import (
     namespace,
     table_actions,
 )
-from guard.lint.rules._sqlgen import add_column, name_of_key, render
 from guard.lint.rules._types import file_type_before
 from guard.model import Hit, Severity
 from guard.parsing import Statement
 from guard.sql import facts as f
+from guard.sql import safe_sql as sql
 
 
 @rule(
@@ -54,7 +54,7 @@ def avoid_rename_column(stmt: Statement, ctx: FileContext) -> Iterator[Hit]:
         old, new = a.column, a.new
         spec = file_type_before(ctx, stmt, table.key, old.key)
         add = (
-            add_column(table, new, str(spec))
+            sql.add_column(table.shown, new.shown, str(spec), parse=False)
             if spec is not None
             else f"add column {new.shown} to {table.shown} with the type of {old.shown};"
         )
@@ -64,7 +64,7 @@ def avoid_rename_column(stmt: Statement, ctx: FileContext) -> Iterator[Hit]:
             " in batches.\n"
             f"2. Ship code that reads {new.shown}.\n"
             f"3. Contract, in a later migration marked `-- guard: contract <expand version>`:"
-            f" {render('ALTER TABLE __t__ DROP COLUMN __c__', t=table, c=old)}",
+            f" {sql.drop_column(table.shown, old.shown, parse=False)}",
         )
 
 
@@ -93,23 +93,23 @@ def avoid_rename_table(stmt: Statement, ctx: FileContext) -> Iterator[Hit]:
     table, actions = table_actions(stmt, ctx, f.RenameTable, f.SetSchema)
     for a in actions:
         if isinstance(a, f.RenameTable):
-            new, change = a.new, render("ALTER TABLE __t__ RENAME TO __n__", t=table, n=a.new)
+            new, change = a.new, sql.rename_table(table.shown, a.new.shown, parse=False)
         elif isinstance(a, f.SetSchema):
-            schema = name_of_key(a.schema)
-            new = f.Name(table.key, f"{schema.shown}.{table.shown.split('.')[-1]}", a.schema)
-            change = f"the move to schema {schema.shown}, then"
+            schema = sql.ident(a.schema)
+            new = f.Name(table.key, f"{schema}.{table.shown.split('.')[-1]}", a.schema)
+            change = f"the move to schema {schema}, then"
         else:
             continue
         if name_taken_again(stmt, ctx, "table", table.key):
             continue  # a swap: the old name is given to a view (or table) before commit
-        view = render("CREATE VIEW __old__ AS SELECT * FROM __new__", old=table, new=new)
+        view = sql.create_view(table.shown, new.shown, parse=False)
         yield Hit(
             f"renames table {table.shown} to {new.shown}: the running release still queries {table.shown}",
             f"1. In one migration: {change} {view}\n"
             f"   (a simple view is updatable, so the old release keeps reading and writing).\n"
             f"2. Ship code that uses {new.shown}.\n"
             f"3. Contract, in a later migration marked `-- guard: contract <that version>`:"
-            f" {render('DROP VIEW __v__', v=table)}",
+            f" {sql.drop_view(table.shown, parse=False)}",
         )
 
 

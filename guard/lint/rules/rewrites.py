@@ -21,7 +21,7 @@ from guard.lint.rules._types import file_type_before
 from guard.model import Hit, Severity
 from guard.parsing import Statement
 from guard.sql import facts as f
-from guard.sql.column_sql import add_column, drop_column, set_default
+from guard.sql import safe_sql as sql
 from guard.sql.types import TypeSpec
 
 _SERIALS = frozenset({"serial", "bigserial", "smallserial", "serial2", "serial4", "serial8"})
@@ -102,16 +102,13 @@ def avoid_volatile_default(stmt: Statement, ctx: FileContext) -> Iterator[Hit]:
 
 
 def _split_default_fix(table: f.Name, col: f.Column) -> str:
-    """Add the column bare, set its default for new rows, then backfill (SQL built with sqlglot)."""
+    """Add the column bare, set its default for new rows, then backfill."""
     base = col.type_sql
     if col.type is not None and col.type.name in _SERIALS:
         base = _SERIAL_BASE.get(col.type.name, "integer")
-    steps = [add_column(table, col.name.key, base) or f"-- add {col.name.shown} as {base}, with no default"]
+    steps = [sql.add_column(table.shown, col.name.shown, base, parse=False)]
     if col.default is not None and not col.default.is_null:
-        steps.append(
-            set_default(table, col.name.key, col.default.sql)
-            or f"-- then set its default for new rows: SET DEFAULT {col.default.sql}"
-        )
+        steps.append(sql.set_default(table.shown, col.name.shown, col.default.sql, parse=False))
     steps.append(f"-- then backfill existing rows of {table.shown} in batches (UPDATE ... WHERE <key range>)")
     return "\n".join(steps)
 
@@ -179,9 +176,9 @@ def _type_change_hit(table: f.Name, action: f.AlterColumnType, old: TypeSpec | N
         )
     else:
         detail = f"{old} to {new_sql} is not a binary-compatible change"
-    tmp = f"{action.column.key}_new"
-    expand = add_column(table, tmp, new_sql) or f"-- add a column {tmp} of type {new_sql}"
-    contract = drop_column(table, action.column.key) or f"-- drop {shown}"
+    tmp = sql.ident(f"{action.column.key}_new")
+    expand = sql.add_column(t, tmp, new_sql, parse=False)
+    contract = sql.drop_column(t, shown, parse=False)
     return Hit(
         f"changing {t}.{shown} to {new_sql} rewrites {t} and its indexes while holding "
         f"{describe(ACCESS_EXCLUSIVE)} ({detail})",
