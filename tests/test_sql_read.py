@@ -62,6 +62,18 @@ def test_insert_select_is_told_from_values() -> None:
     assert isinstance(copied, f.Insert) and copied.select
 
 
+def test_insert_rows_are_read_only_when_asked() -> None:
+    (st,) = split_statements("INSERT INTO t (a) VALUES (1), (2)")[0]
+    fact = st.fact
+    assert isinstance(fact, f.Insert) and fact.rows is not None
+    assert "ast" not in st.__dict__  # reading the fact parsed nothing
+    rows = fact.rows()
+    assert rows is not None and rows.values == (("1",), ("2",)) and rows.literal
+    (copy,) = split_statements("COPY t (a) FROM stdin")[0]
+    copied = copy.fact
+    assert isinstance(copied, f.Insert) and copied.rows is not None and copied.rows() is None
+
+
 def test_merge_bounds_and_actions() -> None:
     fact = fact_of("MERGE INTO users u USING x ON u.id = x.id WHEN MATCHED THEN DELETE")
     assert isinstance(fact, f.Write)

@@ -67,7 +67,7 @@ def _one_action(sql: str):  # type: ignore[no-untyped-def]
         ),
         (
             'ALTER TABLE t ALTER COLUMN a SET DATA TYPE varchar(20) COLLATE "C"',
-            AlterColumnType(Name("a", "a"), TypeSpec("varchar", (20,)), "varchar(20)"),
+            AlterColumnType(Name("a", "a"), TypeSpec("varchar", (20,)), "varchar(20)", collation='"C"'),
         ),
         (
             "ALTER TABLE t ALTER a TYPE bigint USING a::bigint",
@@ -409,8 +409,53 @@ def test_create_index() -> None:
     assert fact.name == Name("i", "i") and fact.table == Name("T", 's."T"', "s")
     assert fact.method == "btree" and fact.columns == ("a", "b") and not fact.expressions
     assert fact.predicate == "deleted_at IS NULL AND n >= 1"
+    assert fact.keys_sql == "a DESC, b text_pattern_ops" and fact.include == ("c",) and fact.storage_sql == ""
     expr = rt.create_index(tokenize("CREATE INDEX ON t (lower(email) DESC)"))
     assert expr is not None and expr.name is None and expr.expressions and expr.columns == ("lower(email)",)
+    assert expr.keys_sql == "lower(email) DESC"
+    stored = rt.create_index(
+        tokenize(
+            'CREATE UNIQUE INDEX i ON t (a) INCLUDE (b, "C") NULLS NOT DISTINCT WITH (fillfactor = 70) WHERE a > 0'
+        )
+    )
+    assert stored is not None and stored.include == ("b", '"C"')
+    assert stored.storage_sql == "NULLS NOT DISTINCT WITH(fillfactor = 70)" and stored.predicate == "a > 0"
+    spaced = rt.create_index(tokenize("CREATE INDEX i ON t (a) TABLESPACE fast"))
+    assert spaced is not None and spaced.storage_sql == "TABLESPACE fast" and spaced.include == ()
+
+
+def test_index_columns_and_options_of_constraints() -> None:
+    unique = _one_action('ALTER TABLE t ADD CONSTRAINT k UNIQUE (a, "B")')
+    assert isinstance(unique, AddConstraint)
+    assert unique.constraint.columns_sql == 'a, "B"' and not unique.constraint.index_options
+    for sql in (
+        "ALTER TABLE t ADD CONSTRAINT k UNIQUE NULLS NOT DISTINCT (a)",
+        "ALTER TABLE t ADD CONSTRAINT k UNIQUE (a) INCLUDE (b)",
+        "ALTER TABLE t ADD CONSTRAINT k PRIMARY KEY (a) WITH (fillfactor = 70)",
+        "ALTER TABLE t ADD CONSTRAINT k UNIQUE (a) DEFERRABLE INITIALLY DEFERRED",
+    ):
+        action = _one_action(sql)
+        assert isinstance(action, AddConstraint) and action.constraint.index_options, sql
+    fk = _one_action(
+        "ALTER TABLE t ADD CONSTRAINT k FOREIGN KEY (a, b) REFERENCES u (x, y) ON DELETE CASCADE"
+    )
+    assert isinstance(fk, AddConstraint)
+    assert fk.constraint.columns_sql == "a, b" and not fk.constraint.index_options
+
+
+def test_column_clauses_no_field_records() -> None:
+    action = _one_action('ALTER TABLE t ADD COLUMN a text COLLATE "C" NOT NULL DEFAULT now()')
+    assert isinstance(action, AddColumn)
+    assert action.column.clauses == ('COLLATE "C"',) and action.column.not_null
+    bare = _one_action("ALTER TABLE t ADD COLUMN a text DEFAULT now()")
+    assert isinstance(bare, AddColumn) and bare.column.clauses == ()
+
+
+def test_rename_if_exists() -> None:
+    fact = rt.rename(tokenize("ALTER INDEX IF EXISTS a RENAME TO b"))
+    assert fact is not None and fact.if_exists and (fact.name.key, fact.new.key) == ("a", "b")
+    plain = rt.rename(tokenize("ALTER TYPE mood RENAME VALUE 'a' TO 'b'"))
+    assert plain is not None and not plain.if_exists
 
 
 @pytest.mark.parametrize(
@@ -445,9 +490,20 @@ def test_create_index() -> None:
             "tr",
             {"on": Name("t", "s.t", "s")},
         ),
-        ("CREATE SEQUENCE IF NOT EXISTS s1", "sequence", "s1", {}),
-        ("CREATE EXTENSION IF NOT EXISTS pgcrypto", "extension", "pgcrypto", {}),
-        ("CREATE SCHEMA IF NOT EXISTS app", "schema", "app", {}),
+        ("CREATE SEQUENCE IF NOT EXISTS s1", "sequence", "s1", {"if_not_exists": True}),
+        ("CREATE EXTENSION IF NOT EXISTS pgcrypto", "extension", "pgcrypto", {"if_not_exists": True}),
+        ("CREATE SCHEMA IF NOT EXISTS app", "schema", "app", {"if_not_exists": True}),
+        ("CREATE SCHEMA app", "schema", "app", {"if_not_exists": False, "parameters": None}),
+        (
+            "CREATE FUNCTION f(a int, b character varying(9), double precision, c text[]) RETURNS int AS 'x'",
+            "function",
+            "f",
+            {"parameters": ("int", "character varying(9)", "double precision", "text[]")},
+        ),
+        ("CREATE FUNCTION f() RETURNS int AS 'x'", "function", "f", {"parameters": ()}),
+        ("CREATE FUNCTION f(OUT a int) RETURNS int AS 'x'", "function", "f", {"parameters": None}),
+        ("CREATE FUNCTION f(a int DEFAULT 1) RETURNS int AS 'x'", "function", "f", {"parameters": None}),
+        ("CREATE FUNCTION f(a int = 1) RETURNS int AS 'x'", "function", "f", {"parameters": None}),
         ("CREATE POLICY p ON t USING (true)", "policy", "p", {"on": Name("t", "t")}),
         ("CREATE STATISTICS st ON a, b FROM t", "statistics", "st", {"on": Name("t", "t")}),
     ],

@@ -7,7 +7,7 @@ import sqlglot
 from sqlglot import exp
 
 from guard.sql import facts as f
-from guard.sql import read_tree, read_tree_data
+from guard.sql import read_rows, read_tree, read_tree_data
 
 
 def tree(sql: str) -> exp.Expression:
@@ -215,3 +215,51 @@ def test_select_reads_a_relation() -> None:
     assert read("WITH x AS (SELECT 1) SELECT 1") == f.Harmless("select", frozenset(), ())
     users = f.Name("users", "app.Users", "app")
     assert read("WITH x AS (SELECT 1) SELECT 1 FROM app.Users") == f.Harmless("select", frozenset(), (users,))
+
+
+def test_index_keys_include_and_storage() -> None:
+    t = tree('CREATE UNIQUE INDEX i ON t USING gin (a DESC, lower(b)) INCLUDE (c, "D") WHERE a > 0')
+    assert isinstance(t, exp.Create)
+    fact = read_tree.create_index(t)
+    assert fact is not None and fact.method == "gin"
+    assert fact.keys_sql == "a DESC, LOWER(b)" and fact.include == ("c", '"D"') and fact.predicate == "a > 0"
+    stored = tree("CREATE INDEX i ON t (a) WITH (fillfactor = 70) TABLESPACE fast")
+    assert isinstance(stored, exp.Create)
+    stored_fact = read_tree.create_index(stored)
+    assert stored_fact is not None and stored_fact.storage_sql == "WITH (fillfactor=70) TABLESPACE fast"
+
+
+def test_constraint_index_columns_options_and_column_clauses() -> None:
+    plain = alter('ALTER TABLE t ADD CONSTRAINT k UNIQUE (a, "B")')
+    assert plain is not None and isinstance(plain.actions[0], f.AddConstraint)
+    assert (
+        plain.actions[0].constraint.columns_sql == 'a, "B"' and not plain.actions[0].constraint.index_options
+    )
+    for sql in (
+        "ALTER TABLE t ADD CONSTRAINT k UNIQUE NULLS NOT DISTINCT (a)",
+        "ALTER TABLE t ADD CONSTRAINT k PRIMARY KEY (a) INCLUDE (b)",
+        "ALTER TABLE t ADD CONSTRAINT k UNIQUE (a) DEFERRABLE",
+    ):
+        fact = alter(sql)
+        assert fact is not None and isinstance(fact.actions[0], f.AddConstraint), sql
+        assert fact.actions[0].constraint.index_options, sql
+    col = alter('ALTER TABLE t ADD COLUMN a text COLLATE "C" DEFAULT now()')
+    assert col is not None and isinstance(col.actions[0], f.AddColumn)
+    assert col.actions[0].column.clauses == ('COLLATE "C"',)
+    typed = alter('ALTER TABLE t ALTER COLUMN a TYPE text COLLATE "C"')
+    assert typed is not None and isinstance(typed.actions[0], f.AlterColumnType)
+    assert typed.actions[0].collation == '"C"'
+
+
+def test_insert_rows_are_read_when_asked() -> None:
+    rows = read_rows.insert_rows(
+        tree("INSERT INTO s.\"T\" (id, a) VALUES (1, 'x'), (-2, CAST(NULL AS text))")
+    )
+    assert rows is not None and rows.table == f.Name("T", 's."T"', "s")
+    assert rows.columns == ("id", "a") and rows.literal and not rows.on_conflict
+    assert rows.values == (("1", "'x'"), ("-2", "CAST(NULL AS TEXT)"))
+    computed = read_rows.insert_rows(tree("INSERT INTO t (a) VALUES (now()) ON CONFLICT DO NOTHING"))
+    assert computed is not None and not computed.literal and computed.on_conflict
+    selected = read_rows.insert_rows(tree("INSERT INTO t SELECT 1"))
+    assert selected is not None and selected.values is None and selected.columns == ()
+    assert read_rows.insert_rows(tree("UPDATE t SET a = 1")) is None

@@ -11,6 +11,7 @@ spelling the user wrote (`Name.shown`), for messages and generated SQL.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import ClassVar
 
@@ -164,6 +165,12 @@ class CreateIndex(Fact):
     method: str = ""
     #: `CREATE INDEX ... ON ONLY parent` (a partitioned table's invalid parent index).
     only: bool = False
+    #: The key list as SQL (between the parentheses), with opclasses, orderings and collations.
+    keys_sql: str = ""
+    #: `INCLUDE (...)` columns, as SQL.
+    include: tuple[str, ...] = ()
+    #: Storage clauses (`WITH (...)`, `TABLESPACE s`, `NULLS [NOT] DISTINCT`), as SQL.
+    storage_sql: str = ""
 
 
 @dataclass(frozen=True)
@@ -183,6 +190,10 @@ class CreateObject(Fact):
     with_data: bool = True
     #: What it is created on (a trigger's or policy's table).
     on: Name | None = None
+    if_not_exists: bool = False
+    #: For a function or procedure: each parameter's type as SQL; None when a parameter has a mode
+    #: (`OUT`, `VARIADIC`, ...) or a default, or for other kinds.
+    parameters: tuple[str, ...] | None = None
 
 
 @dataclass(frozen=True)
@@ -209,6 +220,7 @@ class Rename(Fact):
     new: Name
     #: For `ALTER TYPE t RENAME VALUE 'a' TO 'b'`: the type.
     of: Name | None = None
+    if_exists: bool = False
 
 
 @dataclass(frozen=True)
@@ -269,6 +281,26 @@ class Insert(Fact):
     select: bool = False
     #: The data-modifying `WITH` clauses before it (`WITH gone AS (DELETE ...) INSERT ...`).
     ctes: tuple[Write, ...] = ()
+    #: The rows it writes, read in full only when asked (a data file holds 100,000 inserts and no
+    #: rule reads their values); None when nothing can read them.
+    rows: Callable[[], InsertRows | None] | None = field(default=None, compare=False, repr=False)
+
+
+@dataclass(frozen=True)
+class InsertRows:
+    """What an `INSERT` writes, read in full (`Insert.rows`)."""
+
+    table: Name
+    #: The column list, as SQL; empty when the statement has none.
+    columns: tuple[str, ...]
+    #: Each `VALUES` row's cells as SQL; None when the rows come from elsewhere (`SELECT`,
+    #: `DEFAULT VALUES`).
+    values: tuple[tuple[str, ...], ...] | None
+    #: Every cell is a literal (a constant, NULL, a negated number, a cast literal) and every row
+    #: has one cell per column.
+    literal: bool
+    #: `ON CONFLICT ...`.
+    on_conflict: bool
 
 
 @dataclass(frozen=True)

@@ -55,6 +55,8 @@ class Column:
     identity: bool = False
     #: `GENERATED ALWAYS AS (expr) STORED`: computed for every row when added.
     generated: bool = False
+    #: Clauses no field above records (`COLLATE "C"`, `COMPRESSION lz4`, `DEFERRABLE`), as SQL.
+    clauses: tuple[str, ...] = ()
 
 
 #: Constraint kinds.
@@ -84,6 +86,11 @@ class Constraint:
     body_sql: str = ""
     #: For a CHECK: the column it proves not null, when it is exactly `col IS NOT NULL`.
     not_null_column: str = ""
+    #: For a UNIQUE, PRIMARY KEY or FOREIGN KEY: its column list as SQL (between the parentheses).
+    columns_sql: str = ""
+    #: For a UNIQUE or PRIMARY KEY: clauses of its index besides the columns (`NULLS NOT DISTINCT`,
+    #: `INCLUDE`, `WITH (...)`, `USING INDEX TABLESPACE`) or `DEFERRABLE`, which a plain index lacks.
+    index_options: bool = False
 
 
 # ---- ALTER TABLE actions ---------------------------------------------------------------------
@@ -113,6 +120,8 @@ class AlterColumnType(Action):
     type: TypeSpec | None
     type_sql: str
     using: str | None = None
+    #: `COLLATE c` after the type, as SQL.
+    collation: str = ""
 
 
 @dataclass(frozen=True)

@@ -9,6 +9,8 @@ reach a parser: a data file has 100,000 of them and no rule needs more than the 
 from __future__ import annotations
 
 import re
+from dataclasses import replace
+from functools import partial
 from typing import TYPE_CHECKING
 
 from guard.sql import facts as f
@@ -62,7 +64,7 @@ def read(stmt: Statement) -> f.Fact:
     if head in ("INSERT", "COPY"):
         # One C search first: a data file's VALUES lists rarely spell `select` at all.
         select = head == "INSERT" and _SELECT.search(stmt.text) is not None and "SELECT" in stmt.words
-        return f.Insert(_insert_target(stmt.text), select)
+        return f.Insert(_insert_target(stmt.text), select, rows=partial(_insert_rows, stmt))
     reader = _BY_HEAD.get(head)
     fact = reader(stmt) if reader is not None else None
     if fact is None:
@@ -80,6 +82,13 @@ def _insert_target(text: str) -> f.Name:
     last = shown.rsplit(".", 1)[-1]
     key = last[1:-1].replace('""', '"') if last.startswith('"') else last.lower()
     return f.Name(key, shown)
+
+
+def _insert_rows(stmt: Statement) -> f.InsertRows | None:
+    # Parsed only when asked (`migration-guard down` inverting an insert), never while linting.
+    from guard.sql import read_rows
+
+    return read_rows.insert_rows(stmt.ast)
 
 
 def _tree(stmt: Statement) -> exp.Expression | None:
@@ -120,7 +129,8 @@ def _write(stmt: Statement) -> f.Fact | None:
     if tree is not None:
         from guard.sql import read_tree_data
 
-        return read_tree_data.data_statement(tree)
+        fact = read_tree_data.data_statement(tree)
+        return replace(fact, rows=partial(_insert_rows, stmt)) if isinstance(fact, f.Insert) else fact
     if stmt.head == "WITH":
         # A data load sqlglot did not read (`WITH ... INSERT ... VALUES` of 200 kB is not handed to
         # it): its keywords still say whether anything but an insert could run; else unanalysed.

@@ -114,20 +114,21 @@ def drop(tokens: Tokens) -> Drop | None:
     )
 
 
-def _alter_head(tokens: Tokens) -> tuple[tuple[str, ...], Name, int] | None:
-    """(kind words, name, index after the name and any `(args)`) of `ALTER <kind> ...`."""
+def _alter_head(tokens: Tokens) -> tuple[tuple[str, ...], Name, int, bool] | None:
+    """(kind words, name, index after the name and any `(args)`, IF EXISTS) of `ALTER <kind> ...`."""
     if uppers(tokens[:1]) != ("ALTER",):
         return None
     kind_words, i = read_kind(tokens, 1)
     if not kind_words:
         return None
     if kind_words in _UNNAMED_KINDS:
-        return kind_words, NO_NAME, i
+        return kind_words, NO_NAME, i, False
+    if_exists = uppers(tokens[i : i + 2]) == ("IF", "EXISTS")
     i = skip(tokens, i, "IF", "EXISTS")
     name, i = read_name(tokens, i)
     if is_punct(at(tokens, i), "("):
         i = group_end(tokens, i) + 1
-    return kind_words, name, i
+    return kind_words, name, i, if_exists
 
 
 def _on(tokens: Tokens, i: int) -> tuple[Name | None, int]:
@@ -144,11 +145,11 @@ def rename(tokens: Tokens) -> Rename | None:
     head = _alter_head(tokens)
     if head is None or head[0] == ("TABLE",):
         return None
-    kind_words, name, i = head
+    kind_words, name, i, if_exists = head
     on, i = _on(tokens, i)
     w = uppers(tokens[i : i + 3])
     if w[:2] == ("RENAME", "TO") and i + 2 < len(tokens):
-        return Rename(_kind_name(kind_words), name, read_name(tokens, i + 2)[0], on)
+        return Rename(_kind_name(kind_words), name, read_name(tokens, i + 2)[0], on, if_exists)
     if w[:1] != ("RENAME",) or len(w) < 2:
         return None
     sub = {"VALUE": "enum value", "ATTRIBUTE": "attribute", "COLUMN": "column"}.get(w[1])
@@ -156,7 +157,7 @@ def rename(tokens: Tokens) -> Rename | None:
     old, new = at(tokens, j), at(tokens, j + 2)
     if old is None or new is None or uppers(tokens[j + 1 : j + 2]) != ("TO",):
         return None
-    return Rename(sub or "column", Name(old.name, old.shown()), Name(new.name, new.shown()), name)
+    return Rename(sub or "column", Name(old.name, old.shown()), Name(new.name, new.shown()), name, if_exists)
 
 
 def alter_enum(tokens: Tokens) -> AlterEnum | None:
@@ -189,7 +190,7 @@ def alter_other(tokens: Tokens) -> AlterOther | None:
     head = _alter_head(tokens)
     if head is None or head[0] == ("TABLE",) or rename(tokens) is not None or alter_enum(tokens):
         return None
-    kind_words, name, i = head
+    kind_words, name, i, _ = head
     rest = tokens[i:]
     constraint = None
     if kind_words == ("DOMAIN",) and uppers(rest[:1]) == ("ADD",):

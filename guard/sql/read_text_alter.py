@@ -141,7 +141,10 @@ def _alter_column(a: Tokens, w: tuple[str, ...]) -> Action | None:
         using = None
         if "USING" in w[j:]:
             using = sql_of(a[w.index("USING", j) + 1 :])
-        return AlterColumnType(column, parse_type(spelled), sql_of(spelled), using)
+        collation = ""
+        if "COLLATE" in w[j:] and w.index("COLLATE", j) + 1 < len(a):
+            collation = a[w.index("COLLATE", j) + 1].shown()
+        return AlterColumnType(column, parse_type(spelled), sql_of(spelled), using, collation)
     if rest[:3] == ("SET", "NOT", "NULL"):
         return SetNotNull(column)
     if rest[:3] == ("DROP", "NOT", "NULL"):

@@ -97,6 +97,9 @@ _CONSTRAINT_WORDS = frozenset(
     }
 )
 
+#: Column clauses `Column` records only as SQL.
+_OTHER_CLAUSES = frozenset({"COLLATE", "COMPRESSION", "STORAGE", "DEFERRABLE", "INITIALLY", "NOT"})
+
 #: Words that start a table constraint.
 TABLE_CONSTRAINT_WORDS = frozenset({"CONSTRAINT", "PRIMARY", "UNIQUE", "FOREIGN", "CHECK", "EXCLUDE"})
 _UPPER = attrgetter("upper")
@@ -226,6 +229,7 @@ def read_column(tokens: Tokens) -> Column | None:
         i += 1
     type_toks = tokens[1:i]
     fields: dict[str, object] = {}
+    clauses: list[str] = []
     for part in _constraint_parts(tokens[i:]):
         if part[0].upper == "CONSTRAINT":
             part = part[2:]
@@ -248,7 +252,11 @@ def read_column(tokens: Tokens) -> Column | None:
                 fields["identity"] = True
             elif "STORED" in ups or "AS" in ups:
                 fields["generated"] = True
+        elif head in _OTHER_CLAUSES:
+            clauses.append(sql_of(part))
     name = Name(tokens[0].name, tokens[0].shown())
+    if clauses:
+        fields["clauses"] = tuple(clauses)
     return Column(name, parse_type(type_toks), sql_of(type_toks), **fields)  # type: ignore[arg-type]
 
 
@@ -316,18 +324,24 @@ def read_constraint(tokens: Tokens) -> Constraint | None:
         j = skip(body, j, "NULLS", "DISTINCT")
     using_index: Name | None = None
     columns: tuple[str, ...] = ()
+    columns_sql = ""
+    index_options = kind in (UNIQUE, PRIMARY_KEY) and j > 2  # NULLS [NOT] DISTINCT
     if kind in (UNIQUE, PRIMARY_KEY) and uppers(body[j : j + 2]) == ("USING", "INDEX"):
         using_index = read_name(body, j + 2)[0]
     elif kind in (UNIQUE, PRIMARY_KEY, FOREIGN_KEY) and is_punct(at(body, j), "("):
         end = group_end(body, j)
         columns = tuple(p[0].name for p in split_on(body[j + 1 : end], ",") if p[0].is_name())
+        columns_sql = sql_of(body[j + 1 : end])
+        if kind != FOREIGN_KEY and end + 1 < len(body):
+            index_options = True  # INCLUDE, WITH, USING INDEX TABLESPACE, DEFERRABLE, ...
     references: Name | None = None
     if kind == FOREIGN_KEY:
         ups = uppers(body)
         if "REFERENCES" in ups:
             references = read_name(body, ups.index("REFERENCES") + 1)[0]
     not_null_column = _not_null_column(body[1:]) if kind == CHECK else ""
-    return Constraint(kind, name, columns, valid, using_index, references, sql_of(body), not_null_column)
+    sql = (sql_of(body), not_null_column, columns_sql, index_options)
+    return Constraint(kind, name, columns, valid, using_index, references, *sql)
 
 
 def _not_null_column(tokens: Tokens) -> str:

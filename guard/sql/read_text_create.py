@@ -111,8 +111,10 @@ def create_index(tokens: Tokens) -> CreateIndex | None:
         method, i = tokens[i + 1].name, i + 2
     columns: list[str] = []
     expressions = False
+    keys_sql = ""
     if is_punct(at(tokens, i), "("):
         end = group_end(tokens, i)
+        keys_sql = sql_of(tokens[i + 1 : end])
         for part in split_on(tokens[i + 1 : end], ","):
             if part[0].is_name() and (len(part) == 1 or part[1].kind in (WORD, IDENT)):
                 columns.append(part[0].name)
@@ -124,12 +126,31 @@ def create_index(tokens: Tokens) -> CreateIndex | None:
         i = end + 1
     predicate = None
     rest = tokens[i:]
+    clauses = rest
     for k in top_level(rest):
         if rest[k].upper == "WHERE":
             predicate = sql_of(rest[k + 1 :])
+            clauses = rest[:k]
             break
+    include: tuple[str, ...] = ()
+    if uppers(clauses[:1]) == ("INCLUDE",) and is_punct(at(clauses, 1), "("):
+        end = group_end(clauses, 1)
+        include = tuple(sql_of(p) for p in split_on(clauses[2:end], ","))
+        clauses = clauses[end + 1 :]
     return CreateIndex(
-        name, table, unique, concurrently, if_not_exists, tuple(columns), expressions, predicate, method, only
+        name,
+        table,
+        unique,
+        concurrently,
+        if_not_exists,
+        tuple(columns),
+        expressions,
+        predicate,
+        method,
+        only,
+        keys_sql,
+        include,
+        sql_of(clauses),
     )
 
 
@@ -149,6 +170,7 @@ def create_object(tokens: Tokens) -> CreateObject | None:
     kind = " ".join(kind_words).lower()
     if kind == "constraint trigger":
         kind = "trigger"
+    if_not_exists = uppers(tokens[i : i + 3]) == ("IF", "NOT", "EXISTS")
     i = skip(tokens, i, "IF", "NOT", "EXISTS")
     if kind == "schema" and uppers(tokens[i : i + 1]) == ("AUTHORIZATION",):
         i += 1  # `CREATE SCHEMA AUTHORIZATION role` names the schema after the role
@@ -161,6 +183,7 @@ def create_object(tokens: Tokens) -> CreateObject | None:
         fields["values"] = tuple(t.text for t in rest if t.kind == STRING)
     elif kind in ("function", "procedure"):
         fields.update(_routine(rest))
+        fields["parameters"] = _parameters(rest)
     elif kind == "materialized view":
         top = [ups[k] for k in top_level(rest)]
         fields["with_data"] = top[-3:] != ["WITH", "NO", "DATA"]
@@ -168,7 +191,40 @@ def create_object(tokens: Tokens) -> CreateObject | None:
         fields["on"] = _on_table(
             rest, ups, "FROM" if kind == "statistics" else "TO" if kind == "rule" else "ON"
         )
+    if if_not_exists:
+        fields["if_not_exists"] = True
     return CreateObject(kind, name if name.key else NO_NAME, or_replace, **fields)  # type: ignore[arg-type]
+
+
+#: Parameter modes.
+_MODES = frozenset({"IN", "OUT", "INOUT", "VARIADIC"})
+
+
+def _parameters(rest: Tokens) -> tuple[str, ...] | None:
+    """The parameter types of a routine (the tokens after its name), None when a parameter has a
+    mode or a default, or the list is not there."""
+    if not is_punct(at(rest, 0), "("):
+        return None
+    end = group_end(rest, 0)
+    out: list[str] = []
+    for part in split_on(rest[1:end], ","):
+        top = [part[k] for k in top_level(part)]
+        if any(t.upper in _MODES or t.upper == "DEFAULT" or is_punct(t, "=") for t in top):
+            return None
+        # `name type` or a bare `type`: the name is one word followed by more type words.
+        typed = part[1:] if len(part) > 1 and part[0].is_name() and part[1].kind in (WORD, IDENT) else part
+        if len(part) > 1 and part[0].is_name() and part[1].kind in (WORD, IDENT) and _is_type_only(part):
+            typed = part
+        out.append(sql_of(typed))
+    return tuple(out)
+
+
+#: Types spelled with two words (`double precision`, `character varying`): not `name type`.
+_TWO_WORD_TYPES = frozenset({("DOUBLE", "PRECISION"), ("CHARACTER", "VARYING"), ("BIT", "VARYING")})
+
+
+def _is_type_only(part: Tokens) -> bool:
+    return uppers(part[:2]) in _TWO_WORD_TYPES or uppers(part[1:2]) in (("WITH",), ("WITHOUT",))
 
 
 def _routine(rest: Tokens) -> dict[str, object]:

@@ -84,6 +84,7 @@ def column(node: exp.ColumnDef) -> f.Column:
     key, shown = ident(node.this)
     spec, type_sql = _type(node.args.get("kind"))
     col: dict[str, object] = {}
+    clauses: list[str] = []
     for cc in node.args.get("constraints") or ():
         kind = cc.args.get("kind") if isinstance(cc, exp.ColumnConstraint) else cc
         if isinstance(kind, exp.NotNullColumnConstraint):
@@ -106,11 +107,13 @@ def column(node: exp.ColumnDef) -> f.Column:
                 col["identity"] = True
         elif isinstance(kind, exp.ComputedColumnConstraint):
             col["generated"] = True
-        elif isinstance(kind, exp.CollateColumnConstraint | exp.CommentColumnConstraint):
+        elif isinstance(kind, exp.CollateColumnConstraint):
+            clauses.append(_sql(kind))
+        elif isinstance(kind, exp.CommentColumnConstraint):
             continue
         else:
             raise Unmapped(f"column constraint {type(kind).__name__}")
-    return f.Column(f.Name(key, shown), spec, type_sql, **col)  # type: ignore[arg-type]
+    return f.Column(f.Name(key, shown), spec, type_sql, clauses=tuple(clauses), **col)  # type: ignore[arg-type]
 
 
 def _columns(nodes: list[exp.Expression] | None) -> tuple[str, ...]:
@@ -139,16 +142,39 @@ def constraint(node: exp.Expression, valid: bool = True) -> f.Constraint:
     if isinstance(node, exp.ForeignKey):
         ref = node.args.get("reference")
         target = name_of(ref.this) if isinstance(ref, exp.Reference) else None
+        cols = node.expressions
         return f.Constraint(
-            f.FOREIGN_KEY, name, _columns(node.expressions), valid, references=target, body_sql=_sql(node)
+            f.FOREIGN_KEY,
+            name,
+            _columns(cols),
+            valid,
+            references=target,
+            body_sql=_sql(node),
+            columns_sql=_list(cols),
         )
-    if isinstance(node, exp.PrimaryKey):
-        return f.Constraint(f.PRIMARY_KEY, name, _columns(node.expressions), valid, body_sql=_sql(node))
-    if isinstance(node, exp.UniqueColumnConstraint):
-        schema = node.this
-        cols = _columns(schema.expressions) if isinstance(schema, exp.Schema) else ()
-        return f.Constraint(f.UNIQUE, name, cols, valid, body_sql=_sql(node))
+    if isinstance(node, exp.PrimaryKey | exp.UniqueColumnConstraint):
+        kind = f.PRIMARY_KEY if isinstance(node, exp.PrimaryKey) else f.UNIQUE
+        cols = node.expressions if kind == f.PRIMARY_KEY else getattr(node.this, "expressions", [])
+        params = node.args.get("include")  # INCLUDE and WITH (...) of the constraint's index
+        options = bool(node.args.get("nulls") or node.args.get("options")) or any(
+            v
+            for k, v in (params.args.items() if isinstance(params, exp.IndexParameters) else ())
+            if k != "with_storage" or v
+        )
+        return f.Constraint(
+            kind,
+            name,
+            _columns(cols),
+            valid,
+            body_sql=_sql(node),
+            columns_sql=_list(cols),
+            index_options=options,
+        )
     raise Unmapped(f"constraint {type(node).__name__}")
+
+
+def _list(nodes: list[exp.Expression] | None) -> str:
+    return ", ".join(_sql(n) for n in nodes or ())
 
 
 def _not_null_column(body: exp.Expression) -> str:
@@ -174,9 +200,11 @@ def _alter_column(node: exp.AlterColumn) -> f.Action:
     if args.get("dtype") is not None:
         spec, type_sql = _type(args["dtype"])
         using = args.get("using")
-        if using is not None and not isinstance(using, exp.Expression):
+        if using and not isinstance(using, exp.Expression):
             raise Unmapped("USING form")
-        return f.AlterColumnType(col, spec, type_sql, _sql(using) if using is not None else None)
+        collate = args.get("collate")
+        collation = _sql(collate.this if isinstance(collate, exp.Column) else collate) if collate else ""
+        return f.AlterColumnType(col, spec, type_sql, _sql(using) if using else None, collation)
     if "allow_null" in args and args["allow_null"] is not None:
         return f.DropNotNull(col) if args["allow_null"] else f.SetNotNull(col)
     if args.get("default") is not None:
@@ -306,6 +334,14 @@ def create_index(tree: exp.Create) -> f.CreateIndex | None:
                 columns.append(_sql(inner))
         where = params.args.get("where") if params else None
         using = params.args.get("using") if params else None
+        storage: list[str] = []
+        for k, v in params.args.items() if params else ():
+            if k == "with_storage" and v:
+                storage.append(f"WITH ({_list(v)})")
+            elif k == "tablespace" and v:
+                storage.append(f"TABLESPACE {_sql(v)}")
+            elif v and k not in ("columns", "using", "where", "include"):
+                raise Unmapped(f"index parameter {k}")
         return f.CreateIndex(
             name,
             name_of(index.args.get("table")),
@@ -316,6 +352,10 @@ def create_index(tree: exp.Create) -> f.CreateIndex | None:
             expressions=expressions,
             predicate=_sql(where.this) if where is not None else None,
             method=using.name.lower() if using is not None else "",
+            only=bool(index.args.get("only")),
+            keys_sql=_list(params.args.get("columns") if params else None),
+            include=tuple(_sql(c) for c in (params.args.get("include") if params else None) or ()),
+            storage_sql=" ".join(storage),
         )
     except Unmapped:
         return None
