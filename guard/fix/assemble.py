@@ -15,6 +15,7 @@ from guard.fix.rewrite import Replacement, edit_section, replacement, source_fil
 from guard.model import Finding, Migration, version_key
 from guard.parsing import split_statements
 from guard.sql import safe_sql
+from guard.sql.facts import Setting
 from guard.statement import Statement
 
 
@@ -39,7 +40,7 @@ def _rewrite(plan: FixPlan, source: Source) -> _Rewrite:
     """Decide per fix: rewritten in place, moved to a migration of its own, or left (with the reason)."""
     m = source.migration
     fixed_idx = {stmt.index for stmt, _, _ in source.fixes}
-    others = [s for s in source.statements if s.index not in fixed_idx and s.head not in ("SET", "RESET")]
+    others = [s for s in source.statements if s.index not in fixed_idx and not isinstance(s.fact, Setting)]
     whole = not others
     out = _Rewrite()
     for stmt, fix, findings in source.fixes:
@@ -166,7 +167,7 @@ def _movable(fix: StatementFix, m: Migration) -> bool:
     downs, _ = split_statements(m.down_sql or "")
     target = read.name_key(fix.index)
     return not any(
-        (found := read.read_drop_index(s)) is not None and read.name_key(found[0]) == target and not found[1]
+        (found := read.read_drop_index(s)) is not None and found[0].key == target and not found[1]
         for s in downs
     )
 

@@ -1,25 +1,24 @@
 """Read the offending statements into the names, types and expressions the fixes need.
 
-The one place `fix` looks inside a statement (sqlglot's tree, the token words for the
-forms sqlglot keeps as a raw command); the typed statement model will replace it. Each
-reader returns None for any shape it does not fully understand (extra actions, options it
-would drop), so a fix is only ever written for a statement read completely.
+Every statement is read through its fact (`Statement.fact`, the typed statement model of
+`guard.sql.facts`): these readers only pick out what a recipe needs, as SQL spellings. Each
+returns None for any shape it does not fully carry over (extra actions, options a fix would
+drop), so a fix is only ever written for a statement read completely.
 """
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from sqlglot import exp
-
-from guard.statement import Statement
+from guard.sql import facts as f
+from guard.sql.sql_names import data_type
 
 if TYPE_CHECKING:
     from guard.lint.schema_index import SchemaIndex
     from guard.model import Migration
+    from guard.statement import Statement
 
 
 @dataclass(frozen=True)
@@ -48,6 +47,8 @@ class ConstraintDef:
     #: Key columns of a UNIQUE / PRIMARY KEY, as SQL.
     columns: str
     not_valid: bool
+    #: The table as a name (to match it against another statement's).
+    table_name: f.Name
 
 
 @dataclass(frozen=True)
@@ -63,159 +64,136 @@ class TableAction:
     default: str | None = None
 
 
-def _sql(node: exp.Expression | None) -> str:
-    return node.sql(dialect="postgres") if node is not None else ""
+#: Constraint kinds `fix` rewrites, by the model's kind.
+_KINDS = {f.FOREIGN_KEY: "fk", f.CHECK: "check", f.UNIQUE: "unique", f.PRIMARY_KEY: "primary"}
 
 
-def _single_alter(stmt: Statement) -> tuple[str, exp.Expression] | None:
-    tree = stmt.ast
-    if not isinstance(tree, exp.Alter) or (tree.args.get("kind") or "").upper() != "TABLE":
+def _single_action(stmt: Statement) -> tuple[f.Name, f.Action] | None:
+    """(table, action) of an `ALTER TABLE` with exactly one action, no ONLY and no IF EXISTS."""
+    fact = stmt.fact
+    if not isinstance(fact, f.AlterTable) or len(fact.actions) != 1 or fact.only or fact.if_exists:
         return None
-    actions = tree.args.get("actions") or []
-    if len(actions) != 1 or tree.args.get("only") or tree.args.get("exists"):
-        return None
-    return _sql(tree.this), actions[0]
+    return fact.table, fact.actions[0]
 
 
 def read_create_index(stmt: Statement) -> IndexDef | None:
     """The parts of a plain `CREATE INDEX` (None when it has options `fix` would not carry over)."""
-    tree = stmt.ast
-    if not isinstance(tree, exp.Create) or (tree.args.get("kind") or "").upper() != "INDEX":
+    fact = stmt.fact
+    if not isinstance(fact, f.CreateIndex) or fact.concurrently or fact.only:
         return None
-    index = tree.this
-    if not isinstance(index, exp.Index) or tree.args.get("concurrently"):
+    if not fact.columns or not fact.keys_sql or fact.storage_sql or not fact.table.key:
         return None
-    params = index.args.get("params")
-    if params is None or not params.args.get("columns"):
-        return None
-    extra = {k for k, v in params.args.items() if v and k not in ("columns", "using", "where", "include")}
-    if extra - {"with_storage"} or params.args.get("with_storage"):
-        return None
-    if index.args.get("table") is None or index.args.get("only"):
-        return None
-    where = params.args.get("where")
-    include = params.args.get("include")
     return IndexDef(
-        index=_sql(index.this) or None,
-        table=_sql(index.args["table"]),
-        keys=", ".join(_sql(c) for c in params.args["columns"]),
-        unique=bool(tree.args.get("unique")),
-        method=_sql(params.args.get("using")) or None,
-        where=_sql(where.this if isinstance(where, exp.Where) else where) or None,
-        include=", ".join(_sql(c) for c in include) if include else None,
-        if_not_exists=bool(tree.args.get("exists")),
+        index=fact.name.shown if fact.name is not None else None,
+        table=fact.table.shown,
+        keys=fact.keys_sql,
+        unique=fact.unique,
+        method=fact.method or None,
+        where=fact.predicate,
+        include=", ".join(fact.include) or None,
+        if_not_exists=fact.if_not_exists,
     )
 
 
-def read_drop_index(stmt: Statement) -> tuple[str, bool] | None:
+def read_drop_index(stmt: Statement) -> tuple[f.Name, bool] | None:
     """(index, IF EXISTS) of `DROP INDEX [IF EXISTS] name` with one index and no CASCADE."""
-    tree = stmt.ast
-    if not isinstance(tree, exp.Drop) or (tree.args.get("kind") or "").upper() != "INDEX":
+    fact = stmt.fact
+    if not isinstance(fact, f.Drop) or fact.object_kind != "index":
         return None
-    tables = tree.args.get("tables") or ([tree.this] if tree.this is not None else [])
-    if len(tables) != 1 or tree.args.get("cascade") or tree.args.get("concurrently"):
+    if len(fact.names) != 1 or fact.cascade or fact.concurrently:
         return None
-    return _sql(tables[0]), bool(tree.args.get("exists"))
+    return fact.names[0], fact.if_exists
 
 
 def read_reindex(stmt: Statement) -> tuple[str, str] | None:
     """(kind, name) of `REINDEX {INDEX|TABLE|SCHEMA|DATABASE} name` without options."""
-    w = stmt.words
-    if len(w) != 3 or w[0] != "REINDEX" or w[1] not in ("INDEX", "TABLE", "SCHEMA", "DATABASE"):
+    fact = stmt.fact
+    if not isinstance(fact, f.Maintenance) or fact.verb != "reindex" or fact.target is None:
         return None
-    target = stmt.text.split(None, 2)[2].strip().rstrip(";").strip()
-    return w[1], target
+    if fact.concurrently or fact.options or fact.target_kind not in ("index", "table", "schema", "database"):
+        return None
+    return fact.target_kind.upper(), fact.target.shown
 
 
 def read_add_constraint(stmt: Statement) -> ConstraintDef | None:
     """A one-action `ADD CONSTRAINT` of a foreign key, CHECK, UNIQUE or PRIMARY KEY."""
-    found = _single_alter(stmt)
-    tree = stmt.ast
-    if found is None or not isinstance(found[1], exp.AddConstraint) or not isinstance(tree, exp.Alter):
+    found = _single_action(stmt)
+    if found is None or not isinstance(found[1], f.AddConstraint):
         return None
-    table, action = found
-    items = action.expressions
-    if len(items) != 1:
+    table, con = found[0], found[1].constraint
+    kind = _KINDS.get(con.kind)
+    if kind is None or con.using_index is not None or not con.body_sql:
         return None
-    item = items[0]
-    if isinstance(item, exp.Constraint):
-        constraint: str | None = _sql(item.this)
-        bodies = item.expressions
-    else:
-        constraint, bodies = None, [item]
-    if len(bodies) != 1:
-        return None
-    body = bodies[0]
     columns = ""
-    if isinstance(body, exp.ForeignKey):
-        kind = "fk"
-    elif isinstance(body, exp.CheckColumnConstraint):
-        kind = "check"
-    elif isinstance(body, exp.UniqueColumnConstraint) and isinstance(body.this, exp.Schema):
-        if body.args.get("nulls") or _sql(body.args.get("include")):
+    if kind in ("unique", "primary"):
+        if not con.columns_sql or (kind == "unique" and con.index_options):
             return None
-        kind, columns = "unique", ", ".join(_sql(c) for c in body.this.expressions)
-    elif isinstance(body, exp.PrimaryKey):
-        kind, columns = "primary", ", ".join(_sql(c) for c in body.expressions)
-    else:
-        return None
-    return ConstraintDef(table, constraint, kind, _sql(body), columns, bool(tree.args.get("not_valid")))
+        columns = con.columns_sql
+    name = con.name.shown if con.name is not None else None
+    return ConstraintDef(table.shown, name, kind, con.body_sql, columns, not con.valid, table)
 
 
-def read_validate(stmt: Statement) -> tuple[str, str] | None:
+def read_validate(stmt: Statement) -> tuple[f.Name, str] | None:
     """(table, constraint) of `ALTER TABLE t VALIDATE CONSTRAINT c`."""
-    w = stmt.words
-    if len(w) < 6 or w[:2] != ("ALTER", "TABLE") or w[-3:-1] != ("VALIDATE", "CONSTRAINT"):
+    found = _single_action(stmt)
+    if found is None or not isinstance(found[1], f.ValidateConstraint):
         return None
-    if len(w) != 6:
-        return None
-    parts = stmt.text.strip().rstrip(";").split()
-    return parts[2], parts[5]
+    return found[0], found[1].name.shown
 
 
 def read_table_action(stmt: Statement) -> TableAction | None:
     """The one column action of an `ALTER TABLE` that `fix` rewrites, else None."""
-    found = _single_alter(stmt)
+    found = _single_action(stmt)
     if found is None:
         return None
-    table, action = found
-    if isinstance(action, exp.AlterColumn):
-        column = _sql(action.this)
-        given = {k for k, v in action.args.items() if v is not None}
-        if action.args.get("allow_null") is False and given == {"this", "allow_null"}:
-            return TableAction("set-not-null", table, column)
-        dtype = action.args.get("dtype")
-        if dtype is not None and not action.args.get("using") and not action.args.get("collate"):
-            return TableAction("type", table, column, _sql(dtype))
-        return None
-    if isinstance(action, exp.RenameColumn):
-        return TableAction("rename-column", table, _sql(action.this), _sql(action.args.get("to")))
-    if isinstance(action, exp.AlterRename):
-        return TableAction("rename-table", table, "", _sql(action.this))
-    if isinstance(action, exp.ColumnDef):
-        constraints = action.args.get("constraints") or []
-        defaults = [c for c in constraints if isinstance(c.args.get("kind"), exp.DefaultColumnConstraint)]
-        if len(defaults) != 1 or len(constraints) != 1 or action.args.get("exists"):
+    name, action = found
+    table = name.shown
+    if isinstance(action, f.SetNotNull):
+        return TableAction("set-not-null", table, action.column.shown)
+    if isinstance(action, f.AlterColumnType):
+        if action.using is not None or action.collation or not action.type_sql:
             return None
-        return TableAction(
-            "add-column", table, _sql(action.this), _sql(action.args.get("kind")), _sql(defaults[0].kind.this)
-        )
+        return TableAction("type", table, action.column.shown, data_type(action.type_sql))
+    if isinstance(action, f.RenameColumn):
+        return TableAction("rename-column", table, action.column.shown, action.new.shown)
+    if isinstance(action, f.RenameTable):
+        return TableAction("rename-table", table, "", action.new.shown)
+    if isinstance(action, f.AddColumn):
+        col = action.column
+        if action.if_not_exists or col.default is None or _constrained(col) or not col.type_sql:
+            return None
+        return TableAction("add-column", table, col.name.shown, data_type(col.type_sql), col.default.sql)
     return None
 
 
-_DOMAIN_CHECK = re.compile(
-    r"^ALTER\s+DOMAIN\s+(?P<domain>\S+)\s+ADD\s+CONSTRAINT\s+(?P<name>\S+)\s+(?P<check>CHECK\s*\(.*\))\s*$",
-    re.S | re.I,
-)
+def _constrained(col: f.Column) -> bool:
+    """True when a column carries anything besides its type and default."""
+    return (
+        col.not_null
+        or col.primary_key
+        or col.unique
+        or col.references is not None
+        or col.check
+        or col.identity
+        or col.generated
+        or bool(col.clauses)
+    )
 
 
 def read_domain_check(stmt: Statement) -> tuple[str, str, str] | None:
     """(domain, constraint, `CHECK (...)`) of a named `ALTER DOMAIN ... ADD CONSTRAINT ... CHECK (...)`."""
-    text = stmt.text.strip().rstrip(";")
-    if "--" in text or "/*" in text or "NOT VALID" in " ".join(stmt.words[-2:]):
+    fact = stmt.fact
+    if not isinstance(fact, f.AlterOther) or fact.object_kind != "domain" or fact.constraint is None:
         return None
-    m = _DOMAIN_CHECK.match(text)
-    return (m.group("domain"), m.group("name"), m.group("check")) if m else None
+    con = fact.constraint
+    if con.kind != f.CHECK or con.name is None or not con.valid or not fact.name.key:
+        return None
+    return fact.name.shown, con.name.shown, con.body_sql
+
+
+def same_name(a: f.Name, b: f.Name) -> bool:
+    """True when two names resolve to the same object (same key, same schema or none)."""
+    return a.key == b.key and a.schema == b.schema
 
 
 def name_key(spelling: str) -> str:

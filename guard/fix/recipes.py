@@ -51,7 +51,7 @@ def drop_index_concurrently(ctx: Context) -> Result:
     return StatementFix(
         ("require-concurrent-index-drop",),
         "index dropped CONCURRENTLY, outside a transaction",
-        (sql.drop_index(found[0], if_exists=found[1]),),
+        (sql.drop_index(found[0].shown, if_exists=found[1]),),
         None,
         keeps_down=True,
         alone_no_transaction=True,
@@ -114,10 +114,16 @@ def validate_later(ctx: Context) -> Result:
     found = read.read_validate(ctx.statement)
     if found is None:
         return unreadable("VALIDATE CONSTRAINT")
-    table, constraint = found
+    table_name, constraint = found
+    table = table_name.shown
     for other in ctx.statements:
         con = read.read_add_constraint(other) if other.index < ctx.statement.index else None
-        if con is not None and con.constraint == constraint and con.not_valid and con.table == table:
+        if (
+            con is not None
+            and con.constraint == constraint
+            and con.not_valid
+            and read.same_name(con.table_name, table_name)
+        ):
             return StatementFix(
                 ("validate-constraint-separately",),
                 "VALIDATE moved to the next migration",
