@@ -165,7 +165,7 @@ def test_what_cannot_come_back_is_a_reason_not_a_statement() -> None:
         ("CREATE INDEX ON t (a);", "without a name"),
         ("ALTER TABLE t ADD PRIMARY KEY (id);", "without a name"),
         ("ALTER TABLE t ADD COLUMN IF NOT EXISTS c int;", "may add nothing"),
-        ("CREATE EXTENSION IF NOT EXISTS citext;", "not a form inverted here"),
+        ("CREATE EXTENSION IF NOT EXISTS citext;", "existing object"),
         ("SET search_path = app;", "no exact inverse"),
     ],
 )

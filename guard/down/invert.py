@@ -1,8 +1,8 @@
 """Down statements by inversion: read each up statement and write the statement that undoes it.
 
-This is the only module of `guard.down` that reads statements (sqlglot's tree, and the
-words of the Postgres forms sqlglot leaves as `exp.Command`); `invert` is its one entry
-point, so a typed statement model can replace the reading without touching the rest.
+This is the only module of `guard.down` that reads statements, and it reads them only through
+their facts (`Statement.fact`, the typed statement model of `guard.sql.facts`); `invert` is its
+one entry point. Names are written back by sqlglot (`guard.sql.safe_sql`, `guard.sql.sql_names`).
 
 Inversion is used only where it is exact: a created object is dropped, an added column or
 named constraint is dropped, a rename is renamed back, inserted literal rows are deleted.
@@ -19,16 +19,27 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from sqlglot import exp
+from guard.sql import facts as f
+from guard.sql.safe_sql import name
+from guard.sql.sql_names import data_type, in_schema_of, own_name
 
 if TYPE_CHECKING:
     from guard.statement import Statement
-    from guard.tokens import Token
 
 #: Most rows of one `INSERT ... VALUES` turned into `DELETE` statements.
 MAX_INSERT_ROWS = 500
-#: Statements that change no schema object and need no inverse.
-_SESSION_SETTINGS = frozenset({"CHECK_FUNCTION_BODIES", "CLIENT_ENCODING", "STANDARD_CONFORMING_STRINGS"})
+#: Settings of the session only: setting them changes no schema object and needs no inverse.
+_SESSION_SETTINGS = frozenset({"check_function_bodies", "client_encoding", "standard_conforming_strings"})
+#: `CREATE <kind> name` undone by `DROP <KIND> name`.
+_DROPPED_BY_NAME = {
+    "view": "VIEW",
+    "materialized view": "MATERIALIZED VIEW",
+    "sequence": "SEQUENCE",
+    "type": "TYPE",
+    "enum": "TYPE",
+    "schema": "SCHEMA",
+    "extension": "EXTENSION",
+}
 
 
 @dataclass
@@ -57,219 +68,133 @@ def invert(statements: Sequence[Statement]) -> Inversion:
     return out
 
 
-def _sql(node: exp.Expression) -> str:
-    return node.sql(dialect="postgres")
-
-
 def _where(st: Statement) -> str:
     first = st.text.strip().splitlines()[0] if st.text.strip() else ""
     return f"line {st.line} ({first[:60]})"
 
 
 def _invert_one(st: Statement, out: Inversion) -> list[str]:
-    tree = st.ast
-    if tree is None:
-        raise NotInvertible(f"{_where(st)}: sqlglot cannot read it ({st.parse_error})")
-    if isinstance(tree, exp.Command):
-        return _invert_command(st, out)
-    if isinstance(tree, exp.Create):
-        return [_invert_create(tree, st)]
-    if isinstance(tree, exp.Alter):
-        return _invert_alter(tree, st)
-    if isinstance(tree, exp.Insert):
-        try:
-            return _invert_insert(tree, st)
-        except NotInvertible as exc:
-            target = tree.find(exp.Table)
-            out.irreversible.append(
-                f"rows inserted into {_sql(target) if target is not None else 'a table'} (line {st.line}) "
-                f"are not deleted: {str(exc).split(': ', 1)[-1]}"
-            )
-            return []
-    if isinstance(tree, (exp.Update, exp.Delete)):
-        table = tree.find(exp.Table)
-        name = _sql(table) if table is not None else "a table"
-        verb = "UPDATE" if isinstance(tree, exp.Update) else "DELETE"
-        out.irreversible.append(f"rows changed by {verb} on {name} (line {st.line}) are not restored")
+    fact = st.fact
+    if isinstance(fact, f.Unknown):
+        raise NotInvertible(f"{_where(st)}: it is not read ({fact.reason})")
+    if isinstance(fact, f.CreateTable | f.CreateIndex | f.CreateObject):
+        return [_invert_create(fact, st)]
+    if isinstance(fact, f.AlterTable):
+        return _invert_alter(fact, st)
+    if isinstance(fact, f.Rename):
+        return [_invert_rename(fact, st)]
+    if isinstance(fact, f.AlterEnum) and fact.type.key:
+        out.irreversible.append(
+            f"the enum value added to {fact.type.shown} (line {st.line}) cannot be removed: Postgres has no "
+            "ALTER TYPE ... DROP VALUE, and rows may use it"
+        )
+        out.enum_values_added.append(fact.type.shown)
         return []
-    if isinstance(tree, (exp.Transaction, exp.Commit)):
+    if isinstance(fact, f.Insert):
+        return _invert_insert(fact, st, out)
+    if isinstance(fact, f.Write) and fact.verb in ("update", "delete"):
+        verb, table = fact.verb.upper(), fact.table.shown if fact.table.key else "a table"
+        out.irreversible.append(f"rows changed by {verb} on {table} (line {st.line}) are not restored")
+        return []
+    if isinstance(fact, f.Transaction) and fact.action in ("begin", "commit") and not fact.chain:
         return []  # BEGIN/COMMIT around the up: the down runs as the runner decides
-    if isinstance(tree, exp.Comment):
+    if isinstance(fact, f.Harmless) and fact.verb == "comment":
         return []  # comments are not part of the schema comparison; dropping the object drops them
-    if isinstance(tree, exp.Set):
-        words = st.words
-        if len(words) >= 2 and words[1] in _SESSION_SETTINGS:
-            return []
+    if isinstance(fact, f.Setting) and fact.name in _SESSION_SETTINGS and not (fact.reset or fact.local):
+        return []
     raise NotInvertible(f"{_where(st)}: no exact inverse")
 
 
-def _invert_create(tree: exp.Create, st: Statement) -> str:
-    kind = str(tree.args.get("kind") or "").upper()
-    if tree.args.get("replace") or tree.args.get("exists"):
+def _invert_create(fact: f.CreateTable | f.CreateIndex | f.CreateObject, st: Statement) -> str:
+    if fact.if_not_exists or (isinstance(fact, f.CreateObject) and fact.or_replace):
         raise NotInvertible(f"{_where(st)}: OR REPLACE / IF NOT EXISTS may change an existing object")
-    target = tree.this
-    if kind == "TABLE":
-        table = target.this if isinstance(target, exp.Schema) else target
-        return f"DROP TABLE {_sql(table)}"
-    if kind == "INDEX" and isinstance(target, exp.Index):
-        name, table = target.this, target.args.get("table")
-        if name is None or table is None:
+    if isinstance(fact, f.CreateTable):
+        return f"DROP TABLE {name(fact.table.shown)}"
+    if isinstance(fact, f.CreateIndex):
+        if fact.name is None:
             raise NotInvertible(f"{_where(st)}: an index without a name is named by Postgres")
-        schema = table.args.get("db")
-        qualified = f"{_sql(schema)}.{_sql(name)}" if schema is not None else _sql(name)
-        concurrently = " CONCURRENTLY" if tree.args.get("concurrently") else ""
-        return f"DROP INDEX{concurrently} {qualified}"
-    if kind == "VIEW":
-        props = tree.args.get("properties")
-        materialized = props is not None and any(
-            isinstance(p, exp.MaterializedProperty) for p in props.expressions
-        )
-        return f"DROP {'MATERIALIZED VIEW' if materialized else 'VIEW'} {_sql(target)}"
-    if kind in ("SEQUENCE", "TYPE"):
-        return f"DROP {kind} {_sql(target)}"
-    if kind == "SCHEMA" and isinstance(target, exp.Table) and target.args.get("db") is not None:
-        return f"DROP SCHEMA {_sql(target.args['db'])}"
-    if kind == "TRIGGER":
-        props = tree.find(exp.TriggerProperties)
-        if props is not None and props.args.get("table") is not None:
-            return f"DROP TRIGGER {_sql(target)} ON {_sql(props.args['table'])}"
-    if kind == "FUNCTION" and isinstance(target, exp.UserDefinedFunction):
-        args = []
-        for arg in target.expressions:
-            if (
-                not isinstance(arg, exp.ColumnDef)
-                or arg.args.get("kind") is None
-                or arg.args.get("constraints")
-            ):
-                raise NotInvertible(f"{_where(st)}: function arguments with modes or defaults")
-            args.append(_sql(arg.args["kind"]))
-        return f"DROP FUNCTION {_sql(target.this)}({', '.join(args)})"
-    raise NotInvertible(f"{_where(st)}: CREATE {kind or '?'} is not inverted")
+        concurrently = " CONCURRENTLY" if fact.concurrently else ""
+        return f"DROP INDEX{concurrently} {in_schema_of(fact.table.shown, fact.name.shown)}"
+    kind = fact.object_kind
+    if kind in _DROPPED_BY_NAME and fact.name.key:
+        return f"DROP {_DROPPED_BY_NAME[kind]} {name(fact.name.shown)}"
+    if kind == "trigger" and fact.on is not None and fact.name.key:
+        return f"DROP TRIGGER {name(fact.name.shown)} ON {name(fact.on.shown)}"
+    if kind == "function" and fact.name.key:
+        if fact.parameters is None:
+            raise NotInvertible(f"{_where(st)}: function arguments with modes or defaults")
+        try:
+            types = ", ".join(data_type(p) for p in fact.parameters)
+        except ValueError as exc:
+            raise NotInvertible(f"{_where(st)}: {exc}") from None
+        return f"DROP FUNCTION {name(fact.name.shown)}({types})"
+    raise NotInvertible(f"{_where(st)}: CREATE {kind.upper() or '?'} is not inverted")
 
 
-def _invert_alter(tree: exp.Alter, st: Statement) -> list[str]:
-    kind = str(tree.args.get("kind") or "").upper()
-    if tree.args.get("exists"):
+def _invert_alter(fact: f.AlterTable, st: Statement) -> list[str]:
+    if fact.if_exists:
         raise NotInvertible(f"{_where(st)}: ALTER ... IF EXISTS may change nothing")
-    actions = tree.args.get("actions") or []
-    if kind == "INDEX":
-        if len(actions) == 1 and isinstance(actions[0], exp.AlterRename):
-            return [f"ALTER INDEX {_renamed(tree, actions[0])} RENAME TO {_sql(tree.this.this)}"]
-        raise NotInvertible(f"{_where(st)}: ALTER INDEX is inverted only for RENAME")
-    if kind != "TABLE":
-        raise NotInvertible(f"{_where(st)}: ALTER {kind or '?'} is not inverted")
-    prefix = f"ALTER TABLE {'ONLY ' if tree.args.get('only') else ''}{_sql(tree.this)}"
+    table = name(fact.table.shown)
+    prefix = f"ALTER TABLE {'ONLY ' if fact.only else ''}{table}"
     undo: list[str] = []
-    for action in actions:
-        if isinstance(action, exp.AlterRename):
-            if len(actions) != 1:
+    for action in fact.actions:
+        if isinstance(action, f.RenameTable):
+            if len(fact.actions) != 1:
                 raise NotInvertible(f"{_where(st)}: RENAME TO among other actions")
-            return [f"ALTER TABLE {_renamed(tree, action)} RENAME TO {_sql(tree.this.this)}"]
+            renamed = in_schema_of(fact.table.shown, action.new.shown)
+            return [f"ALTER TABLE {renamed} RENAME TO {own_name(fact.table.shown)}"]
         undo.append(f"{prefix} {_invert_action(action, st)}")
     return list(reversed(undo))
 
 
-def _renamed(tree: exp.Alter, action: exp.AlterRename) -> str:
-    """The object's new name, in the schema it stays in."""
-    schema = tree.this.args.get("db")
-    new = action.this.this if isinstance(action.this, exp.Table) else action.this
-    return f"{_sql(schema)}.{_sql(new)}" if schema is not None else _sql(new)
-
-
-def _invert_action(action: exp.Expression, st: Statement) -> str:
-    if isinstance(action, exp.ColumnDef):
-        if action.args.get("exists"):
+def _invert_action(action: f.Action, st: Statement) -> str:
+    if isinstance(action, f.AddColumn):
+        if action.if_not_exists:
             raise NotInvertible(f"{_where(st)}: ADD COLUMN IF NOT EXISTS may add nothing")
-        return f"DROP COLUMN {_sql(action.this)}"
-    if isinstance(action, exp.AddConstraint):
-        named = [e for e in action.expressions if isinstance(e, exp.Constraint)]
-        if len(named) != 1 or len(action.expressions) != 1:
+        return f"DROP COLUMN {name(action.column.name.shown)}"
+    if isinstance(action, f.AddConstraint):
+        if action.constraint.name is None:
             raise NotInvertible(f"{_where(st)}: a constraint without a name is named by Postgres")
-        return f"DROP CONSTRAINT {_sql(named[0].this)}"
-    if isinstance(action, exp.RenameColumn) and not action.args.get("exists"):
-        return f"RENAME COLUMN {_sql(action.args['to'])} TO {_sql(action.this)}"
+        return f"DROP CONSTRAINT {name(action.constraint.name.shown)}"
+    if isinstance(action, f.RenameColumn):
+        return f"RENAME COLUMN {name(action.new.shown)} TO {name(action.column.shown)}"
+    if isinstance(action, f.RenameConstraint):
+        return f"RENAME CONSTRAINT {name(action.new.shown)} TO {name(action.name.shown)}"
     raise NotInvertible(f"{_where(st)}: {type(action).__name__} needs the previous state (catalog)")
 
 
-def _invert_insert(tree: exp.Insert, st: Statement) -> list[str]:
-    schema, values = tree.this, tree.expression
-    if not isinstance(schema, exp.Schema) or not isinstance(values, exp.Values) or tree.args.get("conflict"):
-        raise NotInvertible(f"{_where(st)}: only INSERT (columns) VALUES (literals) is inverted")
-    columns = [_sql(c) for c in schema.expressions]
-    rows = values.expressions
-    if not columns or len(rows) > MAX_INSERT_ROWS:
-        raise NotInvertible(f"{_where(st)}: INSERT without a column list or with over {MAX_INSERT_ROWS} rows")
-    table = _sql(schema.this)
-    out = []
-    for row in rows:
-        cells = row.expressions if isinstance(row, exp.Tuple) else [row]
-        if len(cells) != len(columns) or not all(_is_literal(c) for c in cells):
-            raise NotInvertible(f"{_where(st)}: INSERT of computed values")
+def _invert_rename(fact: f.Rename, st: Statement) -> str:
+    if fact.if_exists:
+        raise NotInvertible(f"{_where(st)}: ALTER ... IF EXISTS may change nothing")
+    if fact.object_kind == "index":
+        renamed = in_schema_of(fact.name.shown, fact.new.shown)
+        return f"ALTER INDEX {renamed} RENAME TO {own_name(fact.name.shown)}"
+    if fact.object_kind == "enum value" and fact.of is not None:
+        return f"ALTER TYPE {name(fact.of.shown)} RENAME VALUE {fact.new.shown} TO {fact.name.shown}"
+    raise NotInvertible(f"{_where(st)}: ALTER {fact.object_kind.upper()} ... RENAME is not inverted")
+
+
+def _invert_insert(fact: f.Insert, st: Statement, out: Inversion) -> list[str]:
+    rows = fact.rows() if fact.rows is not None else None
+    if rows is None:
+        raise NotInvertible(f"{_where(st)}: its rows cannot be read")
+    why = ""
+    if not rows.columns or rows.values is None or rows.on_conflict:
+        why = "only INSERT (columns) VALUES (literals) is inverted"
+    elif len(rows.values) > MAX_INSERT_ROWS:
+        why = f"INSERT without a column list or with over {MAX_INSERT_ROWS} rows"
+    elif not rows.literal:
+        why = "INSERT of computed values"
+    if why:
+        target = rows.table.shown if rows.table.shown != "?" else "a table"
+        out.irreversible.append(f"rows inserted into {target} (line {st.line}) are not deleted: {why}")
+        return []
+    table = name(rows.table.shown)
+    assert rows.values is not None
+    deletes = []
+    for cells in rows.values:
         match = " AND ".join(
-            f"{c} IS NOT DISTINCT FROM {_sql(v)}" for c, v in zip(columns, cells, strict=True)
+            f"{c} IS NOT DISTINCT FROM {v}" for c, v in zip(rows.columns, cells, strict=True)
         )
-        out.append(f"DELETE FROM {table} WHERE {match}")
-    return list(reversed(out))
-
-
-def _is_literal(node: exp.Expression) -> bool:
-    if isinstance(node, (exp.Literal, exp.Null, exp.Boolean, exp.ByteString)):
-        return True
-    if isinstance(node, exp.Neg):
-        return isinstance(node.this, exp.Literal)
-    if isinstance(node, exp.Cast):
-        return _is_literal(node.this)
-    return False
-
-
-def _invert_command(st: Statement, out: Inversion) -> list[str]:
-    """The Postgres forms sqlglot leaves as `exp.Command`, read from their tokens."""
-    from guard.tokens import STRING
-
-    tokens = [t for t in st.tokens if t.text != ";"]
-    upper = [t.upper for t in tokens]
-    if upper[:2] == ["CREATE", "EXTENSION"] and len(tokens) >= 3 and tokens[2].is_name() and upper[2] != "IF":
-        return [f"DROP EXTENSION {tokens[2].shown()}"]
-    if upper[:2] == ["ALTER", "TYPE"]:
-        name, at = _qualified(tokens, 2)
-        verb = upper[at : at + 2]
-        strings = [t.text for t in tokens[at:] if t.kind == STRING]
-        if name and verb == ["ADD", "VALUE"]:
-            out.irreversible.append(
-                f"the enum value added to {name} (line {st.line}) cannot be removed: Postgres has no "
-                "ALTER TYPE ... DROP VALUE, and rows may use it"
-            )
-            out.enum_values_added.append(name)
-            return []
-        if name and verb == ["RENAME", "VALUE"] and len(strings) == 2 and len(tokens) == at + 5:
-            return [f"ALTER TYPE {name} RENAME VALUE {_literal(strings[1])} TO {_literal(strings[0])}"]
-    if upper[:2] == ["ALTER", "TABLE"]:
-        name, at = _qualified(tokens, 2)
-        rest = tokens[at:]
-        if (
-            name
-            and len(rest) == 5
-            and [t.upper for t in rest[:2]] == ["RENAME", "CONSTRAINT"]
-            and rest[3].upper == "TO"
-            and rest[2].is_name()
-            and rest[4].is_name()
-        ):
-            return [f"ALTER TABLE {name} RENAME CONSTRAINT {rest[4].shown()} TO {rest[2].shown()}"]
-    raise NotInvertible(f"{_where(st)}: sqlglot leaves it unstructured and it is not a form inverted here")
-
-
-def _qualified(tokens: Sequence[Token], at: int) -> tuple[str, int]:
-    """The dotted name starting at `tokens[at]` as written, and the index after it ("" when none)."""
-    parts: list[str] = []
-    while at < len(tokens) and tokens[at].is_name() and tokens[at].upper not in ("ONLY", "IF"):
-        parts.append(tokens[at].shown())
-        at += 1
-        if at < len(tokens) and tokens[at].text == ".":
-            at += 1
-            continue
-        break
-    return ".".join(parts), at
-
-
-def _literal(value: str) -> str:
-    return "'" + value.replace("'", "''") + "'"
+        deletes.append(f"DELETE FROM {table} WHERE {match}")
+    return list(reversed(deletes))
