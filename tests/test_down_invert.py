@@ -172,3 +172,10 @@ def test_what_cannot_come_back_is_a_reason_not_a_statement() -> None:
 def test_no_exact_inverse_says_why(up: str, why: str) -> None:
     with pytest.raises(NotInvertible, match=why):
         invert(split_statements(up)[0])
+
+
+def test_rows_a_with_clause_changes_are_named_too() -> None:
+    up = "WITH gone AS (DELETE FROM u WHERE id = 1) INSERT INTO t (id) VALUES (1);"
+    inversion = invert(split_statements(up)[0])
+    assert inversion.statements == ["DELETE FROM t WHERE id IS NOT DISTINCT FROM 1"]
+    assert inversion.irreversible == ["rows changed by DELETE on u (line 1) are not restored"]

@@ -90,12 +90,14 @@ def _invert_one(st: Statement, out: Inversion) -> list[str]:
         )
         out.enum_values_added.append(fact.type.shown)
         return []
-    if isinstance(fact, f.Insert):
-        return _invert_insert(fact, st, out)
-    if isinstance(fact, f.Write) and fact.verb in ("update", "delete"):
-        verb, table = fact.verb.upper(), fact.table.shown if fact.table.key else "a table"
-        out.irreversible.append(f"rows changed by {verb} on {table} (line {st.line}) are not restored")
-        return []
+    if isinstance(fact, f.Insert | f.Write) and all(w.verb in ("update", "delete") for w in fact.ctes):
+        for write in fact.ctes:  # `WITH gone AS (DELETE ...) INSERT ...`
+            _rows_changed(write, st, out)
+        if isinstance(fact, f.Insert):
+            return _invert_insert(fact, st, out)
+        if fact.verb in ("update", "delete"):
+            _rows_changed(fact, st, out)
+            return []
     if isinstance(fact, f.Transaction) and fact.action in ("begin", "commit") and not fact.chain:
         return []  # BEGIN/COMMIT around the up: the down runs as the runner decides
     if isinstance(fact, f.Harmless) and fact.verb == "comment":
@@ -103,6 +105,11 @@ def _invert_one(st: Statement, out: Inversion) -> list[str]:
     if isinstance(fact, f.Setting) and fact.name in _SESSION_SETTINGS and not (fact.reset or fact.local):
         return []
     raise NotInvertible(f"{_where(st)}: no exact inverse")
+
+
+def _rows_changed(fact: f.Write, st: Statement, out: Inversion) -> None:
+    verb, table = fact.verb.upper(), fact.table.shown if fact.table.key else "a table"
+    out.irreversible.append(f"rows changed by {verb} on {table} (line {st.line}) are not restored")
 
 
 def _invert_create(fact: f.CreateTable | f.CreateIndex | f.CreateObject, st: Statement) -> str:
