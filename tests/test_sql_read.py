@@ -145,5 +145,7 @@ def test_a_data_load_too_large_to_parse_is_still_an_insert() -> None:
     rows = ", ".join(f"({i}, 'name {i}')" for i in range(12_000))
     (load,), _ = split_statements(f"WITH s AS (SELECT 1) INSERT INTO skills (id, name) VALUES {rows}")
     assert isinstance(load.fact, f.Insert)
-    (hidden,), _ = split_statements(f"WITH d AS (DELETE FROM users) INSERT INTO skills (id, name) VALUES {rows}")
+    (hidden,), _ = split_statements(
+        f"WITH d AS (DELETE FROM users) INSERT INTO skills (id, name) VALUES {rows}"
+    )
     assert isinstance(hidden.fact, f.Unknown)

@@ -124,7 +124,9 @@ class FileContext:
         """Update the state after `stmt` (called by the engine once rules have seen it)."""
         fact = stmt.fact
         if self.access_exclusive_tables and self.in_transaction and isinstance(fact, f.Write | f.Insert):
-            self.under_access_exclusive.append((self._lock_span, stmt, frozenset(self.access_exclusive_tables)))
+            self.under_access_exclusive.append(
+                (self._lock_span, stmt, frozenset(self.access_exclusive_tables))
+            )
         if isinstance(fact, f.Transaction):
             self._observe_transaction(fact)
         elif isinstance(fact, f.Setting):
