@@ -149,3 +149,14 @@ def test_a_data_load_too_large_to_parse_is_still_an_insert() -> None:
         f"WITH d AS (DELETE FROM users) INSERT INTO skills (id, name) VALUES {rows}"
     )
     assert isinstance(hidden.fact, f.Unknown)
+
+
+def test_a_large_upsert_is_still_an_insert() -> None:
+    rows = ", ".join(f"({i}, 'name {i}')" for i in range(12_000))
+    (upsert,), _ = split_statements(
+        f"WITH s AS (SELECT 1) INSERT INTO skills (id, name) VALUES {rows} "
+        "ON CONFLICT (id) DO UPDATE SET name = EXCLUDED.name"
+    )
+    assert isinstance(upsert.fact, f.Insert)
+    (hidden,), _ = split_statements(f"WITH u AS (UPDATE users SET a = 1) INSERT INTO skills VALUES {rows}")
+    assert isinstance(hidden.fact, f.Unknown)

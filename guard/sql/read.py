@@ -134,8 +134,10 @@ def _write(stmt: Statement) -> f.Fact | None:
     if stmt.head == "WITH":
         # A data load sqlglot did not read (`WITH ... INSERT ... VALUES` of 200 kB is not handed to
         # it): its keywords still say whether anything but an insert could run; else unanalysed.
-        words = set(stmt.words)
-        if "INSERT" in words and not words & _NOT_ONLY_INSERT:
+        words = stmt.words
+        # `INSERT ... ON CONFLICT ... DO UPDATE` is an upsert of the rows it inserts.
+        upsert_only = all(words[i - 1] == "DO" for i, w in enumerate(words) if w == "UPDATE" and i)
+        if "INSERT" in words and upsert_only and not (set(words) - {"UPDATE"}) & _NOT_ONLY_INSERT:
             return f.Insert(f.NO_NAME, select=True)
     return None
 
