@@ -144,8 +144,6 @@ class Rule:
     bad: str
     good: str
     family: str
-    #: Statement heads the check wants (`ALTER`, `CREATE`, ...); empty = every statement.
-    heads: frozenset[str] = frozenset()
     #: Statement facts the check wants (`guard.sql.facts` classes); checked on statements whose
     #: fact is one of these.
     facts: frozenset[type] = frozenset()

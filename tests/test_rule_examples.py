@@ -2,8 +2,7 @@
 rule's check (a statement whose fact the rule declares, or any statement for a rule that judges
 every one) and yields none.
 
-Every statement and file rule is collected; a rule still declaring `heads` (its family has not moved to
-the model yet, issue 13) is skipped with a reason naming it, never silently.
+Every statement and file rule is collected.
 """
 
 from __future__ import annotations
@@ -53,12 +52,10 @@ def _run(rule: Rule, sql: str) -> tuple[list[str], list[Any]]:
 
 @pytest.mark.parametrize("rule", RULES, ids=lambda r: r.id)
 def test_bad_example_yields_a_hit_and_good_reaches_the_check_without_one(rule: Rule) -> None:
-    if rule.heads:
-        pytest.skip(f"{rule.id} still declares heads {sorted(rule.heads)}: not on the statement model yet")
     hits, _ = _run(rule, rule.bad)
     assert hits, f"{rule.id}: its bad example yields no hit"
     hits, seen = _run(rule, rule.good)
     assert hits == [], f"{rule.id}: its good example yields {len(hits)} hit(s)"
-    # A rule declaring neither facts nor heads judges every statement.
+    # A rule declaring no facts judges every statement.
     reached = [fact for fact in seen if not rule.facts or type(fact) in rule.facts]
     assert reached, f"{rule.id}: no statement of the good example reaches the check"

@@ -99,7 +99,7 @@ def test_rule_record_is_complete(rule: Rule) -> None:
     assert rule.scope in ("statement", "file", "external")
     if rule.scope != "external":
         assert rule.check is not None
-    assert all(h == h.upper() for h in rule.heads)
+    assert rule.scope != "statement" or rule.facts, f"{rule.id}: a statement rule names the facts it judges"
 
 
 @pytest.mark.parametrize("rule", WALKED, ids=lambda r: r.id)
@@ -113,16 +113,6 @@ def test_bad_example_fires_its_rule_and_only_it(rule: Rule) -> None:
 @pytest.mark.parametrize("rule", WALKED, ids=lambda r: r.id)
 def test_good_example_fires_nothing(rule: Rule) -> None:
     assert lint_example(rule.good) == [], f"{rule.id}: good example is not clean"
-
-
-def test_heads_match_bad_examples() -> None:
-    """A statement rule with `heads` must list the head of its own bad example (else it never runs)."""
-    from guard.parsing import split_statements
-
-    for rule in WALKED:
-        if rule.scope == "statement" and rule.heads:
-            heads = {s.head for s in split_statements(rule.bad)[0]}
-            assert heads & rule.heads, f"{rule.id}: heads {sorted(rule.heads)} miss {sorted(heads)}"
 
 
 def test_rules_command_lists_every_rule() -> None:

@@ -24,7 +24,8 @@ if TYPE_CHECKING:
 
 
 class RuleSet(Sequence[Rule]):
-    """Enabled rules indexed by statement head, so each statement meets only rules that want it.
+    """Enabled rules indexed by the statement facts they judge, so each statement meets only the
+    rules that want its kind (`Rule.facts`; a rule naming none judges every statement).
 
     Build it once per run and pass it as `rules` to `lint_migration`: indexing the rules
     for every migration costs more than linting a small one.
@@ -32,36 +33,29 @@ class RuleSet(Sequence[Rule]):
 
     def __init__(self, rules: Sequence[Rule]) -> None:
         self.rules = tuple(rules)
-        by_head: dict[str, list[Rule]] = {}
         by_fact: dict[type, list[Rule]] = {}
-        self.any_head: list[Rule] = []
+        every: list[Rule] = []
         self.file_rules: list[Rule] = []
         for r in self.rules:
             if r.check is None or r.scope == "external":
                 continue
             if r.scope == "file":
                 self.file_rules.append(r)
-            elif r.heads or r.facts:
-                for h in r.heads:
-                    by_head.setdefault(h, []).append(r)
+            elif r.facts:
                 for kind in r.facts:
                     by_fact.setdefault(kind, []).append(r)
             else:
-                self.any_head.append(r)
-        # Each head's list already ends with the rules that want every head (one lookup per statement),
-        # as (rule, check) pairs: only rules with a check are indexed, and the pair says so to mypy.
+                every.append(r)
+        # Each kind's list already ends with the rules that judge every statement (one lookup per
+        # statement), as (rule, check) pairs: only rules with a check are indexed, as mypy is told.
+        self._every = tuple((r, r.check) for r in every)
         self._checks = {
-            h: tuple((r, r.check) for r in (*found, *self.any_head)) for h, found in by_head.items()
+            kind: tuple((r, r.check) for r in (*found, *every)) for kind, found in by_fact.items()
         }
-        self._any_checks = tuple((r, r.check) for r in self.any_head)
-        self._fact_checks = {kind: tuple((r, r.check) for r in rules) for kind, rules in by_fact.items()}
 
     def checks_for(self, stmt: Statement) -> tuple[tuple[Rule, Any], ...]:
-        """The (rule, check) pairs to run on `stmt`: by its head, and by its fact."""
-        by_head = self._checks.get(stmt.head, self._any_checks)
-        if not self._fact_checks:
-            return by_head
-        return by_head + self._fact_checks.get(type(stmt.fact), ())
+        """The (rule, check) pairs to run on `stmt`, chosen by its fact's kind."""
+        return self._checks.get(type(stmt.fact), self._every)
 
     def __getitem__(self, index: Any) -> Any:
         return self.rules[index]

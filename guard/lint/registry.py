@@ -48,7 +48,6 @@ def rule(
     bad: str,
     good: str,
     family: str,
-    heads: Iterable[str] = (),
     facts: Iterable[type] = (),
     lock: str | None = None,
     scope: str = "statement",
@@ -61,9 +60,6 @@ def rule(
     produced elsewhere, e.g. discovery or suppressions; no check function).
     """
 
-    if heads and facts:
-        raise ValueError(f"rule {id}: declare `facts` or `heads`, not both")
-
     def wrap(check: Callable[..., Iterable[Hit]] | None) -> Rule:
         return Rule(
             id=id,
@@ -74,7 +70,6 @@ def rule(
             bad=textwrap.dedent(bad).strip(),
             good=textwrap.dedent(good).strip(),
             family=family,
-            heads=frozenset(h.upper() for h in heads),
             facts=frozenset(facts),
             lock=lock,
             check=check,
