@@ -78,11 +78,34 @@ def test_signal_during_migrate_exits_128_plus_n_and_is_audited(
     # The statement was cancelled, not left running, and nothing of 2_slow remains.
     assert scalar(fresh_db, f"SELECT count(*) FROM pg_stat_activity WHERE pid = {pid}") == 0
     assert history_versions(fresh_db) == ["1"]
+
     assert scalar(fresh_db, "SELECT to_regclass('b')") is None
     with psycopg.connect(fresh_db, autocommit=True) as conn:
         last = read_audit(conn, "migration_guard")[0]
     assert last.outcome == "interrupted" and last.attempted == ["1_a", "2_slow"]
     assert f"interrupted by {name} during 2_slow" in (last.error or "")
+
+
+def test_an_interrupted_dry_run_says_nothing_was_applied(fresh_db: str, tmp_path: Path) -> None:
+    with psycopg.connect(fresh_db, autocommit=True) as conn:
+        init_marker(conn, Settings(), "dev")
+    folder = tmp_path / "migrations"
+    folder.mkdir()
+    (folder / "1_a.up.sql").write_text("CREATE TABLE a (id int);\n")
+    (folder / "1_a.down.sql").write_text("DROP TABLE a;\n")
+    (folder / "2_slow.up.sql").write_text("CREATE TABLE b (id int);\nSELECT pg_sleep(30);\n")
+    (folder / "2_slow.down.sql").write_text("DROP TABLE b;\n")
+    proc = _start(["migrate", str(folder), "--env", "dev", "--dry-run"], fresh_db, tmp_path)
+    try:
+        _wait_for(fresh_db, "pg_sleep(30)")
+        proc.send_signal(signal.SIGINT)
+        out, err = proc.communicate(timeout=30)
+    finally:
+        proc.kill()
+    assert proc.returncode == 130, err
+    assert "dry run stopped; nothing was applied" in out + err and "Traceback" not in err
+    assert "migration(s) completed" not in out + err
+    assert scalar(fresh_db, "SELECT count(*) FROM pg_tables WHERE tablename IN ('a', 'b')") == 0
 
 
 def test_sigterm_during_verify_exits_143_and_drops_the_throwaway_database(

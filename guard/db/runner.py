@@ -127,7 +127,7 @@ def migrate(
             else f"history marks {', '.join(a.id for a in plan.partial)} partly applied; "
             "`migration-guard status` shows how far, and `migrate` resumes it"
         )
-        with failures_audited(session, ids, report, lost_hint):
+        with failures_audited(session, ids, report, lost_hint, dry=dry):
             try:
                 with BlockerWatch(ctx.lock_conn, pid, _watch_interval(ctx.settings)) as watch:
                     if dry:

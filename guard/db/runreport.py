@@ -55,13 +55,24 @@ class RunReport:
 
 
 @contextlib.contextmanager
-def failures_audited(session: Session, ids: list[str], report: RunReport, lost_hint: str) -> Iterator[None]:
-    """Turn a failed migration or a lost connection into an audited `RunFailed` carrying the report so far."""
+def failures_audited(
+    session: Session, ids: list[str], report: RunReport, lost_hint: str, *, dry: bool = False
+) -> Iterator[None]:
+    """Turn a failed migration or a lost connection into an audited `RunFailed` carrying the report so far.
+
+    A dry run keeps its outcomes until the end and rolls back each migration it tries, so an
+    interrupted one says that nothing was applied rather than counting migrations."""
     import psycopg
 
     try:
         yield
     except KeyboardInterrupt as exc:
+        if dry:
+            session.audit_interrupted(exc, ids, " during a dry run")
+            session.ctx.out(
+                "dry run stopped; nothing was applied (a dry run rolls back every migration it tries)"
+            )
+            raise
         done = len(report.outcomes)
         where = f" during {ids[done]}" if done < len(ids) else ""
         where += f" after {done} of {len(ids)} migration(s) completed"
