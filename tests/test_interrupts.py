@@ -78,7 +78,6 @@ def test_signal_during_migrate_exits_128_plus_n_and_is_audited(
     # The statement was cancelled, not left running, and nothing of 2_slow remains.
     assert scalar(fresh_db, f"SELECT count(*) FROM pg_stat_activity WHERE pid = {pid}") == 0
     assert history_versions(fresh_db) == ["1"]
-
     assert scalar(fresh_db, "SELECT to_regclass('b')") is None
     with psycopg.connect(fresh_db, autocommit=True) as conn:
         last = read_audit(conn, "migration_guard")[0]
