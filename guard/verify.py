@@ -34,7 +34,7 @@ from guard.db.extensions import ServerLacksExtension, extension_problem
 from guard.db.snapshot import Change, Snapshot, data_fingerprint, diff_data, diff_snapshots, take_snapshot
 from guard.db.txplan import TransactionControlRefusal, statements_and_mode
 from guard.errors import ConfigError, InputError
-from guard.lint.directives import irreversible_reason
+from guard.lint.directives import declared_irreversible
 from guard.model import Finding, Migration, Severity
 from guard.parsing import split_statements
 from guard.verify_result import Outcome, Timings, VerifyResult
@@ -314,7 +314,7 @@ def _round_trip(
         return "stop"
     s1 = s.snapshot()
     d1 = s.data(s1) if with_data else None
-    irreversible = irreversible_reason(m.up_sql)
+    irreversible = declared_irreversible(m.up_sql, m.down_sql)
     if irreversible is not None:
         result.notices.append(
             f"{m.id}: declared irreversible ({irreversible}); up applied without a round trip"

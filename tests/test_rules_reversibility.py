@@ -198,3 +198,17 @@ def test_irreversible_directive_needs_a_reason(directive: str) -> None:
     found = lint(m)
     assert {"invalid-directive", "require-down-migration"} <= set(rules(found))
     assert any("`guard: irreversible` needs a reason" in f.message for f in found)
+
+
+def test_the_irreversible_directive_in_the_down_file_declares_it_too() -> None:
+    from guard.lint.directives import declared_irreversible
+
+    down = "-- guard: irreversible reason: enum value 'meh' cannot be removed\n"
+    assert (
+        declared_irreversible("ALTER TYPE mood ADD VALUE 'meh';", down)
+        == "enum value 'meh' cannot be removed"
+    )
+    assert declared_irreversible("ALTER TYPE mood ADD VALUE 'meh';", "SELECT 1;") is None
+    m = replace(hasura(down), up_sql="ALTER TYPE mood ADD VALUE 'meh';")
+    assert NOOP not in rules(lint(m))
+    assert NOOP in rules(lint(replace(m, down_sql="-- nothing to undo\n")))

@@ -16,7 +16,7 @@ import re
 from pathlib import Path
 
 from guard.errors import InputError
-from guard.lint.directives import irreversible_reason
+from guard.lint.directives import declared_irreversible
 from guard.lint.rules.reversibility import noop_reason
 from guard.model import Migration
 
@@ -28,7 +28,7 @@ _UP_MARKER = re.compile(r"^--[ \t]*migrate:up(?=[ \t\r\n]|$)[^\n]*$", re.M)
 def need(migration: Migration) -> str | None:
     """Why `migration` needs a drafted down (None: it has a real one, or its up declares itself
     irreversible with `-- guard: irreversible reason: ...`, which lint and verify honour)."""
-    if irreversible_reason(migration.up_sql) is not None:
+    if declared_irreversible(migration.up_sql, migration.down_sql) is not None:
         return None
     if migration.down_sql is None:
         return "has no down migration"

@@ -103,13 +103,19 @@ def parse_suppression(
     return Suppression(rules, m.group("reason"), comment.line, word == "ignore-file")
 
 
-def irreversible_reason(up_sql: str) -> str | None:
-    """The reason of the up file's `guard: irreversible` directive, or None when it has none."""
-    if "irreversible" not in up_sql.lower():  # one C scan: almost no file has one
+def irreversible_reason(sql: str | None) -> str | None:
+    """The reason of a file's `guard: irreversible` directive, or None when it has none."""
+    if not sql or "irreversible" not in sql.lower():  # one C scan: almost no file has one
         return None
     from guard.parsing import split_statements
 
-    return read_file_directives(split_statements(up_sql)[1], ()).irreversible
+    return read_file_directives(split_statements(sql)[1], ()).irreversible
+
+
+def declared_irreversible(up_sql: str, down_sql: str | None) -> str | None:
+    """Why a migration cannot be undone, when its up or its down file says so with
+    `guard: irreversible` (`migration-guard down` writes it at the top of a down it drafts)."""
+    return irreversible_reason(up_sql) or irreversible_reason(down_sql)
 
 
 def read_file_directives(comments: Iterable[Comment], known_rules: Iterable[str]) -> FileDirectives:

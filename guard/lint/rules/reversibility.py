@@ -19,6 +19,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 
 from guard.lint.context import FileContext
+from guard.lint.directives import irreversible_reason
 from guard.lint.registry import rule
 from guard.model import Hit, Migration, Severity
 from guard.parsing import Statement, split_statements
@@ -207,6 +208,8 @@ def avoid_noop_down_migration(statements: list[Statement], ctx: FileContext) -> 
     m = ctx.migration
     if m.down_sql is None or ctx.directives.irreversible is not None:
         return
+    if irreversible_reason(m.down_sql) is not None:
+        return  # the down says what it cannot undo, and why
     reason = noop_reason(m.down_sql)
     if reason is None or up_has_nothing_to_undo(statements):
         return
