@@ -1,9 +1,8 @@
 """The typed statement model: what one SQL statement does, as plain frozen records.
 
 Every rule reads a statement through exactly one of these records (`guard.sql.read`
-builds it once per statement). sqlglot reads the statements it structures; the
-Postgres forms it returns as `exp.Command` are read by `guard.sql.read_text` into the
-same records, so a rule never knows (or cares) which reader filled them.
+builds it once per statement, with the token reader or sqlglot's tree: both fill the same
+records, so a rule never knows, or cares, which reader did).
 
 Names carry both the key Postgres resolves (`Name.key`: folded, no schema) and the
 spelling the user wrote (`Name.shown`), for messages and generated SQL.

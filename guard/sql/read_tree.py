@@ -1,9 +1,11 @@
-"""Facts from sqlglot's tree, for the statements sqlglot structures.
+"""Facts from sqlglot's tree for DDL: tables, indexes, drops (see `read_tree_data` for row
+statements).
 
-Each reader returns None when the tree holds something it cannot map exactly (an
-action sqlglot models loosely, a `NOT VALID` it cannot attribute to one constraint):
-the caller then reads the statement's tokens instead (`guard.sql.read_text`), so a
-statement is never half-read.
+`guard.sql.read` asks it for the DDL the token reader could not read, and
+`tests/test_sql_read.py` holds the two readers to the same facts on the corpus. Each reader
+returns None when the tree holds something it cannot map exactly (an action sqlglot models
+loosely, a `NOT VALID` it cannot attribute to one constraint), so a statement is never
+half-read.
 """
 
 from __future__ import annotations
