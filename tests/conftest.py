@@ -18,6 +18,9 @@ from pathlib import Path
 
 import pytest
 
+#: Shared fixtures kept in their own modules.
+pytest_plugins = ("scratch_db",)
+
 REPO = Path(__file__).resolve().parent.parent
 SAMPLES = REPO / "sample_migrations"
 #: The shared corpus beside the checkout (GUARD_TEST_CORPUS names it for a checkout elsewhere, e.g. a worktree).

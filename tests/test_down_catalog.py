@@ -3,16 +3,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import psycopg
 import pytest
+from scratch_db import run
 
 from guard.db.snapshot import diff_snapshots, take_snapshot
 from guard.down.catalog import NotDrafted, catalog_down
 from guard.down.draft import routine_signatures
 from guard.down.text import draft_text, unparsable
-from guard.parsing import split_statements
 
 pytestmark = pytest.mark.db
 
@@ -96,65 +94,37 @@ CASES = [
 ]
 
 
-@pytest.fixture(scope="module")
-def database(local_pg) -> Iterator[str]:
-    """One database for the module; each test starts from an empty one (`conn`)."""
-    name, url = local_pg.create_database()
-    try:
-        yield url
-    finally:
-        local_pg.drop_database(name)
-
-
-@pytest.fixture
-def conn(database: str) -> Iterator[psycopg.Connection]:
-    with psycopg.connect(database, autocommit=True) as c:
-        # Empty again: cheaper than a database per case on a loaded server.
-        for (schema,) in c.execute(
-            "SELECT quote_ident(nspname) FROM pg_namespace WHERE nspname !~ '^pg_' AND nspname <> 'information_schema'"
-        ).fetchall():
-            c.execute(f"DROP SCHEMA {schema} CASCADE")
-        c.execute("DROP EXTENSION IF EXISTS citext")
-        c.execute("CREATE SCHEMA public")
-        yield c
-
-
-def run(conn: psycopg.Connection, sql: str) -> None:
-    for st in split_statements(sql)[0]:
-        conn.execute(st.text)
-
-
 @pytest.mark.parametrize(("up", "holds", "irreversible"), CASES, ids=[c[0][:40] for c in CASES])
 def test_catalog_down_restores_the_schema(
-    conn: psycopg.Connection, up: str, holds: str, irreversible: str
+    scratch_conn: psycopg.Connection, up: str, holds: str, irreversible: str
 ) -> None:
-    run(conn, SETUP)
-    before = take_snapshot(conn)
-    run(conn, up)
-    after = take_snapshot(conn)
+    run(scratch_conn, SETUP)
+    before = take_snapshot(scratch_conn)
+    run(scratch_conn, up)
+    after = take_snapshot(scratch_conn)
     assert diff_snapshots(before, after), "the up changed nothing: the case proves nothing"
-    draft = catalog_down(before, after, signatures=routine_signatures(conn))
+    draft = catalog_down(before, after, signatures=routine_signatures(scratch_conn))
     text = draft_text("catalog", draft.statements, draft.irreversible)
     assert unparsable(text) is None
     assert holds in text
     assert any(irreversible in r for r in draft.irreversible) if irreversible else draft.irreversible == []
-    run(conn, text)
-    assert diff_snapshots(before, take_snapshot(conn)) == []
+    run(scratch_conn, text)
+    assert diff_snapshots(before, take_snapshot(scratch_conn)) == []
 
 
-def test_added_enum_values_are_declared_not_dropped(conn: psycopg.Connection) -> None:
-    run(conn, SETUP)
-    before = take_snapshot(conn)
-    run(conn, "ALTER TYPE status ADD VALUE 'late'; ALTER TABLE users ADD COLUMN age int;")
-    draft = catalog_down(before, take_snapshot(conn))
+def test_added_enum_values_are_declared_not_dropped(scratch_conn: psycopg.Connection) -> None:
+    run(scratch_conn, SETUP)
+    before = take_snapshot(scratch_conn)
+    run(scratch_conn, "ALTER TYPE status ADD VALUE 'late'; ALTER TABLE users ADD COLUMN age int;")
+    draft = catalog_down(before, take_snapshot(scratch_conn))
     assert draft.statements == ["ALTER TABLE public.users DROP COLUMN age"]
     assert draft.enum_values_added == ["public.status"]
     assert "enum value(s) late added to status cannot be removed" in draft.irreversible[0]
 
 
-def test_what_it_cannot_write_back_is_refused_with_the_object(conn: psycopg.Connection) -> None:
-    run(conn, "CREATE TABLE m (a int) PARTITION BY RANGE (a);")
-    before = take_snapshot(conn)
-    run(conn, "DROP TABLE m;")
+def test_what_it_cannot_write_back_is_refused_with_the_object(scratch_conn: psycopg.Connection) -> None:
+    run(scratch_conn, "CREATE TABLE m (a int) PARTITION BY RANGE (a);")
+    before = take_snapshot(scratch_conn)
+    run(scratch_conn, "DROP TABLE m;")
     with pytest.raises(NotDrafted, match=r"table public\.m: re-creating a partitioned table"):
-        catalog_down(before, take_snapshot(conn))
+        catalog_down(before, take_snapshot(scratch_conn))

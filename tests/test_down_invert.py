@@ -3,11 +3,10 @@ really undoes its up on Postgres (127.0.0.1:5432): the schema after up + down eq
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import psycopg
 import pytest
 import sqlglot
+from scratch_db import run
 
 from guard.db.snapshot import diff_snapshots, take_snapshot
 from guard.down.invert import NotInvertible, invert
@@ -87,54 +86,28 @@ CASES = [
 ]
 
 
-@pytest.fixture(scope="module")
-def database(local_pg) -> Iterator[str]:
-    """One database for the module; each test starts from an empty one (`conn`)."""
-    name, url = local_pg.create_database()
-    try:
-        yield url
-    finally:
-        local_pg.drop_database(name)
-
-
-@pytest.fixture
-def conn(database: str) -> Iterator[psycopg.Connection]:
-    with psycopg.connect(database, autocommit=True) as c:
-        # Empty again: cheaper than a database per case on a loaded server.
-        for (schema,) in c.execute(
-            "SELECT quote_ident(nspname) FROM pg_namespace WHERE nspname !~ '^pg_' AND nspname <> 'information_schema'"
-        ).fetchall():
-            c.execute(f"DROP SCHEMA {schema} CASCADE")
-        c.execute("DROP EXTENSION IF EXISTS citext")
-        c.execute("CREATE SCHEMA public")
-        yield c
-
-
-def run(conn: psycopg.Connection, sql: str) -> None:
-    for st in split_statements(sql)[0]:
-        conn.execute(st.text)
-
-
 @pytest.mark.parametrize(("setup", "up", "down"), CASES, ids=[c[1].split("(")[0][:40] for c in CASES])
 def test_inverse_parses_and_undoes_the_up(
-    conn: psycopg.Connection, setup: str, up: str, down: list[str]
+    scratch_conn: psycopg.Connection, setup: str, up: str, down: list[str]
 ) -> None:
     inversion = invert(split_statements(up)[0])
     assert inversion.statements == down
     assert inversion.irreversible == []
     for statement in inversion.statements:
         sqlglot.parse_one(statement, read="postgres")  # raises when sqlglot cannot read it
-    run(conn, setup)
-    before = take_snapshot(conn)
-    run(conn, up)
+    run(scratch_conn, setup)
+    before = take_snapshot(scratch_conn)
+    run(scratch_conn, up)
     if "INSERT" in up:
-        assert conn.execute("SELECT count(*) FROM t").fetchone() == (2,)
+        assert scratch_conn.execute("SELECT count(*) FROM t").fetchone() == (2,)
     else:
-        assert diff_snapshots(before, take_snapshot(conn)), "the up changed nothing: the case proves nothing"
-    run(conn, ";\n".join(inversion.statements))
-    assert diff_snapshots(before, take_snapshot(conn)) == []
+        assert diff_snapshots(before, take_snapshot(scratch_conn)), (
+            "the up changed nothing: the case proves nothing"
+        )
+    run(scratch_conn, ";\n".join(inversion.statements))
+    assert diff_snapshots(before, take_snapshot(scratch_conn)) == []
     if "INSERT" in up:
-        assert conn.execute("SELECT count(*) FROM t").fetchone() == (0,)
+        assert scratch_conn.execute("SELECT count(*) FROM t").fetchone() == (0,)
 
 
 def test_what_cannot_come_back_is_a_reason_not_a_statement() -> None:

@@ -8,15 +8,14 @@ Every statement and file rule is collected.
 from __future__ import annotations
 
 from dataclasses import replace
-from pathlib import Path
 from typing import Any
 
 import pytest
-from test_rule_registry import EXEMPT, EXPAND, example_settings
+from test_rule_registry import EXEMPT, example_migrations, example_settings
 
 from guard.lint.engine import lint_migration
 from guard.lint.registry import all_rules
-from guard.model import Migration, Rule
+from guard.model import Rule
 
 RULES = [r for r in all_rules().values() if r.scope in ("statement", "file") and r.id not in EXEMPT]
 
@@ -31,21 +30,7 @@ def _run(rule: Rule, sql: str) -> tuple[list[str], list[Any]]:
         seen.extend([subject] if rule.scope == "statement" else subject)
         return check(subject, ctx)
 
-    earlier = [
-        line.split(":", 1)[1].split(" in an earlier migration")[0]
-        for line in sql.splitlines()
-        if line.strip().startswith("-- after:")
-    ]
-    expand = replace(EXPAND, up_sql=";\n".join([EXPAND.up_sql, *earlier])) if earlier else EXPAND
-    m = Migration(
-        version="20240102000000",
-        name="example",
-        layout="hasura",
-        up_path=Path("migrations/20240102000000_example/up.sql"),
-        up_sql=sql,
-        down_path=Path("migrations/20240102000000_example/down.sql"),
-        down_sql="DROP TABLE IF EXISTS example_undo;",
-    )
+    expand, m = example_migrations(sql)
     findings = lint_migration(m, example_settings(sql), [expand, m], rules=[replace(rule, check=spy)])
     return [f.rule for f in findings if f.rule == rule.id], [s.fact for s in seen]
 

@@ -58,8 +58,9 @@ def example_settings(sql: str) -> Settings:
     return replace(Settings(), **changes)
 
 
-def lint_example(sql: str) -> list[str]:
-    """Rule ids fired by `sql` as the up file of a migration with a real down."""
+def example_migrations(sql: str) -> tuple[Migration, Migration]:
+    """(the earlier migration, with the example's `-- after:` SQL; the example as the up file of a
+    migration with a real down)."""
     from dataclasses import replace
 
     earlier = [
@@ -77,6 +78,12 @@ def lint_example(sql: str) -> list[str]:
         down_path=Path("migrations/20240102000000_example/down.sql"),
         down_sql="DROP TABLE IF EXISTS example_undo;",
     )
+    return expand, m
+
+
+def lint_example(sql: str) -> list[str]:
+    """Rule ids fired by `sql` as the up file of a migration with a real down."""
+    expand, m = example_migrations(sql)
     return [f.rule for f in lint_migration(m, example_settings(sql), [expand, m])]
 
 
