@@ -78,7 +78,13 @@ def _targets_of(schema: str, marker: str) -> tuple[tuple[str, str, str], ...]:
 
 
 def statement_touches(stmt: Statement, settings: Settings) -> list[Touch]:
-    """Protected objects `stmt` touches (empty for almost every statement: one text scan each)."""
+    """Protected objects `stmt` touches (empty for almost every statement: one text scan each,
+    shared by both protected rules through the statement's memo)."""
+    key = f"protected:{settings.history_schema}:{settings.marker_table}"
+    return stmt.derived(key, lambda s: _scan(s, settings))
+
+
+def _scan(stmt: Statement, settings: Settings) -> list[Touch]:
     text = stmt.text.lower()  # one C pass; a case-insensitive regex search is ~10x slower
     wanted = [(kind, name, low) for kind, name, low in _targets(settings) if low in text]
     if not wanted:

@@ -94,10 +94,6 @@ def _insert_rows(stmt: Statement) -> f.InsertRows | None:
     return read_rows.insert_rows(stmt.ast)
 
 
-def _tree(stmt: Statement) -> exp.Expression | None:
-    return stmt.ast
-
-
 def _create(stmt: Statement) -> f.Fact | None:
     words = stmt.lead
     i = 1
@@ -128,7 +124,7 @@ def _truncate(stmt: Statement) -> f.Fact | None:
 
 
 def _write(stmt: Statement) -> f.Fact | None:
-    tree = _tree(stmt)
+    tree = stmt.ast
     if tree is not None:
         from guard.sql import read_tree_data
 
@@ -148,7 +144,7 @@ def _write(stmt: Statement) -> f.Fact | None:
 def _structured(stmt: Statement, kind: str, reader: str) -> f.Fact | None:
     """The fact `reader` (`read_tree.<name>`, or `<module>.<name>` of `guard.sql`) maps from the
     statement's tree, when sqlglot reads it as `kind`."""
-    tree = _tree(stmt)
+    tree = stmt.ast
     if tree is None or type(tree).__name__ != kind:
         return None
     # Imported here: the tree readers import sqlglot, which a run whose statements need no tree
