@@ -94,6 +94,8 @@ class SchemaIndex:
         self._types: dict[tuple[str, str], tuple[list[int], list[TypeSpec]]] = {}
         #: The same for the first few columns asked, each read from the files spelling it.
         self._scanned: dict[tuple[str, str], tuple[list[int], list[TypeSpec]]] = {}
+        #: position -> the column types that migration leaves (read once, shared by scans and fold).
+        self._left: dict[int, dict[tuple[str, str], TypeSpec]] = {}
         self._checks: dict[str, list[CheckEvent]] = {}
         self._about: dict[str, list[tuple[int, Statement]]] = {}
         #: index key -> [(position, table key)]: where a migration created (or dropped, "") the index.
@@ -162,29 +164,33 @@ class SchemaIndex:
     def _scan_column(self, table: str, column: str) -> tuple[list[int], list[TypeSpec]]:
         """The column's whole history read from only the migrations that spell its name: a CI
         gate asking about one or two columns splits a few files, not the whole repository."""
-        from guard.lint.facts.column_types import column_types_of
-
         needle = column.lower()
         positions: list[int] = []
         specs: list[TypeSpec] = []
-        for pos, m in enumerate(self._sorted()):
+        for pos in range(len(self._sorted())):
             lowered = self._lower(pos)
             if needle not in lowered or "table" not in lowered:
                 continue  # cannot declare it (a quoted name with a doubled quote is folded instead)
-            spec = column_types_of(self.statements(m)[0]).get((table, column))
+            spec = self._types_left(pos).get((table, column))
             if spec is not None:
                 positions.append(pos)
                 specs.append(spec)
         return positions, specs
 
-    def _fold_types(self, cut: int) -> None:
-        from guard.lint.facts.column_types import column_types_of
+    def _types_left(self, pos: int) -> dict[tuple[str, str], TypeSpec]:
+        """The column types the migration at `pos` declares or changes (last one wins)."""
+        found = self._left.get(pos)
+        if found is None:
+            from guard.lint.facts.column_types import column_types_of
 
-        order = self._sorted()
+            found = self._left[pos] = column_types_of(self.statements(self._sorted()[pos])[0])
+        return found
+
+    def _fold_types(self, cut: int) -> None:
         for pos in range(self._types_done, cut):
             if "table" not in self._lower(pos):
                 continue  # cheap: a file without the word TABLE (a data load) declares no column
-            for key, spec in column_types_of(self.statements(order[pos])[0]).items():
+            for key, spec in self._types_left(pos).items():
                 found = self._types.get(key)
                 if found is None:
                     found = self._types[key] = ([], [])
