@@ -4,8 +4,8 @@ cannot parse a statement at all.
 
 Each public function takes a statement's tokens (`Statement.tokens`) and returns its fact,
 or None when the tokens are not that shape; `guard.sql.read` decides which one to ask.
-`ALTER TABLE` lives in `read_text_alter`, `CREATE` in `read_text_create`; both are
-re-exported here so callers import one module.
+`ALTER TABLE` lives in `read_text_alter`, `CREATE` in `read_text_create`, `UPDATE`, `DELETE`
+and `WITH` in `read_text_write`; all are re-exported here so callers import one module.
 """
 
 from __future__ import annotations
@@ -44,6 +44,7 @@ from guard.sql.read_text_common import (
     words_of,
 )
 from guard.sql.read_text_create import create_index, create_object, create_table
+from guard.sql.read_text_write import with_statement, write
 from guard.tokens import IDENT, NUMBER, PUNCT, STRING, WORD, read_qualified_name, split_on
 
 if TYPE_CHECKING:
@@ -65,6 +66,8 @@ __all__ = [
     "setting",
     "transaction",
     "truncate",
+    "with_statement",
+    "write",
 ]
 
 #: Kinds whose DROP/ALTER names the table the object lives on: `DROP TRIGGER t ON tbl`.

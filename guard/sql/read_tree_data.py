@@ -1,8 +1,9 @@
 """Facts from sqlglot's tree for statements that read or write rows: `UPDATE`, `DELETE`,
 `MERGE` (with what their `WITH` clauses write), a `WITH ... SELECT`, and `TRUNCATE`.
 
-sqlglot is the only reader of these (the token reader does not structure queries); a tree
-it cannot map exactly gives None, and the statement stays unanalysed.
+sqlglot is the only reader of `MERGE` and `WITH` (the token reader does not structure queries),
+and of an `UPDATE` or `DELETE` the token reader cannot read (`guard.sql.read_text.write`); a
+tree it cannot map exactly gives None, and the statement stays unanalysed.
 """
 
 from __future__ import annotations
