@@ -75,11 +75,11 @@ def test_cyclic_collector_is_paused_for_the_run_and_restored(tmp_path: Path) -> 
     import gc
 
     assert gc.isenabled()
-    run_lint(_targets(tmp_path, Settings(cache=False)), fmt="text")
+    run_lint(_targets(tmp_path / "on", Settings(cache=False)), fmt="text")
     assert gc.isenabled()
     gc.disable()
     try:  # a caller that had it off keeps it off
-        run_lint(_targets(tmp_path, Settings(cache=False)), fmt="text")
+        run_lint(_targets(tmp_path / "off", Settings(cache=False)), fmt="text")
         assert not gc.isenabled()
     finally:
         gc.enable()
