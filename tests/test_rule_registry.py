@@ -173,13 +173,12 @@ def _facts(sql: str) -> list[object]:
 
 def _names(value: object) -> set[str]:
     """Every object name a fact mentions (tables, columns, indexes, ...)."""
-    from dataclasses import fields, is_dataclass
-
     from guard.sql.facts import Name
+    from guard.sql.record import fields, is_record
 
     if isinstance(value, Name):
         return {value.key} if value.key else set()
-    if is_dataclass(value) and not isinstance(value, type):
+    if is_record(value):
         return set().union(*(_names(getattr(value, f.name)) for f in fields(value)))
     if isinstance(value, tuple):
         return set().union(*(_names(v) for v in value))

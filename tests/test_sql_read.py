@@ -7,7 +7,6 @@ shared corpus that sqlglot structures, both must give the same facts.
 
 from __future__ import annotations
 
-from dataclasses import fields, is_dataclass
 from typing import Any
 
 import pytest
@@ -17,6 +16,7 @@ from sqlglot import exp
 from guard.parsing import split_statements
 from guard.sql import facts as f
 from guard.sql import read_text, read_tree, read_tree_data
+from guard.sql.record import fields, is_record
 
 
 def fact_of(sql: str) -> f.Fact:
@@ -88,7 +88,7 @@ def test_unterminated_statement_is_unknown() -> None:
 def _comparable(value: Any) -> Any:
     """A fact with the spellings the readers may legitimately write differently left out:
     SQL text (sqlglot writes `CAST(x AS BIGINT)`, the token reader `x::bigint`)."""
-    if is_dataclass(value) and not isinstance(value, type):
+    if is_record(value):
         return (
             type(value).__name__,
             tuple(

@@ -11,7 +11,6 @@ spelling the user wrote (`Name.shown`), for messages and generated SQL.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from typing import ClassVar
 
 from guard.sql.parts import (
@@ -48,6 +47,7 @@ from guard.sql.parts import (
     SetTablespace,
     ValidateConstraint,
 )
+from guard.sql.record import Record, field, record
 
 #: The parts (`guard.sql.parts`) are re-exported: rules import `facts` alone.
 __all__ = [
@@ -107,14 +107,14 @@ __all__ = [
 # ---- statements ------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class Fact:
+@record
+class Fact(Record):
     """What one statement does. `kind` is a stable name for dispatch and messages."""
 
     kind: ClassVar[str] = "statement"
 
 
-@dataclass(frozen=True)
+@record
 class Unknown(Fact):
     """A statement no reader understood: unanalysed, never safe."""
 
@@ -124,7 +124,7 @@ class Unknown(Fact):
     words: tuple[str, ...] = ()
 
 
-@dataclass(frozen=True)
+@record
 class AlterTable(Fact):
     kind: ClassVar[str] = "alter table"
     table: Name
@@ -133,7 +133,7 @@ class AlterTable(Fact):
     if_exists: bool = False
 
 
-@dataclass(frozen=True)
+@record
 class CreateTable(Fact):
     kind: ClassVar[str] = "create table"
     table: Name
@@ -149,7 +149,7 @@ class CreateTable(Fact):
     inherits: bool = False
 
 
-@dataclass(frozen=True)
+@record
 class CreateIndex(Fact):
     kind: ClassVar[str] = "create index"
     name: Name | None
@@ -172,7 +172,7 @@ class CreateIndex(Fact):
     storage_sql: str = ""
 
 
-@dataclass(frozen=True)
+@record
 class CreateObject(Fact):
     """`CREATE <kind> name` for anything but tables and indexes (view, type, function, ...)."""
 
@@ -195,7 +195,7 @@ class CreateObject(Fact):
     parameters: tuple[str, ...] | None = None
 
 
-@dataclass(frozen=True)
+@record
 class Drop(Fact):
     kind: ClassVar[str] = "drop"
     object_kind: str  # "table", "index", "view", "materialized view", "type", "owned", ...
@@ -209,7 +209,7 @@ class Drop(Fact):
     on: Name | None = None
 
 
-@dataclass(frozen=True)
+@record
 class Rename(Fact):
     """`ALTER <kind> name RENAME TO new` for anything but table columns (see `AlterTable`)."""
 
@@ -222,7 +222,7 @@ class Rename(Fact):
     if_exists: bool = False
 
 
-@dataclass(frozen=True)
+@record
 class AlterEnum(Fact):
     """`ALTER TYPE t ADD VALUE [IF NOT EXISTS] 'v' [BEFORE|AFTER 'w']`."""
 
@@ -234,7 +234,7 @@ class AlterEnum(Fact):
     if_not_exists: bool = False
 
 
-@dataclass(frozen=True)
+@record
 class AlterOther(Fact):
     """`ALTER <kind> ...` that is not a rename (`ALTER SEQUENCE ... RESTART`, `ALTER DOMAIN ...`)."""
 
@@ -246,14 +246,14 @@ class AlterOther(Fact):
     constraint: Constraint | None = None
 
 
-@dataclass(frozen=True)
+@record
 class Truncate(Fact):
     kind: ClassVar[str] = "truncate"
     tables: tuple[Name, ...]
     cascade: bool = False
 
 
-@dataclass(frozen=True)
+@record
 class Write(Fact):
     """`UPDATE`, `DELETE` or `MERGE` on existing rows."""
 
@@ -269,7 +269,7 @@ class Write(Fact):
     ctes: tuple[Write, ...] = ()
 
 
-@dataclass(frozen=True)
+@record
 class Insert(Fact):
     """`INSERT`, `COPY ... FROM` or a `WITH ... INSERT`: adds rows (the cheap data-load path)."""
 
@@ -285,8 +285,8 @@ class Insert(Fact):
     rows: Callable[[], InsertRows | None] | None = field(default=None, compare=False, repr=False)
 
 
-@dataclass(frozen=True)
-class InsertRows:
+@record
+class InsertRows(Record):
     """What an `INSERT` writes, read in full (`Insert.rows`)."""
 
     table: Name
@@ -302,7 +302,7 @@ class InsertRows:
     on_conflict: bool
 
 
-@dataclass(frozen=True)
+@record
 class Code(Fact):
     """A `DO` block: its body, run at once."""
 
@@ -311,7 +311,7 @@ class Code(Fact):
     language: str = "plpgsql"
 
 
-@dataclass(frozen=True)
+@record
 class Transaction(Fact):
     """Transaction control (see `guard.txcontrol` for every spelling)."""
 
@@ -326,7 +326,7 @@ class Transaction(Fact):
     keyword: str = ""
 
 
-@dataclass(frozen=True)
+@record
 class Setting(Fact):
     """`SET`/`RESET` of a session or local setting."""
 
@@ -337,7 +337,7 @@ class Setting(Fact):
     reset: bool = False
 
 
-@dataclass(frozen=True)
+@record
 class Maintenance(Fact):
     """`REINDEX`, `VACUUM`, `CLUSTER`, `LOCK`, `REFRESH MATERIALIZED VIEW`, `ANALYZE`."""
 
@@ -350,7 +350,7 @@ class Maintenance(Fact):
     options: tuple[str, ...] = field(default_factory=tuple)
 
 
-@dataclass(frozen=True)
+@record
 class Harmless(Fact):
     """Statements that change no existing object's data or locks in a way any rule judges:
     `SELECT`, `COMMENT ON`, `GRANT`/`REVOKE`, `CREATE EXTENSION`, `ANALYZE`..."""

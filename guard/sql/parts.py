@@ -4,13 +4,12 @@ an `ALTER TABLE` (see `guard.sql.facts`, which re-exports them: rules import onl
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
+from guard.sql.record import Record, record
 from guard.sql.types import TypeSpec
 
 
-@dataclass(frozen=True)
-class Name:
+@record
+class Name(Record):
     """An object name: the key Postgres resolves (no schema, folded) and how the user wrote it."""
 
     key: str
@@ -24,8 +23,8 @@ NO_NAME = Name("", "?")
 # ---- column and constraint facts -------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class Default:
+@record
+class Default(Record):
     """A column default: its SQL text and whether Postgres must compute it per row."""
 
     sql: str
@@ -39,8 +38,8 @@ class Default:
     is_null: bool = False
 
 
-@dataclass(frozen=True)
-class Column:
+@record
+class Column(Record):
     """One column definition (in `CREATE TABLE` or `ADD COLUMN`)."""
 
     name: Name
@@ -70,8 +69,8 @@ CHECK, FOREIGN_KEY, UNIQUE, PRIMARY_KEY, EXCLUDE, NOT_NULL = (
 )
 
 
-@dataclass(frozen=True)
-class Constraint:
+@record
+class Constraint(Record):
     """A table constraint (named or not)."""
 
     kind: str
@@ -96,25 +95,25 @@ class Constraint:
 # ---- ALTER TABLE actions ---------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class Action:
+@record
+class Action(Record):
     """One action of an `ALTER TABLE` list. Subclasses say which."""
 
 
-@dataclass(frozen=True)
+@record
 class AddColumn(Action):
     column: Column
     if_not_exists: bool = False
 
 
-@dataclass(frozen=True)
+@record
 class DropColumn(Action):
     column: Name
     if_exists: bool = False
     cascade: bool = False
 
 
-@dataclass(frozen=True)
+@record
 class AlterColumnType(Action):
     column: Name
     type: TypeSpec | None
@@ -124,95 +123,95 @@ class AlterColumnType(Action):
     collation: str = ""
 
 
-@dataclass(frozen=True)
+@record
 class SetNotNull(Action):
     column: Name
 
 
-@dataclass(frozen=True)
+@record
 class DropNotNull(Action):
     column: Name
 
 
-@dataclass(frozen=True)
+@record
 class SetDefault(Action):
     column: Name
     default: Default
 
 
-@dataclass(frozen=True)
+@record
 class DropDefault(Action):
     column: Name
 
 
-@dataclass(frozen=True)
+@record
 class AddIdentity(Action):
     column: Name
 
 
-@dataclass(frozen=True)
+@record
 class AddConstraint(Action):
     constraint: Constraint
 
 
-@dataclass(frozen=True)
+@record
 class ValidateConstraint(Action):
     name: Name
 
 
-@dataclass(frozen=True)
+@record
 class DropConstraint(Action):
     name: Name
     if_exists: bool = False
     cascade: bool = False
 
 
-@dataclass(frozen=True)
+@record
 class RenameColumn(Action):
     column: Name
     new: Name
 
 
-@dataclass(frozen=True)
+@record
 class RenameConstraint(Action):
     name: Name
     new: Name
 
 
-@dataclass(frozen=True)
+@record
 class RenameTable(Action):
     new: Name
 
 
-@dataclass(frozen=True)
+@record
 class SetSchema(Action):
     schema: str
 
 
-@dataclass(frozen=True)
+@record
 class SetLogged(Action):
     #: True for `SET LOGGED`, False for `SET UNLOGGED`.
     logged: bool
 
 
-@dataclass(frozen=True)
+@record
 class SetTablespace(Action):
     tablespace: str
 
 
-@dataclass(frozen=True)
+@record
 class AttachPartition(Action):
     partition: Name
 
 
-@dataclass(frozen=True)
+@record
 class DetachPartition(Action):
     partition: Name
     concurrently: bool = False
     finalize: bool = False
 
 
-@dataclass(frozen=True)
+@record
 class OtherAction(Action):
     """An action no rule judges (`OWNER TO`, `ENABLE TRIGGER`, `SET (fillfactor=...)`, ...)."""
 

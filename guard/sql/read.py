@@ -14,12 +14,12 @@ data file has 100,000 of them and no rule needs more than the table.
 from __future__ import annotations
 
 import re
-from dataclasses import replace
 from functools import partial
 from typing import TYPE_CHECKING
 
 from guard.sql import facts as f
 from guard.sql import read_text
+from guard.sql.record import replace
 
 if TYPE_CHECKING:
     from collections.abc import Callable

@@ -8,12 +8,11 @@ tree it cannot map exactly gives None, and the statement stays unanalysed.
 
 from __future__ import annotations
 
-from dataclasses import replace
-
 from sqlglot import exp
 
 from guard.sql import facts as f
 from guard.sql.read_tree import Unmapped, name_of
+from guard.sql.record import replace
 
 
 def write(tree: exp.Update | exp.Delete | exp.Merge) -> f.Write | None:

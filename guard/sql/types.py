@@ -14,8 +14,8 @@ fractional-seconds precision of `timestamp`, `timestamptz`, `time`, `timetz` and
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 
+from guard.sql.record import Record, record
 from guard.tokens import IDENT, NUMBER, PUNCT, WORD, Token
 
 _ALIASES = {
@@ -58,8 +58,8 @@ _TYPE_END = frozenset(
 )
 
 
-@dataclass(frozen=True)
-class TypeSpec:
+@record
+class TypeSpec(Record):
     """A normalised column type: `varchar`, (255,), array depth."""
 
     name: str

@@ -17,6 +17,7 @@ from guard.lint.registry import rule
 from guard.model import Hit, Severity
 from guard.parsing import Statement
 from guard.sql import facts as f
+from guard.sql.record import fields
 from guard.sql.types import TypeSpec
 
 MAX_IDENTIFIER_BYTES = 63
@@ -258,7 +259,7 @@ def _long_names(fact: f.Fact) -> list[f.Name]:
                 out.append(value)
         elif isinstance(value, tuple):
             stack.extend(reversed(value))
-        else:
+        elif value is not None:  # a record (`name: Name | None` may hold None)
             stack.extend(getattr(value, name) for name in reversed(_name_fields(type(value))))
     return out
 
@@ -271,9 +272,8 @@ _HOLDS_NAMES = ("Name", "Column", "Constraint", "Action")
 def _name_fields(cls: type) -> tuple[str, ...]:
     found = _NAME_FIELDS.get(cls)
     if found is None:
-        fields = getattr(cls, "__dataclass_fields__", {})
         found = _NAME_FIELDS[cls] = tuple(
-            n for n, fld in fields.items() if any(word in str(fld.type) for word in _HOLDS_NAMES)
+            fld.name for fld in fields(cls) if any(word in fld.type for word in _HOLDS_NAMES)
         )
     return found
 
