@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING
 
 from guard.sql import facts as f
 from guard.sql import read_text
+from guard.sql.read_text_common import uppers
 from guard.sql.record import replace
 
 if TYPE_CHECKING:
@@ -95,7 +96,9 @@ def _insert_rows(stmt: Statement) -> f.InsertRows | None:
 
 
 def _create(stmt: Statement) -> f.Fact | None:
-    words = stmt.lead
+    # The leading keywords from the tokens the reader needs anyway (not `stmt.lead`, which would
+    # scan the whole statement a second time).
+    words = uppers(stmt.tokens[:8])
     i = 1
     while i < len(words) and words[i] in _CREATE_MODIFIERS:
         i += 1
@@ -108,7 +111,7 @@ def _create(stmt: Statement) -> f.Fact | None:
 
 
 def _alter(stmt: Statement) -> f.Fact | None:
-    kind = stmt.lead[1:2]
+    kind = uppers(stmt.tokens[1:2])
     if kind == ("TABLE",):
         return read_text.alter_table(stmt.tokens) or _structured(stmt, "Alter", "alter_table")
     toks = stmt.tokens
