@@ -153,7 +153,7 @@ def lint_paths(
     `signatures` are the folders' stat signatures when the caller already walked them.
     """
     from guard.lint import folder_cache
-    from guard.lint.pool import PER_MIGRATION_COST, folder_jobs, run_shared
+    from guard.lint.pool import PER_MIGRATION_COST, folder_jobs, load_before_fork, run_shared
 
     results: list[LintResult | None] = [None] * len(folders)
     todo: list[tuple[int, Signature | None, int]] = []  # (index, signature, weight)
@@ -173,6 +173,7 @@ def lint_paths(
     weights = [w for _, _, w in todo]
     n = folder_jobs(jobs, weights)
     if n > 1:
+        load_before_fork()
         tasks = [partial(_lint_folder, *folders[i], 1, signature) for i, signature, _ in todo]
         heaviest_first = sorted(range(len(todo)), key=lambda k: -weights[k])  # small ones last
         for (i, _, _), result in zip(todo, run_shared(tasks, n, heaviest_first), strict=True):
