@@ -86,29 +86,24 @@ def tokenize(text: str) -> tuple[Token, ...]:
     """Tokens of `text`, comments and whitespace dropped."""
     out: list[Token] = []
     append = out.append
-    match = _TOKEN.match
-    pos, n = 0, len(text)
-    while pos < n:
-        m = match(text, pos)
-        if m is None:  # only whitespace is left
-            break
+    # A scanner walks the text in C, one token per call; only a block comment, which may nest,
+    # is skipped by hand (a new scanner then starts after it).
+    next_token = _TOKEN.scanner(text).match
+    while (m := next_token()) is not None:
         kind = m.lastgroup
-        pos = m.end()
-        if kind == "line_comment":
-            continue
-        if kind == "block_comment":
-            depth = 1
-            while depth and (edge := _BLOCK_EDGE.search(text, pos)):
-                depth += 1 if edge.group(0) == "/*" else -1
-                pos = edge.end()
-            if depth:
-                pos = n
-            continue
         if kind == "word":
             append(Token(WORD, m.group(kind)))
         elif kind == "punct":
             append(Token(PUNCT, m.group(kind)))
-        else:
+        elif kind == "block_comment":
+            pos, depth = m.end(), 1
+            while depth and (edge := _BLOCK_EDGE.search(text, pos)):
+                depth += 1 if edge.group(0) == "/*" else -1
+                pos = edge.end()
+            if depth:
+                break
+            next_token = _TOKEN.scanner(text, pos).match
+        elif kind != "line_comment":
             append(_other(m, kind))  # type: ignore[arg-type]
     return tuple(out)
 
