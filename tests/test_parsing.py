@@ -73,6 +73,19 @@ def test_words_ignore_strings_comments_and_keep_quoted_identifiers() -> None:
     assert stmt.head == "ALTER"
 
 
+@pytest.mark.parametrize(
+    ("sql", "words"),
+    [
+        ("a /* x /* y; */ z */ b", ["a", "b"]),  # block comments nest
+        ("a /* x */ b /* y */ c -- d\n e", ["a", "b", "c", "e"]),
+        ("a /* never closed", ["a"]),
+        ("/* only */", []),
+    ],
+)
+def test_tokens_skip_nested_block_comments(sql: str, words: list[str]) -> None:
+    assert [t.text for t in tokenize(sql)] == words
+
+
 def test_tokens_keep_punctuation_strings_and_identifiers() -> None:
     toks = tokenize('ALTER TABLE public."We""ird" DROP c, x := E\'a\\\'b\' || $q$ ; $q$')
     assert [t.text for t in toks][:5] == ["ALTER", "TABLE", "public", ".", 'We"ird']
