@@ -106,3 +106,19 @@ def test_sqlglot_logging_is_silenced(capsys: pytest.CaptureFixture[str]) -> None
         _ = stmt.ast
     captured = capsys.readouterr()
     assert captured.out == "" and captured.err == ""
+
+
+def test_name_classes_are_the_unicode_ranges_they_spell() -> None:
+    import re
+
+    from guard.tokens import NAME_PART, NAME_START, TAG_PART
+
+    pairs = [
+        (NAME_START, r"[A-Za-z_\u0080-\uffff]"),
+        (NAME_PART, r"[A-Za-z_0-9$\u0080-\uffff]"),
+        (TAG_PART, r"[A-Za-z_0-9\u0080-\uffff]"),
+    ]
+    # Every ASCII and BMP character (surrogates included), and the edges of the astral planes.
+    probes = "".join(chr(c) for c in (*range(0x10000), 0x10000, 0x1F600, 0x10FFFF))
+    for fast, reference in pairs:
+        assert re.findall(fast, probes) == re.findall(reference, probes), reference
