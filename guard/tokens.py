@@ -11,6 +11,7 @@ ends in one last token.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 
 WORD, IDENT, STRING, NUMBER, PUNCT = "word", "ident", "string", "number", "punct"
 
@@ -90,7 +91,7 @@ def tokenize(text: str) -> tuple[Token, ...]:
     append = out.append
     # A scanner walks the text in C, one token per call; only a block comment, which may nest,
     # is skipped by hand (a new scanner then starts after it).
-    next_token = _TOKEN.scanner(text).match
+    next_token: Callable[[], re.Match[str] | None] = _TOKEN.scanner(text).match  # type: ignore[attr-defined]
     while (m := next_token()) is not None:
         kind = m.lastgroup
         if kind == "word":
@@ -104,7 +105,7 @@ def tokenize(text: str) -> tuple[Token, ...]:
                 pos = edge.end()
             if depth:
                 break
-            next_token = _TOKEN.scanner(text, pos).match
+            next_token = _TOKEN.scanner(text, pos).match  # type: ignore[attr-defined]
         elif kind != "line_comment":
             append(_other(m, kind))  # type: ignore[arg-type]
     return tuple(out)
