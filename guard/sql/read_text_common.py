@@ -172,45 +172,40 @@ def top_level(tokens: Tokens) -> list[int]:
     return out
 
 
-def _join_operators(tokens: Sequence[Token]) -> list[tuple[str, Token]]:
-    """(text, token) pairs with multi-character operators rejoined into one entry."""
-    out: list[tuple[str, Token]] = []
-    i, n = 0, len(tokens)
-    while i < n:
-        t = tokens[i]
-        if t.kind != PUNCT:
-            out.append((t.shown(), t))
-            i += 1
-            continue
-        # Only a run of one-character punctuation can spell an operator: gather it once.
-        j = i
-        while j < n and j - i < _LONGEST_OPERATOR and tokens[j].kind == PUNCT and len(tokens[j].text) == 1:
-            j += 1
-        run = "".join(x.text for x in tokens[i:j])
-        op = next((o for o in _OPERATORS if run.startswith(o)), None) if len(run) > 1 else None
-        if op is None:
-            out.append((t.text, t))
-            i += 1
-        else:
-            out.append((op, t))
-            i += len(op)
-    return out
+def _operator_at(tokens: Sequence[Token], i: int) -> tuple[str, int]:
+    """The operator spelled from the punctuation at `i` (`>=`, `||`, `<>` come as one-character
+    tokens) and the index after it."""
+    j, n = i, len(tokens)
+    while j < n and j - i < _LONGEST_OPERATOR and tokens[j].kind == PUNCT and len(tokens[j].text) == 1:
+        j += 1
+    run = "".join(x.text for x in tokens[i:j])
+    op = next((o for o in _OPERATORS if run.startswith(o)), None) if len(run) > 1 else None
+    return (op, i + len(op)) if op is not None else (tokens[i].text, i + 1)
 
 
 def sql_of(tokens: Sequence[Token]) -> str:
     """Tokens written back as SQL (multi-character operators kept whole: `>=`, `||`, `<>`)."""
-    out = ""
-    for s, t in _join_operators(tokens):
-        if t.kind == PUNCT and s in (")", ",", ".", "[", "]", "::"):
-            glue = True
-        elif t.kind == PUNCT and s == "(":
-            glue = out[-1:].isalnum() or out[-1:] in ('"', "_")  # a call: `f(`, `"F"(`
+    pieces: list[str] = []
+    last = ""  # the piece before, never empty once set
+    i, n = 0, len(tokens)
+    while i < n:
+        t = tokens[i]
+        if t.kind != PUNCT:
+            s, i = t.shown(), i + 1
+            glue = last.endswith(("(", ".", "::", "["))
         else:
-            glue = out.endswith(("(", ".", "::", "["))
-        if out and not glue:
-            out += " "
-        out += s
-    return out
+            s, i = _operator_at(tokens, i) if i + 1 < n and tokens[i + 1].kind == PUNCT else (t.text, i + 1)
+            if s in (")", ",", ".", "[", "]", "::"):
+                glue = True
+            elif s == "(":
+                glue = last[-1:].isalnum() or last[-1:] in ('"', "_")  # a call: `f(`, `"F"(`
+            else:
+                glue = last.endswith(("(", ".", "::", "["))
+        if pieces and not glue:
+            pieces.append(" ")
+        pieces.append(s)
+        last = s
+    return "".join(pieces)
 
 
 def default_of(tokens: Tokens) -> Default:
