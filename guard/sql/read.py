@@ -52,10 +52,9 @@ _TRANSACTION = frozenset(
     {"BEGIN", "START", "COMMIT", "END", "ROLLBACK", "ABORT", "SAVEPOINT", "RELEASE", "PREPARE"}
 )
 _MAINTENANCE = frozenset({"REINDEX", "VACUUM", "CLUSTER", "LOCK", "REFRESH", "ANALYZE", "ANALYSE"})
-_SELECT = re.compile(r"select", re.I)
-_DOT_SPACES = re.compile(r"\s*\.\s*")
+#: `INSERT INTO` / `COPY` and the target's schema (if any) and name, bare or quoted.
 _INSERT_TARGET = re.compile(
-    r"\s*(?:INSERT\s+INTO|COPY)\s+((?:\"(?:\"\"|[^\"])*\"|[A-Za-z_][\w$]*)(?:\s*\.\s*(?:\"(?:\"\"|[^\"])*\"|[A-Za-z_][\w$]*))?)",
+    r'\s*(?:INSERT\s+INTO|COPY)\s+(?:("(?:""|[^"])*"|[A-Za-z_][\w$]*)\s*\.\s*)?("(?:""|[^"])*"|[A-Za-z_][\w$]*)',
     re.I,
 )
 
@@ -66,8 +65,9 @@ def read(stmt: Statement) -> f.Fact:
         return f.Unknown(f"unterminated {stmt.unterminated}", stmt.lead[:3])
     head = stmt.head
     if head in ("INSERT", "COPY"):
-        # One C search first: a data file's VALUES lists rarely spell `select` at all.
-        select = head == "INSERT" and _SELECT.search(stmt.text) is not None and "SELECT" in stmt.words
+        # One plain substring search first (a case-insensitive regex is several times slower over
+        # a data file's megabytes): its VALUES lists rarely spell `select` at all.
+        select = head == "INSERT" and "select" in stmt.text.lower() and "SELECT" in stmt.words
         return f.Insert(_insert_target(stmt.text), select, rows=partial(_insert_rows, stmt))
     reader = _BY_HEAD.get(head)
     fact = reader(stmt) if reader is not None else None
@@ -80,12 +80,15 @@ def _insert_target(text: str) -> f.Name:
     m = _INSERT_TARGET.match(text)
     if m is None:
         return f.NO_NAME
-    shown = m.group(1)
-    if "." in shown:
-        shown = _DOT_SPACES.sub(".", shown)
-    last = shown.rsplit(".", 1)[-1]
-    key = last[1:-1].replace('""', '"') if last.startswith('"') else last.lower()
-    return f.Name(key, shown)
+    schema, name = m.groups()
+    if schema is None:
+        return f.Name(_key(name), name)
+    return f.Name(_key(name), f"{schema}.{name}", _key(schema))
+
+
+def _key(part: str) -> str:
+    """The name Postgres resolves for one part of a name as written (quoted kept, bare folded)."""
+    return part[1:-1].replace('""', '"') if part.startswith('"') else part.lower()
 
 
 def _insert_rows(stmt: Statement) -> f.InsertRows | None:
