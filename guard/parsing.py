@@ -183,7 +183,13 @@ def _in_atomic_body(text: str, start: int, end: int) -> bool:
     The body ends at the `END` that matches `BEGIN ATOMIC`; a `CASE ... END` inside it nests, and
     Postgres allows no nested `BEGIN ATOMIC`.
     """
-    if _ATOMIC.search(text, start, end) is None:
+    first = _significant_start(text, start, end)
+    # Only a CREATE can hold such a body: a data load's statements are not scanned for ATOMIC.
+    if (
+        first is None
+        or text[first : first + 6].upper() != "CREATE"
+        or _ATOMIC.search(text, first, end) is None
+    ):
         return False
     words = Statement(text[start:end], 0, 0, 0).words
     if not words or words[0] != "CREATE" or not {"FUNCTION", "PROCEDURE"} & set(words[:6]):
