@@ -123,10 +123,14 @@ class FileContext:
     def observe(self, stmt: Statement) -> None:
         """Update the state after `stmt` (called by the engine once rules have seen it)."""
         fact = stmt.fact
-        if self.access_exclusive_tables and self.in_transaction and isinstance(fact, f.Write | f.Insert):
-            self.under_access_exclusive.append(
-                (self._lock_span, stmt, frozenset(self.access_exclusive_tables))
-            )
+        if isinstance(fact, f.Write | f.Insert):
+            # Rows written under the file's ACCESS EXCLUSIVE locks; nothing else to remember
+            # (a data file is thousands of these).
+            if self.access_exclusive_tables and self.in_transaction:
+                self.under_access_exclusive.append(
+                    (self._lock_span, stmt, frozenset(self.access_exclusive_tables))
+                )
+            return
         if isinstance(fact, f.Transaction):
             self._observe_transaction(fact)
         elif isinstance(fact, f.Setting):
