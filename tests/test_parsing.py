@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import pytest
+from conftest import CORPUS
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
-from guard.parsing import split_statements
+from guard.parsing import _split, split_statements
 from guard.tokens import IDENT, STRING, tokenize
 
 
@@ -122,3 +125,34 @@ def test_name_classes_are_the_unicode_ranges_they_spell() -> None:
     probes = "".join(chr(c) for c in (*range(0x10000), 0x10000, 0x1F600, 0x10FFFF))
     for fast, reference in pairs:
         assert re.findall(fast, probes) == re.findall(reference, probes), reference
+
+
+# --- the data-load fast path of the splitter ---------------------------------------------------
+
+#: Pieces that exercise every special case of the splitter: quotes doubled and unterminated,
+#: E-strings and backslashes, dollar quotes with and without tags, nested and line comments,
+#: `BEGIN ATOMIC` bodies.
+SQL_PIECES = [
+    *("'", '"', "$", "$$", "$a$", "E'", "e'", "\\", "--", "/*", "*/", "\n", " ", "a", "E", "1", "."),
+    *(";", "::", "\u00e9", "x$", "''", "-", "/", "\r\n", "\ufeff", "INSERT", "(", ","),
+    *("CREATE FUNCTION f() ", "BEGIN ATOMIC ", "CASE ", "END", "atomic"),
+]
+sql_text = st.lists(st.sampled_from(SQL_PIECES), max_size=24).map("".join)
+
+
+def _split_key(text: str, simple: bool) -> object:
+    found, comments = _split(text, 3, simple_statements=simple)
+    return [(s.text, s.line, s.end_line, s.index, s.comments, s.unterminated) for s in found], comments
+
+
+@settings(max_examples=1000, deadline=None)
+@given(sql_text)
+def test_simple_statement_fast_path_splits_like_the_careful_loop(text: str) -> None:
+    assert _split_key(text, True) == _split_key(text, False)
+
+
+@pytest.mark.skipif(not CORPUS.is_dir(), reason=f"the shared corpus is not at {CORPUS}")
+def test_fast_path_splits_the_corpus_like_the_careful_loop() -> None:
+    for path in sorted(CORPUS.rglob("*.sql")):
+        text = path.read_text(encoding="utf-8", errors="replace")
+        assert _split_key(text, True) == _split_key(text, False), path
