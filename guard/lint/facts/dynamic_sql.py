@@ -34,6 +34,8 @@ _DROP_KINDS = frozenset(
 _HARMLESS_DROPS = frozenset(
     {"CONSTRAINT", "DEFAULT", "NOT", "EXPRESSION", "IDENTITY", "INDEX", "TRIGGER", "POLICY", "RULE"}
 )
+#: The words every hazard starts at (`DROP ...`, `RENAME ...`, `TRUNCATE`, `ALTER ... TYPE`).
+_HAZARD_WORDS = ("drop", "rename", "truncate", "alter")
 #: How deep strings inside strings are read (`EXECUTE 'EXECUTE ''DROP ...'''`).
 _MAX_DEPTH = 3
 
@@ -44,6 +46,8 @@ def dynamic_hazards(body: str, depth: int = 0) -> list[str]:
     `TRUNCATE`, `ALTER COLUMN ... TYPE`). Dropping a table the body itself created (a scratch
     table of a batch loop) loses nothing and is not one."""
     found: list[str] = []
+    if not _may_harm(body):
+        return found
     created: set[str] = set()
     for chunk in split_on(tokenize(body), ";"):
         created |= _created_table(chunk)
@@ -53,6 +57,13 @@ def dynamic_hazards(body: str, depth: int = 0) -> list[str]:
             if t.kind == STRING and depth < _MAX_DEPTH:
                 _add(found, dynamic_hazards(t.text, depth + 1))
     return found
+
+
+def _may_harm(body: str) -> bool:
+    """False when no hazard can start in `body` or its strings: each starts at one of these words.
+    (An `E'...'` string's backslash escapes could spell one only once read, so those are read.)"""
+    lowered = body.lower()
+    return "\\" in body or any(word in lowered for word in _HAZARD_WORDS)
 
 
 def _created_table(chunk: tuple[Token, ...]) -> set[str]:
