@@ -12,6 +12,9 @@ CONCURRENTLY` is NOT one of them: it runs fine inside a transaction.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
+
 from guard.sql import facts as f
 
 #: `REINDEX` targets that reindex many tables, each in its own transaction.
@@ -23,24 +26,25 @@ _CREATE_DROP = frozenset({"database", "tablespace"})
 def refused_in_transaction(fact: f.Fact, pg_version: int = 15) -> str | None:
     """The command Postgres refuses inside a transaction block (`CREATE INDEX CONCURRENTLY`, ...)
     when `fact` is one, else None. `pg_version` decides `ALTER TYPE ... ADD VALUE` (refused before 12)."""
-    if isinstance(fact, f.CreateIndex):
-        return "CREATE INDEX CONCURRENTLY" if fact.concurrently else None
-    if isinstance(fact, f.Drop):
-        return _drop(fact)
-    if isinstance(fact, f.Maintenance):
-        return _maintenance(fact)
-    if isinstance(fact, f.AlterTable):
-        for action in fact.actions:
-            if isinstance(action, f.DetachPartition) and action.concurrently:
-                return "ALTER TABLE ... DETACH PARTITION ... CONCURRENTLY"
-        return None
-    if isinstance(fact, f.CreateObject):
-        return f"CREATE {fact.object_kind.upper()}" if fact.object_kind in _CREATE_DROP else None
-    if isinstance(fact, f.AlterOther):
-        return _alter_other(fact)
-    if isinstance(fact, f.AlterEnum) and pg_version < 12:
-        return "ALTER TYPE ... ADD VALUE"
+    if isinstance(fact, f.AlterEnum):
+        return "ALTER TYPE ... ADD VALUE" if pg_version < 12 else None
+    judge = _BY_KIND.get(type(fact))
+    return judge(fact) if judge is not None else None
+
+
+def _create_index(fact: f.CreateIndex) -> str | None:
+    return "CREATE INDEX CONCURRENTLY" if fact.concurrently else None
+
+
+def _alter_table(fact: f.AlterTable) -> str | None:
+    for action in fact.actions:
+        if isinstance(action, f.DetachPartition) and action.concurrently:
+            return "ALTER TABLE ... DETACH PARTITION ... CONCURRENTLY"
     return None
+
+
+def _create_object(fact: f.CreateObject) -> str | None:
+    return f"CREATE {fact.object_kind.upper()}" if fact.object_kind in _CREATE_DROP else None
 
 
 def _drop(fact: f.Drop) -> str | None:
@@ -70,3 +74,15 @@ def _alter_other(fact: f.AlterOther) -> str | None:
     if fact.object_kind == "database" and fact.words[:2] == ("SET", "TABLESPACE"):
         return "ALTER DATABASE ... SET TABLESPACE"
     return None
+
+
+#: Each kind of statement Postgres may refuse in a transaction block, and how to tell (a data file
+#: asks about thousands of inserts: one lookup each).
+_BY_KIND: dict[type[f.Fact], Callable[[Any], str | None]] = {
+    f.CreateIndex: _create_index,
+    f.Drop: _drop,
+    f.Maintenance: _maintenance,
+    f.AlterTable: _alter_table,
+    f.CreateObject: _create_object,
+    f.AlterOther: _alter_other,
+}
