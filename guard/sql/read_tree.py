@@ -363,26 +363,18 @@ def create_index(tree: exp.Create) -> f.CreateIndex | None:
         return None
 
 
-#: sqlglot's DROP kinds, as the model names them.
-_DROP_KINDS = {
-    "TABLE": "table",
-    "INDEX": "index",
-    "VIEW": "view",
-    "SCHEMA": "schema",
-    "DATABASE": "database",
-    "SEQUENCE": "sequence",
-    "TYPE": "type",
-    "FUNCTION": "function",
-    "PROCEDURE": "procedure",
-}
+#: sqlglot's DROP kinds (the model names each in lower case).
+_DROP_KINDS = frozenset(
+    {"TABLE", "INDEX", "VIEW", "SCHEMA", "DATABASE", "SEQUENCE", "TYPE", "FUNCTION", "PROCEDURE"}
+)
 
 
 def drop(tree: exp.Drop) -> f.Drop | None:
     """`DROP <kind> [IF EXISTS] names [CASCADE]` for the kinds sqlglot structures."""
-    kind = _DROP_KINDS.get((tree.args.get("kind") or "").upper())
-    if kind is None:
+    keyword = (tree.args.get("kind") or "").upper()
+    if keyword not in _DROP_KINDS:
         return None
-    keyword = kind.upper()
+    kind = keyword.lower()
     if tree.args.get("materialized"):
         kind, keyword = "materialized view", "MATERIALIZED VIEW"
     try:
