@@ -119,31 +119,21 @@ def _split(text: str, first_line: int, *, simple_statements: bool) -> tuple[list
     simple = _SIMPLE_STATEMENT.match
     try_simple = simple_statements  # at a statement's start or after a line comment (`-- CreateTable`)
     while pos < n:
-        if try_simple:
-            try_simple = False
-            fast = simple(text, pos)
-            if fast is not None:
-                end = fast.end() - 1
-                if _in_atomic_body(text, start, end):
-                    pos = end + 1
-                    try_simple = True
-                    continue
-                emit(end)
-                start = pos = end + 1
-                try_simple = True
-                continue
-        m = _SPECIAL.search(text, pos)
-        if m is None:
-            break
-        tok = m.group(0)
-        s = m.start()
+        fast = simple(text, pos) if try_simple else None
+        try_simple = False
+        if fast is not None:  # a plain statement, up to its `;`
+            tok, s = ";", fast.end() - 1
+        else:
+            m = _SPECIAL.search(text, pos)
+            if m is None:
+                break
+            tok, s = m.group(0), m.start()
+        after = s + len(tok)
         if tok == ";":
-            if _in_atomic_body(text, start, s):
-                pos = s + 1
-                try_simple = simple_statements
-                continue
-            emit(s)
-            start = pos = s + 1
+            if not _in_atomic_body(text, start, s):
+                emit(s)
+                start = s + 1
+            pos = s + 1
             try_simple = simple_statements
         elif tok == "--":
             e = text.find("\n", s)
@@ -154,7 +144,7 @@ def _split(text: str, first_line: int, *, simple_statements: bool) -> tuple[list
             pos = e
             try_simple = simple_statements
         elif tok == "/*":
-            depth, p = 1, m.end()
+            depth, p = 1, after
             while depth and (edge := _BLOCK_COMMENT_EDGE.search(text, p)):
                 depth += 1 if edge.group(0) == "/*" else -1
                 p = edge.end()
@@ -165,7 +155,7 @@ def _split(text: str, first_line: int, *, simple_statements: bool) -> tuple[list
             pending.append(c)
             pos = p
         elif tok == "'":
-            p = m.end()
+            p = after
             while True:
                 q = text.find("'", p)
                 if q < 0:
@@ -177,7 +167,7 @@ def _split(text: str, first_line: int, *, simple_statements: bool) -> tuple[list
                 pos = q + 1
                 break
         elif tok in ("E'", "e'"):
-            p = m.end()
+            p = after
             while True:
                 e_m = _E_STRING_END.search(text, p)
                 if e_m is None:
@@ -188,7 +178,7 @@ def _split(text: str, first_line: int, *, simple_statements: bool) -> tuple[list
                     break
                 p = e_m.end()
         elif tok == '"':
-            p = m.end()
+            p = after
             while True:
                 q = text.find('"', p)
                 if q < 0:
@@ -200,7 +190,7 @@ def _split(text: str, first_line: int, *, simple_statements: bool) -> tuple[list
                 pos = q + 1
                 break
         else:  # dollar quote
-            q = text.find(tok, m.end())
+            q = text.find(tok, after)
             if q < 0:
                 unterminated, pos = f"unterminated dollar-quoted string {tok}", n
             else:
