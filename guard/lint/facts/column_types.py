@@ -49,7 +49,7 @@ def column_type_events(stmt: Statement) -> tuple[tuple[tuple[str, str], TypeSpec
     TABLE` or `ALTER TABLE ... ADD / ALTER TYPE` declares, type None when an `ALTER` gives a type
     that cannot be read (the column's type is then unknown). Read from the statement's fact."""
     # Only CREATE and ALTER can declare a column: other statements are not read into facts here
-    # (an UPDATE would be parsed by sqlglot for nothing).
+    # (a data file's inserts, or a MERGE sqlglot would parse, would be read for nothing).
     if stmt.head not in ("CREATE", "ALTER"):
         return ()
     return fact_type_events(stmt.fact)
