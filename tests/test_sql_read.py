@@ -246,3 +246,24 @@ def test_with_select_and_merge_still_go_to_sqlglot() -> None:
     ):
         (stmt,), _ = split_statements(sql)
         assert isinstance(stmt.fact, f.Write) and "ast" in stmt.__dict__
+
+
+def test_a_statement_and_its_fact_form_no_cycle() -> None:
+    """The collector is paused while linting: a cycle would keep every statement of a run alive."""
+    import gc
+    import weakref
+
+    was = gc.isenabled()
+    gc.disable()
+    try:
+        (stmt,), _ = split_statements("INSERT INTO t (a) VALUES (1)")
+        fact = stmt.fact
+        assert isinstance(fact, f.Insert) and fact.rows is not None
+        gone = weakref.ref(stmt)
+        del stmt
+        assert gone() is None  # freed by reference counting alone
+        rows = fact.rows()  # the rows can still be read, from the text the fact kept
+        assert rows is not None and rows.values == (("1",),)
+    finally:
+        if was:
+            gc.enable()

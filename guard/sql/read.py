@@ -68,7 +68,7 @@ def read(stmt: Statement) -> f.Fact:
         # One plain substring search first (a case-insensitive regex is several times slower over
         # a data file's megabytes): its VALUES lists rarely spell `select` at all.
         select = head == "INSERT" and "select" in stmt.text.lower() and "SELECT" in stmt.words
-        return f.Insert(_insert_target(stmt.text), select, rows=partial(_insert_rows, stmt))
+        return f.Insert(_insert_target(stmt.text), select, rows=_rows_of(stmt))
     reader = _BY_HEAD.get(head)
     fact = reader(stmt) if reader is not None else None
     if fact is None:
@@ -91,11 +91,18 @@ def _key(part: str) -> str:
     return part[1:-1].replace('""', '"') if part.startswith('"') else part.lower()
 
 
-def _insert_rows(stmt: Statement) -> f.InsertRows | None:
-    # Parsed only when asked (`migration-guard down` inverting an insert), never while linting.
+def _rows_of(stmt: Statement) -> Callable[[], f.InsertRows | None]:
+    """How to read the rows `stmt` inserts, when asked (`migration-guard down` inverting an insert;
+    never while linting). It holds the statement's text, not the statement: the statement holds its
+    fact, and a cycle back to it would keep every statement of a run alive (the collector is paused
+    while linting)."""
+    return partial(_insert_rows, type(stmt), stmt.text, stmt.unterminated)
+
+
+def _insert_rows(kind: type[Statement], text: str, unterminated: str | None) -> f.InsertRows | None:
     from guard.sql import read_rows
 
-    return read_rows.insert_rows(stmt.ast)
+    return read_rows.insert_rows(kind(text, 0, 0, 0, unterminated=unterminated).ast)
 
 
 def _create(stmt: Statement) -> f.Fact | None:
@@ -141,7 +148,7 @@ def _write(stmt: Statement) -> f.Fact | None:
         from guard.sql import read_tree_data
 
         fact = read_tree_data.data_statement(tree)
-    return replace(fact, rows=partial(_insert_rows, stmt)) if isinstance(fact, f.Insert) else fact
+    return replace(fact, rows=_rows_of(stmt)) if isinstance(fact, f.Insert) else fact
 
 
 def _structured(stmt: Statement, kind: str, reader: str) -> f.Fact | None:
