@@ -2,12 +2,12 @@
 
 The token reader (`read_text`) reads the DDL: sqlglot 30 returns a whole `ALTER TABLE` as
 `exp.Command` when one action is unsupported, and parsing every DDL statement costs about
-four times tokenizing it. It also reads plain `UPDATE` and `DELETE` (their target and a `WHERE`
-outside parentheses is all a rule asks): importing sqlglot and parsing them cost a cold corpus
-lint about a sixth of its time. sqlglot's tree (`read_tree`, `read_tree_data`) reads `MERGE` and
-`WITH`, whose clauses need a grammar, and any statement the token reader cannot read;
-`tests/test_sql_read.py` proves the two readers agree on every corpus statement sqlglot
-structures. Data loads (`INSERT`, `COPY`) never reach a parser: a
+four times tokenizing it. It also reads plain `UPDATE` and `DELETE` and `WITH ... UPDATE |
+DELETE | INSERT` (a target, a `WHERE` outside parentheses and the clauses that write rows are
+all a rule asks): importing sqlglot and parsing them cost a cold corpus lint about a sixth of its
+time. sqlglot's tree (`read_tree`, `read_tree_data`) reads `MERGE`, `WITH ... SELECT` and any
+statement the token reader cannot read; `tests/test_sql_read.py` proves the two readers agree on
+every corpus statement sqlglot structures. Data loads (`INSERT`, `COPY`) never reach a parser: a
 data file has 100,000 of them and no rule needs more than the table.
 """
 
