@@ -91,11 +91,11 @@ def _split(text: str, first_line: int, *, simple_statements: bool) -> tuple[list
         line_at = offset
         return line_no
 
-    def emit(end: int) -> None:
-        # Comments before and inside a statement belong to it (directives);
-        # comments of an empty statement carry over to the next one.
+    def emit(end: int, body_start: int | None) -> None:
+        # `body_start`: where the statement's text starts (`_significant_start`), None when the
+        # span holds only comments. Comments before and inside a statement belong to it
+        # (directives); comments of an empty statement carry over to the next one.
         nonlocal pending
-        body_start = _significant_start(text, start, end)
         if body_start is None:
             if not (unterminated and end == n):
                 return
@@ -130,8 +130,9 @@ def _split(text: str, first_line: int, *, simple_statements: bool) -> tuple[list
             tok, s = m.group(0), m.start()
         after = s + len(tok)
         if tok == ";":
-            if not _in_atomic_body(text, start, s):
-                emit(s)
+            first = _significant_start(text, start, s)
+            if first is None or not _in_atomic_body(text, first, s):
+                emit(s, first)
                 start = s + 1
             pos = s + 1
             try_simple = simple_statements
@@ -195,26 +196,22 @@ def _split(text: str, first_line: int, *, simple_statements: bool) -> tuple[list
                 unterminated, pos = f"unterminated dollar-quoted string {tok}", n
             else:
                 pos = q + len(tok)
-    emit(n)
+    emit(n, _significant_start(text, start, n))
     return statements, comments
 
 
-def _in_atomic_body(text: str, start: int, end: int) -> bool:
-    """True when `text[start:end]` is a `CREATE FUNCTION/PROCEDURE ... BEGIN ATOMIC` whose body is
-    still open, so the `;` at `end` belongs to the body, not the end of the statement.
+def _in_atomic_body(text: str, first: int, end: int) -> bool:
+    """True when the statement whose text starts at `first` is a `CREATE FUNCTION/PROCEDURE ...
+    BEGIN ATOMIC` whose body is still open at `end`, so the `;` there belongs to the body, not the
+    end of the statement.
 
     The body ends at the `END` that matches `BEGIN ATOMIC`; a `CASE ... END` inside it nests, and
     Postgres allows no nested `BEGIN ATOMIC`.
     """
-    first = _significant_start(text, start, end)
     # Only a CREATE can hold such a body: a data load's statements are not scanned for ATOMIC.
-    if (
-        first is None
-        or text[first : first + 6].upper() != "CREATE"
-        or _ATOMIC.search(text, first, end) is None
-    ):
+    if text[first : first + 6].upper() != "CREATE" or _ATOMIC.search(text, first, end) is None:
         return False
-    words = Statement(text[start:end], 0, 0, 0).words
+    words = Statement(text[first:end], 0, 0, 0).words
     if not words or words[0] != "CREATE" or not {"FUNCTION", "PROCEDURE"} & set(words[:6]):
         return False
     for i in range(len(words) - 1):
