@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from guard.sql.outside_tx import refused_in_transaction
+from guard.sql.parts import name_key
 
 if TYPE_CHECKING:
     from guard.parsing import Statement
@@ -83,11 +84,9 @@ def read_tx_control(stmt: Statement) -> TxControl | None:
     if head == "START":
         return TxControl(BEGIN, stmt, rest[1:]) if rest[:1] == ("TRANSACTION",) else None
     if head == "SAVEPOINT":
-        return TxControl(SAVEPOINT, stmt, savepoint=_name(stmt, rest))
+        return TxControl(SAVEPOINT, stmt, savepoint=_name(rest))
     if head == "RELEASE":
-        return TxControl(
-            RELEASE, stmt, savepoint=_name(stmt, rest[1:] if rest[:1] == ("SAVEPOINT",) else rest)
-        )
+        return TxControl(RELEASE, stmt, savepoint=_name(rest[1:] if rest[:1] == ("SAVEPOINT",) else rest))
     if head == "PREPARE":
         return TxControl(PREPARE, stmt) if rest[:1] == ("TRANSACTION",) else None
     if head in ("COMMIT", "END"):
@@ -100,7 +99,7 @@ def read_tx_control(stmt: Statement) -> TxControl | None:
     after = _skip_noise(rest)
     if after[:1] == ("TO",):
         target = after[2:] if after[1:2] == ("SAVEPOINT",) else after[1:]
-        return TxControl(ROLLBACK_TO, stmt, savepoint=_name(stmt, target))
+        return TxControl(ROLLBACK_TO, stmt, savepoint=_name(target))
     return TxControl(ROLLBACK_CHAIN if _chains(rest) else ROLLBACK, stmt)
 
 
@@ -113,15 +112,11 @@ def _chains(words: tuple[str, ...]) -> bool:
     return "CHAIN" in words and "NO" not in words
 
 
-def _name(stmt: Statement, words: tuple[str, ...]) -> str:
+def _name(words: tuple[str, ...]) -> str:
     if not words:
         return ""
-    word = words[0]
-    # `words` keeps a quoted name verbatim and upper-cases a plain one; Postgres folds plain
-    # names to lower case.
-    if word.startswith('"'):
-        return word[1:-1].replace('""', '"')
-    return word.lower()
+    # `words` keeps a quoted name verbatim and upper-cases a plain one.
+    return name_key(words[0])
 
 
 def _modes_are_default(modes: tuple[str, ...]) -> bool:

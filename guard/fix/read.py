@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from guard.sql import facts as f
+from guard.sql import parts
 from guard.sql.sql_names import data_type
 
 if TYPE_CHECKING:
@@ -197,9 +198,8 @@ def same_name(a: f.Name, b: f.Name) -> bool:
 
 
 def name_key(spelling: str) -> str:
-    """The schema index's key for a name: its last part, unquoted, or folded to lower case."""
-    last = spelling.rsplit(".", 1)[-1]
-    return last[1:-1].replace('""', '"') if last.startswith('"') and last.endswith('"') else last.lower()
+    """The schema index's key for a name: the key of its last part."""
+    return parts.name_key(spelling.rsplit(".", 1)[-1])
 
 
 def column_facts(

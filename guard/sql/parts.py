@@ -20,6 +20,14 @@ class Name(Record):
 NO_NAME = Name("", "?")
 
 
+def name_key(part: str) -> str:
+    """The key Postgres resolves for one part of a name as written: a quoted part as it is inside
+    the quotes (doubled quotes undone), a bare one folded to lower case."""
+    if len(part) > 1 and part.startswith('"') and part.endswith('"'):
+        return part[1:-1].replace('""', '"')
+    return part.lower()
+
+
 # ---- column and constraint facts -------------------------------------------------------------
 
 

@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING
 
 from guard.sql import facts as f
 from guard.sql import read_text
+from guard.sql.parts import name_key
 from guard.sql.read_text_common import uppers
 from guard.sql.record import replace
 
@@ -82,13 +83,8 @@ def _insert_target(text: str) -> f.Name:
         return f.NO_NAME
     schema, name = m.groups()
     if schema is None:
-        return f.Name(_key(name), name)
-    return f.Name(_key(name), f"{schema}.{name}", _key(schema))
-
-
-def _key(part: str) -> str:
-    """The name Postgres resolves for one part of a name as written (quoted kept, bare folded)."""
-    return part[1:-1].replace('""', '"') if part.startswith('"') else part.lower()
+        return f.Name(name_key(name), name)
+    return f.Name(name_key(name), f"{schema}.{name}", name_key(schema))
 
 
 def _rows_of(stmt: Statement) -> Callable[[], f.InsertRows | None]:
