@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 from dataclasses import replace
+from functools import cache
 from pathlib import Path
 
 from guard.config import Settings
 from guard.lint.engine import lint_migration
+from guard.lint.facts.column_types import column_types_of
 from guard.lint.registry import all_rules
 from guard.model import Finding, Migration
+from guard.parsing import split_statements
+from guard.sql.types import TypeSpec
 
 
 def migration(sql: str, version: str = "20240102000000", transaction: bool | None = None) -> Migration:
@@ -50,3 +54,10 @@ def fired(sql: str, **kw: object) -> set[str]:
         for f in lint_sql(sql, **kw)  # type: ignore[arg-type]
         if f.rule in rules and rules[f.rule].family in LOCK_FAMILIES
     }
+
+
+@cache
+def column_types(sql: str) -> dict[tuple[str, str], TypeSpec]:
+    """The reference the linear readers are checked against: every (table, column) -> type that
+    `sql` declares or changes, last one wins, read from the whole text afresh."""
+    return column_types_of(split_statements(sql)[0])

@@ -6,12 +6,12 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from rules_helpers import column_types
 
 from guard.config import Settings
 from guard.lint.engine import lint_migrations
 from guard.lint.facts import column_types as facts
-from guard.lint.facts.column_types import TypesSoFar, column_types
-from guard.lint.rules._types import type_before_statement
+from guard.lint.facts.column_types import TypesSoFar, type_before_statement
 from guard.model import Migration
 from guard.parsing import split_statements
 

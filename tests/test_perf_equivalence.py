@@ -14,6 +14,7 @@ from click.testing import CliRunner
 from conftest import CORPUS
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from rules_helpers import column_types
 
 from guard.cli import cli
 from guard.config import Settings
@@ -21,7 +22,6 @@ from guard.lint import folder_cache
 from guard.lint.cache import LintCache, open_cache
 from guard.lint.cache_keys import earlier_identities
 from guard.lint.engine import lint_migrations, lint_path
-from guard.lint.facts.column_types import column_types
 from guard.lint.schema_index import SchemaIndex
 from guard.model import Finding, Migration
 from guard.parsing import LEAD_WORDS, Statement, split_statements
@@ -165,7 +165,7 @@ def test_linear_index_answers_like_the_look_back(files: list[list[str]], asks: l
 
 
 def test_type_before_a_statement_matches_the_rejoined_text() -> None:
-    from guard.lint.rules._types import type_before_statement
+    from guard.lint.facts.column_types import type_before_statement
 
     sql = "\n".join(_DDL_PIECES)
     statements = split_statements(sql)[0]

@@ -207,8 +207,8 @@ def column_facts(
 ) -> tuple[Callable[[str, str], str | None], Callable[[str, str], bool]]:
     """(type of, declared NOT NULL) of a column just before `stmt`: earlier migrations, then the
     statements of its own file that precede it."""
-    from guard.lint.rules._types import type_before_statement
-    from guard.lint.rules.not_null import declared_nullability
+    from guard.lint.facts.column_types import type_before_statement
+    from guard.lint.facts.nullability import declared_nullability
 
     earlier = [s for s in statements if s.index < stmt.index]
 

@@ -1,6 +1,7 @@
 """Column types as migrations declare them: the (table, column) -> type events of each
-`CREATE TABLE` / `ALTER TABLE` statement, a migration's resulting column types, and the
-types a file declared so far as the lint walks it.
+`CREATE TABLE` / `ALTER TABLE` statement, a migration's resulting column types, the types a
+file declared so far as the lint walks it, and a column's type just before a statement
+(`type_before_statement`, which the rules and `fix` share).
 
 Read from each statement's fact (`Statement.fact`), never from its tokens. Also what a type
 change does (`type_change_kind`): the one predicate the data-loss and rewrite rules share, so
@@ -10,7 +11,6 @@ a type change is reported once (types themselves are `guard.sql.types`).
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from functools import lru_cache
 from typing import TYPE_CHECKING
 
 from guard.sql import facts as f
@@ -20,20 +20,8 @@ if TYPE_CHECKING:
     from guard.parsing import Statement
 
 
-@lru_cache(maxsize=4096)
-def column_types(sql: str) -> dict[tuple[str, str], TypeSpec]:
-    """Every (table, column) -> type that `sql` declares or changes, last one wins.
-
-    Pure and cached by text: a type-change check looks up the column in each
-    earlier migration, and each migration is read once per process.
-    """
-    from guard.parsing import split_statements
-
-    return column_types_of(split_statements(sql)[0])
-
-
 def column_types_of(statements: Iterable[Statement]) -> dict[tuple[str, str], TypeSpec]:
-    """`column_types` of statements already split (the lint's own, so they are read once)."""
+    """Every (table, column) -> type that `statements` declare or change, last one wins."""
     found: dict[tuple[str, str], TypeSpec] = {}
     for stmt in statements:
         for key, spec in column_type_events(stmt):
@@ -161,3 +149,24 @@ class TypesSoFar:
                 self._last[key] = declared
             self._next += 1
         return self._last
+
+
+def type_before_statement(
+    statements: Sequence[Statement],
+    stmt: Statement,
+    table: str,
+    column: str,
+    spec: TypeSpec | None,
+    so_far: TypesSoFar | None = None,
+) -> TypeSpec | None:
+    """The column's type just before `stmt`, from the statements of its file that precede it,
+    starting from `spec` (what the earlier migrations left); `spec` when none declares it.
+
+    `so_far` is the file's `TypesSoFar` over these `statements` (the lint keeps one per file, so
+    asking about every statement in order reads the file once); without it the file is read here.
+    """
+    if so_far is None or so_far.statements is not statements:
+        so_far = TypesSoFar(statements)
+    last = so_far.before(stmt).get((table, column))
+    # None: never declared here, or its last change has a type that cannot be read.
+    return spec if last is None else last

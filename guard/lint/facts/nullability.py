@@ -2,15 +2,20 @@
 constraints and their validation, the unique indexes `CREATE UNIQUE INDEX` declares, what a
 statement says about a table's columns' nullability, and which tables a statement may tell about.
 
-Read by the lint context and the schema index (below the rules) and by the NOT NULL rules.
+Read by the lint context and the schema index (below the rules), by the NOT NULL rules and by
+`fix`.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
+from typing import TYPE_CHECKING
 
 from guard.sql import facts as f
+
+if TYPE_CHECKING:
+    from guard.statement import Statement
 
 #: An index column the model keeps as a plain name (an expression's SQL has parentheses,
 #: operators or spaces).
@@ -63,6 +68,14 @@ def nullability(fact: f.Fact, table: str, known: dict[str, bool]) -> None:
             c = action.constraint
             if c.kind == f.PRIMARY_KEY and c.using_index is None:
                 known.update(dict.fromkeys(c.columns, True))
+
+
+def declared_nullability(statements: Iterable[Statement], table: str) -> dict[str, bool]:
+    """Column -> declared NOT NULL for `table` after `statements` (in order); used by `fix`."""
+    known: dict[str, bool] = {}
+    for stmt in statements:
+        nullability(stmt.fact, table, known)
+    return known
 
 
 def nullability_tables(fact: f.Fact) -> set[str]:

@@ -5,36 +5,14 @@ declared (`guard.lint.facts.column_types.TypesSoFar`, read forward once per file
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
-from guard.lint.facts.column_types import TypesSoFar
+from guard.lint.facts.column_types import TypesSoFar, type_before_statement
 
 if TYPE_CHECKING:
     from guard.lint.context import FileContext
     from guard.parsing import Statement
     from guard.sql.types import TypeSpec
-
-
-def type_before_statement(
-    statements: Sequence[Statement],
-    stmt: Statement,
-    table: str,
-    column: str,
-    spec: TypeSpec | None,
-    so_far: TypesSoFar | None = None,
-) -> TypeSpec | None:
-    """The column's type just before `stmt`, from the statements of its file that precede it,
-    starting from `spec` (what the earlier migrations left); `spec` when none declares it.
-
-    `so_far` is the file's `TypesSoFar` over these `statements` (the lint keeps one per file, so
-    asking about every statement in order reads the file once); without it the file is read here.
-    """
-    if so_far is None or so_far.statements is not statements:
-        so_far = TypesSoFar(statements)
-    last = so_far.before(stmt).get((table, column))
-    # None: never declared here, or its last change has a type that cannot be read.
-    return spec if last is None else last
 
 
 def file_type_before(ctx: FileContext, stmt: Statement, table: str, column: str) -> TypeSpec | None:

@@ -7,7 +7,7 @@ validated `CHECK (col IS NOT NULL)` already proves it.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
 
 from guard.lint.context import FileContext
 from guard.lint.facts.nullability import nullability, unique_index_def
@@ -177,14 +177,6 @@ def _zero(spec: TypeSpec | None) -> str:
 
 
 # --- PRIMARY KEY USING INDEX ----------------------------------------------------------------------------
-
-
-def declared_nullability(statements: Iterable[Statement], table: str) -> dict[str, bool]:
-    """Column -> declared NOT NULL for `table` after `statements` (in order); used by `fix`."""
-    known: dict[str, bool] = {}
-    for stmt in statements:
-        nullability(stmt.fact, table, known)
-    return known
 
 
 def _history(ctx: FileContext, table: str) -> Iterator[f.Fact]:
