@@ -1,8 +1,8 @@
 """One SQL statement as the splitter (`guard.parsing`) cuts it, read lazily: its keyword words,
-tokens and sqlglot tree, each computed once and cached.
+tokens, sqlglot tree and fact (`guard.sql.facts`), each computed once and cached.
 
-`Statement.ast` parses lazily and caches; `Statement.words` gives the keyword tokens for checks
-on statements sqlglot could not structure (`exp.Command`), which are never treated as safe.
+Rules read only `Statement.fact`; the other readings are the readers' raw material (`ast` is
+parsed only for the statements the token reader leaves to sqlglot).
 """
 
 from __future__ import annotations
@@ -142,14 +142,6 @@ class Statement:
     def parse_error(self) -> str | None:
         """Why `ast` is None (after it has been read)."""
         return self._parse_error
-
-    @property
-    def is_command(self) -> bool:
-        """True when sqlglot fell back to `exp.Command` or could not parse at all."""
-        from sqlglot import exp
-
-        tree = self.ast
-        return tree is None or isinstance(tree, exp.Command)
 
 
 def _first_line(text: str) -> str:

@@ -11,7 +11,7 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent
 PACKAGES = ("guard/fix", "guard/down")
 #: Readings of a statement besides its fact.
-READINGS = frozenset({"ast", "tokens", "words", "lead", "head", "derived", "is_command"})
+READINGS = frozenset({"ast", "tokens", "words", "lead", "head", "derived"})
 #: Modules that import a SQL reader of their own.
 READERS = ("sqlglot", "guard.tokens", "guard.sql.read_text", "guard.sql.read_tree", "guard.sql.read")
 #: (module, attribute) allowed, with the reason.

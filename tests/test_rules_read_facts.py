@@ -16,7 +16,7 @@ import guard
 
 RULES = Path(guard.__file__).resolve().parent / "lint" / "rules"
 #: Readings of a statement other than its fact.
-OTHER_READINGS = frozenset({"head", "lead", "tokens", "ast", "derived", "is_command", "parse_error"})
+OTHER_READINGS = frozenset({"head", "lead", "tokens", "ast", "derived", "parse_error"})
 
 
 def other_readings(source: str) -> list[tuple[int, str]]:
