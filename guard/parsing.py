@@ -155,18 +155,11 @@ def _split(text: str, first_line: int, *, simple_statements: bool) -> tuple[list
             comments.append(c)
             pending.append(c)
             pos = p
-        elif tok == "'":
-            p = after
-            while True:
-                q = text.find("'", p)
-                if q < 0:
-                    unterminated, pos = "unterminated string literal", n
-                    break
-                if text.startswith("''", q):
-                    p = q + 2
-                    continue
-                pos = q + 1
-                break
+        elif tok in ("'", '"'):
+            pos = _quote_end(text, after, tok)
+            if pos < 0:
+                what = "string literal" if tok == "'" else "quoted identifier"
+                unterminated, pos = f"unterminated {what}", n
         elif tok in ("E'", "e'"):
             p = after
             while True:
@@ -178,18 +171,6 @@ def _split(text: str, first_line: int, *, simple_statements: bool) -> tuple[list
                     pos = e_m.end()
                     break
                 p = e_m.end()
-        elif tok == '"':
-            p = after
-            while True:
-                q = text.find('"', p)
-                if q < 0:
-                    unterminated, pos = "unterminated quoted identifier", n
-                    break
-                if text.startswith('""', q):
-                    p = q + 2
-                    continue
-                pos = q + 1
-                break
         else:  # dollar quote
             q = text.find(tok, after)
             if q < 0:
@@ -198,6 +179,19 @@ def _split(text: str, first_line: int, *, simple_statements: bool) -> tuple[list
                 pos = q + len(tok)
     emit(n, _significant_start(text, start, n))
     return statements, comments
+
+
+def _quote_end(text: str, start: int, quote: str) -> int:
+    """The index just past the `quote` that closes a string or quoted name whose text starts at
+    `start` (a doubled quote stands for itself), or -1 when it is never closed."""
+    doubled = quote * 2
+    while True:
+        q = text.find(quote, start)
+        if q < 0:
+            return -1
+        if not text.startswith(doubled, q):
+            return q + 1
+        start = q + 2
 
 
 def _in_atomic_body(text: str, first: int, end: int) -> bool:
