@@ -371,26 +371,6 @@ def test_display_is_relpath(cwd: str | None, path: list[str]) -> None:
         os.chdir(here)
 
 
-def test_json_report_is_compact_for_programs_and_indented_on_a_terminal(tmp_path: Path) -> None:
-    import io
-
-    from guard.report import render
-
-    folder = _project(tmp_path)
-    result = lint_path(folder, Settings(cache=False))
-
-    class Terminal(io.StringIO):
-        def isatty(self) -> bool:
-            return True
-
-    piped, terminal = io.StringIO(), Terminal()
-    render(result, "json", piped)
-    render(result, "json", terminal)
-    assert json.loads(piped.getvalue()) == json.loads(terminal.getvalue())
-    assert piped.getvalue().count("\n") == 1 and piped.getvalue().endswith("}\n")
-    assert terminal.getvalue().startswith('{\n  "schema_version": 1,')
-
-
 @pytest.mark.parametrize(
     ("sql", "words"),
     [

@@ -8,13 +8,13 @@ A JSON array of issues, the subset of the Code Climate spec GitLab reads: `descr
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
 
 from guard.model import Severity
 from guard.report.fingerprint import fingerprints
 from guard.report.github import repo_path
+from guard.report.json import write_json
 
 if TYPE_CHECKING:
     from guard.lint.engine import LintResult
@@ -44,6 +44,5 @@ def as_issues(result: LintResult, root: Path | None = None) -> list[dict[str, An
 
 
 def render(result: LintResult, stream: IO[str], root: Path | None = None, **_: object) -> None:
-    """Write the Code Quality report (JSON array, newline-terminated)."""
-    json.dump(as_issues(result, root), stream, indent=2, ensure_ascii=False)
-    stream.write("\n")
+    """Write the Code Quality report (JSON array, newline-terminated; indented on a terminal)."""
+    write_json(as_issues(result, root), stream, ascii_only=False)

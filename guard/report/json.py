@@ -33,7 +33,14 @@ def as_document(result: LintResult) -> dict[str, Any]:
 
 def render(result: LintResult, stream: IO[str], **_: object) -> None:
     """Write the JSON document, one object, newline-terminated (indented on a terminal)."""
+    write_json(as_document(result), stream)
+
+
+def write_json(document: object, stream: IO[str], *, ascii_only: bool = True) -> None:
+    """Write `document` as JSON and a newline: indented only on a terminal, in one write (the
+    JSON, SARIF and GitLab reports). `ascii_only` False keeps non-ASCII characters as they are."""
     isatty = getattr(stream, "isatty", None)
     indent = 2 if isatty is not None and isatty() else None
     # One write of the whole text: json.dump issues thousands of small writes.
-    stream.write(json.dumps(as_document(result), indent=indent, check_circular=False) + "\n")
+    text = json.dumps(document, indent=indent, ensure_ascii=ascii_only, check_circular=False)
+    stream.write(text + "\n")

@@ -10,7 +10,6 @@ lines only. Notices (skipped change-set rules, what was fetched) become
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
 from urllib.parse import quote
@@ -19,6 +18,7 @@ from guard import __version__
 from guard.model import Finding, Rule, Severity
 from guard.report.fingerprint import fingerprints
 from guard.report.github import repo_path
+from guard.report.json import write_json
 from guard.report.ruledoc import rule_markdown, rule_text
 from guard.textsafe import safe_block, safe_line
 
@@ -126,6 +126,5 @@ def as_document(result: LintResult, root: Path | None = None) -> dict[str, Any]:
 
 
 def render(result: LintResult, stream: IO[str], root: Path | None = None, **_: object) -> None:
-    """Write the SARIF log (pretty-printed JSON, newline-terminated)."""
-    json.dump(as_document(result, root), stream, indent=2, ensure_ascii=False)
-    stream.write("\n")
+    """Write the SARIF log (JSON, newline-terminated; indented on a terminal)."""
+    write_json(as_document(result, root), stream, ascii_only=False)
