@@ -16,6 +16,7 @@ from sqlglot import exp
 from guard.parsing import split_statements
 from guard.sql import facts as f
 from guard.sql import read_text, read_tree, read_tree_data
+from guard.sql.read_rows import inserted_rows
 from guard.sql.record import fields, is_record
 
 
@@ -65,13 +66,14 @@ def test_insert_select_is_told_from_values() -> None:
 def test_insert_rows_are_read_only_when_asked() -> None:
     (st,) = split_statements("INSERT INTO t (a) VALUES (1), (2)")[0]
     fact = st.fact
-    assert isinstance(fact, f.Insert) and fact.rows is not None
+    assert isinstance(fact, f.Insert) and fact.source == st.text
     assert "ast" not in st.__dict__  # reading the fact parsed nothing
-    rows = fact.rows()
+    rows = inserted_rows(fact)
     assert rows is not None and rows.values == (("1",), ("2",)) and rows.literal
     (copy,) = split_statements("COPY t (a) FROM stdin")[0]
     copied = copy.fact
-    assert isinstance(copied, f.Insert) and copied.rows is not None and copied.rows() is None
+    assert isinstance(copied, f.Insert) and copied.source and inserted_rows(copied) is None
+    assert inserted_rows(f.Insert(f.Name("t", "t"))) is None  # no text kept: nothing to read
 
 
 def test_merge_bounds_and_actions() -> None:
@@ -87,7 +89,8 @@ def test_unterminated_statement_is_unknown() -> None:
 
 def _comparable(value: Any) -> Any:
     """A fact with the spellings the readers may legitimately write differently left out:
-    SQL text (sqlglot writes `CAST(x AS BIGINT)`, the token reader `x::bigint`)."""
+    SQL text (sqlglot writes `CAST(x AS BIGINT)`, the token reader `x::bigint`) and the text an insert
+    keeps (`Insert.source`, set by `guard.sql.read` for the tree reader too)."""
     if is_record(value):
         return (
             type(value).__name__,
@@ -95,7 +98,7 @@ def _comparable(value: Any) -> Any:
                 (fl.name, _comparable(getattr(value, fl.name)))
                 for fl in fields(value)
                 if not fl.name.endswith("sql")
-                and fl.name not in ("using", "predicate", "shown", "function", "rows")
+                and fl.name not in ("using", "predicate", "shown", "function", "source")
             ),
         )
     if isinstance(value, tuple):
@@ -233,7 +236,7 @@ def test_with_statements_are_read_without_a_parse(sql: str, expected: tuple[Any,
             tuple((c.verb, c.table.key, c.bounded) for c in fact.ctes),
         )
     else:
-        assert isinstance(fact, f.Insert) and fact.rows is not None
+        assert isinstance(fact, f.Insert) and fact.source == stmt.text
         got = ("Insert", "", fact.table.key, fact.select, fact.ctes)
     assert got == expected
     assert _comparable(read_tree_data.data_statement(stmt.ast)) == _comparable(fact)  # type: ignore[arg-type]
@@ -258,11 +261,11 @@ def test_a_statement_and_its_fact_form_no_cycle() -> None:
     try:
         (stmt,), _ = split_statements("INSERT INTO t (a) VALUES (1)")
         fact = stmt.fact
-        assert isinstance(fact, f.Insert) and fact.rows is not None
+        assert isinstance(fact, f.Insert) and fact.source
         gone = weakref.ref(stmt)
         del stmt
         assert gone() is None  # freed by reference counting alone
-        rows = fact.rows()  # the rows can still be read, from the text the fact kept
+        rows = inserted_rows(fact)  # the rows can still be read, from the text the fact kept
         assert rows is not None and rows.values == (("1",),)
     finally:
         if was:

@@ -182,7 +182,9 @@ def _invert_rename(fact: f.Rename, st: Statement) -> str:
 
 
 def _invert_insert(fact: f.Insert, st: Statement, out: Inversion) -> list[str]:
-    rows = fact.rows() if fact.rows is not None else None
+    from guard.sql.read_rows import inserted_rows
+
+    rows = inserted_rows(fact)
     if rows is None:
         raise NotInvertible(f"{_where(st)}: its rows cannot be read")
     why = ""

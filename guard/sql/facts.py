@@ -10,7 +10,6 @@ spelling the user wrote (`Name.shown`), for messages and generated SQL.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import ClassVar
 
 from guard.sql.parts import (
@@ -280,14 +279,15 @@ class Insert(Fact):
     select: bool = False
     #: The data-modifying `WITH` clauses before it (`WITH gone AS (DELETE ...) INSERT ...`).
     ctes: tuple[Write, ...] = ()
-    #: The rows it writes, read in full only when asked (a data file holds 100,000 inserts and no
-    #: rule reads their values); None when nothing can read them.
-    rows: Callable[[], InsertRows | None] | None = field(default=None, compare=False, repr=False)
+    #: Its statement's text, from which `guard.sql.read_rows.inserted_rows` reads the rows it
+    #: writes, in full and only when asked (a data file holds 100,000 inserts and no rule reads
+    #: their values); "" when nothing can read them.
+    source: str = field(default="", compare=False, repr=False)
 
 
 @record
 class InsertRows(Record):
-    """What an `INSERT` writes, read in full (`Insert.rows`)."""
+    """What an `INSERT` writes, read in full (`guard.sql.read_rows.inserted_rows`)."""
 
     table: Name
     #: The column list, as SQL; empty when the statement has none.

@@ -14,7 +14,6 @@ data file has 100,000 of them and no rule needs more than the table.
 from __future__ import annotations
 
 import re
-from functools import partial
 from typing import TYPE_CHECKING
 
 from guard.sql import facts as f
@@ -69,7 +68,7 @@ def read(stmt: Statement) -> f.Fact:
         # One plain substring search first (a case-insensitive regex is several times slower over
         # a data file's megabytes): its VALUES lists rarely spell `select` at all.
         select = head == "INSERT" and "select" in stmt.text.lower() and "SELECT" in stmt.words
-        return f.Insert(_insert_target(stmt.text), select, rows=_rows_of(stmt))
+        return f.Insert(_insert_target(stmt.text), select, source=stmt.text)
     reader = _BY_HEAD.get(head)
     fact = reader(stmt) if reader is not None else None
     if fact is None:
@@ -85,20 +84,6 @@ def _insert_target(text: str) -> f.Name:
     if schema is None:
         return f.Name(name_key(name), name)
     return f.Name(name_key(name), f"{schema}.{name}", name_key(schema))
-
-
-def _rows_of(stmt: Statement) -> Callable[[], f.InsertRows | None]:
-    """How to read the rows `stmt` inserts, when asked (`migration-guard down` inverting an insert;
-    never while linting). It holds the statement's text, not the statement: the statement holds its
-    fact, and a cycle back to it would keep every statement of a run alive (the collector is paused
-    while linting)."""
-    return partial(_insert_rows, type(stmt), stmt.text, stmt.unterminated)
-
-
-def _insert_rows(kind: type[Statement], text: str, unterminated: str | None) -> f.InsertRows | None:
-    from guard.sql import read_rows
-
-    return read_rows.insert_rows(kind(text, 0, 0, 0, unterminated=unterminated).ast)
 
 
 def _create(stmt: Statement) -> f.Fact | None:
@@ -144,7 +129,7 @@ def _write(stmt: Statement) -> f.Fact | None:
         from guard.sql import read_tree_data
 
         fact = read_tree_data.data_statement(tree)
-    return replace(fact, rows=_rows_of(stmt)) if isinstance(fact, f.Insert) else fact
+    return replace(fact, source=stmt.text) if isinstance(fact, f.Insert) else fact
 
 
 def _structured(stmt: Statement, kind: str, reader: str) -> f.Fact | None:

@@ -1,4 +1,4 @@
-"""The rows an `INSERT` writes, read from sqlglot's tree only when asked (`Insert.rows`):
+"""The rows an `INSERT` writes, read from sqlglot's tree only when asked (`inserted_rows`):
 `migration-guard down` deletes inserted literal rows; the linter never reads them, so a data
 file of 100,000 inserts is never parsed for them."""
 
@@ -12,6 +12,16 @@ from guard.sql.read_tree import Unmapped, name_of
 
 def _sql(node: exp.Expression) -> str:
     return node.sql(dialect="postgres")
+
+
+def inserted_rows(fact: f.Insert) -> f.InsertRows | None:
+    """What the statement behind `fact` inserts (parsed from the text the fact keeps), None when it
+    cannot be read: a `COPY`, an insert from a `SELECT` sqlglot reads as another statement, no text."""
+    if not fact.source:
+        return None
+    from guard.statement import Statement
+
+    return insert_rows(Statement(fact.source, 0, 0, 0).ast)
 
 
 def insert_rows(tree: exp.Expression | None) -> f.InsertRows | None:
