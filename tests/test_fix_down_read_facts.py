@@ -1,5 +1,8 @@
 """`guard.fix` and `guard.down` read statements only through the typed statement model
-(`Statement.fact`), never through sqlglot's tree or the token readings of a statement."""
+(`Statement.fact`), never through sqlglot's tree or the token readings of a statement.
+
+(`guard.sql.read_rows.inserted_rows` takes a fact, not a statement: it reads an `Insert`'s rows
+from the text the fact keeps, for `down`, and is not one of the readers below.)"""
 
 from __future__ import annotations
 
