@@ -349,6 +349,21 @@ def test_rollback_resume_checks_the_statement_that_was_running(fresh_db: str) ->
         ),
         ("SELECT 1", "DROP INDEX CONCURRENTLY IF EXISTS gone_idx", "done"),
         ("SELECT 1", "CREATE SUBSCRIPTION s CONNECTION 'x' PUBLICATION p", "refuse"),
+        # Names as Postgres resolves them: quoted parts kept, bare ones folded, schemas honoured.
+        (
+            "CREATE SCHEMA s; CREATE TYPE s.\"Mood\" AS ENUM ('it''s')",
+            "ALTER TYPE s.\"Mood\" ADD VALUE 'it''s'",
+            "done",
+        ),
+        ("CREATE TYPE \"Mood\" AS ENUM ('a')", "ALTER TYPE mood ADD VALUE 'b'", "rerun"),
+        (
+            'CREATE SCHEMA s; CREATE TABLE s.t (id int); CREATE INDEX "T_idx" ON s.t (id)',
+            'DROP INDEX CONCURRENTLY s."T_idx"',
+            "rerun",
+        ),
+        ("CREATE TABLE t (id int); CREATE INDEX t_idx ON t (id)", 'DROP INDEX CONCURRENTLY "T_idx"', "done"),
+        ("ANALYZE", "VACUUM (VERBOSE, ANALYZE)", "rerun"),
+        ("SELECT 1", "ALTER SYSTEM RESET ALL", "rerun"),
     ],
 )
 def test_in_flight_verdicts(fresh_db: str, setup: str, statement: str, action: str) -> None:
@@ -358,6 +373,20 @@ def test_in_flight_verdicts(fresh_db: str, setup: str, statement: str, action: s
     with psycopg.connect(fresh_db, autocommit=True) as conn:
         conn.execute(setup)  # type: ignore[arg-type]
         assert check(conn, split_statements(statement)[0][0]).action == action
+
+
+@pytest.mark.parametrize(
+    ("statement", "action"), [("CREATE DATABASE {db}", "done"), ("DROP DATABASE {db}", "rerun")]
+)
+def test_in_flight_database_verdicts(fresh_db: str, statement: str, action: str) -> None:
+    from guard.db.inflight import check
+    from guard.parsing import split_statements
+
+    with psycopg.connect(fresh_db, autocommit=True) as conn:
+        name = conn.info.dbname  # the database this test runs in exists
+        assert check(conn, split_statements(statement.format(db=name))[0][0]).action == action
+        missing = split_statements(statement.format(db="mg_no_such_database"))[0][0]
+        assert check(conn, missing).action == ("rerun" if action == "done" else "done")
 
 
 def test_in_flight_reindex_leftover_is_refused_with_its_drop(fresh_db: str) -> None:

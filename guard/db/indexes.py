@@ -15,6 +15,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from guard.sql import facts as f
 from guard.tokens import PUNCT, Token, read_qualified_name, split_on
 
 if TYPE_CHECKING:
@@ -222,24 +223,18 @@ def leftovers_for(conn: psycopg.Connection, statements: list[Statement]) -> list
 
 
 def _dropped_before(statements: list[Statement], stmt: Statement) -> set[str]:
+    """Index names (last part, as Postgres stores them) the `DROP INDEX`es before `stmt` name."""
     names: set[str] = set()
     for s in statements:
         if s is stmt:
             break
-        if s.words[:2] == ("DROP", "INDEX"):
-            names.update(dropped_indexes(s))
+        if s.head == "DROP":  # only a DROP is read into its fact here (not a data load's inserts)
+            fact = s.fact
+            if isinstance(fact, f.Drop) and fact.object_kind == "index":
+                names.update(n.key for n in fact.names)
     return names
 
 
-def dropped_indexes(stmt: Statement) -> list[str]:
-    """Index names (last part, folded) a `DROP INDEX` statement names."""
-    toks = stmt.tokens
-    i = 2
-    while i < len(toks) and toks[i].upper in ("CONCURRENTLY", "IF", "EXISTS"):
-        i += 1
-    names = []
-    for part in split_on(toks[i:], ","):
-        parts, _ = read_qualified_name(part, 0)
-        if parts and parts[0].upper not in ("CASCADE", "RESTRICT"):
-            names.append(parts[-1].name)
-    return names
+def regclass_text(name: f.Name) -> str:
+    """`name` as `to_regclass` / `to_regtype` read it: each part quoted (`"public"."t"`)."""
+    return f"{_quote(name.schema)}.{_quote(name.key)}" if name.schema else _quote(name.key)

@@ -21,8 +21,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from guard.db.indexes import matching_leftovers, read_create_index
-from guard.tokens import STRING, read_qualified_name, split_on
+from guard.db.indexes import matching_leftovers, read_create_index, regclass_text
+from guard.sql import facts as f
 
 if TYPE_CHECKING:
     import psycopg
@@ -42,10 +42,6 @@ class Verdict:
     fix: str = ""
 
 
-def _quote(name: str) -> str:
-    return '"' + name.replace('"', '""') + '"'
-
-
 def _one(conn: psycopg.Connection, query: str, params: tuple[object, ...]) -> object:
     row = conn.execute(query, params).fetchone()
     return row[0] if row else None
@@ -53,24 +49,28 @@ def _one(conn: psycopg.Connection, query: str, params: tuple[object, ...]) -> ob
 
 def check(conn: psycopg.Connection, stmt: Statement) -> Verdict:
     """The verdict on `stmt`, which may or may not have taken effect when a run stopped."""
-    w = stmt.words
     if read_create_index(stmt) is not None:
         return _create_index(conn, stmt)
-    if w[:2] == ("DROP", "INDEX"):
-        return _drop_index(conn, stmt)
-    if w[:1] == ("REINDEX",):
-        return _reindex(conn, stmt)
-    if w[:2] == ("ALTER", "TABLE") and "DETACH" in w:
-        return _detach(conn, stmt)
-    if w[:1] in (("VACUUM",), ("ANALYZE",), ("ANALYSE",)) or w[:2] == ("ALTER", "SYSTEM"):
-        return Verdict(RERUN, f"{w[0]} changes no schema or data; it runs again")
-    if w[:2] == ("ALTER", "TYPE") and "ADD" in w and "VALUE" in w:
-        return _enum_value(conn, stmt)
-    if w[:2] in (("CREATE", "DATABASE"), ("DROP", "DATABASE")):
-        return _database(conn, stmt)
+    fact = stmt.fact
+    if isinstance(fact, f.Drop) and fact.object_kind == "index":
+        return _drop_index(conn, fact)
+    if isinstance(fact, f.Maintenance) and fact.verb == "reindex":
+        return _reindex(conn)
+    if isinstance(fact, f.AlterTable):
+        detach = next((a for a in fact.actions if isinstance(a, f.DetachPartition)), None)
+        if detach is not None:
+            return _detach(conn, fact.table, detach.partition)
+    if (isinstance(fact, f.Maintenance) and fact.verb in ("vacuum", "analyze")) or (
+        isinstance(fact, f.AlterOther) and fact.object_kind == "system"
+    ):
+        return Verdict(RERUN, f"{stmt.head} changes no schema or data; it runs again")
+    if isinstance(fact, f.AlterEnum):
+        return _enum_value(conn, fact)
+    if isinstance(fact, f.CreateObject | f.Drop) and fact.object_kind == "database":
+        return _database(conn, fact)
     return Verdict(
         REFUSE,
-        f"its effect cannot be read from the catalog ({' '.join(w[:3])} ...); check by hand whether it took effect",
+        f"its effect cannot be read from the catalog ({' '.join(stmt.lead[:3])} ...); check by hand whether it took effect",
     )
 
 
@@ -110,16 +110,8 @@ def _create_index(conn: psycopg.Connection, stmt: Statement) -> Verdict:
     return Verdict(RERUN, f"no index with its definition exists on {target.table}")
 
 
-def _drop_index(conn: psycopg.Connection, stmt: Statement) -> Verdict:
-    toks = stmt.tokens
-    i = 2
-    while i < len(toks) and toks[i].upper in ("CONCURRENTLY", "IF", "EXISTS"):
-        i += 1
-    names = []
-    for part in split_on(toks[i:], ","):
-        parts, _ = read_qualified_name(part, 0)
-        if parts and parts[0].upper not in ("CASCADE", "RESTRICT"):
-            names.append(".".join(_quote(p.name) for p in parts))
+def _drop_index(conn: psycopg.Connection, fact: f.Drop) -> Verdict:
+    names = [regclass_text(n) for n in fact.names]
     present = [n for n in names if _one(conn, "SELECT to_regclass(%s) IS NOT NULL", (n,))]
     if not present:
         return Verdict(DONE, f"index {', '.join(names)} no longer exists")
@@ -127,7 +119,7 @@ def _drop_index(conn: psycopg.Connection, stmt: Statement) -> Verdict:
     return Verdict(RERUN, f"index {', '.join(present)} still exists")
 
 
-def _reindex(conn: psycopg.Connection, stmt: Statement) -> Verdict:
+def _reindex(conn: psycopg.Connection) -> Verdict:
     # A stopped REINDEX CONCURRENTLY leaves INVALID `<index>_ccnew[N]` (and `_ccold`) indexes.
     rows = conn.execute(
         "SELECT format('%I.%I', n.nspname, c.relname) FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid"
@@ -144,19 +136,12 @@ def _reindex(conn: psycopg.Connection, stmt: Statement) -> Verdict:
     return Verdict(RERUN, "no half-built index is left; rebuilding again changes nothing else")
 
 
-def _detach(conn: psycopg.Connection, stmt: Statement) -> Verdict:
-    toks = stmt.tokens
-    parent, _ = read_qualified_name(toks, next((k + 1 for k, t in enumerate(toks) if t.upper == "TABLE"), 0))
-    while parent and parent[0].upper in ("IF", "EXISTS", "ONLY"):
-        parent = parent[1:]
-    at = next((k for k, t in enumerate(toks) if t.upper == "PARTITION"), None)
-    child, _ = read_qualified_name(toks, at + 1) if at is not None else ([], 0)
-    if not parent or not child:
+def _detach(conn: psycopg.Connection, parent: f.Name, child: f.Name) -> Verdict:
+    if not parent.key or not child.key:
         return Verdict(
             REFUSE, "its tables could not be read; check by hand whether the partition is detached"
         )
-    p = ".".join(_quote(x.name) for x in parent)
-    c = ".".join(_quote(x.name) for x in child)
+    p, c = regclass_text(parent), regclass_text(child)
     row = conn.execute(
         "SELECT inhdetachpending FROM pg_inherits WHERE inhrelid = to_regclass(%s) AND inhparent = to_regclass(%s)",
         (c, p),
@@ -172,33 +157,29 @@ def _detach(conn: psycopg.Connection, stmt: Statement) -> Verdict:
     return Verdict(RERUN, f"{c} is still attached to {p}")
 
 
-def _enum_value(conn: psycopg.Connection, stmt: Statement) -> Verdict:
-    toks = stmt.tokens
-    name, _ = read_qualified_name(toks, 2)
-    label = next((t.text for t in toks if t.kind == STRING), None)
-    if not name or label is None:
+def _enum_value(conn: psycopg.Connection, fact: f.AlterEnum) -> Verdict:
+    label = fact.value
+    if not fact.type.key:
         return Verdict(
             REFUSE, "its type and value could not be read; check by hand whether the value was added"
         )
     found = _one(
         conn,
         "SELECT count(*) FROM pg_enum WHERE enumtypid = to_regtype(%s) AND enumlabel = %s",
-        (".".join(_quote(x.name) for x in name), label),
+        (regclass_text(fact.type), label),
     )
     if found:
         return Verdict(DONE, f"enum value {label!r} exists")
     return Verdict(RERUN, f"enum value {label!r} does not exist")
 
 
-def _database(conn: psycopg.Connection, stmt: Statement) -> Verdict:
-    toks = stmt.tokens
-    k = 2
-    while k < len(toks) and toks[k].upper in ("IF", "NOT", "EXISTS"):
-        k += 1
-    if k >= len(toks) or not toks[k].is_name():
+def _database(conn: psycopg.Connection, fact: f.CreateObject | f.Drop) -> Verdict:
+    names = (fact.name,) if isinstance(fact, f.CreateObject) else fact.names
+    if len(names) != 1 or not names[0].key:
         return Verdict(REFUSE, "its database name could not be read; check by hand")
-    exists = bool(_one(conn, "SELECT count(*) FROM pg_database WHERE datname = %s", (toks[k].name,)))
-    creating = stmt.words[0] == "CREATE"
+    name = names[0].key
+    exists = bool(_one(conn, "SELECT count(*) FROM pg_database WHERE datname = %s", (name,)))
+    creating = isinstance(fact, f.CreateObject)
     if exists == creating:
-        return Verdict(DONE, f"database {toks[k].name} {'exists' if exists else 'no longer exists'}")
-    return Verdict(RERUN, f"database {toks[k].name} {'does not exist' if creating else 'still exists'}")
+        return Verdict(DONE, f"database {name} {'exists' if exists else 'no longer exists'}")
+    return Verdict(RERUN, f"database {name} {'does not exist' if creating else 'still exists'}")
