@@ -1,13 +1,17 @@
 """Which table locks a statement takes, predicted before it runs, failing closed.
 
-`statement_locks` reads the statement model (keywords and tokens, never regexes over raw
-text) and returns the (mode, relation) pairs it would lock. A relation is the name as
-written (resolved later with `to_regclass`), or None when the statement locks relations
-it does not name (a `SELECT`'s sources). None for the whole answer means "cannot tell":
-callers that protect production treat it as ACCESS EXCLUSIVE.
+`statement_locks` returns the (mode, relation) pairs a statement would lock. A relation is
+the name as written (resolved later with `to_regclass`), or None when the statement locks
+relations it does not name (a `SELECT`'s sources). None for the whole answer means "cannot
+tell": callers that protect production treat it as ACCESS EXCLUSIVE.
+
+DDL and maintenance are read from the statement model (`Statement.fact`), the reading the
+linter uses; statements whose lock follows from their verb alone (reads, writes, settings,
+grants) from their leading keyword.
 
 Lock levels from the Postgres docs ("Explicit Locking", each command's reference page),
-checked against `pg_locks` on Postgres 15 (`tests/test_dry_run_truth.py`).
+checked against `pg_locks` on Postgres 15 (`tests/test_dry_run_truth.py`,
+`tests/test_lockpredict_truth.py`).
 """
 
 from __future__ import annotations
@@ -25,15 +29,27 @@ from guard.lint.locks import (
     SHARE_ROW_EXCLUSIVE,
     SHARE_UPDATE_EXCLUSIVE,
     action_lock,
-    lock_table_mode,
     stronger,
+)
+from guard.sql.facts import (
+    FOREIGN_KEY,
+    AlterEnum,
+    AlterOther,
+    AlterTable,
+    CreateIndex,
+    CreateObject,
+    CreateTable,
+    Drop,
+    Maintenance,
+    Rename,
+    Truncate,
 )
 from guard.tokens import read_qualified_name, show_name
 from guard.txcontrol import read_tx_control
 
 if TYPE_CHECKING:
     from guard.parsing import Statement
-    from guard.tokens import Token
+    from guard.sql.facts import Name
 
 Lock = tuple[str, str | None]
 
@@ -44,29 +60,25 @@ _READ_HEADS = frozenset({"SELECT", "VALUES", "TABLE", "EXPLAIN"})
 #: CREATE of objects that are not relations and lock none (a new name only).
 _CREATE_NO_LOCK = frozenset(
     {
-        "FUNCTION",
-        "PROCEDURE",
-        "TYPE",
-        "DOMAIN",
-        "SCHEMA",
-        "SEQUENCE",
-        "COLLATION",
-        "CAST",
-        "OPERATOR",
-        "AGGREGATE",
-        "ROLE",
-        "USER",
-        "GROUP",
-        "EXTENSION",
-        "CONVERSION",
-        "TEXT",
+        "function", "procedure", "type", "enum", "domain", "schema", "sequence", "collation",
+        "cast", "operator", "operator class", "operator family", "aggregate", "role", "user",
+        "user mapping", "group", "extension", "conversion", "text search configuration",
+        "text search dictionary", "text search parser", "text search template", "event trigger",
     }
+)  # fmt: skip
+_ALTER_NO_LOCK = frozenset(
+    {"function", "procedure", "role", "user", "user mapping", "group", "default privileges", "schema"}
 )
-_ALTER_NO_LOCK = frozenset({"FUNCTION", "PROCEDURE", "ROLE", "USER", "GROUP", "DEFAULT", "SCHEMA"})
+_ALTER_RELATION = frozenset({"index", "view", "sequence", "materialized view", "foreign table"})
+#: Without CASCADE these refuse while a table still uses them.
 _DROP_NO_LOCK = frozenset(
-    {"FUNCTION", "PROCEDURE", "ROUTINE", "ROLE", "USER", "GROUP", "CAST", "OPERATOR", "AGGREGATE"}
-)
-_CREATE_MODIFIERS = frozenset({"OR", "REPLACE", "TEMP", "TEMPORARY", "UNLOGGED", "GLOBAL", "LOCAL", "UNIQUE"})
+    {
+        "function", "procedure", "routine", "role", "user", "user mapping", "group", "cast",
+        "operator", "operator class", "operator family", "aggregate", "type", "domain", "schema",
+        "extension",
+    }
+)  # fmt: skip
+_DROP_RELATION = frozenset({"table", "view", "index", "materialized view", "foreign table", "sequence"})
 
 
 def statement_locks(stmt: Statement) -> list[Lock] | None:
@@ -79,6 +91,7 @@ def statement_locks(stmt: Statement) -> list[Lock] | None:
         return None
     if head in _NO_LOCK_HEADS:
         return []
+    # A read's row locks (`FOR UPDATE`) and a WITH's data-modifying clauses are not in its fact.
     if head in _READ_HEADS or head == "WITH":
         if head == "WITH" and {"INSERT", "UPDATE", "DELETE", "MERGE"} & set(words):
             return [(ROW_EXCLUSIVE, None)]
@@ -103,125 +116,115 @@ def strongest(locks: list[Lock]) -> str | None:
     return max((mode for mode, _ in locks), key=ORDER.index, default=None)
 
 
-def _name_after(toks: tuple[Token, ...], i: int, skip: tuple[str, ...]) -> str | None:
-    while i < len(toks) and toks[i].upper in skip:
-        i += 1
-    parts, _ = read_qualified_name(toks, i)
-    return show_name(parts) if parts else None
-
-
-def _index_of(toks: tuple[Token, ...], word: str, start: int = 0) -> int:
-    return next((i for i in range(start, len(toks)) if toks[i].upper == word), -1)
+def _shown(name: Name | None) -> str | None:
+    """The name as written, None for none."""
+    return name.shown if name is not None and name.key else None
 
 
 def _create_locks(stmt: Statement) -> list[Lock] | None:
-    toks = stmt.tokens
-    i = 1
-    replace = False
-    while i < len(toks) and toks[i].upper in _CREATE_MODIFIERS:
-        replace = replace or toks[i].upper == "REPLACE"
-        i += 1
-    kind = toks[i].upper if i < len(toks) else ""
-    words = stmt.words
-    if kind in _CREATE_NO_LOCK or (kind == "EVENT" and "TRIGGER" in words[:4]):
-        return []
-    if kind == "TABLE":
-        if ("PARTITION" in words and "OF" in words) or "INHERITS" in words:
-            # Creating a partition or child locks its parent (ACCESS EXCLUSIVE for PARTITION OF).
-            of = _index_of(toks, "OF") if "OF" in words else _index_of(toks, "INHERITS")
-            return [(ACCESS_EXCLUSIVE, _name_after(toks, of + 1, ("(",)) if of >= 0 else None)]
+    fact = stmt.fact
+    if isinstance(fact, CreateTable):
+        if fact.partition_of is not None:
+            # Creating a partition locks its parent ACCESS EXCLUSIVE.
+            return [(ACCESS_EXCLUSIVE, _shown(fact.partition_of))]
+        if fact.inherits:
+            return [(ACCESS_EXCLUSIVE, None)]  # so does a child its parents
         locks: list[Lock] = [(ACCESS_SHARE, None)]
-        if "REFERENCES" in words:
+        if any(c.references is not None for c in fact.columns) or any(
+            c.kind == FOREIGN_KEY for c in fact.constraints
+        ):
             locks.append((SHARE_ROW_EXCLUSIVE, None))
         return locks
-    if kind in ("VIEW", "MATERIALIZED", "RECURSIVE"):
-        if replace:
-            name = _name_after(toks, i + 1, ("VIEW", "IF", "NOT", "EXISTS"))
-            return [(ACCESS_EXCLUSIVE, name)]
-        return [(ACCESS_SHARE, None)]
-    if kind == "INDEX":
-        if "CONCURRENTLY" in words[:5]:
+    if isinstance(fact, CreateIndex):
+        if fact.concurrently:
             return [(SHARE_UPDATE_EXCLUSIVE, None)]
-        on = _index_of(toks, "ON", i)
-        return [(SHARE, _name_after(toks, on + 1, ("ONLY",)) if on >= 0 else None)]
-    if kind == "TRIGGER" or (kind == "CONSTRAINT" and "TRIGGER" in words[:4]):
-        on = _index_of(toks, "ON", i)
-        return [(SHARE_ROW_EXCLUSIVE, _name_after(toks, on + 1, ()) if on >= 0 else None)]
-    if kind == "STATISTICS":
+        return [(SHARE, _shown(fact.table))]
+    if not isinstance(fact, CreateObject):
+        return None
+    kind = fact.object_kind
+    if kind in _CREATE_NO_LOCK:
+        return []
+    if kind in ("view", "materialized view"):
+        return [(ACCESS_EXCLUSIVE, _shown(fact.name))] if fact.or_replace else [(ACCESS_SHARE, None)]
+    if kind == "trigger":
+        return [(SHARE_ROW_EXCLUSIVE, _shown(fact.on))]
+    if kind == "statistics":
         return [(SHARE_UPDATE_EXCLUSIVE, None)]
-    if kind == "POLICY":
-        on = _index_of(toks, "ON", i)
-        return [(ACCESS_EXCLUSIVE, _name_after(toks, on + 1, ()) if on >= 0 else None)]
-    if kind == "RULE":
-        to = _index_of(toks, "TO", i)
-        return [(ACCESS_EXCLUSIVE, _name_after(toks, to + 1, ()) if to >= 0 else None)]
+    if kind in ("policy", "rule"):
+        return [(ACCESS_EXCLUSIVE, _shown(fact.on))]
     return None
 
 
 def _alter_locks(stmt: Statement) -> list[Lock] | None:
-    words = stmt.words
-    kind = words[1] if len(words) > 1 else ""
-    if kind in _ALTER_NO_LOCK:
-        return []
-    if kind == "TYPE" and ("VALUE" in words or words[3:5] == ("OWNER", "TO")):
-        return []  # ADD / RENAME VALUE, OWNER TO: the type only
-    if kind == "TABLE":
-        # The linter's own reading of the statement and of each action's lock.
-        from guard.sql.facts import AlterTable
-
-        alter = stmt.fact
-        if not isinstance(alter, AlterTable):
-            return None
+    fact = stmt.fact
+    if isinstance(fact, AlterTable):
+        # The linter's own reading of each action's lock.
         mode: str | None = None
-        for action in alter.actions:
+        for action in fact.actions:
             mode = stronger(mode, action_lock(action))
-        return [(mode or ACCESS_EXCLUSIVE, alter.table.shown)]
-    if kind in ("INDEX", "VIEW", "SEQUENCE", "MATERIALIZED", "FOREIGN"):
-        skip = ("VIEW", "TABLE", "IF", "EXISTS", "ONLY")
-        return [(ACCESS_EXCLUSIVE, _name_after(stmt.tokens, 2, skip))]
+        return [(mode or ACCESS_EXCLUSIVE, fact.table.shown)]
+    if isinstance(fact, AlterEnum):
+        return []  # ADD VALUE: the type only
+    if not isinstance(fact, Rename | AlterOther):
+        return None
+    kind = fact.object_kind
+    if kind in _ALTER_NO_LOCK or kind == "enum value":
+        return []
+    if kind == "column" and isinstance(fact, Rename):
+        # Outside ALTER TABLE only views, materialized views and foreign tables rename columns.
+        return [(ACCESS_EXCLUSIVE, _shown(fact.of))]
+    if kind == "type" and isinstance(fact, AlterOther) and fact.words[:2] == ("OWNER", "TO"):
+        # A composite type's new owner locks its relation; an enum (no relation) locks none.
+        return [(ACCESS_EXCLUSIVE, _shown(fact.name))]
+    if kind == "foreign table" and fact.name.shown.upper() == "ONLY":
+        # The fact's reader takes `ONLY` for the name: the name is the one after it.
+        toks = stmt.tokens
+        only = next(i for i, t in enumerate(toks) if t.upper == "ONLY")
+        parts, _ = read_qualified_name(toks, only + 1)
+        return [(ACCESS_EXCLUSIVE, show_name(parts) if parts else None)]
+    if kind in _ALTER_RELATION:
+        return [(ACCESS_EXCLUSIVE, _shown(fact.name))]
     return None
 
 
 def _drop_locks(stmt: Statement) -> list[Lock] | None:
-    words = stmt.words
-    kind = words[1] if len(words) > 1 else ""
-    if "CASCADE" in words:
-        return None  # drops dependants it does not name
-    if kind in _DROP_NO_LOCK or kind in ("TYPE", "DOMAIN", "SCHEMA", "EXTENSION", "SEQUENCE"):
-        # Without CASCADE these refuse when a table still uses them.
-        return (
-            []
-            if kind not in ("SEQUENCE",)
-            else [(ACCESS_EXCLUSIVE, _name_after(stmt.tokens, 2, ("IF", "EXISTS")))]
-        )
-    toks = stmt.tokens
-    if kind in ("POLICY", "TRIGGER", "RULE"):
-        on = _index_of(toks, "ON")
-        return [(ACCESS_EXCLUSIVE, _name_after(toks, on + 1, ()) if on >= 0 else None)]
-    if kind in ("TABLE", "VIEW", "INDEX", "MATERIALIZED", "FOREIGN"):
-        if "," in (t.text for t in toks):
+    drop = stmt.fact
+    if not isinstance(drop, Drop) or drop.cascade:
+        return None  # CASCADE drops dependants it does not name
+    kind = drop.object_kind
+    if kind in _DROP_NO_LOCK:
+        return []
+    if kind in ("policy", "trigger", "rule"):
+        return [(ACCESS_EXCLUSIVE, _shown(drop.on))]
+    if kind in _DROP_RELATION:
+        if len(drop.names) > 1:
             return [(ACCESS_EXCLUSIVE, None)]
-        if kind == "INDEX" and "CONCURRENTLY" in words[:4]:
+        if kind == "index" and drop.concurrently:
             return [(SHARE_UPDATE_EXCLUSIVE, None)]
-        skip = ("VIEW", "TABLE", "IF", "EXISTS", "CONCURRENTLY")
-        return [(ACCESS_EXCLUSIVE, _name_after(toks, 2, skip))]
+        return [(ACCESS_EXCLUSIVE, _shown(drop.names[0]) if drop.names else None)]
     return None
 
 
 def _maintenance_locks(stmt: Statement) -> list[Lock] | None:
-    words = stmt.words
-    head = stmt.head
-    toks = stmt.tokens
-    if "," in (t.text for t in toks):
+    fact = stmt.fact
+    if isinstance(fact, Truncate):
+        return [(ACCESS_EXCLUSIVE, _shown(fact.tables[0]))] if len(fact.tables) == 1 else None
+    # The fact keeps only the first of several targets (`LOCK a, b`, `VACUUM a, b`).
+    if not isinstance(fact, Maintenance) or "," in (t.text for t in stmt.tokens):
         return None
-    skip = ("TABLE", "ONLY", "FULL", "VERBOSE", "MATERIALIZED", "VIEW", "CONCURRENTLY", "INDEX")
-    name = _name_after(toks, 1, skip)
-    if head == "LOCK":
-        return [(lock_table_mode(words), name)]
-    if head == "REFRESH":
-        return [(EXCLUSIVE if "CONCURRENTLY" in words else ACCESS_EXCLUSIVE, name)]
-    if head in ("VACUUM", "ANALYZE") and "FULL" not in words:
+    verb = fact.verb
+    name = _shown(fact.target)
+    # REINDEX SCHEMA/DATABASE/SYSTEM locks every table and index in it. An option list
+    # (`VACUUM (FULL) t`) leaves the target unnamed: the stronger claim, kept so none weakens.
+    if fact.target_kind in ("schema", "database", "system") or fact.options:
+        name = None
+    if verb == "lock":
+        mode = fact.target_kind.upper()
+        return [(mode if mode in ORDER else ACCESS_EXCLUSIVE, name)]
+    if verb == "refresh":
+        return [(EXCLUSIVE if fact.concurrently else ACCESS_EXCLUSIVE, name)]
+    if verb in ("vacuum", "analyze") and not fact.full:
         return [(SHARE_UPDATE_EXCLUSIVE, name)]
-    if head == "REINDEX" and "CONCURRENTLY" in words:
+    if verb == "reindex" and fact.concurrently:
         return [(SHARE_UPDATE_EXCLUSIVE, name)]
     return [(ACCESS_EXCLUSIVE, name)]
