@@ -20,6 +20,8 @@ from test_rules_destructive import fired, lint
         "ALTER SEQUENCE IF EXISTS public.order_seq RENAME TO order_number_seq;",
         "ALTER SEQUENCE order_seq SET SCHEMA archive;",
         "ALTER FOREIGN TABLE remote_orders RENAME TO remote_purchases;",
+        "ALTER FOREIGN TABLE IF EXISTS ONLY remote_orders RENAME TO remote_purchases;",
+        "ALTER FOREIGN TABLE ONLY remote_orders RENAME COLUMN total TO amount;",
         "ALTER AGGREGATE total_of(integer) RENAME TO sum_of;",
         "ALTER VIEW active_users RENAME COLUMN email TO email_address;",
         "ALTER MATERIALIZED VIEW daily RENAME COLUMN total TO amount;",

@@ -44,7 +44,6 @@ from guard.sql.facts import (
     Rename,
     Truncate,
 )
-from guard.tokens import read_qualified_name, show_name
 from guard.txcontrol import read_tx_control
 
 if TYPE_CHECKING:
@@ -176,12 +175,6 @@ def _alter_locks(stmt: Statement) -> list[Lock] | None:
     if kind == "type" and isinstance(fact, AlterOther) and fact.words[:2] == ("OWNER", "TO"):
         # A composite type's new owner locks its relation; an enum (no relation) locks none.
         return [(ACCESS_EXCLUSIVE, _shown(fact.name))]
-    if kind == "foreign table" and fact.name.shown.upper() == "ONLY":
-        # The fact's reader takes `ONLY` for the name: the name is the one after it.
-        toks = stmt.tokens
-        only = next(i for i, t in enumerate(toks) if t.upper == "ONLY")
-        parts, _ = read_qualified_name(toks, only + 1)
-        return [(ACCESS_EXCLUSIVE, show_name(parts) if parts else None)]
     if kind in _ALTER_RELATION:
         return [(ACCESS_EXCLUSIVE, _shown(fact.name))]
     return None

@@ -128,6 +128,8 @@ def _alter_head(tokens: Tokens) -> tuple[tuple[str, ...], Name, int, bool] | Non
         return kind_words, NO_NAME, i, False
     if_exists = uppers(tokens[i : i + 2]) == ("IF", "EXISTS")
     i = skip(tokens, i, "IF", "EXISTS")
+    if kind_words == ("FOREIGN", "TABLE"):
+        i = skip(tokens, i, "ONLY")  # `ALTER FOREIGN TABLE [IF EXISTS] [ONLY] name`
     name, i = read_name(tokens, i)
     if is_punct(at(tokens, i), "("):
         i = group_end(tokens, i) + 1
