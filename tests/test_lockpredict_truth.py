@@ -24,6 +24,7 @@ from guard.lint.locks import (
     ACCESS_EXCLUSIVE,
     ACCESS_SHARE,
     ORDER,
+    ROW_EXCLUSIVE,
     SHARE,
     SHARE_UPDATE_EXCLUSIVE,
 )
@@ -36,6 +37,7 @@ USERS = "CREATE TABLE users (id int PRIMARY KEY, name text)"
 VIEW = "CREATE TABLE view (a int PRIMARY KEY)"
 MOOD = "CREATE TYPE mood AS ENUM ('a')"
 I_ON_T = "CREATE TABLE t (a int); CREATE INDEX i ON t (a)"
+_REFERENCING = "; CREATE TABLE orders (user_id int REFERENCES users)"
 
 # (statement, setup, prediction)
 _CASES = [
@@ -100,6 +102,15 @@ _CASES = [
     ("CREATE TABLE t (partition int, of int)", "CREATE TABLE int (a int)", [(ACCESS_SHARE, None)]),
     ("CREATE TABLE t (inherits boolean)", "CREATE TABLE boolean (a int)", [(ACCESS_SHARE, None)]),
     ("VACUUM (FULL false) users", USERS, [(SUE, None)]),
+    # EXPLAIN of a write locks its target ROW EXCLUSIVE, planning it or running it (ANALYZE); the
+    # keyword reading saw a read.
+    ("EXPLAIN ANALYZE DELETE FROM users", USERS, [(ROW_EXCLUSIVE, None)]),
+    ("EXPLAIN (ANALYZE, BUFFERS) UPDATE users SET name = 'x'", USERS, [(ROW_EXCLUSIVE, None)]),
+    ("EXPLAIN UPDATE users SET name = 'x'", USERS, [(ROW_EXCLUSIVE, None)]),
+    ("EXPLAIN SELECT * FROM users", USERS, [(ACCESS_SHARE, None)]),
+    # CASCADE truncates the referencing tables too (see the test below).
+    ("TRUNCATE users CASCADE", USERS + _REFERENCING, [(AE, "users"), (AE, None)]),
+    ("TRUNCATE users", USERS, [(AE, "users")]),
     (
         "DROP FUNCTION f(cascade int)",
         "CREATE FUNCTION f(cascade int) RETURNS int AS 'SELECT 1' LANGUAGE sql",
@@ -246,3 +257,13 @@ def test_statements_postgres_rejects_take_no_lock(
     assert _prediction(sql) == predicted
     with pytest.raises(psycopg.errors.SyntaxError):
         scratch_conn.execute(sql)  # type: ignore[arg-type]
+
+
+def test_truncate_cascade_locks_the_referencing_tables(scratch_conn: psycopg.Connection) -> None:
+    """The unnamed ACCESS EXCLUSIVE of `TRUNCATE ... CASCADE` stands for tables it does not name."""
+    run(scratch_conn, USERS + _REFERENCING)
+    orders = _resolve(scratch_conn, "orders")
+    assert (orders, ACCESS_EXCLUSIVE) in {
+        (oid, mode_name(m)) for oid, m in _taken(scratch_conn, "TRUNCATE users CASCADE")
+    }
+    assert (AE, None) in (_prediction("TRUNCATE users CASCADE") or [])

@@ -92,7 +92,9 @@ def statement_locks(stmt: Statement) -> list[Lock] | None:
         return []
     # A read's row locks (`FOR UPDATE`) and a WITH's data-modifying clauses are not in its fact.
     if head in _READ_HEADS or head == "WITH":
-        if head == "WITH" and {"INSERT", "UPDATE", "DELETE", "MERGE"} & set(words):
+        # A write's target is locked ROW EXCLUSIVE even by a plain EXPLAIN, which plans it
+        # (EXPLAIN ANALYZE also runs it).
+        if head in ("WITH", "EXPLAIN") and {"INSERT", "UPDATE", "DELETE", "MERGE"} & set(words):
             return [(ROW_EXCLUSIVE, None)]
         return [(ROW_SHARE if "FOR" in words and "UPDATE" in words else ACCESS_SHARE, None)]
     if head in _DML_HEADS:
@@ -201,7 +203,11 @@ def _drop_locks(stmt: Statement) -> list[Lock] | None:
 def _maintenance_locks(stmt: Statement) -> list[Lock] | None:
     fact = stmt.fact
     if isinstance(fact, Truncate):
-        return [(ACCESS_EXCLUSIVE, _shown(fact.tables[0]))] if len(fact.tables) == 1 else None
+        if len(fact.tables) != 1:
+            return None
+        # CASCADE also truncates, so locks ACCESS EXCLUSIVE, every table referencing it.
+        unnamed: list[Lock] = [(ACCESS_EXCLUSIVE, None)] if fact.cascade else []
+        return [(ACCESS_EXCLUSIVE, _shown(fact.tables[0])), *unnamed]
     # The fact keeps only the first of several targets (`LOCK a, b`, `VACUUM a, b`).
     if not isinstance(fact, Maintenance) or "," in (t.text for t in stmt.tokens):
         return None
