@@ -7,7 +7,8 @@ import sqlglot
 from sqlglot import exp
 
 from guard.sql import facts as f
-from guard.sql import read_rows, read_tree, read_tree_data
+from guard.sql import read_rows, read_text, read_tree, read_tree_data
+from guard.tokens import tokenize
 
 
 def tree(sql: str) -> exp.Expression:
@@ -227,6 +228,25 @@ def test_index_keys_include_and_storage() -> None:
     assert isinstance(stored, exp.Create)
     stored_fact = read_tree.create_index(stored)
     assert stored_fact is not None and stored_fact.storage_sql == "WITH (fillfactor=70) TABLESPACE fast"
+
+
+@pytest.mark.parametrize(
+    ("sql", "keys"),
+    [
+        ('CREATE INDEX ON t ("B", c DESC NULLS LAST, d text_pattern_ops)', ("B", "c", "d")),
+        # The catalog stores `(col)` and `col COLLATE c` as the column itself.
+        ('CREATE INDEX ON t ((a), b COLLATE "C", lower(c), (a + b))', ("a", "b", None, None)),
+        ("CREATE INDEX ON t (a.b, a::text)", (None, None)),
+    ],
+)
+def test_index_key_columns_agree_between_the_readers(sql: str, keys: tuple[str | None, ...]) -> None:
+    """Each key's column or None, as `guard.db.indexes` matches an INVALID leftover on it."""
+    t = tree(sql)
+    assert isinstance(t, exp.Create)
+    from_tree = read_tree.create_index(t)
+    from_tokens = read_text.create_index(tokenize(sql))
+    assert from_tree is not None and from_tokens is not None
+    assert from_tree.key_columns == from_tokens.key_columns == keys
 
 
 def test_constraint_index_columns_options_and_column_clauses() -> None:

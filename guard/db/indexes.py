@@ -16,15 +16,11 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from guard.sql import facts as f
-from guard.tokens import PUNCT, Token, read_qualified_name, split_on
 
 if TYPE_CHECKING:
     import psycopg
 
     from guard.parsing import Statement
-
-#: Words that may follow a key column inside the index's column list (not an expression).
-_AFTER_COLUMN = frozenset({"COLLATE", "ASC", "DESC", "NULLS"})
 
 
 @dataclass(frozen=True)
@@ -71,68 +67,17 @@ def creates_index(stmt: Statement) -> bool:
 
 
 def read_create_index(stmt: Statement) -> IndexTarget | None:
-    """What `stmt` builds, or None when it is not a `CREATE INDEX` this reader understands."""
+    """What `stmt` builds, or None when it is not a `CREATE INDEX` with a key list the statement
+    model read."""
     if not creates_index(stmt):
         return None
-    toks = stmt.tokens
-    unique = len(toks) > 1 and toks[1].upper == "UNIQUE"
-    i = 1
-    while i < len(toks) and toks[i].upper in ("UNIQUE", "INDEX", "CONCURRENTLY", "IF", "NOT", "EXISTS"):
-        i += 1
-    name = ""
-    if i < len(toks) and toks[i].upper != "ON":
-        if not toks[i].is_name():
-            return None
-        name = toks[i].name
-        i += 1
-    if i >= len(toks) or toks[i].upper != "ON":
+    fact = stmt.fact
+    if not isinstance(fact, f.CreateIndex) or not fact.key_columns:
         return None
-    i += 1
-    if i < len(toks) and toks[i].upper == "ONLY":
-        i += 1
-    table, i = read_qualified_name(toks, i)
-    if not table:
-        return None
-    if i + 1 < len(toks) and toks[i].upper == "USING":
-        i += 2
-    columns, i = _parenthesised(toks, i)
-    if columns is None:
-        return None
-    keys = tuple(_key(part) for part in split_on(columns, ","))
-    partial = any(t.upper == "WHERE" for t in toks[i:])
-    return IndexTarget(name, ".".join(_quote(p.name) for p in table), unique, keys, partial)
-
-
-def _parenthesised(toks: tuple[Token, ...], i: int) -> tuple[tuple[Token, ...] | None, int]:
-    """The tokens inside the parentheses that open at `i`, and the index after the closing one."""
-    if i >= len(toks) or toks[i].kind != PUNCT or toks[i].text != "(":
-        return None, i
-    depth = 0
-    for j in range(i, len(toks)):
-        if toks[j].kind == PUNCT and toks[j].text == "(":
-            depth += 1
-        elif toks[j].kind == PUNCT and toks[j].text == ")":
-            depth -= 1
-            if depth == 0:
-                return toks[i + 1 : j], j + 1
-    return None, len(toks)
-
-
-def _punct(tok: Token, text: str) -> bool:
-    return tok.kind == PUNCT and tok.text == text
-
-
-def _key(part: tuple[Token, ...]) -> str | None:
-    # `col`, `col DESC`, `col text_pattern_ops`: a column; `lower(col)`, `(a + b)`: an expression.
-    # Postgres stores `(col)` as the plain column `col`.
-    if len(part) >= 3 and _punct(part[0], "(") and _punct(part[2], ")") and part[1].is_name():
-        part = part[1:2] + part[3:]
-    first = part[0]
-    if not first.is_name() or (len(part) > 1 and part[1].kind == PUNCT):
-        return None
-    if len(part) > 1 and not (part[1].upper in _AFTER_COLUMN or part[1].is_name()):
-        return None
-    return first.name
+    name = fact.name.key if fact.name is not None else ""
+    return IndexTarget(
+        name, regclass_text(fact.table), fact.unique, fact.key_columns, fact.predicate is not None
+    )
 
 
 _INVALID = """

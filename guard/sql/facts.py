@@ -169,6 +169,9 @@ class CreateIndex(Fact):
     include: tuple[str, ...] = ()
     #: Storage clauses (`WITH (...)`, `TABLESPACE s`, `NULLS [NOT] DISTINCT`), as SQL.
     storage_sql: str = ""
+    #: Each key's column as the catalog stores it (`col`, `(col)`, `col DESC`, `col opclass`), None
+    #: for an expression: what an INVALID index left behind is matched on (`guard.db.indexes`).
+    key_columns: tuple[str | None, ...] = ()
 
 
 @record

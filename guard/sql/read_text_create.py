@@ -22,12 +22,14 @@ from guard.sql.read_text_common import (
     top_level,
     uppers,
 )
-from guard.tokens import IDENT, STRING, WORD, split_on
+from guard.tokens import IDENT, PUNCT, STRING, WORD, split_on
 
 _TABLE_PREFIX = frozenset({"GLOBAL", "LOCAL", "TEMP", "TEMPORARY", "UNLOGGED"})
 #: Words between `CREATE [OR REPLACE]` and an object kind that do not name the kind.
 _OBJECT_PREFIX = frozenset({"TEMP", "TEMPORARY", "RECURSIVE", "TRUSTED", "GLOBAL", "LOCAL", "UNLOGGED"})
 _ORDER_WORDS = frozenset({"ASC", "DESC", "NULLS", "FIRST", "LAST"})
+#: Words that may follow a key column inside an index's key list (not an expression).
+_AFTER_KEY_COLUMN = frozenset({"COLLATE", "ASC", "DESC", "NULLS"})
 
 
 def create_table(tokens: Tokens) -> CreateTable | None:
@@ -110,12 +112,14 @@ def create_index(tokens: Tokens) -> CreateIndex | None:
     if uppers(tokens[i : i + 1]) == ("USING",) and i + 1 < len(tokens):
         method, i = tokens[i + 1].name, i + 2
     columns: list[str] = []
+    key_columns: list[str | None] = []
     expressions = False
     keys_sql = ""
     if is_punct(at(tokens, i), "("):
         end = group_end(tokens, i)
         keys_sql = sql_of(tokens[i + 1 : end])
         for part in split_on(tokens[i + 1 : end], ","):
+            key_columns.append(_key_column(part))
             if part[0].is_name() and (len(part) == 1 or part[1].kind in (WORD, IDENT)):
                 columns.append(part[0].name)
             else:
@@ -151,7 +155,21 @@ def create_index(tokens: Tokens) -> CreateIndex | None:
         keys_sql,
         include,
         sql_of(clauses),
+        tuple(key_columns),
     )
+
+
+def _key_column(part: Tokens) -> str | None:
+    """The column an index key is on, None for an expression. Postgres stores `(col)` as the plain
+    column `col`; `col DESC`, `col opclass`, `col COLLATE "C"` are columns, `lower(col)` is not."""
+    if len(part) >= 3 and is_punct(part[0], "(") and is_punct(part[2], ")") and part[1].is_name():
+        part = part[1:2] + part[3:]
+    first = part[0]
+    if not first.is_name() or (len(part) > 1 and part[1].kind == PUNCT):
+        return None
+    if len(part) > 1 and not (part[1].upper in _AFTER_KEY_COLUMN or part[1].is_name()):
+        return None
+    return first.name
 
 
 def create_object(tokens: Tokens) -> CreateObject | None:

@@ -1,11 +1,9 @@
-"""Facts from sqlglot's tree for DDL: tables, indexes, drops (see `read_tree_data` for row
-statements).
+"""Facts from sqlglot's tree for DDL: tables, indexes, drops (row statements: `read_tree_data`).
 
-`guard.sql.read` asks it for the DDL the token reader could not read, and
-`tests/test_sql_read.py` holds the two readers to the same facts on the corpus. Each reader
-returns None when the tree holds something it cannot map exactly (an action sqlglot models
-loosely, a `NOT VALID` it cannot attribute to one constraint), so a statement is never
-half-read.
+`guard.sql.read` asks it for the DDL the token reader could not read, and `tests/test_sql_read.py`
+holds the two readers to the same facts on the corpus. Each reader returns None when the tree holds
+something it cannot map exactly (an action sqlglot models loosely, a `NOT VALID` it cannot attribute
+to one constraint), so a statement is never half-read.
 """
 
 from __future__ import annotations
@@ -323,12 +321,19 @@ def create_index(tree: exp.Create) -> f.CreateIndex | None:
     try:
         name = f.Name(*ident(index.this)) if index.this is not None else None
         params = index.args.get("params")
+        keys = (params.args.get("columns") if params else None) or []
         columns: list[str] = []
+        key_columns: list[str | None] = []
         expressions = False
-        for col in (params.args.get("columns") if params else None) or []:
+        for col in keys:
             inner = col.this if isinstance(col, exp.Ordered) else col
             if isinstance(inner, exp.Opclass):
                 inner = inner.this
+            key = inner  # the catalog stores `(col)` and `col COLLATE c` as the column
+            while isinstance(key, exp.Paren | exp.Collate):
+                key = key.this
+            bare = isinstance(key, exp.Column) and not key.args.get("table")
+            key_columns.append(ident(key.this)[0] if bare else None)
             if isinstance(inner, exp.Column) and not inner.args.get("table"):
                 columns.append(ident(inner.this)[0])
             else:
@@ -355,9 +360,10 @@ def create_index(tree: exp.Create) -> f.CreateIndex | None:
             predicate=_sql(where.this) if where is not None else None,
             method=using.name.lower() if using is not None else "",
             only=bool(index.args.get("only")),
-            keys_sql=_list(params.args.get("columns") if params else None),
+            keys_sql=_list(keys),
             include=tuple(_sql(c) for c in (params.args.get("include") if params else None) or ()),
             storage_sql=" ".join(storage),
+            key_columns=tuple(key_columns),
         )
     except Unmapped:
         return None
