@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import os
+import subprocess
 import time
 from dataclasses import replace
 from pathlib import Path
@@ -159,7 +160,7 @@ def _reports(cache: Path) -> list[Path]:
     return sorted(cache.glob("report-*.txt"))
 
 
-@pytest.mark.parametrize("fmt", ["json", "text"])
+@pytest.mark.parametrize("fmt", ["json", "text", "sarif", "gitlab", "github"])
 def test_unchanged_run_replays_its_report_byte_for_byte(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, fmt: str
 ) -> None:
@@ -183,6 +184,30 @@ def test_unchanged_run_replays_its_report_byte_for_byte(
     assert lenient.exit_code == 1 and len(_reports(cache)) == 2
     strict_again = runner.invoke(cli, args)
     assert (strict_again.exit_code, strict_again.output) == (first.exit_code, first.output)
+
+
+@pytest.mark.parametrize("fmt", ["sarif", "gitlab", "github"])
+def test_a_rooted_report_is_not_replayed_once_its_root_moved(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, fmt: str
+) -> None:
+    """Report paths are relative to the git work tree, else to the working directory: the folder
+    unchanged, a new work tree above it gives another report, never the stored one."""
+    work = tmp_path / "repo" / "db"
+    work.mkdir(parents=True)
+    _project(work)
+    monkeypatch.chdir(work)
+    cache = tmp_path / "cache"
+    runner = CliRunner()
+    outputs = []
+    for _ in range(2):
+        fresh = runner.invoke(cli, ["lint", "migrations", "--format", fmt, "--no-cache"])
+        for _ in range(2):  # stored, then replayed
+            cached = runner.invoke(cli, ["lint", "migrations", "--format", fmt, "--cache-dir", str(cache)])
+            assert (cached.exit_code, cached.output) == (fresh.exit_code, fresh.output)
+        outputs.append(fresh.output)
+        subprocess.run(["git", "init", "-q", str(tmp_path / "repo")], check=True)
+    assert "db/migrations/" in outputs[1] and "db/migrations/" not in outputs[0]
+    assert len(_reports(cache)) == 2
 
 
 @pytest.mark.parametrize("change", ["edit", "corrupt"])

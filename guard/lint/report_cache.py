@@ -9,8 +9,10 @@ the signature and the pack name: code, tool version and effective settings), eac
 after the cache, see `guard.lint.baseline`) and the format. So the rendered text is stored next
 to the snapshots under a key of exactly those, and replayed byte for byte with its exit code.
 
-Only for `json` and `text` written to a file or a pipe, outside GitHub Actions: a terminal
-gets colours or indentation, and the GitHub and SARIF reports depend on the repository root.
+Only for output to a file or a pipe, outside GitHub Actions: a terminal gets colours or
+indentation. The GitHub, SARIF and GitLab reports also depend on the repository root their paths
+are relative to and on the working directory the findings' paths are relative to: both are part of
+their key.
 Racy folders (see `folder_cache.RACY_SECONDS`) are never replayed or stored. A replay file
 that does not parse or whose digest does not match its text is ignored, never trusted.
 """
@@ -20,6 +22,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import json
+import os
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -31,8 +34,9 @@ if TYPE_CHECKING:
     from guard.lint.folder_cache import Signature
 
 FORMAT = 1
-#: Formats whose text depends on nothing but the findings (when not on a terminal).
-REPLAYABLE = ("json", "text")
+#: Formats whose text depends on nothing but the findings and, for the rooted ones, the repository
+#: root and the working directory (when not on a terminal).
+REPLAYABLE = ("json", "text", "github", "sarif", "gitlab")
 
 
 @dataclass(frozen=True)
@@ -49,18 +53,19 @@ def prepare(
     *,
     interactive: bool,
     baselines: Sequence[str] = (),
+    root: Path | None = None,
 ) -> tuple[list[Signature | None], Replay | None]:
     """The folders' stat signatures (walked once: pass them on to `lint_paths`) and the run's
     replay slot (None when `interactive`: a terminal or GitHub Actions, or not replayable).
-    `baselines` are the digests of the folders' baseline files ("" for none): the report
-    depends on them, so they are part of the key."""
+    `baselines` are the digests of the folders' baseline files ("" for none) and `root` the
+    repository root of a rooted report: the report depends on them, so they are part of the key."""
     from guard.lint.folder_cache import folder_signature
 
     signatures = [
         folder_signature(folder, settings.exclude) if cache is not None else None
         for folder, settings, cache in folders
     ]
-    return signatures, None if interactive else replay_slot(folders, signatures, fmt, baselines)
+    return signatures, None if interactive else replay_slot(folders, signatures, fmt, baselines, root)
 
 
 def replay_slot(
@@ -68,11 +73,13 @@ def replay_slot(
     signatures: Sequence[Signature | None],
     fmt: str,
     baselines: Sequence[str] = (),
+    root: Path | None = None,
 ) -> Replay | None:
     """The replay file for this run, or None when the run cannot be replayed (see module doc)."""
     if fmt not in REPLAYABLE or not folders:
         return None
-    h = hashlib.sha256(f"{FORMAT}|{fmt}|{','.join(baselines)}".encode())
+    where = f"{os.getcwd()}|{root.resolve()}" if root is not None else ""
+    h = hashlib.sha256(f"{FORMAT}|{fmt}|{','.join(baselines)}|{where}".encode())
     for (_folder, settings, cache), signature in zip(folders, signatures, strict=True):
         if cache is None or signature is None or signature.racy:
             return None

@@ -118,8 +118,13 @@ def run_lint(
             return _report(result, fmt, folders[0][0], rooted)
         from guard.lint import report_cache
 
+        root = _root(fmt, folders[0][0], rooted)
         signatures, slot = report_cache.prepare(
-            folders, fmt, interactive=interactive, baselines=[b.digest if b else "" for b in baselines]
+            folders,
+            fmt,
+            interactive=interactive,
+            baselines=[b.digest if b else "" for b in baselines],
+            root=root,
         )
         replayed = report_cache.load(slot) if slot is not None else None
         if replayed is not None:  # every folder unchanged since this very report was written
@@ -134,7 +139,7 @@ def run_lint(
                 for r, b, (folder, settings, _) in zip(results, baselines, folders, strict=True)
             ]
         )
-        report = _report(result, fmt, folders[0][0], rooted)
+        report = LintReport(fmt, result.exit_code, result, root=root)
         if slot is None:
             return report
         text = io.StringIO()  # replayable: not for a terminal, so rendered the same for any stream
@@ -174,5 +179,9 @@ def run_lint_selected(
 
 
 def _report(result: LintResult, fmt: str, first: Path, rooted: bool) -> LintReport:
-    root = report_root(first) if rooted or fmt in ROOTED_FORMATS else None
-    return LintReport(fmt, result.exit_code, result, root=root)
+    return LintReport(fmt, result.exit_code, result, root=_root(fmt, first, rooted))
+
+
+def _root(fmt: str, first: Path, rooted: bool) -> Path | None:
+    """What the report's paths are relative to (None: as the findings give them)."""
+    return report_root(first) if rooted or fmt in ROOTED_FORMATS else None
