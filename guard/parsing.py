@@ -1,12 +1,9 @@
-"""Split SQL into statements, then parse each one with sqlglot on demand.
+"""Split SQL into statements, each read on demand into its fact (`guard.statement`).
 
 Splitting is our own single pass (strings, `E'...'` escapes, dollar quotes,
-nested block comments, BOM, CRLF) so that one statement sqlglot cannot parse
+nested block comments, BOM, CRLF) so that one statement no reader understands
 never hides the others, and so that statements no rule looks at (a 1.5 MB
-`INSERT ... VALUES`) never reach the parser at all. `Statement.ast` parses
-lazily and caches; `Statement.words` gives the keyword tokens for checks on
-statements sqlglot could not structure (`exp.Command`), which are never
-treated as safe.
+`INSERT ... VALUES`) never reach a parser at all.
 
 Most statements of a data load contain nothing but plain strings: one possessive regex
 takes each of them whole up to its `;` (C speed), and only statements with comments,

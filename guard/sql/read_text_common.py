@@ -335,8 +335,18 @@ def read_constraint(tokens: Tokens) -> Constraint | None:
         if "REFERENCES" in ups:
             references = read_name(body, ups.index("REFERENCES") + 1)[0]
     not_null_column = _not_null_column(body[1:]) if kind == CHECK else ""
-    sql = (sql_of(body), not_null_column, columns_sql, index_options)
-    return Constraint(kind, name, columns, valid, using_index, references, *sql)
+    return Constraint(
+        kind,
+        name,
+        columns,
+        valid,
+        using_index,
+        references,
+        body_sql=sql_of(body),
+        not_null_column=not_null_column,
+        columns_sql=columns_sql,
+        index_options=index_options,
+    )
 
 
 def _not_null_column(tokens: Tokens) -> str:

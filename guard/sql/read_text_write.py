@@ -12,7 +12,7 @@ them), so no grammar is needed. What does not fit these shapes (`MERGE`, `WITH .
 from __future__ import annotations
 
 from guard.sql.facts import Fact, Insert, Write
-from guard.sql.read_text_common import Tokens, group_end, is_punct, name_of, skip, top_level, uppers
+from guard.sql.read_text_common import Tokens, at, group_end, is_punct, name_of, skip, top_level, uppers
 from guard.tokens import read_qualified_name
 
 
@@ -45,12 +45,12 @@ def with_statement(tokens: Tokens) -> Fact | None:
         parts, i = read_qualified_name(tokens, i)
         if len(parts) != 1:
             return None
-        if is_punct(tokens[i] if i < len(tokens) else None, "("):
+        if is_punct(at(tokens, i), "("):
             i = group_end(tokens, i) + 1
         if uppers(tokens[i : i + 1]) != ("AS",):
             return None
         i = skip(tokens, skip(tokens, i + 1, "NOT"), "MATERIALIZED")
-        if not is_punct(tokens[i] if i < len(tokens) else None, "("):
+        if not is_punct(at(tokens, i), "("):
             return None
         end = group_end(tokens, i)
         body = tokens[i + 1 : end]
@@ -63,7 +63,7 @@ def with_statement(tokens: Tokens) -> Fact | None:
         elif verb not in (("SELECT",), ("INSERT",), ("VALUES",)):
             return None
         i = end + 1
-        if not is_punct(tokens[i] if i < len(tokens) else None, ","):
+        if not is_punct(at(tokens, i), ","):
             break
         i += 1
     rest = tokens[i:]

@@ -13,21 +13,20 @@ from guard.sql.safe_sql import name
 
 def in_schema_of(qualified: str, own: str) -> str:
     """Name `own` in the schema of `qualified` (`"app".t`, `i` -> `"app".i`), as sqlglot writes it."""
-    try:
-        table = exp.to_table(qualified, dialect="postgres")
-    except (ParseError, sqlglot.errors.TokenError):
-        raise ValueError(f"not a name: {qualified!r}") from None
-    schema = table.args.get("db")
+    schema = _table(qualified).args.get("db")
     return f"{schema.sql(dialect='postgres')}.{name(own)}" if schema is not None else name(own)
 
 
 def own_name(qualified: str) -> str:
     """The last part of a (possibly qualified) name, as sqlglot writes it (`app."T"` -> `"T"`)."""
+    return _table(qualified).this.sql(dialect="postgres")
+
+
+def _table(qualified: str) -> exp.Table:
     try:
-        table = exp.to_table(qualified, dialect="postgres")
+        return exp.to_table(qualified, dialect="postgres")
     except (ParseError, sqlglot.errors.TokenError):
         raise ValueError(f"not a name: {qualified!r}") from None
-    return table.this.sql(dialect="postgres")
 
 
 def data_type(spelling: str) -> str:

@@ -70,7 +70,9 @@ def avoid_set_not_null(stmt: Statement, ctx: FileContext) -> Iterator[Hit]:
         if ctx.pg_version >= 12:
             fix = "\n".join(
                 (
-                    sql.add_constraint(t, check, f"CHECK ({shown} IS NOT NULL)", not_valid=True, parse=False),
+                    sql.add_constraint(
+                        t, check, sql.not_null_check(shown, parse=False), not_valid=True, parse=False
+                    ),
                     "-- then, in a separate migration:",
                     sql.validate_constraint(t, check, parse=False),
                     sql.set_not_null(t, shown, parse=False),
@@ -146,8 +148,8 @@ def require_default_for_not_null(stmt: Statement, ctx: FileContext) -> Iterator[
             )
             fix = f"-- existing rows get the default: pick the value they should have\n{add}"
         else:  # a template, not SQL: the user picks the constant
-            template = (
-                f"ALTER TABLE {t} ADD COLUMN {col.name.shown} {col.type_sql} NOT NULL DEFAULT <constant>;"
+            template = sql.add_column(
+                t, col.name.shown, col.type_sql, tail="NOT NULL DEFAULT <constant>", parse=False
             )
             fix = f"add it with the constant existing rows should get:\n{template}"
         yield Hit(
@@ -267,7 +269,9 @@ def require_not_null_before_primary_key(stmt: Statement, ctx: FileContext) -> It
             if shown == "<column>"
             else "\n".join(
                 (
-                    sql.add_constraint(t, check, f"CHECK ({shown} IS NOT NULL)", not_valid=True, parse=False),
+                    sql.add_constraint(
+                        t, check, sql.not_null_check(shown, parse=False), not_valid=True, parse=False
+                    ),
                     "-- then, in a separate migration:",
                     sql.validate_constraint(t, check, parse=False),
                     sql.set_not_null(t, shown, parse=False),
