@@ -29,6 +29,7 @@ from guard.lint.locks import (
     SHARE_ROW_EXCLUSIVE,
     SHARE_UPDATE_EXCLUSIVE,
     action_lock,
+    lock_table_mode,
     stronger,
 )
 from guard.sql.facts import (
@@ -218,8 +219,7 @@ def _maintenance_locks(stmt: Statement) -> list[Lock] | None:
     if fact.target_kind in ("schema", "database", "system") or fact.options:
         name = None
     if verb == "lock":
-        mode = fact.target_kind.upper()
-        return [(mode if mode in ORDER else ACCESS_EXCLUSIVE, name)]
+        return [(lock_table_mode(fact), name)]
     if verb == "refresh":
         return [(EXCLUSIVE if fact.concurrently else ACCESS_EXCLUSIVE, name)]
     if verb in ("vacuum", "analyze") and not fact.full:

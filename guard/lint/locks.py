@@ -137,8 +137,7 @@ def statement_lock(fact: f.Fact) -> list[tuple[str, str]]:
         return [(mode or ACCESS_EXCLUSIVE, fact.table.key)]
     if isinstance(fact, f.Maintenance) and fact.target is not None:
         if fact.verb == "lock":
-            mode = fact.target_kind.upper()
-            return [(mode if mode in BLOCKS else ACCESS_EXCLUSIVE, fact.target.key)]
+            return [(lock_table_mode(fact), fact.target.key)]
         if fact.verb == "cluster" or (fact.verb == "vacuum" and fact.full):
             return [(ACCESS_EXCLUSIVE, fact.target.key)]
         return []
@@ -147,11 +146,8 @@ def statement_lock(fact: f.Fact) -> list[tuple[str, str]]:
     return []
 
 
-def lock_table_mode(words: tuple[str, ...]) -> str:
-    """The mode a `LOCK TABLE ... IN <mode> MODE` statement asks for (default ACCESS EXCLUSIVE)."""
-    if "IN" in words and "MODE" in words:
-        i, j = words.index("IN"), len(words) - 1 - words[::-1].index("MODE")
-        mode = " ".join(words[i + 1 : j])
-        if mode in BLOCKS:
-            return mode
-    return ACCESS_EXCLUSIVE
+def lock_table_mode(fact: f.Maintenance) -> str:
+    """The mode a `LOCK TABLE ... IN <mode> MODE` fact asks for (the model keeps it as its
+    `target_kind`); ACCESS EXCLUSIVE, Postgres's default, when it names none."""
+    mode = fact.target_kind.upper()
+    return mode if mode in BLOCKS else ACCESS_EXCLUSIVE

@@ -10,7 +10,13 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 
 from guard.lint.context import FileContext
-from guard.lint.locks import ACCESS_EXCLUSIVE, BLOCKS, SHARE, SHARE_UPDATE_EXCLUSIVE, describe
+from guard.lint.locks import (
+    ACCESS_EXCLUSIVE,
+    SHARE,
+    SHARE_UPDATE_EXCLUSIVE,
+    describe,
+    lock_table_mode,
+)
 from guard.lint.registry import rule
 from guard.model import Hit, Severity
 from guard.parsing import Statement
@@ -244,9 +250,7 @@ def avoid_lock_table(stmt: Statement, ctx: FileContext) -> Iterator[Hit]:
     assert isinstance(lock, f.Maintenance)
     if lock.verb != "lock" or ctx.lock_timeout_set:
         return
-    mode = lock.target_kind.upper()
-    if mode not in BLOCKS:
-        mode = ACCESS_EXCLUSIVE
+    mode = lock_table_mode(lock)
     table = lock.target.shown if lock.target is not None else "?"
     if lock.target is not None and ctx.is_new_table(lock.target.key):
         return
