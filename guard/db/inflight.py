@@ -21,7 +21,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from guard.db.indexes import matching_leftovers, read_create_index, regclass_text
+from guard.db.indexes import IndexTarget, matching_leftovers, read_create_index, regclass_text
 from guard.sql import facts as f
 
 if TYPE_CHECKING:
@@ -49,8 +49,9 @@ def _one(conn: psycopg.Connection, query: str, params: tuple[object, ...]) -> ob
 
 def check(conn: psycopg.Connection, stmt: Statement) -> Verdict:
     """The verdict on `stmt`, which may or may not have taken effect when a run stopped."""
-    if read_create_index(stmt) is not None:
-        return _create_index(conn, stmt)
+    target = read_create_index(stmt)
+    if target is not None:
+        return _create_index(conn, target)
     fact = stmt.fact
     if isinstance(fact, f.Drop) and fact.object_kind == "index":
         return _drop_index(conn, fact)
@@ -74,9 +75,7 @@ def check(conn: psycopg.Connection, stmt: Statement) -> Verdict:
     )
 
 
-def _create_index(conn: psycopg.Connection, stmt: Statement) -> Verdict:
-    target = read_create_index(stmt)
-    assert target is not None
+def _create_index(conn: psycopg.Connection, target: IndexTarget) -> Verdict:
     left = matching_leftovers(conn, target)
     if left:
         names = ", ".join(f"{x.schema}.{x.name}" for x in left)
